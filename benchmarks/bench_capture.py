@@ -1,0 +1,189 @@
+"""Fixed overhead of `ledger run -- python -c pass` over bare `python -c pass`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import _common as c
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+GOAL_OVERHEAD = 0.5
+"""Seconds `ledger run` may add to a command."""
+
+PHASES = (
+    ("ledger/cli.py", "main"),
+    ("ledger/cli.py", "cmd_run"),
+    ("ledger/runner.py", "run_command"),
+    ("ledger/capture.py", "start_recorded_run"),
+    ("ledger/workspace.py", "locate"),
+    ("ledger/capture.py", "capture_before"),
+    ("ledger/git.py", "open_repo"),
+    ("ledger/git.py", "read_worktree"),
+    ("ledger/git.py", "make_snapshot"),
+    ("ledger/git.py", "list_files"),
+    ("ledger/capture.py", "read_data"),
+    ("ledger/environment.py", "capture_environment"),
+    ("ledger/workspace.py", "open_store"),
+    ("ledger/store.py", "upgrade_schema"),
+    ("ledger/recorder.py", "create_run"),
+    ("ledger/queries.py", "short_id"),
+    ("ledger/runner.py", "_supervise"),
+    ("ledger/runner.py", "_finish"),
+    ("ledger/capture.py", "capture_after"),
+    ("ledger/liveness.py", "ingest_spool"),
+    ("ledger/recorder.py", "finish_run"),
+    ("<frozen importlib._bootstrap>", "_find_and_load"),
+)
+"""Functions whose cumulative time splits one `ledger run` into phases (nested)."""
+
+IMPORTS = ("ledger.cli", "ledger.runner", "ledger.capture", "sqlalchemy.orm", "git", "alembic.command")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time both commands alternately in one repo, then break the overhead down."""
+    opts = c.parse_args(__doc__ or "", argv)
+    files, repeats = (200, 3) if opts.quick else (1000, 7)
+    work = c.work_dir("capture")
+    env = c.bench_env(work / "home")
+    repo = c.make_repo(work / "repo", env=env, files=files, dirty=3, untracked=2)
+    c.say(c.machine())
+    c.say(
+        f"ledger run overhead: repo of {files:,} committed files, 3 modified, 2 untracked; "
+        f"median of {repeats} alternating runs each"
+    )
+
+    bare = [c.PYTHON, "-c", "pass"]
+    wrapped = [*c.ledger_command(), "run", "--", *bare]
+    first, _ = c.run_timed(wrapped, cwd=repo, env=env)  # creates and migrates the ledger
+    c.run_timed(bare, cwd=repo, env=env)
+    times = c.alternate(
+        {
+            "bare": lambda: c.run_timed(bare, cwd=repo, env=env)[0],
+            "ledger": lambda: c.run_timed(wrapped, cwd=repo, env=env)[0],
+        },
+        repeats,
+    )
+    base, wrap = c.median(times["bare"]), c.median(times["ledger"])
+    overhead = wrap - base
+    c.table(
+        "Wall time per command",
+        ["command", "median", "min", "max", "vs bare"],
+        [
+            [
+                "python -c pass",
+                c.seconds(base),
+                c.seconds(min(times["bare"])),
+                c.seconds(max(times["bare"])),
+                "1.00x",
+            ],
+            [
+                "ledger run -- python -c pass",
+                c.seconds(wrap),
+                c.seconds(min(times["ledger"])),
+                c.seconds(max(times["ledger"])),
+                c.ratio(wrap / base),
+            ],
+            ["  (first ledger run: creates the ledger)", c.seconds(first), "-", "-", c.ratio(first / base)],
+        ],
+    )
+    c.table(
+        "Fixed overhead of ledger run",
+        ["measure", "value", "goal < 0.5 s"],
+        [["median(ledger run) - median(bare)", c.seconds(overhead), c.verdict(overhead < GOAL_OVERHEAD)]],
+    )
+    _imports(repo, env, repeats=3 if opts.quick else 5, base=base)
+    _importtime(repo, env, wrapped)
+    _git_trace(repo, env, wrapped, work / "git-trace2.json")
+    _profile(repo, env, work / "ledger-run.prof", bare)
+    c.say(f"\n{c.machine()}")
+    return 0
+
+
+def _imports(repo: Path, env: dict[str, str], *, repeats: int, base: float) -> None:
+    rows = []
+    for module in IMPORTS:
+        took = c.median_time([c.PYTHON, "-c", f"import {module}"], cwd=repo, env=env, repeats=repeats)
+        rows.append([f'python -c "import {module}"', c.seconds(took), c.seconds(took - base)])
+    c.table(
+        "Import cost (each in a fresh interpreter; nested, so they overlap)",
+        ["command", "median", "minus python -c pass"],
+        rows,
+    )
+
+
+def _importtime(repo: Path, env: dict[str, str], wrapped: list[str]) -> None:
+    argv = ["-m", "ledger", *wrapped[wrapped.index("run") :]]
+    top = c.importtime_top(argv, cwd=repo, env=env)
+    c.table(
+        "python -X importtime -m ledger run -- python -c pass: imports made by ledger itself",
+        ["module", "cumulative"],
+        [[name, c.seconds(took)] for name, took in top],
+    )
+    top = c.importtime_top(argv, cwd=repo, env=env, packages=True)
+    c.table(
+        "... the same run: heaviest root packages (overlapping: a package's time "
+        "includes what it imports first)",
+        ["package", "cumulative"],
+        [[name, c.seconds(took)] for name, took in top],
+    )
+
+
+def _git_trace(repo: Path, env: dict[str, str], wrapped: list[str], trace: Path) -> None:
+    """Every git process one `ledger run` starts, with its own wall time (trace2)."""
+    trace.unlink(missing_ok=True)
+    c.run_timed(wrapped, cwd=repo, env={**env, "GIT_TRACE2_EVENT": str(trace)})
+    started: dict[str, list[str]] = {}
+    rows = []
+    for line in trace.read_text().splitlines():
+        event = json.loads(line)
+        sid = event.get("sid", "")
+        if "/" in sid:  # a git started by git: counted in its parent
+            continue
+        if event.get("event") == "start":
+            started[sid] = event.get("argv", [])
+        elif event.get("event") == "exit" and sid in started:
+            rows.append((" ".join(started[sid])[:70], float(event.get("t_abs", 0.0))))
+    c.table(
+        f"git processes of one ledger run (GIT_TRACE2_EVENT): {len(rows)}, "
+        f"{sum(t for _, t in rows):.3f} s in total",
+        ["git command", "wall"],
+        [[cmd, c.seconds(took)] for cmd, took in rows],
+    )
+
+
+def _profile(repo: Path, env: dict[str, str], out: Path, bare: list[str]) -> None:
+    """cProfile one whole `ledger run`; its clock inflates Python-heavy phases."""
+    wall, _ = c.run_timed(
+        [c.PYTHON, "-m", "cProfile", "-o", str(out), "-m", "ledger", "run", "--", *bare],
+        cwd=repo,
+        env=env,
+    )
+    c.table(
+        f"cProfile of one ledger run (wall {wall:.3f} s under the profiler; "
+        "phases nest, cumulative incl. imports they trigger)",
+        ["phase (function)", "cumulative"],
+        [[name, c.seconds(took)] for name, took in c.profile_functions(out, PHASES)],
+    )
+    c.table(
+        "Top functions by own time (whole process)",
+        ["function", "calls", "own", "cumulative"],
+        [
+            [name, calls, c.seconds(own), c.seconds(cum)]
+            for name, calls, own, cum in c.profile_top(out, key="tottime", top=12)
+        ],
+    )
+    spawned = sum(
+        calls
+        for name, calls, _, _ in c.profile_top(out, top=100_000)
+        if name.endswith("(fork_exec)") or "fork_exec" in name
+    )
+    c.say(f"\nsubprocesses started by one ledger run (git, child): {spawned}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

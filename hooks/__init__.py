@@ -1,0 +1,1 @@
+"""Git hook entry points, called through the pre-commit framework."""

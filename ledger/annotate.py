@@ -1,0 +1,98 @@
+"""Additions to runs that already exist: seeds, output hashes, environments, reproduction links."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+
+from ledger import models, recorder
+from ledger.verdict import checks_to_json, matched
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ledger.environment import Environment
+    from ledger.ids import RunId
+    from ledger.records import OutputFile
+    from ledger.store import Store
+    from ledger.verdict import Check
+
+_lock = threading.Lock()
+_store: Store | None = None
+
+
+def current_target() -> tuple[RunId, Store]:
+    """The run this process logs into (started as the API starts one) and a store to write it.
+
+    The store is opened once per process and kept: a script may record many checkpoints.
+    """
+    global _store
+    from ledger import api
+    from ledger.workspace import locate, open_store
+
+    run = api.current_run()
+    if run is None:
+        api.log_params({})  # starts the script's own run, as its first logging call would
+        run = api.current_run()
+    if run is None:  # pragma: no cover - log_params always leaves a run active
+        raise RuntimeError("no ledger run is active")
+    with _lock:
+        if _store is None:
+            _store = open_store(locate())
+        return run.id, _store
+
+
+def add_seeds(store: Store, run_id: RunId, seeds: Mapping[str, object]) -> None:
+    """Merge seeds into the run's recorded ones (a later value for a key wins)."""
+    with store.writing() as session:
+        run = session.get(models.Run, run_id)
+        if run is None:
+            return
+        merged = {**json.loads(run.seeds or "{}"), **seeds}
+        run.seeds = json.dumps(merged)
+
+
+def add_outputs(store: Store, run_id: RunId, outputs: Sequence[OutputFile]) -> None:
+    """Record hashes of files the run wrote (a path recorded again is overwritten)."""
+    rows = [
+        {"run_id": run_id, "path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size}
+        for o in outputs
+    ]
+    with store.writing() as session:
+        store.upsert(
+            session, models.Output, rows, keys=("run_id", "path"), update=("algorithm", "value", "size")
+        )
+
+
+def set_environment(store: Store, run_id: RunId, env: Environment) -> None:
+    """Say which environment a run really ran in (a reproduction in a rebuilt virtualenv)."""
+    with store.writing() as session:
+        recorder.save_environment(store, session, env)
+        session.execute(
+            update(models.Run).where(models.Run.id == run_id).values(environment_digest=env.digest)
+        )
+
+
+def save_reproduction(
+    store: Store, run_id: RunId, original_id: RunId, checks: Sequence[Check] | None
+) -> None:
+    """Link a reproduction to the run it reproduced; `checks` None means no verdict yet."""
+    row = {
+        "run_id": run_id,
+        "original_id": original_id,
+        "matched": None if checks is None else matched(checks),
+        "verdict": None if checks is None else checks_to_json(checks),
+        "created_at": time.time(),
+    }
+    with store.writing() as session:
+        store.upsert(
+            session,
+            models.Reproduction,
+            [row],
+            keys=("run_id",),
+            update=("original_id", "matched", "verdict"),
+        )

@@ -1,0 +1,86 @@
+"""`ledger doctor`: what went wrong behind the user's back, and how to recover.
+
+Hooks fail open: a commit never breaks because of the ledger, but whatever a hook
+could not do is written down, and this command shows it and repairs it
+(`--fix`: ingest waiting events, retry the failed ones, backfill missed commits).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `doctor` command."""
+    p = sub.add_parser("doctor", help="show hook failures and missed commits; --fix recovers")
+    p.add_argument("--fix", action="store_true", help="ingest waiting events and backfill missed commits")
+    p.set_defaults(func=cmd_doctor)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Report (and with --fix, repair); exit 1 while anything needs attention."""
+    from ledger import inbox
+    from ledger.workspace import locate, open_store
+
+    ws = locate(need_repo=True)
+    common = ws.common_dir
+    problems = 0
+    store = open_store(ws)
+    try:
+        print(f"ledger: {ws.url}")
+        if args.fix:
+            _retry_failed(common)
+            from ledger.ingest import ingest_pending
+
+            report = ingest_pending(ws, store)
+            print(
+                f"ingested: {len(report.linked)} links, {len(report.captured)} commits captured, "
+                f"{report.moved} moved after rewrites, {len(report.failed)} failed"
+            )
+            if inbox.failures(common):
+                from ledger.backfill import backfill, result_commits
+                from ledger.git_batch import current_branch
+
+                commits = result_commits(ws.root, ws.config, tip="HEAD", since=None)
+                result = backfill(ws.root, store, ws.config, commits, branch=current_branch(ws.root))
+                print(f"backfill: {len(result.recorded)} missed commits with results recorded")
+                inbox.clear_failures(common)
+        waiting = inbox.pending(common)
+        failed_events = inbox.events_in(inbox.ledger_dir(common) / inbox.INBOX / "failed")
+        if waiting:
+            problems += 1
+            print(f"{len(waiting)} hook events waiting to be ingested (ledger doctor --fix)")
+        if failed_events:
+            problems += 1
+            print(
+                f"{len(failed_events)} hook events could not be ingested (ledger doctor --fix retries them)"
+            )
+        failures = inbox.failures(common)
+        if failures:
+            problems += 1
+            print(f"{len(failures)} hook failures recorded; the newest:")
+            for item in failures[-10:]:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(item.get("time", 0))))
+                print(f"  {when}  {item.get('hook')}: {item.get('message')}")
+            print("recover the commits they missed: ledger doctor --fix (runs ledger backfill)")
+    finally:
+        store.close()
+    if not problems:
+        print("no problems found")
+    else:
+        print(f"{problems} problem(s) found", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _retry_failed(common: Path) -> None:
+    from ledger import inbox
+
+    folder = inbox.ledger_dir(common) / inbox.INBOX
+    for path in inbox.events_in(folder / "failed"):
+        path.rename(folder / path.name)

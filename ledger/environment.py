@@ -1,0 +1,260 @@
+"""Capture the Python environment as a content-addressed lockfile, importing nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import sys
+from dataclasses import asdict, dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from ledger.errors import StoreError
+from ledger.redact import redact_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+Source = Literal["index", "vcs", "url", "local", "unknown"]
+
+_NAME_RE = re.compile(r"^Name:[ \t]*(\S.*?)\s*$", re.MULTILINE)
+_VERSION_RE = re.compile(r"^Version:[ \t]*(\S.*?)\s*$", re.MULTILINE)
+_INSTALL_DIRS = frozenset({"site-packages", "dist-packages"})
+_CUDA_RE = re.compile(r"^cuda\s*(?::[^=\n]*)?=\s*(['\"])(.*?)\1", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """One installed distribution and where it came from (PEP 610)."""
+
+    name: str
+    """PEP 503 normalised, so `PyYAML` and `pyyaml` compare equal across captures."""
+    version: str
+    source: Source
+    url: str | None = None
+    """For `vcs`, the pip-style URL (`git+https://...`); credentials are masked."""
+    commit: str | None = None
+    editable: bool = False
+
+    @property
+    def requirement(self) -> str:
+        """This package as one line of a pip requirements file."""
+        if self.source == "vcs" and self.url is not None:
+            pin = f"@{self.commit}" if self.commit else ""
+            return f"{self.name} @ {self.url}{pin}"
+        if self.source == "local" and self.editable and self.url is not None:
+            return f"-e {unquote(urlsplit(self.url).path)}"
+        if self.source in ("local", "url") and self.url is not None:
+            return f"{self.name} @ {self.url}"
+        if self.source == "index":
+            return f"{self.name}=={self.version}"
+        return f"# {self.name}=={self.version}: source unknown, install it by hand"
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The interpreter, platform and installed distributions a run saw."""
+
+    python_version: str
+    implementation: str
+    platform: str
+    packages: tuple[Package, ...]
+    torch: str | None = None
+    cuda: str | None = None
+    """CUDA version torch was built with; None for CPU builds or without torch."""
+
+    def __post_init__(self) -> None:
+        # Sorting here, not at capture, makes the digest independent of how the
+        # value was built, so equal environments are stored once.
+        ordered = tuple(sorted(self.packages, key=lambda p: p.name))
+        object.__setattr__(self, "packages", ordered)
+
+    @property
+    def digest(self) -> str:
+        """Sha256 of the canonical JSON: the environment's content address."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, no whitespace), stable across Pythons."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Environment:
+        """Rebuild an environment stored by `to_json`.
+
+        Raises:
+            StoreError: the text is not an environment this version wrote.
+        """
+        try:
+            data: dict[str, Any] = json.loads(text)
+            packages = tuple(Package(**item) for item in data.pop("packages"))
+            return cls(packages=packages, **data)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            message = f"stored environment is unreadable: {exc}"
+            raise StoreError(message, hint="run `ledger doctor`") from exc
+
+    def to_requirements(self) -> str:
+        """A pip requirements lockfile that rebuilds this environment's packages."""
+        header = (
+            f"# exp-ledger environment {self.digest[:12]}: "
+            f"{self.implementation} {self.python_version} on {self.platform}"
+        )
+        return "\n".join([header, *(p.requirement for p in self.packages)]) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class PackageChange:
+    """A distribution present on both sides whose version or origin differs."""
+
+    name: str
+    old: Package
+    new: Package
+
+    @property
+    def summary(self) -> str:
+        """One line such as `numpy 1.26.4 -> 2.0.0` or a commit change."""
+        old, new = _describe(self.old), _describe(self.new)
+        return f"{self.name} {old} -> {new}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvDiff:
+    """How a newer environment drifted from an older one."""
+
+    added: tuple[Package, ...]
+    removed: tuple[Package, ...]
+    changed: tuple[PackageChange, ...]
+    python: tuple[str, str] | None
+    """(old, new) implementation and version, when they differ."""
+    platform: tuple[str, str] | None
+    cuda: tuple[str | None, str | None] | None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when a run would see exactly the same environment."""
+        drift = (self.added, self.removed, self.changed)
+        return not any((*drift, self.python, self.platform, self.cuda))
+
+
+def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
+    """Describe the running interpreter and the distributions importable from `paths`.
+
+    Reads metadata files only (no imports of user packages, no subprocess), so it is
+    cheap enough for every capture.
+
+    Args:
+        paths: where to look for distributions; `sys.path` when None.
+    """
+    search = list(sys.path if paths is None else paths)
+    packages: dict[str, Package] = {}
+    torch_dist = None
+    for dist in metadata.distributions(path=search):
+        package = _package(dist)
+        # The first distribution on the path is the one Python would import.
+        if package is not None and package.name not in packages:
+            packages[package.name] = package
+            torch_dist = dist if package.name == "torch" else torch_dist
+    return Environment(
+        python_version=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform=_platform(),
+        packages=tuple(packages.values()),
+        torch=None if torch_dist is None else packages["torch"].version,
+        cuda=None if torch_dist is None else _torch_cuda(torch_dist),
+    )
+
+
+def diff_environments(old: Environment, new: Environment) -> EnvDiff:
+    """Compare two environments, package by package."""
+    before = {p.name: p for p in old.packages}
+    after = {p.name: p for p in new.packages}
+    old_python = f"{old.implementation} {old.python_version}"
+    new_python = f"{new.implementation} {new.python_version}"
+    return EnvDiff(
+        added=tuple(p for name, p in after.items() if name not in before),
+        removed=tuple(p for name, p in before.items() if name not in after),
+        changed=tuple(
+            PackageChange(name, before[name], p)
+            for name, p in after.items()
+            if name in before and before[name] != p
+        ),
+        python=None if old_python == new_python else (old_python, new_python),
+        platform=None if old.platform == new.platform else (old.platform, new.platform),
+        cuda=None if old.cuda == new.cuda else (old.cuda, new.cuda),
+    )
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalised project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _package(dist: metadata.Distribution) -> Package | None:
+    # Only the header block is parsed: the email parser `dist.metadata` uses costs
+    # ~0.3 ms per distribution because it walks the whole long description.
+    text = dist.read_text("METADATA")
+    develop_dir = None
+    if text is None:
+        text = dist.read_text("PKG-INFO") or ""
+        # An `*.egg-info` outside site-packages is a legacy `setup.py develop`
+        # checkout (or the project's own source tree), which has no direct_url.json.
+        root = Path(str(dist.locate_file(""))).resolve()
+        develop_dir = None if root.name in _INSTALL_DIRS else root.as_uri()
+    head = text.split("\n\n", 1)[0]
+    name, version = _NAME_RE.search(head), _VERSION_RE.search(head)
+    if name is None or version is None:
+        return None  # a leftover metadata dir from a failed uninstall
+    direct_url = dist.read_text("direct_url.json")
+    package = Package(normalize_name(name.group(1)), version.group(1), "index")
+    if direct_url is not None:
+        return _with_origin(package, direct_url)
+    if develop_dir is not None:
+        return replace(package, source="local", url=develop_dir, editable=True)
+    return package
+
+
+def _with_origin(package: Package, direct_url: str) -> Package:
+    """Apply PEP 610's `direct_url.json`."""
+    try:
+        info = json.loads(direct_url)
+        url = redact_text(str(info["url"]))
+    except (ValueError, KeyError, TypeError):
+        return replace(package, source="unknown")
+    if isinstance(vcs := info.get("vcs_info"), dict):
+        vcs_url = f"{vcs.get('vcs', 'git')}+{url}"
+        return replace(package, source="vcs", url=vcs_url, commit=vcs.get("commit_id"))
+    if isinstance(dir_info := info.get("dir_info"), dict):
+        editable = dir_info.get("editable") is True
+        return replace(package, source="local", url=url, editable=editable)
+    source: Source = "url" if isinstance(info.get("archive_info"), dict) else "unknown"
+    return replace(package, source=source, url=url)
+
+
+def _torch_cuda(dist: metadata.Distribution) -> str | None:
+    # Importing torch takes seconds and initialises CUDA; its generated
+    # `torch/version.py` holds the same answer as `torch.version.cuda`.
+    try:
+        version_py = Path(str(dist.locate_file("torch/version.py")))
+        text = version_py.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = _CUDA_RE.search(text)
+    return None if match is None else match.group(2)
+
+
+def _platform() -> str:
+    # platform.platform() names the machine on Linux and macOS but not on Windows.
+    name, machine = platform.platform(), platform.machine()
+    return name if not machine or machine in name else f"{name}-{machine}"
+
+
+def _describe(package: Package) -> str:
+    if package.source == "index":
+        return package.version
+    kind = "editable" if package.editable else package.source
+    at = f"@{package.commit[:12]}" if package.commit else ""
+    return f"{package.version} ({' '.join(filter(None, (kind, package.url)))}{at})"

@@ -1,0 +1,210 @@
+"""Compile the filter language's AST to SQLAlchemy, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING, Any, TypeVarTuple, assert_never
+
+from sqlalchemy import and_, exists, false, func, not_, or_, true
+from sqlalchemy.orm import aliased
+
+from ledger import models
+from ledger.collation import bytewise
+from ledger.filters import And, Compare, Field, HasKey, HasTag, Not, Or, SortKey, Text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Select
+    from sqlalchemy.orm import InstrumentedAttribute
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from ledger.filters import Expr, Op, Value
+
+_RUN_COLUMNS: dict[str, Any] = {
+    "id": models.Run.id,
+    "name": models.Run.name,
+    "status": models.Run.status,
+    "branch": models.Run.branch,
+    "commit": models.Run.commit,
+    "source": models.Run.source,
+    "host": models.Run.host,
+    "user": models.Run.user,
+    "exit_code": models.Run.exit_code,
+    "started": models.Run.started_at,
+}
+
+_TEXT_COLUMNS = frozenset({"id", "name", "status", "branch", "commit", "source", "host", "user"})
+
+_Row = TypeVarTuple("_Row")
+
+
+def compile_filter(expr: Expr) -> ColumnElement[bool]:
+    """A WHERE clause over `runs` for a parsed filter.
+
+    Metric, param and tag tests become correlated `EXISTS` on their primary keys
+    (run_id, key): they compose with `or`/`not` without join fan-out, and unlike
+    `IN (SELECT ...)` SQLite does not build the whole matching set first.
+    """
+    match expr:
+        case And(items):
+            return and_(*(compile_filter(i) for i in items))
+        case Or(items):
+            return or_(*(compile_filter(i) for i in items))
+        case Not(item):
+            # SQL's NOT of NULL is NULL: a run without a branch must match `not branch:main`.
+            return not_(func.coalesce(compile_filter(item), false()))
+        case HasTag(tag):
+            return exists().where(models.Tag.run_id == models.Run.id, models.Tag.tag == tag)
+        case HasKey(field):
+            if field.scope == "metrics":
+                return exists().where(models.Metric.run_id == models.Run.id, models.Metric.key == field.name)
+            return exists().where(models.Param.run_id == models.Run.id, models.Param.key == field.name)
+        case Text(text):
+            return func.lower(func.coalesce(models.Run.name, "")).contains(text.lower(), autoescape=True)
+        case Compare(field, op, value):
+            return _compare(field, op, value)
+    assert_never(expr)
+
+
+def order_runs(stmt: Select[*_Row], sort: Sequence[SortKey], *, where: Expr | None) -> Select[*_Row]:
+    """`stmt` (a select over `runs`) ordered by `sort`, then newest first.
+
+    A metric or param key is joined to sort by. Runs without it sort last, so the
+    join is an outer one, unless `where` already requires the key: then an inner
+    join gives the same rows (one per run, the key being part of the primary key)
+    and lets the database walk `ix_metrics_key_value` in order and stop at the
+    limit, instead of testing and sorting every run (issue 7: 2 ms -> 0.1 ms for
+    a top 10 of 1,000 runs on SQLite).
+    """
+    for position, key in enumerate(sort):
+        ordered, joined = _sort_column(key, position)
+        if joined is not None:
+            on = and_(joined.run_id == models.Run.id, joined.key == key.field.name)
+            if where is not None and requires_key(where, key.field):
+                stmt = stmt.join(joined, on)
+            else:
+                stmt = stmt.outerjoin(joined, on)
+        stmt = stmt.order_by(ordered)
+    return stmt.order_by(models.Run.started_at.desc(), models.Run.id.desc())
+
+
+def requires_key(expr: Expr, field: Field) -> bool:
+    """Whether every run matching `expr` has a row for metric or param `field`.
+
+    Every test of a metric or param value, and `has:`, exists only where the key does;
+    `not` can hold without it, and `or` needs the key in each branch.
+    """
+    match expr:
+        case And(items):
+            return any(requires_key(i, field) for i in items)
+        case Or(items):
+            return all(requires_key(i, field) for i in items)
+        case Compare(f) | HasKey(f):
+            return f.scope != "run" and f == field
+    return False
+
+
+def _sort_column(key: SortKey, position: int) -> tuple[ColumnElement[Any], Any | None]:
+    """The ORDER BY expression for a sort key, and the join it needs (if any)."""
+    column: ColumnElement[Any] | InstrumentedAttribute[Any]
+    joined: Any = None
+    if key.field.scope == "run":
+        column = _run_column(key.field.name)
+        if key.field.name in _TEXT_COLUMNS:
+            column = bytewise(column)  # the same order on PostgreSQL as on SQLite
+    elif key.field.scope == "metrics":
+        joined = _sort_alias(models.Metric, position)
+        column = joined.value
+    else:
+        # Params sort by their numeric value; text params sort after every number.
+        joined = _sort_alias(models.Param, position)
+        column = joined.num
+    ordered = column.desc() if key.descending else column.asc()
+    return ordered.nulls_last(), joined
+
+
+@functools.cache
+def _sort_alias(model: type[models.Metric | models.Param], position: int) -> Any:
+    """The table joined for the `position`-th sort key, aliased once per process:
+    building an alias costs more than the query it serves."""
+    return aliased(model, name=f"sort_{position}")
+
+
+def _compare(field: Field, op: Op, value: Value) -> ColumnElement[bool]:
+    if field.scope == "run":
+        return _test(_run_column(field.name), op, value)
+    if field.scope == "metrics":
+        return exists().where(
+            models.Metric.run_id == models.Run.id, models.Metric.key == field.name, _metric_test(op, value)
+        )
+    return exists().where(
+        models.Param.run_id == models.Run.id, models.Param.key == field.name, _param_test(op, value)
+    )
+
+
+def _metric_test(op: Op, value: Value) -> ColumnElement[bool]:
+    column = models.Metric.value
+    if value is None:
+        return true() if op == "!=" else false()
+    number = float(value)
+    if math.isnan(number):  # NaN is stored as NULL (see recorder._db_float)
+        return column.is_(None) if op == "=" else column.is_not(None)
+    return _test(column, op, number)
+
+
+def _param_test(op: Op, value: Value) -> ColumnElement[bool]:
+    p = models.Param
+    if value is None:
+        return (p.kind == "null") if op == "=" else (p.kind != "null")
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+        return and_(p.kind == "bool", p.text == text) if op == "=" else or_(p.kind != "bool", p.text != text)
+    if isinstance(value, (int, float)) and op not in ("~", "!~"):
+        return _test(p.num, op, float(value))  # only int and float params have a num
+    return _test(p.text, op, str(value))
+
+
+def _test(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], op: Op, value: Value
+) -> ColumnElement[bool]:
+    if op == "~":
+        return column.ilike(_glob_to_like(str(value)), escape="\\")
+    if op == "!~":
+        return or_(column.is_(None), not_(column.ilike(_glob_to_like(str(value)), escape="\\")))
+    if value is None:
+        return column.is_(None) if op == "=" else column.is_not(None)
+    if isinstance(value, str) and op in ("<", "<=", ">", ">="):
+        column = bytewise(column)  # text order by code point, whatever the server's collation
+    tests = {
+        "=": column == value,
+        "!=": or_(column != value, column.is_(None)),
+        "<": column < value,
+        "<=": column <= value,
+        ">": column > value,
+        ">=": column >= value,
+    }
+    return tests[op]
+
+
+def _run_column(name: str) -> ColumnElement[Any]:
+    if name == "duration":
+        return models.Run.ended_at - models.Run.started_at
+    column: ColumnElement[Any] = _RUN_COLUMNS[name]
+    return column
+
+
+def _glob_to_like(glob: str) -> str:
+    """`*`/`?` become `%`/`_`; the LIKE wildcards already in the text are escaped."""
+    out = []
+    for char in glob:
+        if char in "%_\\":
+            out.append("\\" + char)
+        elif char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        else:
+            out.append(char)
+    return "".join(out)

@@ -1,0 +1,52 @@
+"""Run identifiers: UUIDv7, so IDs sort by creation time and never collide across machines."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import NewType
+
+RunId = NewType("RunId", str)
+
+MIN_PREFIX = 7
+"""Shortest prefix ever shown, like git's default abbreviation."""
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
+
+def new_run_id() -> RunId:
+    """Return a UUIDv7 as 32 lowercase hex digits.
+
+    The first 48 bits are the Unix time in milliseconds, so IDs sort by creation;
+    a 12-bit counter keeps IDs made in the same millisecond by this process in order
+    (RFC 9562, method 1), and 62 random bits keep other processes apart.
+    """
+    global _last_ms, _counter
+    with _lock:
+        now = time.time_ns() // 1_000_000
+        if now <= _last_ms:
+            _counter += 1
+            if _counter > 0xFFF:
+                _last_ms += 1
+                _counter = 0
+            now = _last_ms
+        else:
+            _last_ms = now
+            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+        counter = _counter
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (now << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    return RunId(f"{value:032x}")
+
+
+def normalize_prefix(text: str) -> str:
+    """Accept IDs as users paste them: with or without dashes, any case."""
+    return text.strip().replace("-", "").lower()
+
+
+def is_hex(text: str) -> bool:
+    """Tell an ID prefix from a name: only hex digits can be an ID."""
+    return bool(text) and all(c in "0123456789abcdef" for c in text)

@@ -1,0 +1,304 @@
+"""Turn the hooks' inbox into ledger rows: link runs to commits, capture result commits,
+and follow amends and rebases.
+
+Started detached by the post-commit and post-rewrite hooks, and run by every `ledger`
+command that finds events waiting, so a commit is in the ledger even when the
+background process never got to run (a laptop closed right after the commit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select, update
+
+from ledger import inbox, models
+from ledger.errors import LedgerError, StoreError
+from ledger.gitcmd import changed_between, existing_commits, git
+from ledger.ids import RunId
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from sqlalchemy.engine import Result
+
+    from ledger.store import Store
+    from ledger.workspace import Workspace
+
+LINK_WINDOW = 30 * 24 * 3600
+"""Runs older than this are not linked to new commits (their code moved on)."""
+LINK_CANDIDATES = 200
+REWRITE_LIMIT = 5000
+"""Commits examined on each side of a rewrite; a rebase of more is capped here."""
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one pass over the inbox did."""
+
+    linked: list[tuple[RunId, str]] = field(default_factory=list)
+    captured: list[RunId] = field(default_factory=list)
+    moved: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def has_pending(ws: Workspace) -> bool:
+    """A cheap check (one directory listing) for commands that ingest before they read."""
+    if ws.repo is None:
+        return False
+    folder = inbox.ledger_dir(ws.repo.common_dir) / inbox.INBOX
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        return any(inbox.is_event(e.name) for e in entries)
+    return False
+
+
+def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestReport:
+    """Process every waiting event, oldest first; a failing event is set aside, not retried forever.
+
+    Only one process ingests at a time; `wait` is how long to wait for another one
+    (a command about to read the ledger waits, so it sees the commit just made).
+    """
+    report = IngestReport()
+    if ws.repo is None:
+        return report
+    common = ws.repo.common_dir
+    with _exclusive(inbox.ledger_dir(common) / "ingest.lock", wait=wait) as got:
+        if not got:
+            return report  # another process is ingesting right now
+        for path, event in inbox.pending(common):
+            try:
+                _handle(ws, store, event, report)
+            except StoreError as e:
+                # The ledger itself is unwritable (read-only, locked, corrupt): keep the
+                # event for the next attempt rather than setting it aside.
+                message = f"cannot ingest {path.name} yet: {e}"
+                report.failed.append(message)
+                inbox.record_failure(common, "ingest", message)
+                break
+            except (LedgerError, OSError, KeyError, ValueError) as e:
+                message = f"cannot ingest {path.name}: {e}"
+                report.failed.append(message)
+                inbox.record_failure(common, "ingest", message)
+                failed = path.parent / "failed"
+                failed.mkdir(exist_ok=True)
+                path.rename(failed / path.name)
+                continue
+            path.unlink(missing_ok=True)
+    return report
+
+
+def link_runs(ws: Workspace, store: Store, sha: str) -> list[RunId]:
+    """Link every recent unlinked run whose code is the commit's, apart from its own outputs."""
+    root = ws.root
+    since = time.time() - LINK_WINDOW
+    linked = select(models.CommitLink.run_id)
+    with store.reading() as session:
+        rows = session.execute(
+            select(models.Run.id, models.Run.snapshot)
+            .where(
+                models.Run.source.in_(("run", "api")),
+                models.Run.snapshot.is_not(None),
+                models.Run.started_at >= since,
+                models.Run.id.not_in(linked),
+            )
+            .order_by(models.Run.started_at.desc())
+            .limit(LINK_CANDIDATES)
+        ).all()
+        present = existing_commits(root, [str(s) for _, s in rows])
+        candidates = [(RunId(r), str(s)) for r, s in rows if s in present]
+        outputs: dict[str, set[str]] = {}
+        if candidates:
+            for run_id, path in session.execute(
+                select(models.Output.run_id, models.Output.path).where(
+                    models.Output.run_id.in_([r for r, _ in candidates])
+                )
+            ):
+                outputs.setdefault(run_id, set()).add(path)
+            for run_id, source in session.execute(
+                select(models.Metric.run_id, models.Metric.source).where(
+                    models.Metric.run_id.in_([r for r, _ in candidates])
+                )
+            ):
+                outputs.setdefault(run_id, set()).add(source)
+    diffs = changed_between(root, [(snapshot, sha) for _, snapshot in candidates])
+    matched = [r for (r, _), diff in zip(candidates, diffs, strict=True) if diff <= outputs.get(r, set())]
+    if matched:
+        now = time.time()
+        with store.writing() as session:
+            store.upsert(
+                session,
+                models.CommitLink,
+                [{"run_id": r, "commit": sha, "linked_at": now} for r in matched],
+                keys=("run_id", "commit"),
+            )
+        if ws.repo is not None:
+            inbox.forget_runs(ws.repo.common_dir, set(matched))
+    return matched
+
+
+def follow_rewrite(ws: Workspace, store: Store, old_tip: str, new_tip: str) -> int:
+    """Move links and commit-captured runs from rewritten commits to their replacements.
+
+    Amend and rebase keep a commit's author identity and date, so old and new commits
+    pair up on them; squashed commits all map to the commit they became.
+    """
+    root = ws.root
+    old = _authored(root, old_tip, new_tip)
+    new = _authored(root, new_tip, old_tip)
+    by_author = {key: sha for sha, key in reversed(new)}
+    mapping = {sha: by_author[key] for sha, key in old if key in by_author}
+    moved = 0
+    with store.writing() as session:
+        for before, after in mapping.items():
+            already = set(
+                session.scalars(select(models.CommitLink.run_id).where(models.CommitLink.commit == after))
+            )
+            session.execute(
+                delete(models.CommitLink).where(
+                    models.CommitLink.commit == before, models.CommitLink.run_id.in_(already)
+                )
+            )
+            moved += _count(
+                session.execute(
+                    update(models.CommitLink).where(models.CommitLink.commit == before).values(commit=after)
+                )
+            )
+            captured = models.Run.source.in_(("commit", "backfill"))
+            if session.scalar(
+                select(models.CommitLink.run_id).where(models.CommitLink.commit == after).limit(1)
+            ):
+                # git runs post-commit for each rewritten commit too; a commit that holds
+                # a linked run is not a run of its own.
+                session.execute(delete(models.Run).where(captured, models.Run.commit.in_((before, after))))
+            elif session.scalar(select(models.Run.id).where(captured, models.Run.commit == after).limit(1)):
+                # The rewritten commit was captured already (post-commit ran first): the
+                # capture of the commit it replaced is superseded.
+                session.execute(delete(models.Run).where(captured, models.Run.commit == before))
+            else:
+                moved += _count(
+                    session.execute(
+                        update(models.Run)
+                        .where(captured, models.Run.commit == before)
+                        .values(commit=after, snapshot=after)
+                    )
+                )
+    return moved
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Detached entry (`python -m ledger.ingest TOPLEVEL`): ingest, record any failure."""
+    from ledger.workspace import locate, open_store
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    where = Path(args[0]) if args else Path.cwd()
+    common = None
+    try:
+        ws = locate(where, need_repo=True)
+        common = None if ws.repo is None else ws.repo.common_dir
+        store = open_store(ws)
+        try:
+            while has_pending(ws):
+                report = ingest_pending(ws, store)
+                if not (report.linked or report.captured or report.moved or report.failed):
+                    break
+        finally:
+            store.close()
+    except Exception as e:  # noqa: BLE001 - detached: nobody sees a traceback; doctor shows this
+        inbox.record_failure(common, "ingest", " ".join(f"{type(e).__name__}: {e}".split()))
+        return 1
+    return 0
+
+
+def _handle(ws: Workspace, store: Store, event: dict[str, Any], report: IngestReport) -> None:
+    kind = event.get("kind")
+    if kind == "commit":
+        sha = str(event["sha"])
+        if _captured(store, sha):
+            return
+        matched = link_runs(ws, store, sha)
+        report.linked += [(r, sha) for r in matched]
+        if not matched:
+            report.captured += _capture(ws, store, event)
+    elif kind == "rewrite":
+        report.moved += follow_rewrite(ws, store, str(event["old_tip"]), str(event["new_tip"]))
+    else:
+        raise ValueError(f"unknown event kind {kind!r}")
+
+
+def _capture(ws: Workspace, store: Store, event: dict[str, Any]) -> list[RunId]:
+    from ledger.commit_runs import carries_results, keep_reachable, read_commit_runs, record_commit_runs
+
+    if not carries_results(event.get("files") or [], ws.config):
+        return []
+    branch = event.get("branch")
+    runs = read_commit_runs(
+        ws.root,
+        [str(event["sha"])],
+        config=ws.config,
+        source="commit",
+        branch=None if branch is None else str(branch),
+    )
+    recorded = record_commit_runs(store, runs)
+    keep_reachable(ws.root, runs, recorded)
+    return recorded
+
+
+def _captured(store: Store, sha: str) -> bool:
+    with store.reading() as session:
+        found = session.scalar(
+            select(models.Run.id)
+            .where(models.Run.commit == sha, models.Run.source.in_(("commit", "backfill")))
+            .limit(1)
+        )
+        linked = session.scalar(
+            select(models.CommitLink.run_id).where(models.CommitLink.commit == sha).limit(1)
+        )
+    return found is not None or linked is not None
+
+
+def _count(result: Result[Any]) -> int:
+    """Rows an UPDATE changed (only DML results carry a row count)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _authored(root: Path, tip: str, exclude: str) -> list[tuple[str, tuple[str, str]]]:
+    out = git(
+        "rev-list", f"--max-count={REWRITE_LIMIT}", "--format=%H %aI %ae", tip, "--not", exclude, cwd=root
+    )
+    found = []
+    for line in out.splitlines():
+        parts = line.split(" ")
+        if len(parts) == 3 and not line.startswith("commit "):
+            found.append((parts[0], (parts[1], parts[2])))
+    return found
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path, *, wait: float) -> Iterator[bool]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    with path.open("a") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Status truth: a run whose process died without saying so is marked `crashed`.
+
+Checked by every command that reads runs, so a `kill -9` shows up the next time
+anyone looks, with every metric the run logged before it died.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from ledger import models, recorder, spool
+from ledger.ids import RunId
+from ledger.procinfo import process_start
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ledger.store import Store
+
+STALE_AFTER = 600.0
+"""Seconds without a heartbeat after which a run on another host counts as dead."""
+
+
+def is_alive(pid: int, started: str | None) -> bool:
+    """Whether the process that owned a run still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process with that PID: assume it is ours
+    if started is None:
+        return True
+    now = process_start(pid)
+    return now is None or now == started
+
+
+def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
+    """Mark dead `running` runs as crashed, after saving what their spool holds."""
+    host = socket.gethostname()
+    now = time.time()
+    with store.reading() as session:
+        rows = session.execute(
+            select(
+                models.Run.id, models.Run.host, models.Run.pid, models.Run.pid_start, models.Run.heartbeat_at
+            ).where(models.Run.status == "running")
+        ).all()
+    dead = []
+    for run_id, run_host, pid, pid_start, beat in rows:
+        if run_host == host and pid is not None:
+            gone = not is_alive(pid, pid_start)
+        else:
+            gone = beat is not None and now - beat > STALE_AFTER
+        if gone:
+            dead.append(RunId(run_id))
+    for run_id in dead:
+        ingest_spool(store, spool_dir, run_id)
+        recorder.set_status(store, run_id, status="crashed", ended_at=_last_sign_of_life(store, run_id))
+        spool.remove_run_dir(spool_dir, run_id)
+    return dead
+
+
+def ingest_spool(store: Store, spool_dir: Path, run_id: RunId) -> int:
+    """Write every point left in a run's spool files to the ledger; returns how many.
+
+    Points already flushed may be written again: readers keep one value per step,
+    so this is safe to repeat.
+    """
+    count = 0
+    for path in spool.pending_points_files(spool_dir, run_id):
+        series = spool.read_points(path)
+        recorder.add_points(store, run_id, series)
+        count += sum(len(p) for p in series.values())
+        path.unlink(missing_ok=True)
+    _ingest_extras(store, spool_dir, run_id)
+    log = spool.run_dir(spool_dir, run_id) / spool.LOG_NAME
+    if log.exists():
+        from ledger.logcapture import compress_log
+
+        data = log.read_bytes()
+        recorder.store_log(store, run_id, compress_log(data), size=len(data), truncated=False)
+    return count
+
+
+def _ingest_extras(store: Store, spool_dir: Path, run_id: RunId) -> None:
+    """Params and tags a run logged while its ledger was unreachable (`outbox.spool_extras`)."""
+    from ledger.outbox import EXTRAS_PREFIX
+    from ledger.records import Param
+
+    folder = spool.run_dir(spool_dir, run_id)
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob(f"{EXTRAS_PREFIX}*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a kill
+            params = [Param(key=k, value=v, source=s) for k, v, s in entry.get("params", [])]
+            if params:
+                recorder.add_params(store, run_id, params)
+            if entry.get("tags"):
+                recorder.add_tags(store, [run_id], entry["tags"])
+        path.unlink(missing_ok=True)
+
+
+def _last_sign_of_life(store: Store, run_id: RunId) -> float:
+    with store.reading() as session:
+        beat = session.scalar(select(models.Run.heartbeat_at).where(models.Run.id == run_id))
+    return beat if beat is not None else time.time()

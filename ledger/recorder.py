@@ -1,0 +1,398 @@
+"""Writes to the ledger: new runs, their results, tags and notes."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, delete, insert, or_, select, update
+
+from ledger import chunks, models
+from ledger.params import to_row
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from ledger.environment import Environment
+    from ledger.ids import RunId
+    from ledger.records import DataItem, Metric, OutputFile, Param
+    from ledger.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What is known of a run when it starts."""
+
+    id: RunId
+    source: str
+    started_at: float
+    name: str | None = None
+    argv: Sequence[str] = ()
+    cwd: str | None = None
+    repo: str | None = None
+    host: str | None = None
+    user: str | None = None
+    pid: int | None = None
+    pid_start: str | None = None
+    seeds: Mapping[str, object] = field(default_factory=dict)
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    commit: str | None = None
+    branch: str | None = None
+    snapshot: str | None = None
+    dirty: bool | None = None
+    snapshot_skipped: Sequence[tuple[str, str]] = ()
+    environment: Environment | None = None
+    capture_errors: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    params: Sequence[Param] = ()
+    data: Sequence[DataItem] = ()
+    status: str = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """What is learnt when a run ends."""
+
+    status: str
+    ended_at: float
+    exit_code: int | None = None
+    peak_rss: int | None = None
+    metrics: Sequence[Metric] = ()
+    outputs: Sequence[OutputFile] = ()
+    data: Sequence[DataItem] = ()
+    capture_errors: Sequence[str] = ()
+    log: bytes | None = None
+    log_size: int = 0
+    log_truncated: bool = False
+
+
+_RUNS = models.Base.metadata.tables["runs"]
+_INSERT_RUN = insert(_RUNS)
+_UPDATE_RUN = update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
+"""Sets the columns named by the other parameters (Core derives SET from them)."""
+
+
+def create_run(store: Store, run: NewRun) -> None:
+    """Insert a run with everything captured before it started."""
+    with store.writing_core() as session:
+        if run.environment is not None:
+            save_environment(store, session, run.environment)
+        session.execute(_INSERT_RUN, [run_row(run)])
+        _write_tags(store, session, [run.id], run.tags)
+        _write_params(store, session, run.id, run.params)
+        _write_data(store, session, run.id, run.data)
+
+
+def run_row(run: NewRun) -> dict[str, object]:
+    """The runs-table row of a new run (JSON columns encoded)."""
+    return {
+        "id": run.id,
+        "name": run.name,
+        "status": run.status,
+        "source": run.source,
+        "started_at": run.started_at,
+        "heartbeat_at": run.started_at,
+        "argv": json.dumps(list(run.argv)),
+        "cwd": run.cwd,
+        "repo": run.repo,
+        "host": run.host,
+        "user": run.user,
+        "pid": run.pid,
+        "pid_start": run.pid_start,
+        "seeds": json.dumps(dict(run.seeds)) if run.seeds else None,
+        "env_vars": json.dumps(dict(run.env_vars)) if run.env_vars else None,
+        "commit": run.commit,
+        "branch": run.branch,
+        "snapshot": run.snapshot,
+        "dirty": run.dirty,
+        "snapshot_skipped": json.dumps([list(s) for s in run.snapshot_skipped])
+        if run.snapshot_skipped
+        else None,
+        "environment_digest": None if run.environment is None else run.environment.digest,
+        "capture_errors": json.dumps(list(run.capture_errors)) if run.capture_errors else None,
+    }
+
+
+def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
+    """Record the end of a run; metrics from files join those logged through the API."""
+    with store.writing_core() as session:
+        values: dict[str, object] = {
+            "status": end.status,
+            "ended_at": end.ended_at,
+            "exit_code": end.exit_code,
+            "peak_rss": end.peak_rss,
+        }
+        if end.capture_errors:
+            before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
+            values["capture_errors"] = json.dumps(json.loads(before or "[]") + list(end.capture_errors))
+        found = session.execute(_UPDATE_RUN, {"run_id": run_id, **values})
+        if not found.rowcount:
+            return
+        write_final_metrics(store, session, run_id, end.metrics)
+        _write_data(store, session, run_id, end.data)
+        store.upsert(
+            session,
+            models.Output,
+            [
+                {"run_id": run_id, "path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size}
+                for o in end.outputs
+            ],
+            keys=("run_id", "path"),
+            update=("algorithm", "value", "size"),
+        )
+        if end.log is not None:
+            _write_log(store, session, run_id, end.log, size=end.log_size, truncated=end.log_truncated)
+
+
+def store_log(store: Store, run_id: RunId, data: bytes, *, size: int, truncated: bool) -> None:
+    """Save a run's compressed log (crash recovery stores what the spool kept)."""
+    with store.writing() as session:
+        _write_log(store, session, run_id, data, size=size, truncated=truncated)
+
+
+def save_environment(store: Store, session: Session | Connection, env: Environment) -> None:
+    """Store an environment once, however many runs share it."""
+    store.upsert(
+        session,
+        models.Environment,
+        [
+            {
+                "digest": env.digest,
+                "python_version": env.python_version,
+                "implementation": env.implementation,
+                "platform": env.platform,
+                "torch": env.torch,
+                "cuda": env.cuda,
+                "lock": env.to_json(),
+            }
+        ],
+        keys=("digest",),
+    )
+
+
+def add_params(store: Store, run_id: RunId, params: Sequence[Param]) -> None:
+    """Add or overwrite params of a run (the API's `log_params`)."""
+    with store.writing() as session:
+        _write_params(store, session, run_id, params)
+
+
+def add_points(
+    store: Store, run_id: RunId, batches: Mapping[str, chunks.Points], *, source: str = "api"
+) -> None:
+    """Append one chunk per series and move each final value to its newest step."""
+    batches = {k: p for k, p in batches.items() if len(p)}
+    if not batches:
+        return
+    with store.writing() as session:
+        store.upsert(
+            session, models.Series, [{"run_id": run_id, "key": k} for k in batches], keys=("run_id", "key")
+        )
+        ids = dict(
+            session.execute(
+                select(models.Series.key, models.Series.id).where(
+                    models.Series.run_id == run_id, models.Series.key.in_(list(batches))
+                )
+            ).all()
+        )
+        session.execute(
+            insert(models.MetricChunk),
+            [
+                {
+                    "series_id": ids[key],
+                    "count": len(points),
+                    "first_step": min(points.steps),
+                    "last_step": max(points.steps),
+                    "codec": chunks.CODEC,
+                    "payload": chunks.encode(points),
+                }
+                for key, points in batches.items()
+            ],
+        )
+        finals = []
+        for key, points in batches.items():
+            newest = max(points.steps)
+            # The last point logged at the newest step (a step may be logged twice).
+            last = len(points) - 1 - points.steps[::-1].index(newest)
+            finals.append((key, points.values[last], newest))
+        _upsert_finals(store, session, run_id, finals, source=source)
+        session.execute(update(models.Run).where(models.Run.id == run_id).values(heartbeat_at=time.time()))
+
+
+def write_final_metrics(
+    store: Store, session: Session | Connection, run_id: RunId, metrics: Iterable[Metric]
+) -> None:
+    """Set final values read from files (they carry no step, so they always win)."""
+    store.upsert(
+        session,
+        models.Metric,
+        metric_rows(run_id, metrics),
+        keys=("run_id", "key"),
+        update=("value", "step", "source"),
+    )
+
+
+def set_status(store: Store, run_id: RunId, *, status: str, ended_at: float | None) -> None:
+    """Change a run's status (crash detection, the API's context manager)."""
+    with store.writing() as session:
+        session.execute(
+            update(models.Run).where(models.Run.id == run_id).values(status=status, ended_at=ended_at)
+        )
+
+
+def heartbeat(store: Store, run_id: RunId) -> None:
+    """Tell readers on other hosts that the run is still alive."""
+    with store.writing() as session:
+        session.execute(update(models.Run).where(models.Run.id == run_id).values(heartbeat_at=time.time()))
+
+
+def add_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
+    """Tag runs; tagging twice is harmless."""
+    with store.writing() as session:
+        _write_tags(store, session, run_ids, tags)
+
+
+def remove_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
+    """Remove tags from runs; absent tags are ignored."""
+    with store.writing() as session:
+        session.execute(delete(models.Tag).where(models.Tag.run_id.in_(run_ids), models.Tag.tag.in_(tags)))
+
+
+def set_note(store: Store, run_id: RunId, note: str | None, *, append: bool = False) -> None:
+    """Replace (or append to) a run's free-text note."""
+    with store.writing() as session:
+        run = session.get(models.Run, run_id)
+        if run is None:
+            return
+        if append:
+            if note:
+                run.note = f"{run.note}\n{note}" if run.note else note
+        else:
+            run.note = note
+
+
+def _upsert_finals(
+    store: Store,
+    session: Session | Connection,
+    run_id: RunId,
+    finals: Sequence[tuple[str, float, int]],
+    *,
+    source: str,
+) -> None:
+    rows = [
+        {"run_id": run_id, "key": k, "value": _db_float(v), "step": s, "source": source} for k, v, s in finals
+    ]
+    store.upsert(
+        session,
+        models.Metric,
+        rows,
+        keys=("run_id", "key"),
+        update=("value", "step", "source"),
+        # Keep the value of the newest step when several writers log one metric.
+        where=_newer,
+    )
+
+
+def _newer(excluded: Any) -> ColumnElement[bool]:
+    step = models.Base.metadata.tables["metrics"].c.step
+    return or_(step.is_(None), step <= excluded.step)
+
+
+def _write_tags(
+    store: Store, session: Session | Connection, run_ids: Sequence[RunId], tags: Sequence[str]
+) -> None:
+    rows = [{"run_id": r, "tag": t} for r in run_ids for t in dict.fromkeys(tags)]
+    store.upsert(session, models.Tag, rows, keys=("run_id", "tag"))
+
+
+def param_rows(run_id: RunId, params: Sequence[Param]) -> list[dict[str, object]]:
+    """Rows of the params table (the last param of a key wins)."""
+    rows: list[dict[str, object]] = []
+    for p in {p.key: p for p in params}.values():
+        row = to_row(p.value)
+        rows.append(
+            {
+                "run_id": run_id,
+                "key": p.key,
+                "kind": row.kind,
+                "num": row.num,
+                "text": row.text,
+                "source": p.source,
+            }
+        )
+    return rows
+
+
+def data_rows(run_id: RunId, data: Sequence[DataItem]) -> list[dict[str, object]]:
+    """Rows of the data_refs table (one per path and role)."""
+    unique = {(d.path, d.role): d for d in data}
+    return [
+        {
+            "run_id": run_id,
+            "path": d.path,
+            "role": d.role,
+            "algorithm": d.algorithm,
+            "value": d.value,
+            "size": d.size,
+            "nfiles": d.nfiles,
+            "source": d.source,
+            "stage": d.stage,
+            "workspace_match": d.workspace_match,
+        }
+        for d in unique.values()
+    ]
+
+
+def metric_rows(run_id: RunId, metrics: Iterable[Metric]) -> list[dict[str, object]]:
+    """Rows of the metrics table (a key in two files: the last file wins)."""
+    final = {m.key: m for m in metrics}
+    return [
+        {"run_id": run_id, "key": m.key, "value": _db_float(m.value), "step": m.step, "source": m.source}
+        for m in final.values()
+    ]
+
+
+def _write_params(
+    store: Store, session: Session | Connection, run_id: RunId, params: Sequence[Param]
+) -> None:
+    store.upsert(
+        session,
+        models.Param,
+        param_rows(run_id, params),
+        keys=("run_id", "key"),
+        update=("kind", "num", "text", "source"),
+    )
+
+
+def _write_data(store: Store, session: Session | Connection, run_id: RunId, data: Sequence[DataItem]) -> None:
+    rows = data_rows(run_id, data)
+    store.upsert(
+        session,
+        models.DataRef,
+        rows,
+        keys=("run_id", "path", "role"),
+        update=("algorithm", "value", "size", "nfiles", "source", "stage", "workspace_match"),
+    )
+
+
+def _write_log(
+    store: Store, session: Session | Connection, run_id: RunId, data: bytes, *, size: int, truncated: bool
+) -> None:
+    store.upsert(
+        session,
+        models.Log,
+        [{"run_id": run_id, "size": size, "truncated": truncated, "data": data}],
+        keys=("run_id",),
+        update=("size", "truncated", "data"),
+    )
+
+
+def _db_float(value: float) -> float | None:
+    """NaN is stored as NULL: SQLite cannot hold NaN, and both backends must agree."""
+    return None if math.isnan(value) else value

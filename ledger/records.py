@@ -1,0 +1,115 @@
+"""Plain records of runs: what crosses from the store to the CLI, the TUI and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ledger.ids import RunId
+    from ledger.verdict import ReproductionLink
+
+ParamValue = int | float | bool | str | None | list[object] | dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter with its exact type and where it came from."""
+
+    key: str
+    value: ParamValue
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """The final value of one metric; `step` is None for values read from a file."""
+
+    key: str
+    value: float
+    step: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataItem:
+    """A DVC-tracked path as the run saw it."""
+
+    path: str
+    role: str
+    algorithm: str
+    value: str
+    size: int | None
+    nfiles: int | None
+    source: str
+    stage: str | None
+    workspace_match: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """A file the run wrote; `value` is None when it was too big to hash."""
+
+    path: str
+    algorithm: str
+    value: str | None
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One row of `ledger list`: the run plus the params and metrics asked for."""
+
+    id: RunId
+    short_id: str
+    name: str | None
+    status: str
+    source: str
+    started_at: float
+    ended_at: float | None
+    exit_code: int | None
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+    tags: tuple[str, ...]
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, None while running."""
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetail:
+    """Everything the ledger knows about one run (`ledger show`)."""
+
+    summary: RunSummary
+    argv: tuple[str, ...]
+    cwd: str | None
+    repo: str | None
+    host: str | None
+    user: str | None
+    pid: int | None
+    peak_rss: int | None
+    seeds: dict[str, object]
+    env_vars: dict[str, str]
+    snapshot: str | None
+    snapshot_skipped: tuple[tuple[str, str], ...]
+    environment_digest: str | None
+    capture_errors: tuple[str, ...]
+    note: str | None
+    params: tuple[Param, ...]
+    metrics: tuple[Metric, ...]
+    series_keys: tuple[str, ...]
+    data: tuple[DataItem, ...]
+    outputs: tuple[OutputFile, ...]
+    log_size: int | None
+    log_truncated: bool
+    linked_commits: tuple[str, ...] = ()
+    """Later commits that hold this run's code and results (found by the post-commit hook)."""
+    reproduces: ReproductionLink | None = None
+    """The run this one reproduces, with the verdict (`ledger reproduce`)."""
+    reproduced_by: tuple[ReproductionLink, ...] = ()
+    """Reproductions of this run, oldest first."""

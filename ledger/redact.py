@@ -1,0 +1,232 @@
+"""Mask secrets in argv, logs and environment variables before anything is stored."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import string
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+MASK = "***"
+"""What a secret becomes; short, so a redacted command line still reads naturally."""
+
+DETERMINISM_ENV: tuple[str, ...] = (
+    # Seeds and determinism switches: a run is not reproducible without them.
+    "PYTHONHASHSEED",
+    "CUBLAS_WORKSPACE_CONFIG",
+    "TF_DETERMINISTIC_OPS",
+    "TF_CUDNN_DETERMINISTIC",
+    # Thread pools: they change floating-point reduction order, hence results.
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+"""Variables that change what a run computes (a reproduction sets them again)."""
+
+LOCALE_ENV: tuple[str, ...] = ("LANG", "LC_ALL", "TZ")
+
+ENV_ALLOW: tuple[str, ...] = (
+    *DETERMINISM_ENV,
+    # Devices and allocators.
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "CUDA_LAUNCH_BLOCKING",
+    "HIP_VISIBLE_DEVICES",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    # Distributed layout.
+    "WORLD_SIZE",
+    "RANK",
+    "LOCAL_RANK",
+    # Code and locale the interpreter saw.
+    "PYTHONPATH",
+    *LOCALE_ENV,
+    # Where the run ran: scheduler and ledger identity.
+    "SLURM_JOB_ID",
+    "SLURM_ARRAY_JOB_ID",
+    "SLURM_ARRAY_TASK_ID",
+    "LEDGER_RUN_ID",
+)
+"""Variables `capture_env` keeps by default: the ones that change what a run computes
+or say where it ran. Everything else must be allowed in config, by name or glob."""
+
+_SECRET_ENDINGS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "credential",
+    "credentials",
+)
+"""A word ending like this is secret, so run-together names (`HFTOKEN`) count too."""
+_SECRET_WORDS = frozenset({"pwd", "auth", "authorization"})
+_SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key")})
+_VOCAB_TOKENS = frozenset({"pad", "eos", "bos", "unk", "cls", "sep", "mask", "special", "start", "end"})
+"""Words before `token` that name a tokenizer's vocabulary entry, not a credential."""
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_ARG_KEY = re.compile(r"[+~]*[A-Za-z_][\w.-]*")
+
+# (literal prefix, rest) of known token formats. Every regex starts with its literal
+# so `re` can use its fast prefix scan: a leading `\b` or alternation made a 10 MB
+# log take seconds. The word boundary is a lookbehind placed after the prefix.
+_TOKEN_FORMATS = (
+    ("gh", r"[pousr]_[A-Za-z0-9]{30,}"),
+    ("github_pat_", r"[A-Za-z0-9_]{22,}"),
+    ("glpat-", r"[A-Za-z0-9_-]{20,}"),
+    ("sk-", r"(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}"),
+    ("sk_", r"(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("rk_", r"(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("xox", r"[baprs]-[A-Za-z0-9-]{10,}"),
+    ("AKIA", r"[0-9A-Z]{16}\b"),
+    ("ASIA", r"[0-9A-Z]{16}\b"),
+    ("AIza", r"[0-9A-Za-z_-]{35}"),
+    ("hf_", r"[A-Za-z0-9]{30,}"),
+    ("pypi-", r"[A-Za-z0-9_-]{50,}"),
+    ("eyJ", r"[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
+)
+_SUBSTITUTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    *((re.compile(rf"{re.escape(p)}(?<!\w{re.escape(p)}){rest}"), MASK) for p, rest in _TOKEN_FORMATS),
+    # An unterminated key (a truncated log) is masked to the end.
+    (
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?"
+            r"(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+        MASK,
+    ),
+    # scheme://user:password@host keeps the user, which is useful and rarely secret.
+    (re.compile(r"(://[^\s:/@]*:)[^\s/@]+@"), rf"\1{MASK}@"),
+    *(
+        (re.compile(rf"({b})(?<!\w{b})([ \t]+)[\w.~+/=-]{{8,}}"), rf"\1\2{MASK}")
+        for b in ("Bearer", "bearer", "BEARER")
+    ),
+)
+# `password=x`, `token: x`, `"api_key": "x"`, `Authorization: Bearer x`: found by a
+# hint in an ASCII-lowercased copy (same offsets), then the whole key is checked by
+# word so `max_tokens=5` or `author: me` survive.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_PAIR_HINT = re.compile(r"(?:pass|pwd|secret|token|auth|credential|key)[\w.-]*(?=[\"']?[ \t]*[:=])")
+_PAIR_VALUE = re.compile(
+    r"[\"']?[ \t]*[:=](?!=)[ \t]*(?:(?i:bearer|basic|token|digest)[ \t]+)?"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;]+)"
+)
+_NOT_KEY_CHAR = re.compile(r"[^\w.-]")
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """Mask secrets in a command line, keeping everything else as typed.
+
+    An option whose name looks secret loses its value (`--api-key=x`, `--token x`);
+    a value after such an option is taken to be the next argument unless that
+    starts with `-`. `KEY=value` arguments with a secret-looking key lose their
+    value, and known token formats or URL passwords are masked anywhere.
+    """
+    out: list[str] = []
+    mask_next = False
+    for arg in argv:
+        if mask_next and not arg.startswith("-"):
+            out.append(MASK)
+            mask_next = False
+            continue
+        mask_next = False
+        name, eq, _ = arg.partition("=")
+        if arg.startswith("-") and is_secret_name(name):
+            out.append(f"{name}={MASK}" if eq else arg)
+            mask_next = not eq
+        elif eq and _ARG_KEY.fullmatch(name) and is_secret_name(name):
+            out.append(f"{name}={MASK}")
+        else:
+            out.append(redact_text(arg))
+    return out
+
+
+def redact_text(text: str) -> str:
+    """Mask token formats, URL passwords and secret `key: value` pairs in free text."""
+    for pattern, replacement in _SUBSTITUTIONS:
+        text = pattern.sub(replacement, text)
+    return _mask_pairs(text)
+
+
+def capture_env(environ: Mapping[str, str], *, allow: Iterable[str] = ()) -> dict[str, str]:
+    """The reproducibility-relevant subset of `environ`, with values redacted.
+
+    Args:
+        environ: usually `os.environ`.
+        allow: extra names or glob patterns (`NCCL_*`) on top of `ENV_ALLOW`.
+
+    Returns:
+        Allowed variables sorted by name. A secret-looking name (`HF_TOKEN`) is never
+        kept, whatever pattern allowed it.
+    """
+    patterns = (*ENV_ALLOW, *allow)
+    return {
+        name: redact_text(environ[name])
+        for name in sorted(environ)
+        if any(fnmatchcase(name, p) for p in patterns) and not is_secret_name(name, strict=True)
+    }
+
+
+def is_secret_name(name: str, *, strict: bool = False) -> bool:
+    """Whether an option, key or variable name says its value is a secret.
+
+    Names are compared by word, and by default only the last word (or last two)
+    counts: `--hf-token`, `DB_PASSWORD` and `--aws-secret-access-key` are secret,
+    while `--token-file`, `pad_token_id`, `--max-tokens` and `--author` keep their
+    values, which are needed to reproduce a run.
+
+    Args:
+        name: the name, with any leading dashes; camelCase is split into words.
+        strict: any word counts (`SSH_AUTH_SOCK`, `HF_TOKEN_PATH`); for environment
+            variables, where leaving one out costs little.
+    """
+    words = [w for w in _WORD_SPLIT.split(_CAMEL.sub("-", name).lower()) if w]
+    pairs = set(itertools.pairwise(words))
+    if strict:
+        return any(map(_is_secret_word, words)) or bool(pairs & _SECRET_PAIRS)
+    if not words or (len(words) > 1 and words[-2] in _VOCAB_TOKENS):
+        return False
+    return _is_secret_word(words[-1]) or tuple(words[-2:]) in _SECRET_PAIRS
+
+
+def _mask_pairs(text: str) -> str:
+    pieces: list[str] = []
+    done = 0
+    for hint in _PAIR_HINT.finditer(text.translate(_ASCII_LOWER)):
+        if hint.start() < done:
+            continue
+        before = text[max(done, hint.start() - 64) : hint.start()][::-1]
+        stop = _NOT_KEY_CHAR.search(before)
+        key_start = hint.start() - (len(before) if stop is None else stop.start())
+        if not _is_secret_key(text[key_start : hint.end()]):
+            continue
+        pair = _PAIR_VALUE.match(text, hint.end())
+        if pair is None:
+            continue
+        value = pair["value"]
+        quote = value[0] if value[0] in "\"'" else ""
+        pieces += (text[done : pair.start("value")], quote, MASK, quote)
+        done = pair.end()
+    return "".join((*pieces, text[done:]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    # Logs repeat the same few keys (`max_tokens=`) thousands of times.
+    return is_secret_name(key)
+
+
+def _is_secret_word(word: str) -> bool:
+    return word in _SECRET_WORDS or word.endswith(_SECRET_ENDINGS)

@@ -1,0 +1,236 @@
+"""Text and JSON renderings of run records for the terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ledger.diff import RunsDiff
+    from ledger.environment import Environment
+    from ledger.records import RunDetail, RunSummary
+
+
+def format_value(value: object) -> str:
+    """Compact display of a param or metric value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.6g}"
+    if value is None:
+        return "-"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def format_age(timestamp: float, now: float | None = None) -> str:
+    """`3m ago`-style age, as people scan a list."""
+    seconds = max(0.0, (time.time() if now is None else now) - timestamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{int(seconds)}s ago"
+
+
+def format_duration(seconds: float | None) -> str:
+    """`1h02m`, `3m05s`, `4.2s`."""
+    if seconds is None:
+        return "-"
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    if seconds >= 60:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    return f"{seconds:.1f}s"
+
+
+def format_time(timestamp: float) -> str:
+    """An ISO-8601 UTC time, second precision."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def runs_table(runs: Sequence[RunSummary], *, params: Sequence[str], metrics: Sequence[str]) -> str:
+    """A plain aligned table, one run per line (pipes and `grep` keep working)."""
+    headers = ["ID", "STATUS", "STARTED", "TIME", "NAME", "COMMIT", "BRANCH", "TAGS"]
+    headers += [f"params.{p}" for p in params] + [f"metrics.{m}" for m in metrics]
+    rows = []
+    for run in runs:
+        commit = "-" if run.commit is None else run.commit[:8] + ("*" if run.dirty else "")
+        row = [
+            run.short_id,
+            run.status,
+            format_age(run.started_at),
+            format_duration(run.duration),
+            run.name or "-",
+            commit,
+            run.branch or "-",
+            ",".join(run.tags) or "-",
+        ]
+        row += [format_value(run.params.get(p)) for p in params]
+        row += [format_value(run.metrics.get(m)) if m in run.metrics else "-" for m in metrics]
+        rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def run_detail(detail: RunDetail, env: Environment | None) -> str:
+    """The human view of `ledger show`."""
+    s = detail.summary
+    out = [f"run {s.id}  ({s.short_id})"]
+    out.append(_kv("name", s.name))
+    status = s.status if s.exit_code is None else f"{s.status} (exit {s.exit_code})"
+    out.append(_kv("status", status))
+    out.append(_kv("source", s.source))
+    out.append(_kv("started", f"{format_time(s.started_at)} ({format_age(s.started_at)})"))
+    out.append(_kv("duration", format_duration(s.duration)))
+    out.append(_kv("command", " ".join(detail.argv) or None))
+    out.append(_kv("cwd", detail.cwd))
+    out.append(_kv("host", f"{detail.user or '?'}@{detail.host or '?'} pid {detail.pid}"))
+    if detail.peak_rss:
+        out.append(_kv("peak memory", f"{detail.peak_rss / 2**20:.1f} MiB"))
+    if s.tags:
+        out.append(_kv("tags", ", ".join(s.tags)))
+    if detail.seeds:
+        out.append(_kv("seeds", ", ".join(f"{k}={v}" for k, v in detail.seeds.items())))
+    out += ["", "code"]
+    out.append(_kv("commit", s.commit or "(no commits yet)"))
+    out.append(_kv("branch", s.branch or "(detached HEAD)"))
+    if detail.snapshot:
+        state = "uncommitted changes included" if s.dirty else "clean"
+        out.append(_kv("snapshot", f"{detail.snapshot} ({state})"))
+        out.append(
+            _kv(
+                "",
+                f"git diff {s.commit or '4b825dc642cb6eb9a060e54bf8d69288fbee4904'} refs/ledger/runs/{s.id}",
+            )
+        )
+    for commit in detail.linked_commits:
+        out.append(_kv("committed in", commit))
+    for path, reason in detail.snapshot_skipped:
+        out.append(_kv("skipped", f"{path}: {reason}"))
+    if detail.params:
+        out += ["", "params"]
+        out += [_kv(p.key, format_value(p.value), note=p.source) for p in detail.params]
+    if detail.metrics:
+        out += ["", "metrics"]
+        for m in detail.metrics:
+            where = m.source if m.step is None else f"step {m.step}, {m.source}"
+            out.append(_kv(m.key, format_value(m.value), note=where))
+    if detail.series_keys:
+        out.append(_kv("series", ", ".join(detail.series_keys)))
+    if detail.data:
+        out += ["", "data"]
+        for d in detail.data:
+            match = {True: "matches workspace", False: "workspace differs", None: "not checked"}[
+                d.workspace_match
+            ]
+            size = "" if d.size is None else f", {d.size} bytes"
+            files = "" if d.nfiles is None else f", {d.nfiles} files"
+            out.append(_kv(d.path, f"{d.algorithm}:{d.value} ({d.role}{size}{files}, {match})"))
+    if detail.outputs:
+        out += ["", "outputs"]
+        out += [
+            _kv(o.path, f"{o.algorithm}:{o.value or '(not hashed)'} ({o.size} bytes)") for o in detail.outputs
+        ]
+    if env is not None:
+        out += ["", "environment"]
+        out.append(_kv("python", f"{env.implementation} {env.python_version}"))
+        out.append(_kv("platform", env.platform))
+        out.append(_kv("packages", f"{len(env.packages)} (lock {env.digest[:12]})"))
+        if env.torch:
+            out.append(_kv("torch", f"{env.torch}" + (f" (CUDA {env.cuda})" if env.cuda else " (CPU)")))
+    if detail.env_vars:
+        out.append(_kv("env vars", ", ".join(f"{k}={v}" for k, v in sorted(detail.env_vars.items()))))
+    from ledger.verdict import render_links
+
+    out += render_links(detail.reproduces, detail.reproduced_by)
+    if detail.log_size is not None:
+        cut = ", truncated" if detail.log_truncated else ""
+        out += ["", _kv("log", f"{detail.log_size} bytes{cut} (ledger log {s.short_id})")]
+    if detail.note:
+        out += ["", "note", *(f"  {line}" for line in detail.note.splitlines())]
+    if detail.capture_errors:
+        out += ["", "capture problems"]
+        out += [f"  {line}" for line in detail.capture_errors]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def to_json(value: Any) -> str:
+    """JSON for `--json`: dataclasses as objects, NaN/inf as strings (JSON has no NaN)."""
+    return json.dumps(_jsonable(value), indent=2, sort_keys=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if hasattr(value, "duration"):
+            data["duration"] = value.duration
+        return data
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return format_value(value)
+    return value
+
+
+def _kv(key: str, value: str | None, *, note: str | None = None) -> str:
+    text = "-" if value is None else value
+    suffix = f"   [{note}]" if note else ""
+    return f"  {key:<16} {text}{suffix}"
+
+
+def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
+    """The text view of `ledger diff`: changed values side by side, then data, env, code."""
+    ids = [d.summary.short_id for d in diff.runs]
+    out = [
+        "runs  " + "  ".join(f"{i} ({d.summary.name or '-'})" for i, d in zip(ids, diff.runs, strict=True))
+    ]
+    for title, rows in (("params", diff.params), ("metrics", diff.metrics), ("data", diff.data)):
+        shown = [r for r in rows if show_all or r.changed]
+        if not shown:
+            continue
+        out += ["", title]
+        width = max(len(r.key) for r in shown)
+        for row in shown:
+            cells = [format_value(v) if v is not None else "(none)" for v in row.values]
+            deltas = [f"{d:+.6g}" for d in row.deltas[1:] if d is not None and d != 0]
+            mark = "*" if row.changed else " "
+            suffix = f"   ({', '.join(deltas)})" if deltas and title == "metrics" else ""
+            out.append(f" {mark} {row.key:<{width}}  " + "  ->  ".join(cells) + suffix)
+    for short, env in zip(ids[1:], diff.environments, strict=True):
+        if env is None or env.is_empty:
+            continue
+        out += ["", f"environment ({ids[0]} -> {short})"]
+        if env.python:
+            out.append(f"   python {env.python[0]} -> {env.python[1]}")
+        if env.platform:
+            out.append(f"   platform {env.platform[0]} -> {env.platform[1]}")
+        out += [f" + {p.name} {p.version}" for p in env.added]
+        out += [f" - {p.name} {p.version}" for p in env.removed]
+        out += [f" ~ {c.summary}" for c in env.changed]
+    for short, code in zip(ids[1:], diff.code, strict=True):
+        if code is None:
+            continue
+        out += ["", f"code ({ids[0]} -> {short}): git diff {code.base[:12]} {code.other[:12]}"]
+        if not code.files:
+            out.append("   identical")
+        for path, added, deleted in code.files:
+            counts = "binary" if added < 0 else f"+{added} -{deleted}"
+            out.append(f"   {path}  {counts}")
+        if code.patch:
+            out += ["", code.patch.rstrip()]
+    return "\n".join(out)

@@ -1,0 +1,322 @@
+"""What `ledger reproduce` will do, worked out without changing anything (`--dry-run` prints it)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ledger import envbuild, queries
+from ledger.environment import capture_environment, diff_environments
+from ledger.redact import DETERMINISM_ENV, LOCALE_ENV, MASK
+from ledger.restore import dvc_setup, find_dvc, is_dvc_file, missing_message, plan_data, snapshot_refs
+from ledger.seeds import REPRODUCES_ENV, SEEDS_ENV, seed_environment
+from ledger.verdict import parse_tolerance, tolerances_from_config
+from ledger.worktree import find_code, read_blobs, tree_files
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ledger.environment import EnvDiff, Environment
+    from ledger.ids import RunId
+    from ledger.records import RunDetail
+    from ledger.restore import DataRestore, DvcSetup
+    from ledger.store import Store
+    from ledger.verdict import Tolerance
+    from ledger.workspace import Workspace
+    from ledger.worktree import CodeSource
+
+RESTORED_ENV = (*DETERMINISM_ENV, *LOCALE_ENV)
+"""Recorded environment variables set again for the command: they change what it computes.
+(Paths such as PYTHONPATH and device choices such as CUDA_VISIBLE_DEVICES belong to the
+machine, not to the run.)"""
+
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?(\.exe)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything a reproduction will do; `problems` non-empty means it cannot start."""
+
+    original: RunDetail
+    code: CodeSource
+    worktree: Path | None
+    """None: a new temporary folder."""
+    workdir: str
+    """The command's folder inside the worktree (where the original ran, repo-relative)."""
+    data: tuple[DataRestore, ...]
+    dvc: DvcSetup | None
+    dvc_program: str | None
+    recorded_env: Environment | None
+    drift: EnvDiff | None
+    env_mode: str
+    venv: Path | None
+    venv_ready: bool
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    tolerances: dict[str, Tolerance]
+    archived: bool = False
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+
+def make_plan(
+    ws: Workspace,
+    store: Store,
+    run_id: RunId,
+    *,
+    worktree: Path | None,
+    env_mode: str,
+    tolerances: Sequence[str],
+) -> Plan:
+    """Work out the reproduction of `run_id` from the ledger, git and the DVC cache.
+
+    Raises:
+        ReproduceError: the run's code is not in this repository.
+        LedgerError: a tolerance is malformed.
+    """
+    root = ws.root
+    original = queries.get_run(store, run_id)
+    s = original.summary
+    warnings: list[str] = []
+    problems: list[str] = []
+    if s.status == "running":
+        problems.append(f"run {s.short_id} is still running; reproduce it once it has ended")
+    code = find_code(root, run_id=run_id, commit=s.commit, dirty=s.dirty)
+    if code.warning:
+        warnings.append(code.warning)
+    argv = _command(original, problems)
+    argv, note = _without_run_cache(argv)
+    notes = [note] if note else []
+    if MASK in argv:
+        warnings.append(
+            f"the recorded command has secrets masked ({MASK}); it runs with {MASK} in their place"
+        )
+
+    tree = tree_files(root, code.commit)
+    files = read_blobs(root, {name: sha for name, sha in tree.items() if is_dvc_file(name)})
+    refs = [ref for ref in snapshot_refs(files) if not _in_git(ref.path, tree)]
+    setup = dvc_setup(root, files) if refs else None
+    data, data_notes = plan_data(refs, original.data, setup.cache_dir) if setup else ([], [])
+    notes += data_notes
+    dvc_program = find_dvc() if refs else None
+    if refs and dvc_program is None:
+        problems.append("the run's data is tracked by DVC, which is not installed (pip install dvc)")
+    lost = [d for d in data if d.required and not d.in_cache]
+    if setup is not None and setup.remote is None and lost:
+        problems.append(missing_message(lost, setup))
+
+    recorded = (
+        None
+        if original.environment_digest is None
+        else queries.get_environment(store, original.environment_digest)
+    )
+    drift = None if recorded is None else diff_environments(recorded, capture_environment())
+    venv = None
+    if env_mode == "rebuild":
+        if recorded is None:
+            problems.append(f"run {s.short_id} has no recorded environment to rebuild")
+        else:
+            venv = envbuild.env_path(ws.spool_dir.parent, recorded)
+            warnings += [
+                f"cannot reinstall {p} (unknown source): left out" for p in envbuild.unrestorable(recorded)
+            ]
+            argv = _with_python(argv, envbuild.python_of(venv))
+    elif recorded is None:
+        warnings.append("no environment was recorded with the run: no drift report")
+
+    return Plan(
+        original=original,
+        code=code,
+        worktree=worktree,
+        workdir=_workdir(original),
+        data=tuple(data),
+        dvc=setup,
+        dvc_program=dvc_program,
+        recorded_env=recorded,
+        drift=drift,
+        env_mode=env_mode,
+        venv=venv,
+        venv_ready=venv is not None and envbuild.is_built(venv),
+        argv=argv,
+        env=_command_env(original),
+        tolerances=_tolerances(ws, tolerances),
+        archived=queries.is_archived(store, run_id),
+        notes=tuple(notes),
+        warnings=tuple(warnings),
+        problems=tuple(problems),
+    )
+
+
+def render_plan(plan: Plan) -> str:
+    """The plan as `ledger reproduce --dry-run` prints it."""
+    s = plan.original.summary
+    title = f"reproduce run {s.id} ({s.short_id})" + (f" {s.name}" if s.name else "")
+    out = [title + (" [archived]" if plan.archived else "")]
+    where = (
+        str(plan.worktree) if plan.worktree else f"a new temporary folder (ledger-reproduce-{s.short_id}-*)"
+    )
+    source = plan.code.ref or f"commit {plan.code.commit}"
+    out.append(_kv("code", f"git worktree of {source} at {where}"))
+    out.append(
+        _kv(
+            "",
+            f"commit {plan.code.commit}"
+            + (" (includes the run's uncommitted changes)" if s.dirty and plan.code.ref else ""),
+        )
+    )
+    out += [_kv("data", line) if i == 0 else _kv("", line) for i, line in enumerate(_data_lines(plan))]
+    out += [_kv("environment", line) if i == 0 else _kv("", line) for i, line in enumerate(_env_lines(plan))]
+    workdir = "" if plan.workdir == "." else f" (in {plan.workdir}/)"
+    out.append(_kv("command", f"{shlex.join(plan.argv)}{workdir}"))
+    out.append(_kv("", "recorded as a new run, tagged `reproduction`, linked to this one"))
+    seeds = plan.original.seeds
+    if seeds:
+        out.append(
+            _kv("seeds", ", ".join(f"{k}={v}" for k, v in seeds.items()) + f" (given back in {SEEDS_ENV})")
+        )
+    restored = {k: v for k, v in plan.env.items() if k not in (SEEDS_ENV, REPRODUCES_ENV)}
+    if restored:
+        out.append(_kv("environ", " ".join(f"{k}={shlex.quote(v)}" for k, v in restored.items())))
+    out.append(_kv("verdict", _tolerance_line(plan)))
+    out += [_kv("note", line) for line in plan.notes]
+    out += [_kv("warning", line) for line in plan.warnings]
+    out += [_kv("PROBLEM", line) for line in plan.problems]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def _command(original: RunDetail, problems: list[str]) -> tuple[str, ...]:
+    argv = original.argv
+    if not argv:
+        problems.append(
+            f"run {original.summary.short_id} recorded no command (source: {original.summary.source}); "
+            "only runs made by `ledger run` or the Python API can be reproduced"
+        )
+        return ()
+    if original.summary.source == "api":
+        # The API records the script's sys.argv: its interpreter is not part of it.
+        if argv[0] in ("-c", "-"):
+            problems.append(
+                f"run {original.summary.short_id} ran code given on the command line, which was not recorded"
+            )
+            return argv
+        return ("python", *argv)
+    return argv
+
+
+def _without_run_cache(argv: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """`dvc repro` must run its stages: with the shared cache, DVC's run cache would
+    restore the original outputs instead, and the reproduction would prove nothing."""
+    words = [a for a in argv if not a.startswith("-")]
+    is_dvc = bool(argv) and Path(argv[0]).name in ("dvc", "dvc.exe")
+    if is_dvc and words[1:2] == ["repro"] and "--no-run-cache" not in argv:
+        return (
+            *argv,
+            "--no-run-cache",
+        ), "--no-run-cache added: DVC's run cache would restore outputs instead of running"
+    return argv, None
+
+
+def _in_git(path: str, tree: Mapping[str, str]) -> bool:
+    """An output kept in git (`cache: false`, like most metrics files) comes with the code."""
+    return path in tree or any(name.startswith(f"{path}/") for name in tree)
+
+
+def _with_python(argv: tuple[str, ...], python: Path) -> tuple[str, ...]:
+    """Point a command that starts with a Python interpreter at the rebuilt one."""
+    if argv and _PYTHON.match(Path(argv[0]).name):
+        return (str(python), *argv[1:])
+    return argv
+
+
+def _workdir(original: RunDetail) -> str:
+    if original.cwd and original.repo:
+        cwd, repo = Path(original.cwd), Path(original.repo)
+        if cwd.is_relative_to(repo):
+            return cwd.relative_to(repo).as_posix()
+    return "."
+
+
+def _command_env(original: RunDetail) -> dict[str, str]:
+    env = seed_environment(original.seeds)
+    for name in RESTORED_ENV:
+        value = original.env_vars.get(name)
+        if value is not None and value != MASK and name not in env:
+            env[name] = value
+    env[REPRODUCES_ENV] = original.summary.id
+    return env
+
+
+def _tolerances(ws: Workspace, given: Sequence[str]) -> dict[str, Tolerance]:
+    # Command-line entries first: globs are tried in order, and these must win.
+    cli = dict(parse_tolerance(text) for text in given)
+    config = tolerances_from_config(ws.config.extra.get("tolerance"))
+    return {**cli, **{k: v for k, v in config.items() if k not in cli}}
+
+
+def _data_lines(plan: Plan) -> list[str]:
+    if not plan.data:
+        return ["no DVC-tracked data"]
+    lines = []
+    setup = plan.dvc
+    remote = "no DVC remote" if setup is None or setup.remote is None else f"the DVC remote {setup.remote!r}"
+    for item in plan.data:
+        if item.in_cache:
+            source = "from the DVC cache"
+        else:
+            source = (
+                f"from {remote}" if setup and setup.remote else "MISSING (not in the DVC cache, no remote)"
+            )
+        why = "" if item.required else " (the run rewrites it; its earlier version, if available)"
+        lines.append(f"{item.label} {source}{why}")
+    if setup is not None:
+        lines.append(
+            f"DVC cache {setup.cache_dir}"
+            + (f", remote {setup.remote} = {setup.remote_url}" if setup.remote else "")
+        )
+    return lines
+
+
+def _env_lines(plan: Plan) -> list[str]:
+    lines = []
+    if plan.env_mode == "rebuild" and plan.venv is not None:
+        state = "reused" if plan.venv_ready else f"built with {envbuild.builder()}"
+        count = 0 if plan.recorded_env is None else len(plan.recorded_env.packages)
+        lines.append(
+            f"rebuild: virtualenv of the recorded lockfile ({count} packages) at {plan.venv} ({state})"
+        )
+    else:
+        lines.append(f"current: {sys.executable}")
+    drift = plan.drift
+    if drift is None:
+        return lines
+    if drift.is_empty:
+        lines.append("no drift: the current environment is the recorded one")
+        return lines
+    lines.append("drift of the current environment from the recorded lockfile:")
+    if drift.python:
+        lines.append(f"  python    {drift.python[0]} -> {drift.python[1]}")
+    if drift.platform:
+        lines.append(f"  platform  {drift.platform[0]} -> {drift.platform[1]}")
+    if drift.cuda:
+        lines.append(f"  cuda      {drift.cuda[0]} -> {drift.cuda[1]}")
+    lines += [f"  changed   {c.summary}" for c in drift.changed]
+    lines += [f"  added     {p.name} {p.version}" for p in drift.added]
+    lines += [f"  removed   {p.name} {p.version}" for p in drift.removed]
+    return lines
+
+
+def _tolerance_line(plan: Plan) -> str:
+    exact = "every metric compared exactly (NaN equals NaN), and the exit code"
+    if not plan.tolerances:
+        return exact
+    given = ", ".join(f"{k} {t}" for k, t in plan.tolerances.items())
+    return f"{exact}; tolerances: {given}"
+
+
+def _kv(key: str, value: str) -> str:
+    return f"  {key:<12} {value}"

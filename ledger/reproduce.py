@@ -1,0 +1,332 @@
+"""`ledger reproduce ID`: re-run a past run from its code, data, environment and seeds,
+recorded as a new run linked to it, and say whether every metric matched.
+
+1. code: a new git worktree at the run's snapshot ref (else its commit, with a warning);
+2. data: every DVC-tracked path restored with DVC (cache, else remote) and verified;
+3. environment: drift from the recorded lockfile printed; `--env rebuild` runs in a
+   virtualenv built from it (cached by digest);
+4. run: the recorded argv (never a shell string) under `ledger run`, with the seeds;
+5. verdict: a table of original / reproduced / delta per metric; exit 0 only if all matched.
+
+Only the standard library is imported at the top: `ledger.cli` imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from ledger.ids import RunId
+    from ledger.repro_plan import Plan
+    from ledger.store import Store
+    from ledger.verdict import Check
+    from ledger.workspace import Workspace
+
+REPRODUCTION_TAG = "reproduction"
+"""Tag of every run made by `ledger reproduce` (`ledger list tag:reproduction`)."""
+
+STEPS = 5
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `ledger reproduce` to the CLI's subcommands."""
+    p = sub.add_parser(
+        "reproduce",
+        help="re-run a past run from its code, data, environment and seeds; say if it matched",
+        description=(__doc__ or "").split("\n\n")[0],
+    )
+    _arguments(p)
+    p.set_defaults(func=cmd_reproduce)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Reproduce a run (or print the plan with --dry-run); 0 only when every metric matched."""
+    from ledger import queries
+    from ledger.repro_plan import make_plan, render_plan
+    from ledger.workspace import locate, open_store
+
+    ws = locate(need_repo=True)
+    store = open_store(ws)
+    try:
+        if not args.dry_run:
+            _ingest(ws, store)
+        run_id = queries.resolve_run_id(store, args.run)
+        plan = make_plan(
+            ws,
+            store,
+            run_id,
+            worktree=None if args.dir is None else args.dir.expanduser().absolute(),
+            env_mode=args.env,
+            tolerances=args.tolerance,
+        )
+        if args.dry_run:
+            sys.stdout.write(render_plan(plan) + "\n")
+            if plan.problems:
+                _say(f"cannot reproduce: {plan.problems[0]}")
+                return 1
+            return 0
+        _say(render_plan(plan).replace("\n", "\nledger: "))
+        return execute(ws, store, plan, keep=args.keep)
+    finally:
+        store.close()
+
+
+def execute(ws: Workspace, store: Store, plan: Plan, *, keep: bool) -> int:
+    """Carry a plan out; returns 0 when the reproduction matched, 1 when it did not.
+
+    Raises:
+        ReproduceError: a step could not be done (missing data, failed build...);
+            nothing was run unless the message says otherwise.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.errors import ReproduceError
+    from ledger.worktree import add_worktree, remove_worktree
+
+    if plan.problems:
+        raise ReproduceError(plan.problems[0])
+    original = plan.original.summary
+    root = ws.root
+    worktree = plan.worktree or Path(tempfile.mkdtemp(prefix=f"ledger-reproduce-{original.short_id}-"))
+    clock = time.monotonic()
+    try:
+        add_worktree(root, worktree, plan.code.commit)
+    except BaseException:
+        if plan.worktree is None:
+            worktree.rmdir()  # the empty folder made above
+        raise
+    try:
+        _step(1, f"code: {plan.code.ref or plan.code.commit} checked out at {worktree}", clock)
+        # DVC restores the data in its own process meanwhile: the environment is built
+        # (or `ledger run`'s modules loaded) on the other core instead of after it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-restore") as pool:
+            data = pool.submit(_restore_data, plan, worktree)
+            environment = _environment(ws, plan)
+            lines = data.result()
+        for line in [*lines, *environment[1]]:
+            _say(line)
+        new_id = _run(ws, store, plan, worktree, environment[0])
+        return _verdict(store, plan, new_id)
+    finally:
+        if keep:
+            _say(
+                f"worktree kept at {worktree} (remove it with: git worktree remove --force {shlex.quote(str(worktree))})"
+            )
+        else:
+            remove_worktree(root, worktree)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ledger.reproduce ...`: the command on its own (as `ledger reproduce`)."""
+    from ledger.error_handler import Exit, error_handler
+
+    parser = argparse.ArgumentParser(
+        prog="ledger reproduce", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    _arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        with error_handler():
+            return cmd_reproduce(args)
+    except Exit as e:
+        return e.code
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run ID (any unique prefix), name, or 'latest'")
+    p.add_argument(
+        "--dir", type=Path, help="make the worktree here (a new or empty folder); default: a temporary folder"
+    )
+    p.add_argument(
+        "--env",
+        choices=("current", "rebuild"),
+        default="current",
+        help="run in this environment (default; its drift from the recorded one is printed), "
+        "or in a virtualenv rebuilt from the recorded lockfile (cached, reused)",
+    )
+    p.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="KEY=ABS[,REL]",
+        help="how far a metric may differ (KEY may be a glob, e.g. '*loss=1e-6'); repeatable; "
+        "default exact, or [tool.ledger] tolerance",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan; change and run nothing")
+    p.add_argument("--keep", action="store_true", help="keep the worktree afterwards, to look at it")
+
+
+def _restore_data(plan: Plan, worktree: Path) -> list[str]:
+    """Restore and verify the data; returns the progress lines to print."""
+    from ledger.restore import restore
+
+    clock = time.monotonic()
+    if not plan.data or plan.dvc is None or plan.dvc_program is None:
+        return [_step_line(2, "data: no DVC-tracked data", clock)]
+    warnings = restore(worktree, plan.data, plan.dvc, dvc=plan.dvc_program)
+    fetched = sum(not d.in_cache for d in plan.data)
+    where = f", {fetched} fetched from the DVC remote {plan.dvc.remote!r}" if fetched else ""
+    done = _step_line(2, f"data: {len(plan.data)} path(s) restored with DVC and verified{where}", clock)
+    return [done, *(f"warning: {line}" for line in warnings)]
+
+
+def _environment(ws: Workspace, plan: Plan) -> tuple[Path | None, list[str]]:
+    """Build or reuse the virtualenv for `--env rebuild`; returns its bin folder (None: the
+    current environment) and the progress line to print."""
+    clock = time.monotonic()
+    if plan.env_mode != "rebuild" or plan.recorded_env is None:
+        import ledger.capture
+        import ledger.git
+        import ledger.runner  # noqa: F401 - all loaded now, while DVC works, rather than later
+
+        drift = plan.drift
+        state = (
+            "no drift"
+            if drift is None or drift.is_empty
+            else "drifted from the recorded lockfile (see above)"
+        )
+        return None, [_step_line(3, f"environment: current ({state})", clock)]
+    from ledger.envbuild import build_env
+
+    built = build_env(plan.recorded_env, home=ws.spool_dir.parent, say=_say)
+    verb = "reused" if built.reused else "built"
+    return built.python.parent, [_step_line(3, f"environment: {verb} virtualenv {built.path}", clock)]
+
+
+def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Path | None) -> RunId:
+    """Run the command under `ledger run` in the worktree; returns the new run's ID."""
+    from ledger import annotate, queries
+    from ledger.errors import ReproduceError
+    from ledger.gitcmd import find_repo
+    from ledger.runner import run_command
+    from ledger.worktree import clean_env
+
+    env = clean_env({**plan.env, "LEDGER_URL": ws.url})
+    if python_dir is not None:
+        env["PATH"] = os.pathsep.join([str(python_dir), env.get("PATH", "")])
+        env["VIRTUAL_ENV"] = str(python_dir.parent)
+        env.pop("PYTHONHOME", None)
+    cwd = worktree / plan.workdir
+    clock = time.monotonic()
+    _say(f"[4/{STEPS}] run: {shlex.join(plan.argv)}")
+    since = time.time() - 1.0
+    with _inside(cwd, env):
+        # `ledger run` itself, in this process: it records, streams, heartbeats and
+        # handles Ctrl-C as for any run, without a second interpreter to start.
+        code = run_command(plan.argv, name=None, tags=[REPRODUCTION_TAG])
+    repo = find_repo(worktree)
+    new_id = (
+        None if repo is None else queries.find_run_started_in(store, repo=str(repo.toplevel), since=since)
+    )
+    if new_id is None:
+        raise ReproduceError(f"the reproduction was not recorded (`ledger run` exited {code})")
+    if python_dir is not None and plan.recorded_env is not None:
+        from ledger.envbuild import python_of, venv_environment
+        from ledger.environment import diff_environments
+
+        seen = venv_environment(python_of(python_dir.parent))
+        annotate.set_environment(store, new_id, seen)
+        drift = diff_environments(plan.recorded_env, seen)
+        if not drift.is_empty:
+            changes = [c.summary for c in drift.changed] + [f"+{p.name}" for p in drift.added]
+            changes += [f"-{p.name}" for p in drift.removed] + [" -> ".join(drift.python or ())]
+            _say(
+                f"warning: the rebuilt environment differs from the lockfile: {', '.join(filter(None, changes))}"
+            )
+    _step(4, f"run: recorded as {queries.short_id(store, new_id)} (exit {code})", clock)
+    return new_id
+
+
+def _verdict(store: Store, plan: Plan, new_id: RunId) -> int:
+    from ledger import annotate, queries
+    from ledger.verdict import compare, matched, outputs_line, summary, verdict_table
+
+    clock = time.monotonic()
+    original = plan.original
+    reproduced = queries.get_run(store, new_id)
+    checks: tuple[Check, ...] = compare(
+        {m.key: m.value for m in original.metrics},
+        {m.key: m.value for m in reproduced.metrics},
+        tolerances=plan.tolerances,
+        exit_codes=(
+            _exit_code(original.summary.exit_code, original.summary.status),
+            reproduced.summary.exit_code,
+        ),
+    )
+    annotate.save_reproduction(store, new_id, original.summary.id, checks)
+    sys.stdout.write(verdict_table(checks) + "\n")
+    sys.stdout.flush()
+    ok = matched(checks)
+    outputs = outputs_line(
+        {o.path: o.value for o in original.outputs}, {o.path: o.value for o in reproduced.outputs}
+    )
+    if outputs:
+        _say(outputs)
+    _step(
+        5,
+        f"verdict: {reproduced.summary.short_id} reproduces {original.summary.short_id}: {summary(checks)}",
+        clock,
+    )
+    if reproduced.summary.status == "interrupted":
+        raise KeyboardInterrupt
+    return 0 if ok else 1
+
+
+def _exit_code(code: int | None, status: str) -> int | None:
+    """An API run has no exit code of its own: finished means 0."""
+    if code is None and status == "finished":
+        return 0
+    return code
+
+
+@contextlib.contextmanager
+def _inside(cwd: Path, env: dict[str, str]) -> Iterator[None]:
+    """Lend `ledger run` the worktree as its folder and `env` as its environment (it reads
+    both from the process, as a command started from a shell there would)."""
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _ingest(ws: Workspace, store: Store) -> None:
+    """Take in what the git hooks left, and mark dead runs, as every reading command does."""
+    from ledger.ingest import has_pending, ingest_pending
+    from ledger.liveness import reap_dead_runs
+
+    if has_pending(ws):
+        ingest_pending(ws, store, wait=30.0)
+    reap_dead_runs(store, ws.spool_dir)
+
+
+def _step(number: int, text: str, clock: float) -> None:
+    _say(_step_line(number, text, clock))
+
+
+def _step_line(number: int, text: str, clock: float) -> str:
+    return f"[{number}/{STEPS}] {text} ({time.monotonic() - clock:.2f}s)"
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"ledger: {message}\n")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

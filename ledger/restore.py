@@ -1,0 +1,285 @@
+"""Restore a run's DVC-tracked data into a reproduction's worktree with DVC, and verify it.
+
+The worktree's DVC files are the run's snapshot, so DVC itself knows what to check
+out. The worktree is pointed at the repository's own DVC cache (and its remotes,
+with relative paths made absolute); objects missing from the cache are fetched from
+the remote first. Nothing is run unless every path the run read is back, byte for
+byte: `ledger.dvc_match.workspace_matches` checks each against the recorded hash.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from ledger.errors import ReproduceError
+from ledger.worktree import clean_env
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ledger.dvc import DataRef
+    from ledger.records import DataItem
+
+DVC_FILE_NAMES = ("dvc.lock", "dvc.yaml")
+DVC_FILE_SUFFIX = ".dvc"
+
+
+@dataclass(frozen=True, slots=True)
+class DvcSetup:
+    """Where DVC finds data for the worktree: the repository's cache and default remote."""
+
+    cache_dir: Path
+    remote: str | None
+    remote_url: str | None
+    local_config: str
+    """The worktree's `.dvc/config.local`: the repository's, with absolute cache and remote paths."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataRestore:
+    """One DVC-tracked path to put back, as the snapshot's DVC files declare it."""
+
+    ref: DataRef
+    recorded: str | None
+    """The hash the original run recorded for the path; None if it recorded none."""
+    in_cache: bool
+
+    @property
+    def required(self) -> bool:
+        """The run saw exactly this data, so the reproduction cannot do without it.
+
+        A path whose recorded hash differs was written by the run itself: restoring
+        its earlier version gives `dvc repro` the same starting point, but the run
+        makes it again if it is missing.
+        """
+        return self.recorded == self.ref.value
+
+    @property
+    def label(self) -> str:
+        """`data/raw (md5 3f2a...dir)`: how errors and the plan name it."""
+        return f"{self.ref.path} ({self.ref.algorithm} {self.ref.value})"
+
+
+def find_dvc() -> str | None:
+    """The `dvc` program beside this interpreter (its virtualenv), else on PATH."""
+    beside = Path(sys.executable).with_name("dvc")
+    return str(beside) if beside.is_file() else shutil.which("dvc")
+
+
+def snapshot_refs(files: Mapping[str, bytes]) -> tuple[DataRef, ...]:
+    """The outputs the snapshot's DVC files declare (`files`: path -> content, from git)."""
+    from ledger.dvc import read_data_refs
+
+    files = {name: content for name, content in files.items() if name != ".dvc/config"}
+    with tempfile.TemporaryDirectory(prefix="ledger-dvc-files-") as tmp:
+        root = Path(tmp)
+        for name, content in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(content)
+        scan = read_data_refs(root, list(files))
+    return tuple(ref for ref in scan.refs if ref.role == "out")
+
+
+def plan_data(
+    refs: Sequence[DataRef], recorded: Sequence[DataItem], cache_dir: Path
+) -> tuple[list[DataRestore], list[str]]:
+    """What to restore, and notes on how the record and the snapshot differ."""
+    seen = {d.path: d for d in recorded if d.role == "out"}
+    items = [DataRestore(ref, _recorded(seen.get(ref.path)), in_cache(cache_dir, ref)) for ref in refs]
+    notes = []
+    for item in items:
+        data = seen.get(item.ref.path)
+        if data is not None and item.required and data.workspace_match is False:
+            notes.append(
+                f"{item.ref.path}: the original run's files did not match DVC's record; "
+                "the reproduction uses DVC's version"
+            )
+    declared = {ref.path for ref in refs}
+    notes += [
+        f"{path}: written by the run (no DVC file declared it before)"
+        for path in seen
+        if path not in declared
+    ]
+    return items, notes
+
+
+def dvc_setup(root: Path, snapshot_files: Mapping[str, bytes]) -> DvcSetup:
+    """Read the repository's DVC config and the snapshot's, for the worktree's `config.local`."""
+    dot_dvc = root / ".dvc"
+    repo_config = _parse(_read(dot_dvc / "config"))
+    local = _parse(_read(dot_dvc / "config.local"))
+    snapshot = _parse(snapshot_files.get(".dvc/config", b"").decode(errors="replace"))
+    cache = local.get("cache", {}).get("dir") or repo_config.get("cache", {}).get("dir")
+    cache_dir = _absolute(dot_dvc, cache) if cache else dot_dvc / "cache"
+    merged = {name: dict(values) for name, values in local.items()}
+    merged.setdefault("cache", {})["dir"] = str(cache_dir)
+    for name in set(snapshot) | set(local):
+        if name.startswith("remote "):
+            url = local.get(name, {}).get("url") or snapshot.get(name, {}).get("url")
+            if url and _is_local_path(url):
+                merged.setdefault(name, {})["url"] = str(_absolute(dot_dvc, url))
+    remote = local.get("core", {}).get("remote") or snapshot.get("core", {}).get("remote")
+    url = None if remote is None else merged.get(f'remote "{remote}"', {}).get("url")
+    if remote is not None and url is None:
+        url = snapshot.get(f'remote "{remote}"', {}).get("url")
+    return DvcSetup(cache_dir, remote, url, _render(merged))
+
+
+def in_cache(cache_dir: Path, ref: DataRef) -> bool:
+    """Whether the cache holds the object (for a directory: its manifest and every file)."""
+    path = _object(cache_dir, ref.algorithm, ref.value)
+    if not path.is_file():
+        return False
+    if not ref.is_dir:
+        return True
+    try:
+        manifest = json.loads(path.read_bytes())
+        return all(_object(cache_dir, ref.algorithm, entry["md5"]).is_file() for entry in manifest)
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+
+
+def restore(worktree: Path, items: Sequence[DataRestore], setup: DvcSetup, *, dvc: str) -> list[str]:
+    """Fetch what the cache lacks, check everything out, verify it; returns warnings.
+
+    Raises:
+        ReproduceError: data the run read is in neither the cache nor the remote, DVC
+            failed, or a restored path does not hash to the recorded value.
+    """
+    from ledger.dvc_match import workspace_matches
+
+    (worktree / ".dvc").mkdir(exist_ok=True)
+    (worktree / ".dvc" / "config.local").write_text(setup.local_config)
+    warnings: list[str] = []
+    missing = [i for i in items if not in_cache(setup.cache_dir, i.ref)]
+    fetch_error = ""
+    if missing and setup.remote is not None:
+        proc = _dvc(dvc, worktree, "fetch", *(i.ref.path for i in missing))
+        fetch_error = _last_line(proc.stderr or proc.stdout) if proc.returncode else ""
+        missing = [i for i in missing if not in_cache(setup.cache_dir, i.ref)]
+    lost = [i for i in missing if i.required]
+    if lost:
+        raise ReproduceError(missing_message(lost, setup, fetch_error), hint=_missing_hint(setup))
+    warnings += [
+        f"{i.ref.path}: earlier version {i.ref.value} is not in the cache; the run makes it again"
+        for i in missing
+    ]
+    ready = [i for i in items if i not in missing]
+    if ready:
+        proc = _dvc(dvc, worktree, "checkout", *(i.ref.path for i in ready))
+        if proc.returncode != 0:
+            raise ReproduceError(
+                f"dvc checkout failed in {worktree}: {_last_line(proc.stderr or proc.stdout)}"
+            )
+    verified = workspace_matches(worktree, [i.ref for i in ready])
+    wrong = [i for i in ready if verified.get(i.ref.path) is False]
+    if wrong:
+        names = ", ".join(i.label for i in wrong)
+        raise ReproduceError(
+            f"restored data does not match its recorded hash: {names}",
+            hint="dvc cache may be corrupt: dvc gc / dvc pull --force",
+        )
+    warnings += [
+        f"{i.ref.path}: restored, but its hash could not be checked (DVC 2 hash)"
+        for i in ready
+        if verified.get(i.ref.path) is None
+    ]
+    return warnings
+
+
+def is_dvc_file(path: str) -> bool:
+    """Whether a path is one of the files DVC keeps hashes and stages in."""
+    pure = PurePosixPath(path)
+    return pure.name in DVC_FILE_NAMES or pure.suffix == DVC_FILE_SUFFIX or path == ".dvc/config"
+
+
+def missing_message(lost: Sequence[DataRestore], setup: DvcSetup, fetch_error: str = "") -> str:
+    """One line naming every missing path and hash, and where they were looked for."""
+    names = ", ".join(i.label for i in lost)
+    cache = f"the DVC cache ({setup.cache_dir})"
+    if setup.remote is None:
+        where = f"not in {cache}, and no DVC remote is configured"
+    else:
+        where = f"in neither {cache} nor the DVC remote {setup.remote!r} ({setup.remote_url or 'no url'})"
+    detail = f" (dvc fetch: {fetch_error})" if fetch_error else ""
+    return f"data missing: {names} is {where}; nothing was run{detail}"
+
+
+def _dvc(dvc: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [dvc, *args, "--quiet"], cwd=cwd, capture_output=True, text=True, env=clean_env(), check=False
+    )
+
+
+def _missing_hint(setup: DvcSetup) -> str:
+    if setup.remote is None:
+        return "dvc push it from a machine that has it, to a remote configured here (dvc remote add -d ...)"
+    return f"dvc push it to {setup.remote!r} from a machine that has it"
+
+
+def _object(cache_dir: Path, algorithm: str, value: str) -> Path:
+    # DVC 3 keeps `hash: md5` objects under files/md5/; DVC 2's sit at the cache's top.
+    base = cache_dir / "files" / "md5" if algorithm == "md5" else cache_dir
+    return base / value[:2] / value[2:]
+
+
+def _recorded(item: DataItem | None) -> str | None:
+    return None if item is None else item.value
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _parse(text: str) -> dict[str, dict[str, str]]:
+    """DVC's configobj INI: `[core]`, `['remote "name"']`, `key = value` lines."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(_unquote(line[1:-1].strip()), {})
+        elif "=" in line and current is not None:
+            key, value = line.split("=", 1)
+            current[key.strip()] = _unquote(value.strip())
+    return sections
+
+
+def _render(sections: Mapping[str, Mapping[str, str]]) -> str:
+    lines = []
+    for name, values in sections.items():
+        lines.append(f"['{name}']" if " " in name else f"[{name}]")
+        lines += [f"    {key} = {value}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _is_local_path(url: str) -> bool:
+    return "://" not in url
+
+
+def _absolute(base: Path, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else (base / candidate).resolve()
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

@@ -1,0 +1,49 @@
+"""The seeds a run used, and how `ledger reproduce` hands them back to the script.
+
+A run's seeds live in `runs.seeds` (JSON). `ledger run` records `PYTHONHASHSEED`;
+a script records the seeds it chose with `log_seeds` (`ledger.torch.seed_everything`
+does). A reproduction passes the recorded seeds to its command in `LEDGER_SEEDS`
+(JSON), and the upper-case ones, which are environment variables, as themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SEEDS_ENV = "LEDGER_SEEDS"
+"""JSON object of the original run's seeds, set for the command a reproduction runs."""
+
+REPRODUCES_ENV = "LEDGER_REPRODUCES"
+"""The ID of the run being reproduced, set for the command a reproduction runs."""
+
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def reproduction_seeds() -> dict[str, object]:
+    """The original run's seeds when this process runs under `ledger reproduce`, else `{}`."""
+    try:
+        seeds = json.loads(os.environ.get(SEEDS_ENV) or "{}")
+    except ValueError:
+        return {}
+    return seeds if isinstance(seeds, dict) else {}
+
+
+def seed_environment(seeds: Mapping[str, object]) -> dict[str, str]:
+    """Environment variables that give a command the recorded seeds back."""
+    env = {SEEDS_ENV: json.dumps(dict(seeds), sort_keys=True)} if seeds else {}
+    env.update({k: str(v) for k, v in seeds.items() if _ENV_NAME.match(k)})
+    return env
+
+
+def log_seeds(seeds: Mapping[str, object]) -> None:
+    """Record seeds into the current run (merged with those already recorded)."""
+    from ledger import annotate
+
+    run_id, store = annotate.current_target()
+    annotate.add_seeds(store, run_id, seeds)

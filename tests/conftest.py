@@ -1,0 +1,127 @@
+"""Isolation from the developer's machine, and the shared repo/store fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.repo import DVC, TmpRepo
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ledger.store import Store
+
+BIN = Path(sys.executable).parent
+
+PG_URL = os.environ.get("LEDGER_TEST_PG_URL")
+"""The PostgreSQL server PG tests use; read before `isolated_env` drops every LEDGER_* variable."""
+
+PG_SKIP = "LEDGER_TEST_PG_URL is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No global git config, hooks or signing, fixed identities and dates, no LEDGER_* leak."""
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("")
+    for name in list(os.environ):
+        if name.startswith(("LEDGER_", "GIT_", "PRE_COMMIT")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".state"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture
+def tmp_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:
+    """An empty git repository (no commits) as the working directory."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    monkeypatch.chdir(root)
+    return TmpRepo(root)
+
+
+@pytest.fixture(scope="session")
+def _dvc_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`dvc init` is slow; do it once and copy the result into each test (DVC's trick)."""
+    if DVC is None:
+        pytest.skip("dvc is not installed")
+    root = tmp_path_factory.mktemp("dvc-template") / "repo"
+    root.mkdir()
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True, env=env)
+    subprocess.run([DVC, "init", "-q"], cwd=root, check=True, env=env)
+    subprocess.run([DVC, "config", "core.analytics", "false"], cwd=root, check=True, env=env)
+    return root
+
+
+@pytest.fixture
+def dvc_repo(_dvc_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:
+    """A git repository with DVC initialised, as the working directory."""
+    root = tmp_path / "repo"
+    shutil.copytree(_dvc_template, root, symlinks=True)
+    monkeypatch.chdir(root)
+    return TmpRepo(root)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL schema of its own, dropped after the test.
+
+    A schema per test (selected through libpq's `options=-csearch_path=...`) keeps
+    tests apart when xdist runs them in parallel against one server.
+    """
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    schema = f"t_{uuid.uuid4().hex[:20]}"
+    admin = create_engine(PG_URL, poolclass=NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh ledger: a file-backed SQLite one (WAL and foreign keys are file
+    features), then the same on a PostgreSQL schema of its own (skipped, with the
+    reason, when LEDGER_TEST_PG_URL is unset)."""
+    from ledger.store import connect
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    opened = connect(url, upgrade=True)
+    yield opened
+    opened.close()

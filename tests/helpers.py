@@ -1,0 +1,44 @@
+"""Run the real `ledger` program and read the real ledger file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def ledger(
+    *args: str, cwd: Path | None = None, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m ledger ARGS` as a user would, capturing output."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ledger", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"ledger {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def runs_json(*filters: str, cwd: Path | None = None) -> list[dict[str, Any]]:
+    """`ledger list --all --json`, parsed."""
+    out = ledger("list", "--all", "--json", *filters, cwd=cwd).stdout
+    result: list[dict[str, Any]] = json.loads(out)
+    return result
+
+
+def show_json(run: str, cwd: Path | None = None) -> dict[str, Any]:
+    """`ledger show RUN --json`, parsed."""
+    result: dict[str, Any] = json.loads(ledger("show", run, "--json", cwd=cwd).stdout)
+    return result

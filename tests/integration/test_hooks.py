@@ -1,0 +1,344 @@
+"""Capture on commit: real commits through the hooks that pre-commit installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.helpers import ledger, runs_json, show_json
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.repo import TmpRepo
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PY = sys.executable
+TRAIN = "import json, sys\njson.dump({'acc': float(sys.argv[1])}, open('metrics.json', 'w'))\n"
+
+
+@pytest.fixture
+def hooked(tmp_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:
+    """A repo with code committed and `ledger init` done (hooks installed by pre-commit)."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    tmp_repo.gen({"train.py": TRAIN, "params.yaml": "lr: 0.1\n"})
+    tmp_repo.commit("code")
+    ledger("init")
+    tmp_repo.commit("hooks config")
+    return tmp_repo
+
+
+def _commit(repo: TmpRepo, message: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    repo.git("add", "-A")
+    return subprocess.run(
+        ["git", "commit", "-m", message, *extra], cwd=repo.root, capture_output=True, text=True, check=True
+    )
+
+
+def test_commit_after_ledger_run_links_the_run(hooked: TmpRepo) -> None:
+    ledger("run", "--", PY, "train.py", "0.9")
+    run_id = runs_json()[0]["id"]
+
+    _commit(hooked, "results")
+
+    sha = hooked.git("rev-parse", "HEAD")
+    assert f"Ledger-Run: {run_id[:16]}" in hooked.git("log", "-1", "--format=%B")
+    assert show_json(run_id)["run"]["linked_commits"] == [sha]
+    assert len(runs_json()) == 1  # linked, so the commit itself is not captured again
+
+
+def test_commit_of_results_without_a_run_is_captured(hooked: TmpRepo) -> None:
+    hooked.gen({"params.yaml": "lr: 0.5\n", "metrics.json": '{"acc": 0.75}'})
+
+    _commit(hooked, "manual results")
+
+    runs = runs_json()
+    assert len(runs) == 1
+    assert (runs[0]["source"], runs[0]["commit"]) == ("commit", hooked.git("rev-parse", "HEAD"))
+    assert runs[0]["params"] == {"lr": 0.5}
+    assert runs[0]["metrics"] == {"acc": 0.75}
+
+
+def test_commit_without_results_records_nothing(hooked: TmpRepo) -> None:
+    hooked.gen({"README.md": "docs\n"})
+
+    _commit(hooked, "docs")
+
+    assert runs_json() == []
+
+
+def test_dvc_repro_commit_is_captured_with_its_data(dvc_repo: TmpRepo, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    dvc_repo.gen({
+        "prepare.py": "open('data.csv', 'w').write('x\\n1\\n')\n",
+        "train.py": "import json\njson.dump({'acc': 0.5}, open('metrics.json', 'w'))\n",
+        "params.yaml": "lr: 0.01\n",
+        "dvc.yaml": (
+            "stages:\n  prepare:\n    cmd: python prepare.py\n    deps: [prepare.py]\n    outs: [data.csv]\n"
+            "  train:\n    cmd: python train.py\n    deps: [train.py, data.csv]\n    params: [lr]\n"
+            "    metrics:\n    - metrics.json:\n        cache: false\n"
+        ),
+    })  # fmt: skip
+    dvc_repo.commit("pipeline")
+    ledger("init")
+    dvc_repo.commit("hooks")
+
+    dvc_repo.dvc("repro", "-q")
+    _commit(dvc_repo, "repro")
+
+    run = show_json("latest")["run"]
+    assert run["summary"]["source"] == "commit"
+    assert run["summary"]["metrics"] == {"acc": 0.5}
+    assert "data.csv" in {d["path"] for d in run["data"]}
+
+
+def test_amend_moves_the_link(hooked: TmpRepo) -> None:
+    ledger("run", "--", PY, "train.py", "0.9")
+    run_id = runs_json()[0]["id"]
+    _commit(hooked, "results")
+    old = hooked.git("rev-parse", "HEAD")
+
+    _commit(hooked, "results, reworded", "--amend")
+
+    new = hooked.git("rev-parse", "HEAD")
+    assert new != old
+    assert show_json(run_id)["run"]["linked_commits"] == [new]
+
+
+def test_amend_of_a_captured_commit_keeps_one_capture(hooked: TmpRepo) -> None:
+    hooked.gen({"metrics.json": '{"acc": 0.1}'})
+    _commit(hooked, "results")
+    hooked.gen({"metrics.json": '{"acc": 0.2}'})
+
+    _commit(hooked, "results fixed", "--amend")
+
+    runs = runs_json()
+    assert [(r["commit"], r["metrics"]) for r in runs] == [(hooked.git("rev-parse", "HEAD"), {"acc": 0.2})]
+
+
+def test_rebase_moves_links_and_captures(hooked: TmpRepo) -> None:
+    hooked.git("checkout", "-q", "-b", "exp")
+    ledger("run", "--", PY, "train.py", "0.3")
+    run_id = runs_json()[0]["id"]
+    _commit(hooked, "linked results")
+    hooked.gen({"metrics.json": '{"acc": 0.4}'})
+    _commit(hooked, "captured results")
+    hooked.git("checkout", "-q", "main")
+    hooked.gen({"README.md": "main moved on\n"})
+    _commit(hooked, "main work")
+    hooked.git("checkout", "-q", "exp")
+
+    subprocess.run(["git", "rebase", "-q", "main"], cwd=hooked.root, check=True, capture_output=True)
+
+    on_branch = set(hooked.git("rev-list", "main..exp").split())
+    assert set(show_json(run_id)["run"]["linked_commits"]) <= on_branch
+    assert len(show_json(run_id)["run"]["linked_commits"]) == 1
+    captured = [r for r in runs_json() if r["source"] == "commit"]
+    assert [r["commit"] in on_branch for r in captured] == [True]
+
+
+def test_merge_commit_gets_no_trailer_and_no_duplicate(hooked: TmpRepo) -> None:
+    hooked.git("checkout", "-q", "-b", "exp")
+    hooked.gen({"metrics.json": '{"acc": 0.6}'})
+    _commit(hooked, "results on a branch")
+    hooked.git("checkout", "-q", "main")
+    hooked.gen({"README.md": "x\n"})
+    _commit(hooked, "main work")
+
+    subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "exp"], cwd=hooked.root, check=True, capture_output=True
+    )
+
+    assert "Ledger-Run" not in hooked.git("log", "-1", "--format=%B")
+    assert len(runs_json()) == 1
+
+
+def test_unwritable_ledger_folder_never_breaks_a_commit(hooked: TmpRepo) -> None:
+    """The hook cannot even write its inbox (as if the disk were read-only): the commit
+    still succeeds, the failure is recorded, and `ledger doctor --fix` recovers the commit."""
+    inbox = hooked.root / ".git" / "ledger" / "inbox"
+    shutil.rmtree(inbox, ignore_errors=True)
+    inbox.write_text("not a folder")  # root ignores chmod, but not this
+    hooked.gen({"metrics.json": '{"acc": 0.8}'})
+
+    proc = _commit(hooked, "results while the ledger is broken")
+
+    assert hooked.git("log", "-1", "--format=%s") == "results while the ledger is broken"
+    assert "exp-ledger: post-commit hook failed" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    inbox.unlink()
+    doctor = ledger("doctor", check=False)
+    assert doctor.returncode == 1
+    assert "post-commit" in doctor.stdout
+    ledger("doctor", "--fix")
+    recovered = runs_json("metrics.acc = 0.8")
+    assert [r["commit"] for r in recovered] == [hooked.git("rev-parse", "HEAD")]
+    assert ledger("doctor").returncode == 0
+
+
+def test_read_only_database_never_breaks_a_commit(hooked: TmpRepo) -> None:
+    db = hooked.root / ".git" / "ledger" / "ledger.db"
+    read_only = f"sqlite:///file:{db}?mode=ro&uri=true"
+    hooked.gen({"metrics.json": '{"acc": 0.7}'})
+    hooked.git("add", "-A")
+
+    proc = subprocess.run(
+        ["git", "commit", "-m", "results, ledger read-only"],
+        cwd=hooked.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LEDGER_URL": read_only},
+    )
+
+    assert proc.returncode == 0
+    assert [r["metrics"] for r in runs_json()] == [{"acc": 0.7}]  # delivered by the next command
+
+
+def test_corrupt_database_never_breaks_a_commit(hooked: TmpRepo) -> None:
+    db = hooked.root / ".git" / "ledger" / "ledger.db"
+    for extra in ("-wal", "-shm"):
+        db.with_name(db.name + extra).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    hooked.gen({"metrics.json": '{"acc": 0.6}'})
+
+    proc = _commit(hooked, "results, ledger corrupt")
+
+    assert proc.returncode == 0
+    listing = ledger("list", check=False)
+    assert listing.returncode == 1
+    assert listing.stderr.startswith("ledger: error: cannot open the ledger")
+    db.unlink()
+    assert [r["metrics"] for r in runs_json()] == [{"acc": 0.6}]
+
+
+def test_hooks_in_a_second_worktree_write_the_same_ledger(hooked: TmpRepo, tmp_path: Path) -> None:
+    other = tmp_path / "wt"
+    hooked.git("worktree", "add", "-q", "-b", "wt", str(other))
+    (other / "metrics.json").write_text('{"acc": 0.33}')
+
+    subprocess.run(["git", "add", "-A"], cwd=other, check=True)
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "from the worktree"], cwd=other, check=True, capture_output=True
+    )
+
+    runs = runs_json(cwd=hooked.root)
+    assert [(r["branch"], r["metrics"]) for r in runs] == [("wt", {"acc": 0.33})]
+
+
+def test_results_from_other_code_warn(hooked: TmpRepo) -> None:
+    ledger("init", "--stages", "pre-commit")
+    ledger("run", "--", PY, "train.py", "0.9")
+    hooked.gen({"train.py": TRAIN + "# changed after the run\n"})
+
+    proc = _commit(hooked, "results and changed code")
+
+    assert "train.py changed since run" in proc.stdout + proc.stderr
+
+
+def test_results_from_other_code_block_when_configured(hooked: TmpRepo) -> None:
+    hooked.gen({"pyproject.toml": "[tool.ledger]\ncheck_results = 'block'\n"})
+    ledger("init", "--stages", "pre-commit")
+    _commit(hooked, "config")
+    ledger("run", "--", PY, "train.py", "0.9")
+    hooked.gen({"train.py": TRAIN + "# changed\n"})
+    hooked.git("add", "-A")
+
+    proc = subprocess.run(["git", "commit", "-m", "blocked"], cwd=hooked.root, capture_output=True, text=True)
+
+    assert proc.returncode != 0
+    assert "train.py changed since run" in proc.stdout + proc.stderr
+
+
+def _log_python_calls(repo: TmpRepo, tmp_path: Path) -> Path:
+    """Point the hooks at an interpreter that notes each start, then runs the real one."""
+    log = tmp_path / "python-calls.log"
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{PY}" "$@"\n')
+    wrapper.chmod(0o755)
+    repo.git("config", "ledger.python", str(wrapper))
+    return log
+
+
+def _calls(log: Path) -> str:
+    return log.read_text() if log.exists() else ""
+
+
+def test_commits_start_python_only_after_a_recent_run(hooked: TmpRepo, tmp_path: Path) -> None:
+    """The shell fast path: no run lately, so neither hook starts Python (only the detached
+    ingester does); after a run, prepare-commit-msg asks Python which runs the commit holds,
+    until a commit has linked it."""
+    log = _log_python_calls(hooked, tmp_path)
+    hooked.gen({"README.md": "docs\n"})
+
+    _commit(hooked, "docs")
+
+    assert "ledger.hooks" not in _calls(log)
+    ledger("run", "--", PY, "train.py", "0.9")
+    run_id = runs_json()[0]["id"]
+
+    _commit(hooked, "results")
+
+    assert "-m ledger.hooks prepare-commit-msg" in _calls(log)
+    assert f"Ledger-Run: {run_id[:16]}" in hooked.git("log", "-1", "--format=%B")
+    assert show_json(run_id)["run"]["linked_commits"] == [hooked.git("rev-parse", "HEAD")]
+    log.unlink()
+    hooked.gen({"README.md": "more docs\n"})
+
+    _commit(hooked, "docs after the results")  # the run is linked: nothing left to name
+
+    assert "ledger.hooks" not in _calls(log)
+
+
+@pytest.mark.parametrize("script", ["unset", "missing"])
+def test_without_the_shell_fast_path_python_records_the_commit(hooked: TmpRepo, script: str) -> None:
+    """A clone where `ledger init` has not run (or the package moved): the same hooks, in Python."""
+    if script == "unset":
+        hooked.git("config", "--unset", "ledger.hookscript")
+    else:
+        hooked.git("config", "ledger.hookscript", str(hooked.root / "gone" / "hook.sh"))
+    ledger("run", "--", PY, "train.py", "0.4")
+    run_id = runs_json()[0]["id"]
+
+    proc = _commit(hooked, "results")
+
+    assert "Failed" not in proc.stdout + proc.stderr
+    assert f"Ledger-Run: {run_id[:16]}" in hooked.git("log", "-1", "--format=%B")
+    assert show_json(run_id)["run"]["linked_commits"] == [hooked.git("rev-parse", "HEAD")]
+
+
+def test_a_broken_interpreter_never_stops_a_commit(hooked: TmpRepo) -> None:
+    """prepare-commit-msg needs Python after a run; if that Python is broken the commit
+    still goes through (pre-commit shows nothing of a hook that passes, so the failure
+    is for `ledger doctor`), and the commit is recorded all the same."""
+    ledger("run", "--", PY, "train.py", "0.2")
+    run_id = runs_json()[0]["id"]
+    hooked.git("config", "ledger.python", shutil.which("false") or "/bin/false")
+
+    proc = _commit(hooked, "results, broken interpreter")
+
+    assert hooked.git("log", "-1", "--format=%s") == "results, broken interpreter"
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "prepare-commit-msg" in ledger("doctor", check=False).stdout
+    assert show_json(run_id)["run"]["linked_commits"] == [hooked.git("rev-parse", "HEAD")]
+
+
+def test_ledger_hooks_0_records_nothing(hooked: TmpRepo) -> None:
+    hooked.gen({"metrics.json": '{"acc": 0.1}'})
+    hooked.git("add", "-A")
+
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "scripted"],
+        cwd=hooked.root,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "LEDGER_HOOKS": "0"},
+    )
+
+    assert not any((hooked.root / ".git" / "ledger" / "inbox").glob("*.commit"))
+    assert runs_json() == []

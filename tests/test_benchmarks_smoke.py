@@ -1,0 +1,65 @@
+"""The peer comparison (benchmarks/compare.py) runs end to end at its smoke size.
+
+MLflow is optional: without it the comparison still passes and reports MLflow's
+cases as not measured. DVC is a dependency, so its workloads always run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPARE = ROOT / "benchmarks" / "compare.py"
+SECTIONS = (
+    "## 1. Logging",
+    "## 2. Run creation",
+    "## 3. Query",
+    "## 4. Read one run",
+    "## 7. Storage",
+    "## 5. Capture overhead",
+    "## 6. Listing",
+)
+HAS_MLFLOW = importlib.util.find_spec("mlflow") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param([], id="installed-peers"),
+        pytest.param(
+            ["--no-mlflow"],
+            id="no-mlflow",
+            marks=pytest.mark.skipif(
+                not HAS_MLFLOW, reason="mlflow is not installed: the other case covers it"
+            ),
+        ),
+    ],
+)
+def test_compare_smoke(tmp_path: Path, flags: list[str]) -> None:
+    out = tmp_path / "RESULTS.md"
+    argv = [
+        sys.executable,
+        str(COMPARE),
+        "--smoke",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        *flags,
+    ]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    report = out.read_text()
+    for section in SECTIONS:
+        assert section in report
+    assert "All systems return the same" in report
+    assert "return the same 0 runs" not in report
+    with_mlflow = HAS_MLFLOW and not flags
+    assert ("MlflowClient.search_runs" in report) is with_mlflow
+    assert ("not measured" in report) is not with_mlflow

@@ -1,0 +1,59 @@
+"""What each entry point imports: hooks and short commands must start fast."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("sqlalchemy", "alembic", "git", "dvc", "textual", "torch")
+
+
+def _imported_after(code: str, *, cwd: Path | None = None) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import ledger",
+        "import ledger.cli",
+        "import ledger.workspace",
+        "import ledger.spool",
+        "import ledger.reproduce",
+    ],
+    ids=["package", "cli", "workspace", "spool", "reproduce"],
+)
+def test_light_modules_import_nothing_heavy(code: str) -> None:
+    assert _imported_after(code) & set(HEAVY) == set()
+
+
+def test_ledger_list_loads_neither_git_nor_dvc_nor_alembic(tmp_repo) -> None:
+    code = "from ledger.cli import main\nmain(['list'])"
+    _imported_after(code, cwd=tmp_repo.root)  # the first open creates the ledger (Alembic)
+
+    loaded = _imported_after(code, cwd=tmp_repo.root)
+
+    assert loaded & {"git", "dvc", "textual", "torch", "alembic"} == set()
+
+
+def test_core_never_imports_its_shells() -> None:
+    """`ledger/` must not depend on hooks/ or tui/ (they are mapped into ledger.*)."""
+    offenders = []
+    for path in (ROOT / "ledger").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.startswith(("ledger.hooks", "ledger.tui", "textual")):
+                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []

@@ -1,0 +1,211 @@
+"""The reads and writes the UI adds to the core: `ledger.ui_queries` and `ledger.archive`."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+
+import pytest
+
+from ledger import archive, queries, recorder, ui_git, ui_queries
+from ledger.filters import parse_filter, parse_sort
+from ledger.ids import RunId
+from tests.tui.snapshot_app import BASE, RUNS, make_repo, seed, seed_many
+
+
+@pytest.fixture
+def seeded(store):
+    seed(store)
+    return store
+
+
+def test_list_page_orders_like_ledger_list(seeded):
+    page = ui_queries.list_page(seeded, limit=10)
+
+    assert [r.id for r in page.runs] == [r.id for r in queries.list_runs(seeded, limit=10)]
+    assert page.archived == frozenset()
+
+
+def test_list_page_windows_a_sorted_filtered_result(seeded):
+    where, sort = parse_filter("has:metrics.acc"), [parse_sort("-metrics.acc")]
+
+    first = ui_queries.list_page(seeded, where=where, sort=sort, limit=2, metrics=["acc"])
+    second = ui_queries.list_page(seeded, where=where, sort=sort, offset=2, limit=2, metrics=["acc"])
+
+    assert [r.id for r in first.runs] == [RUNS["wider"], RUNS["baseline"]]
+    assert [r.id for r in second.runs] == [RUNS["commit"], RUNS["live"]]
+    assert first.runs[0].metrics == {"acc": 0.86}
+
+
+def test_archived_runs_are_left_out_unless_asked(seeded):
+    assert archive.set_archived(seeded, [RUNS["wider"]]) == 1
+
+    shown = ui_queries.list_page(seeded)
+    everything = ui_queries.list_page(seeded, include_archived=True)
+
+    assert RUNS["wider"] not in [r.id for r in shown.runs]
+    assert RUNS["wider"] in [r.id for r in everything.runs]
+    assert everything.archived == {RUNS["wider"]}
+    assert ui_queries.count_matching(seeded) == 5
+    assert ui_queries.count_matching(seeded, include_archived=True) == 6
+
+
+def test_restoring_an_archived_run(seeded):
+    archive.set_archived(seeded, [RUNS["wider"]])
+
+    assert archive.set_archived(seeded, [RUNS["wider"], RUNS["sgd"]], archived=False) == 1
+    assert ui_queries.count_matching(seeded) == 6
+
+
+def test_count_matching_applies_the_filter(seeded):
+    assert ui_queries.count_matching(seeded, where=parse_filter("metrics.acc > 0.8")) == 2
+
+
+def test_change_marker_moves_when_a_run_lands_or_finishes(seeded):
+    before = ui_queries.change_marker(seeded)
+    recorder.set_status(seeded, RUNS["live"], status="finished", ended_at=BASE + 99_999)
+    finished = ui_queries.change_marker(seeded)
+    recorder.create_run(seeded, recorder.NewRun(id=RunId("f" * 32), source="run", started_at=BASE + 86400))
+    added = ui_queries.change_marker(seeded)
+
+    assert before.running == ((RUNS["live"], before.running[0][1]),)
+    assert finished != before
+    assert finished.running == ()
+    assert added.count == 7
+    assert added.newest == BASE + 86400
+
+
+def test_sparklines_squeeze_each_series(seeded):
+    sparks = ui_queries.sparklines(seeded, [RUNS["baseline"], RUNS["crashed"]], "loss", width=5)
+
+    assert set(sparks) == {RUNS["baseline"]}
+    assert len(sparks[RUNS["baseline"]]) == 5
+    assert sparks[RUNS["baseline"]][0] > sparks[RUNS["baseline"]][-1]
+
+
+@pytest.mark.parametrize(
+    ("values", "width", "expected"),
+    [
+        ([1.0, 2.0], 5, (1.0, 2.0)),
+        ([1.0, 3.0, 5.0, 7.0], 2, (2.0, 6.0)),
+        ([float("nan"), float("nan"), 1.0, 3.0], 2, (math.nan, 2.0)),
+        ([], 3, ()),
+    ],
+    ids=["short", "means", "nan-bucket", "empty"],
+)
+def test_downsample(values, width, expected):
+    got = ui_queries.downsample(values, width)
+
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert (math.isnan(g) and math.isnan(e)) or g == e
+
+
+def test_series_counts(seeded):
+    counts = ui_queries.series_counts(seeded, list(RUNS.values()))
+
+    assert counts == {"loss": 4, "acc": 2}
+
+
+def test_key_catalog_walks_distinct_keys(seeded):
+    catalog = ui_queries.key_catalog(seeded)
+
+    assert catalog.params == ("batch_size", "lr", "optimizer")
+    assert catalog.metrics == ("acc", "loss")
+    assert catalog.series == ("acc", "loss")
+    assert ui_queries.key_catalog(seeded, limit=1).params == ("batch_size",)
+
+
+def test_read_log_turns_a_damaged_log_into_a_problem(seeded):
+    assert (
+        ui_queries.read_log(seeded, RUNS["baseline"]).text
+        == "epoch 1 loss 0.9\nepoch 2 loss 0.7\ndone: acc 0.81\n"
+    )
+    assert "cannot be read" in (ui_queries.read_log(seeded, RUNS["crashed"]).problem or "")
+    assert ui_queries.read_log(seeded, RUNS["live"]).problem == "this run has no captured output"
+
+
+def test_reproductions_both_ways(seeded):
+    from ledger import models
+
+    with seeded.writing() as session:
+        session.add(
+            models.Reproduction(
+                run_id=RUNS["wider"], original_id=RUNS["baseline"], matched=True, created_at=BASE
+            )
+        )
+
+    links = ui_queries.reproductions(seeded, RUNS["baseline"])
+
+    assert [(link.run_id, link.original_id, link.matched) for link in links] == [
+        (RUNS["wider"], RUNS["baseline"], True)
+    ]
+    assert ui_queries.reproductions(seeded, RUNS["wider"]) == links
+
+
+@pytest.mark.integration
+def test_commit_subjects_and_snapshot_patch(tmp_path, store):
+    commits = make_repo(tmp_path / "repo")
+    seed(store, commits=commits)
+    root = tmp_path / "repo"
+
+    subjects = ui_git.commit_subjects(root, [commits["baseline"], "0" * 40])
+    patch = ui_git.snapshot_patch(root, queries.get_run(store, RUNS["baseline"]))
+    missing = ui_git.snapshot_patch(root, queries.get_run(store, RUNS["sgd"]))
+
+    assert subjects == {commits["baseline"]: "Train with adam"}
+    assert patch.problem is None
+    assert "+batch = 32" in patch.text
+    assert "not in this repository" in (missing.problem or "")
+    assert ui_git.commit_subjects(None, [commits["baseline"]]) == {}
+
+
+def test_delete_runs_takes_every_child_row_and_unused_environments(seeded):
+    from sqlalchemy import func, select
+
+    from ledger import models
+
+    report = archive.delete_runs(seeded, [RUNS["baseline"], RUNS["sgd"]])
+
+    assert report.runs == 2
+    with seeded.reading() as session:
+        for model in (models.Param, models.Metric, models.Series, models.Tag, models.Log, models.DataRef):
+            left = session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(model.run_id.in_([RUNS["baseline"], RUNS["sgd"]]))
+            )
+            assert left == 0, model.__tablename__
+        assert session.scalar(select(func.count()).select_from(models.MetricChunk)) > 0  # others keep theirs
+        digests = set(session.scalars(select(models.Environment.digest)))
+    assert len(digests) == 1  # ENV_A was only used by the deleted runs
+
+
+@pytest.mark.integration
+def test_delete_runs_removes_snapshot_refs(tmp_path, store):
+    commits = make_repo(tmp_path / "repo")
+    root = tmp_path / "repo"
+    seed(store, commits=commits)
+    subprocess.run(
+        ["git", "update-ref", f"refs/ledger/runs/{RUNS['baseline']}", commits["snapshot"]],
+        cwd=root,
+        check=True,
+    )
+
+    report = archive.delete_runs(store, [RUNS["baseline"]], root=root)
+
+    refs = subprocess.run(
+        ["git", "for-each-ref", "refs/ledger/runs/"], cwd=root, capture_output=True, text=True
+    )
+    assert report == archive.DeleteReport(runs=1, refs=1)
+    assert RUNS["baseline"] not in refs.stdout
+
+
+def test_paging_a_larger_ledger_never_repeats_a_run(store):
+    ids = seed_many(store, 230)
+
+    seen = []
+    for offset in range(0, 230, 100):
+        seen += [r.id for r in ui_queries.list_page(store, offset=offset, limit=100).runs]
+
+    assert seen == ids[::-1]

@@ -1,0 +1,187 @@
+"""Windows of the runs table, loaded off the event loop: query, automatic columns, rows.
+
+Everything here runs in the runs screen's thread workers and returns plain values;
+nothing touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ledger import queries, ui_git, ui_queries
+from ledger.errors import FilterSyntaxError, LedgerError
+from ledger.filters import parse_filter
+from ledger.tui.columns import AUTO_KEYS, SPARK_WIDTH, RowContext, column_set, make_row
+from ledger.tui.widgets.runs_table import PAGE
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ledger.filters import Expr, SortKey
+    from ledger.store import Store
+    from ledger.tui.columns import ColumnSet
+    from ledger.tui.services import Clock, SubjectCache
+    from ledger.tui.settings import UiSettings
+    from ledger.tui.widgets.table_model import Row
+    from ledger.ui_queries import Page
+    from ledger.workspace import Workspace
+
+AutoColumns = tuple[tuple[str, ...], tuple[str, ...], str | None]
+"""Automatically chosen (params, metrics, sparkline series)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Everything a page load needs, frozen when the load starts (workers get a copy)."""
+
+    generation: int
+    where: Expr | None
+    sort: tuple[SortKey, ...]
+    include_archived: bool
+    columns: ColumnSet
+    settings: UiSettings
+    resolve_auto: bool
+    """The automatic columns are not chosen yet: fetch every key and choose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Rows [offset, offset + len(rows)) of a query's result, formatted."""
+
+    query: Query
+    offset: int
+    page: Page
+    rows: tuple[Row, ...]
+    columns: ColumnSet
+    auto: AutoColumns | None = None
+    """The automatic columns chosen while loading (first page only)."""
+    unknown_subjects: tuple[str, ...] = ()
+    """Commits whose subject is not known yet (rows show them without)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowSource:
+    """Where rows come from: the store, the repository (commit subjects), the clock."""
+
+    store: Store
+    root: Path | None
+    clock: Clock
+    subjects: SubjectCache
+
+    def window(self, query: Query, *, offset: int, limit: int) -> Window:
+        """Load and format one window; the first window of a query may choose its columns."""
+        columns = query.columns
+        page = ui_queries.list_page(
+            self.store,
+            where=query.where,
+            sort=query.sort,
+            offset=offset,
+            limit=limit,
+            params=["*"] if query.resolve_auto else columns.params,
+            metrics=["*"] if query.resolve_auto else columns.metrics,
+            include_archived=query.include_archived,
+        )
+        auto = None
+        if query.resolve_auto and page.runs:
+            auto = self._auto_columns(page)
+            params, metrics, main = auto
+            columns = column_set(
+                query.settings, auto_params=params, auto_metrics=metrics, main_metric=main,
+                where=query.where, sort=query.sort,
+            )  # fmt: skip
+        window = Window(query, offset, page, (), columns, auto)
+        return self.format(window)
+
+    def format(self, window: Window) -> Window:
+        """(Re)make the rows with the subjects known now; says which are still unknown."""
+        keys = {c.key for c in window.columns.columns}
+        runs = window.page.runs
+        unknown: list[str] = []
+        subjects: dict[str, str] = {}
+        if "subject" in keys and self.root is not None:
+            unknown = self.subjects.missing([r.commit for r in runs])
+            subjects = self.subjects.snapshot()
+        sparks = {}
+        if "spark" in keys and window.columns.main_metric:
+            ids = [r.id for r in runs]
+            sparks = ui_queries.sparklines(self.store, ids, window.columns.main_metric, width=SPARK_WIDTH)
+        ctx = RowContext(now=self.clock(), subjects=subjects, sparks=sparks, archived=window.page.archived)
+        rows = tuple(make_row(run, window.columns.columns, ctx) for run in runs)
+        return replace(window, rows=rows, unknown_subjects=tuple(unknown))
+
+    def with_subjects(self, window: Window) -> Window | None:
+        """Look the unknown commit subjects up (git); the re-made rows, or None if none was found."""
+        if not window.unknown_subjects:
+            return None
+        found = ui_git.commit_subjects(self.root, window.unknown_subjects)
+        self.subjects.add(window.unknown_subjects, found)
+        return self.format(window) if found else None
+
+    def count(self, query: Query) -> tuple[int, int | None]:
+        """Runs the query matches, and (only when none) how many the ledger holds at all."""
+        total = ui_queries.count_matching(
+            self.store, where=query.where, include_archived=query.include_archived
+        )
+        everything = ui_queries.change_marker(self.store).count if total == 0 else None
+        return total, everything
+
+    def _auto_columns(self, page: Page) -> AutoColumns:
+        """As `ledger list` does: metrics most runs have, params that differ; the series most log."""
+        metrics, params = queries.common_keys(page.runs, limit=AUTO_KEYS)
+        counts = ui_queries.series_counts(self.store, [r.id for r in page.runs])
+        main = min(counts, key=lambda k: (-counts[k], k)) if counts else None
+        return tuple(params), tuple(metrics), main
+
+
+def housekeeping(ws: Workspace, store: Store) -> None:
+    """Take in what git hooks left and mark dead runs crashed, as every CLI read does."""
+    from ledger.ingest import has_pending, ingest_pending
+    from ledger.liveness import reap_dead_runs
+
+    try:
+        if has_pending(ws):
+            ingest_pending(ws, store, wait=0.0)
+        reap_dead_runs(store, ws.spool_dir)
+    except (LedgerError, OSError):
+        return  # busy or read-only: the next round retries, the table still works
+
+
+def first_query(settings: UiSettings, filter_text: str) -> Query:
+    """The query the runs screen opens with (a filter that does not parse filters nothing)."""
+    try:
+        where = parse_filter(filter_text)
+    except FilterSyntaxError:
+        where = None
+    resolve = settings.params is None or settings.metrics is None or settings.main_metric is None
+    return Query(1, where, (), False, column_set(settings, where=where), settings, resolve)
+
+
+class Prefetch:
+    """The first window, loaded in a thread while Textual starts (the screen takes it over).
+
+    Launching spends its time importing and setting up the terminal; the first page's
+    query (and the ORM import it needs) overlaps with that instead of following it.
+    """
+
+    def __init__(self, source: RowSource, query: Query) -> None:
+        self.query = query
+        self._window: Window | None = None
+        self._taken = False
+        self._thread = threading.Thread(target=self._run, args=(source,), name="ledger-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self, source: RowSource) -> None:
+        try:
+            self._window = source.window(self.query, offset=0, limit=PAGE)
+        except LedgerError:
+            self._window = None  # the screen's own worker queries again and reports it
+
+    def take(self, query: Query) -> Window | None:
+        """The prefetched window if it answers `query` (once); None otherwise."""
+        if self._taken or query != self.query:
+            return None
+        self._taken = True
+        self._thread.join()
+        return self._window

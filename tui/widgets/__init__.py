@@ -1,0 +1,1 @@
+"""Reusable widgets of the terminal UI; none of them knows about the ledger store."""
