@@ -30,7 +30,16 @@ def hooked(tmp_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     tmp_repo.gen({"train.py": TRAIN, "params.yaml": "lr: 0.1\n"})
     tmp_repo.commit("code")
     ledger("init")
-    tmp_repo.commit("hooks config")
+    # Committed past the hooks: their detached ingester would otherwise still be running
+    # when a test starts, racing it for the inbox.
+    tmp_repo.git("add", "-A")
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "hooks config"],
+        cwd=tmp_repo.root,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "LEDGER_HOOKS": "0"},
+    )
     return tmp_repo
 
 
