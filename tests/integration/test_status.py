@@ -44,8 +44,20 @@ def _spawn(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
     # Slow flushes prove the points survive through the spool, not a lucky timer.
     env = {**os.environ, "LEDGER_FLUSH_INTERVAL": "600"}
     return subprocess.Popen(
-        args, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        args,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # As a shell starts a foreground job: a suite started in the background (`&`)
+        # ignores SIGINT, and an ignored signal stays ignored across exec.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_kill_9_of_an_api_run_shows_crashed_with_its_metrics(tmp_repo: TmpRepo) -> None:
@@ -66,7 +78,12 @@ def test_kill_9_of_ledger_run_and_its_child_shows_crashed(tmp_repo: TmpRepo) -> 
     tmp_repo.gen({"train.py": LOG_THEN_WAIT.format(start="print('started', flush=True)")})
     proc = _spawn([PY, "-m", "ledger", "run", "--", PY, "train.py"], tmp_repo.root)
     _wait_for(tmp_repo.root / "ready")
-    time.sleep(0.2)  # let the wrapper's pump copy the child's first line into the spool
+    # The wrapper's pump copies the child's first line into the spool a moment later.
+    spooled = tmp_repo.root / ".git" / "ledger" / "spool"
+    deadline = time.monotonic() + 30
+    while not any(b"started" in log.read_bytes() for log in spooled.glob("*/output.log")):
+        assert time.monotonic() < deadline, "the log never reached the spool"
+        time.sleep(0.05)
 
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
