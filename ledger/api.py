@@ -291,10 +291,11 @@ def _start_implicit() -> ActiveRun:
 def _watch_exit(run: ActiveRun) -> None:
     """Close the run with the right status when an exception ends the script.
 
-    Our last flush then happens during interpreter shutdown, which makes CPython
-    forget that an uncaught Ctrl-C should end the process *by SIGINT* (exit 130 in
-    a shell; `ledger run` and shell scripts rely on it). So we note the interrupt
-    and, after every other exit handler, end the process by SIGINT ourselves, as
+    Our last flush then happens during interpreter shutdown, and any import after
+    the interrupt makes CPython forget that an uncaught Ctrl-C should end the process
+    *by SIGINT* (exit 130 in a shell; `ledger run` and shell scripts rely on it). So
+    we note the interrupt and, after every other exit handler (the script's own
+    checkpoint-on-exit handlers included), end the process by SIGINT ourselves, as
     CPython would have.
     """
     previous = sys.excepthook
@@ -304,13 +305,18 @@ def _watch_exit(run: ActiveRun) -> None:
         if run.owned:
             run.close("interrupted" if interrupted else "failed")
         if interrupted:
-            atexit.register(_exit_by_sigint)  # registered last, so it runs last
+            # Exit handlers run newest first, so this one runs first, and runs the others.
+            atexit.register(_exit_by_sigint)
         previous(kind, value, tb)
 
     sys.excepthook = _hook
 
 
 def _exit_by_sigint() -> None:
+    atexit.unregister(_exit_by_sigint)
+    atexit._run_exitfuncs()  # private, but the only way to run after every other handler
+    sys.stdout.flush()
+    sys.stderr.flush()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGINT)
 

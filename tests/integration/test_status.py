@@ -109,6 +109,27 @@ def test_ctrl_c_marks_the_run_interrupted(tmp_repo: TmpRepo) -> None:
     assert run["metrics"] == {"loss": 0.1}
 
 
+def test_ctrl_c_runs_the_scripts_exit_handlers_then_ends_by_sigint(tmp_repo: TmpRepo) -> None:
+    """A checkpoint-on-exit handler still runs, and a shell still sees death by SIGINT."""
+    script = (
+        "import atexit, pathlib\n"
+        "atexit.register(lambda: pathlib.Path('before').touch())\n"
+        "import ledger\n"
+        "ledger.log_metrics({'loss': 0.5})\n"
+        "atexit.register(lambda: pathlib.Path('after').touch())\n"
+        "raise KeyboardInterrupt\n"
+    )
+    tmp_repo.gen({"train.py": script})
+
+    proc = subprocess.run([PY, "train.py"], cwd=tmp_repo.root, capture_output=True, check=False)
+
+    assert proc.returncode == -signal.SIGINT
+    assert (tmp_repo.root / "before").exists()
+    assert (tmp_repo.root / "after").exists()
+    (run,) = runs_json()
+    assert (run["status"], run["metrics"]) == ("interrupted", {"loss": 0.5})
+
+
 def test_keyboard_interrupt_inside_start_run_is_interrupted(tmp_repo: TmpRepo) -> None:
     script = (
         "import ledger\n"
