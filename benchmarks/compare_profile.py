@@ -87,7 +87,7 @@ def _logging_window(out: Path) -> int:
 
 
 def _runs(db: Path, out: Path) -> None:
-    from ledger import recorder
+    from ledger import recorder, records
     from ledger.ids import new_run_id
     from ledger.records import Metric, Param
     from ledger.store import connect
@@ -97,10 +97,10 @@ def _runs(db: Path, out: Path) -> None:
     def once(run: d.RunSpec) -> None:
         run_id = new_run_id()
         params = [Param(key=k, value=v, source="api") for k, v in run.params.items()]
-        new = recorder.NewRun(id=run_id, source="api", started_at=time.time(), name=run.name, params=params)
+        new = records.NewRun(id=run_id, source="api", started_at=time.time(), name=run.name, params=params)
         recorder.create_run(store, new)
         metrics = [Metric(key=k, value=v, step=None, source="api") for k, v in run.finals.items()]
-        end = recorder.RunEnd(status="finished", ended_at=time.time(), exit_code=0, metrics=metrics)
+        end = records.RunEnd(status="finished", ended_at=time.time(), exit_code=0, metrics=metrics)
         recorder.finish_run(store, run_id, end)
 
     specs = d.run_specs(300)

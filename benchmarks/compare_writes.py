@@ -142,7 +142,7 @@ def log_sqlite(spec: Result) -> Result:
 def runs_ours(spec: Result) -> Result:
     """Through the recorder, the layer `ledger run` and `start_run` write with: one
     transaction to create the run with its params, one to finish it with its metrics."""
-    from ledger import recorder
+    from ledger import recorder, records
     from ledger.ids import new_run_id
     from ledger.records import Metric, Param
     from ledger.store import connect
@@ -155,10 +155,10 @@ def runs_ours(spec: Result) -> Result:
         params = [Param(key=k, value=v, source="api") for k, v in run.params.items()]
         recorder.create_run(
             store,
-            recorder.NewRun(id=run_id, source="api", started_at=time.time(), name=run.name, params=params),
+            records.NewRun(id=run_id, source="api", started_at=time.time(), name=run.name, params=params),
         )
         metrics = [Metric(key=k, value=v, step=None, source="api") for k, v in run.finals.items()]
-        end = recorder.RunEnd(status="finished", ended_at=time.time(), exit_code=0, metrics=metrics)
+        end = records.RunEnd(status="finished", ended_at=time.time(), exit_code=0, metrics=metrics)
         recorder.finish_run(store, run_id, end)
 
     result = _loop(specs, once)

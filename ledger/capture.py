@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import dvc, dvc_match
+from ledger import dvc, dvc_match, records
 from ledger.environment import capture_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from ledger.chunks import Points
     from ledger.environment import Environment
     from ledger.git import Snapshot, WorkTree
-    from ledger.recorder import NewRun
-    from ledger.records import Param
+    from ledger.records import NewRun, Param
     from ledger.store import Store
 
 DVC_FILES = ("*.dvc", "dvc.lock", "*/dvc.lock", "dvc.yaml", "*/dvc.yaml")
@@ -98,7 +97,7 @@ def start_recorded_run(
     An unreachable ledger server does not stop the run: it is recorded in the local
     outbox instead (`ledger.outbox`), and the returned workspace points there.
     """
-    from ledger import outbox, recorder
+    from ledger import outbox
 
     ws = locate(need_repo=True)
     run_id = new_run_id()
@@ -106,7 +105,7 @@ def start_recorded_run(
     before = capture_before(ws, run_id, argv)
     owner = os.getpid() if pid is None else pid
     tree, snap = before.tree, before.snapshot
-    record = recorder.NewRun(
+    record = records.NewRun(
         id=run_id,
         source=source,
         started_at=started_at,
@@ -289,7 +288,7 @@ def finish_recorded_run(
     capture `start_capture_after` made. Points still in the run's spool (a child that
     died before flushing) are saved first.
     """
-    from ledger import inbox, outbox, recorder, spool
+    from ledger import inbox, outbox, spool
 
     ws = started.workspace
     if after is None:
@@ -297,7 +296,7 @@ def finish_recorded_run(
     data, size, truncated = log if log is not None else (None, 0, False)
     queued = outbox.finish_run(
         started,
-        recorder.RunEnd(
+        records.RunEnd(
             status=status,
             ended_at=time.time(),
             exit_code=exit_code,

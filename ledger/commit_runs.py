@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from ledger.config import Config
-    from ledger.recorder import NewRun
-    from ledger.records import Metric
+    from ledger.records import Metric, NewRun
     from ledger.store import Store
 
 DVC_DECLARATIONS = ("dvc.yaml", "**/dvc.yaml")
@@ -76,7 +75,7 @@ def read_commit_runs(
     Raises:
         GitError: a SHA is not a commit, or git failed.
     """
-    from ledger.recorder import NewRun
+    from ledger.records import NewRun
 
     if not shas:
         return []

@@ -33,8 +33,7 @@ if TYPE_CHECKING:
 
     from ledger.capture import StartedRun
     from ledger.chunks import Points
-    from ledger.recorder import NewRun, RunEnd
-    from ledger.records import Param
+    from ledger.records import NewRun, Param, RunEnd
     from ledger.store import Store
     from ledger.transfer import CopyReport
     from ledger.workspace import Workspace

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
@@ -22,55 +21,8 @@ if TYPE_CHECKING:
 
     from ledger.environment import Environment
     from ledger.ids import RunId
-    from ledger.records import DataItem, Metric, OutputFile, Param
+    from ledger.records import DataItem, Metric, NewRun, Param, RunEnd
     from ledger.store import Store
-
-
-@dataclass(frozen=True, slots=True)
-class NewRun:
-    """What is known of a run when it starts."""
-
-    id: RunId
-    source: str
-    started_at: float
-    name: str | None = None
-    argv: Sequence[str] = ()
-    cwd: str | None = None
-    repo: str | None = None
-    host: str | None = None
-    user: str | None = None
-    pid: int | None = None
-    pid_start: str | None = None
-    seeds: Mapping[str, object] = field(default_factory=dict)
-    env_vars: Mapping[str, str] = field(default_factory=dict)
-    commit: str | None = None
-    branch: str | None = None
-    snapshot: str | None = None
-    dirty: bool | None = None
-    snapshot_skipped: Sequence[tuple[str, str]] = ()
-    environment: Environment | None = None
-    capture_errors: Sequence[str] = ()
-    tags: Sequence[str] = ()
-    params: Sequence[Param] = ()
-    data: Sequence[DataItem] = ()
-    status: str = "running"
-
-
-@dataclass(frozen=True, slots=True)
-class RunEnd:
-    """What is learnt when a run ends."""
-
-    status: str
-    ended_at: float
-    exit_code: int | None = None
-    peak_rss: int | None = None
-    metrics: Sequence[Metric] = ()
-    outputs: Sequence[OutputFile] = ()
-    data: Sequence[DataItem] = ()
-    capture_errors: Sequence[str] = ()
-    log: bytes | None = None
-    log_size: int = 0
-    log_truncated: bool = False
 
 
 _RUNS = models.Base.metadata.tables["runs"]

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ledger.environment import Environment
     from ledger.ids import RunId
     from ledger.verdict import ReproductionLink
 
@@ -54,6 +57,53 @@ class OutputFile:
     algorithm: str
     value: str | None
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What is known of a run when it starts."""
+
+    id: RunId
+    source: str
+    started_at: float
+    name: str | None = None
+    argv: Sequence[str] = ()
+    cwd: str | None = None
+    repo: str | None = None
+    host: str | None = None
+    user: str | None = None
+    pid: int | None = None
+    pid_start: str | None = None
+    seeds: Mapping[str, object] = field(default_factory=dict)
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    commit: str | None = None
+    branch: str | None = None
+    snapshot: str | None = None
+    dirty: bool | None = None
+    snapshot_skipped: Sequence[tuple[str, str]] = ()
+    environment: Environment | None = None
+    capture_errors: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    params: Sequence[Param] = ()
+    data: Sequence[DataItem] = ()
+    status: str = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """What is learnt when a run ends."""
+
+    status: str
+    ended_at: float
+    exit_code: int | None = None
+    peak_rss: int | None = None
+    metrics: Sequence[Metric] = ()
+    outputs: Sequence[OutputFile] = ()
+    data: Sequence[DataItem] = ()
+    capture_errors: Sequence[str] = ()
+    log: bytes | None = None
+    log_size: int = 0
+    log_truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -373,7 +373,8 @@ def test_commit_linked_to_a_run_is_not_recorded_again(
 ) -> None:
     from ledger import models
     from ledger.ids import new_run_id
-    from ledger.recorder import NewRun, create_run
+    from ledger.recorder import create_run
+    from ledger.records import NewRun
 
     sha = import_history(tmp_repo, [result_change(0)])[0]
     run_id = new_run_id()

@@ -14,8 +14,8 @@ import pytest
 
 from ledger.export import register, write_export
 from ledger.filters import parse_filter
-from ledger.recorder import NewRun, RunEnd, add_points, create_run, finish_run
-from ledger.records import Metric, Param
+from ledger.recorder import add_points, create_run, finish_run
+from ledger.records import Metric, NewRun, Param, RunEnd
 from ledger.store import Store, connect
 from tests.integration.test_sync import T0, pts, rich_run
 

@@ -182,7 +182,8 @@ def test_text_sorts_and_compares_as_on_sqlite_whatever_the_server_collation(
 ) -> None:
     from ledger.filters import parse_filter, parse_sort
     from ledger.ids import new_run_id
-    from ledger.recorder import NewRun, create_run
+    from ledger.recorder import create_run
+    from ledger.records import NewRun
 
     results = []
     for url in (f"sqlite:///{tmp_path / 'ledger.db'}", natural_language_pg_url):

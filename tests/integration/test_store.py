@@ -24,8 +24,6 @@ from ledger.ids import MIN_PREFIX, RunId, new_run_id
 from ledger.logcapture import compress_log
 from ledger.queries import count_runs, get_environment, get_run, get_series, list_runs, resolve_run_id
 from ledger.recorder import (
-    NewRun,
-    RunEnd,
     add_points,
     add_tags,
     create_run,
@@ -33,7 +31,7 @@ from ledger.recorder import (
     remove_tags,
     set_note,
 )
-from ledger.records import DataItem, Metric, OutputFile, Param, RunDetail, RunSummary
+from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd, RunSummary
 from ledger.store import MIGRATIONS, SCHEMA_HEAD, SCHEMA_REVISIONS, Store, connect
 
 if TYPE_CHECKING:

@@ -23,8 +23,6 @@ from ledger.export import write_export
 from ledger.ids import RunId, new_run_id
 from ledger.logcapture import compress_log
 from ledger.recorder import (
-    NewRun,
-    RunEnd,
     add_points,
     add_tags,
     create_run,
@@ -32,7 +30,7 @@ from ledger.recorder import (
     heartbeat,
     set_note,
 )
-from ledger.records import DataItem, Metric, OutputFile, Param
+from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunEnd
 from ledger.store import Store, connect
 from ledger.sync import as_url, register, sync
 

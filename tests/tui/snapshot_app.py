@@ -11,7 +11,7 @@ import subprocess
 from array import array
 from typing import TYPE_CHECKING
 
-from ledger import chunks, recorder
+from ledger import chunks, recorder, records
 from ledger.environment import Environment, Package
 from ledger.ids import RunId
 from ledger.logcapture import compress_log
@@ -134,7 +134,7 @@ def seed_many(store: Store, count: int) -> list[RunId]:
         rid = run_id(1000 + i)
         recorder.create_run(
             store,
-            recorder.NewRun(
+            records.NewRun(
                 id=rid, source="run", started_at=BASE + 100 + i * 60, name=f"sweep-{i:03d}",
                 params=[Param("lr", round(0.001 * (i + 1), 6), "params.yaml")], status="running",
             ),
@@ -142,7 +142,7 @@ def seed_many(store: Store, count: int) -> list[RunId]:
         recorder.finish_run(
             store,
             rid,
-            recorder.RunEnd(
+            records.RunEnd(
                 status="finished",
                 ended_at=BASE + 130 + i * 60,
                 exit_code=0,
@@ -237,7 +237,7 @@ def _run(
         ]
     recorder.create_run(
         store,
-        recorder.NewRun(
+        records.NewRun(
             id=rid, source=source, started_at=started, name=key if name == "" else name,
             argv=("python", "train.py", "--lr", str(lr)), cwd="/home/alice/project", host="gpu-box", user="alice",
             commit=commit, branch="main" if index % 2 == 0 else "exp/wide", dirty=index == 0,
@@ -253,7 +253,7 @@ def _run(
         recorder.finish_run(
             store,
             rid,
-            recorder.RunEnd(
+            records.RunEnd(
                 status=status, ended_at=started + 600 + index * 30, exit_code=exit_code if status != "crashed" else None,
                 metrics=[Metric(k, v, None, "metrics.json") for k, v in (metrics or {}).items()],
                 outputs=[OutputFile("models/model.pt", "md5", "0badc0ffee", 4_200_000)] if key == "baseline" else [],

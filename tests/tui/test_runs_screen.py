@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import Input, OptionList
 
-from ledger import archive, queries, recorder
+from ledger import archive, queries, recorder, records
 from ledger.ids import RunId
 from ledger.tui.screens.confirm import ConfirmScreen
 from ledger.tui.screens.detail import RunDetailScreen
@@ -265,7 +265,7 @@ async def test_a_run_recorded_elsewhere_appears_within_two_seconds(app, wait_for
         await wait_for_workers(pilot)
         new = RunId("f" * 32)
         recorder.create_run(
-            app.store, recorder.NewRun(id=new, source="run", started_at=BASE + 86400, name="fresh")
+            app.store, records.NewRun(id=new, source="run", started_at=BASE + 86400, name="fresh")
         )
         for _ in range(20):
             await pilot.pause(0.1)
@@ -283,7 +283,7 @@ async def test_refresh_keeps_the_cursor_on_its_run(app, wait_for_workers):
         await pilot.press("down", "down")
         assert table(app).cursor_key == RUNS["live"]
         recorder.create_run(
-            app.store, recorder.NewRun(id=RunId("f" * 32), source="run", started_at=BASE + 86400)
+            app.store, records.NewRun(id=RunId("f" * 32), source="run", started_at=BASE + 86400)
         )
         for _ in range(20):
             await pilot.pause(0.1)

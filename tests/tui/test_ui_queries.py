@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ledger import archive, queries, recorder, ui_git, ui_queries
+from ledger import archive, queries, recorder, records, ui_git, ui_queries
 from ledger.filters import parse_filter, parse_sort
 from ledger.ids import RunId
 from tests.tui.snapshot_app import BASE, RUNS, make_repo, seed, seed_many
@@ -65,7 +65,7 @@ def test_change_marker_moves_when_a_run_lands_or_finishes(seeded):
     before = ui_queries.change_marker(seeded)
     recorder.set_status(seeded, RUNS["live"], status="finished", ended_at=BASE + 99_999)
     finished = ui_queries.change_marker(seeded)
-    recorder.create_run(seeded, recorder.NewRun(id=RunId("f" * 32), source="run", started_at=BASE + 86400))
+    recorder.create_run(seeded, records.NewRun(id=RunId("f" * 32), source="run", started_at=BASE + 86400))
     added = ui_queries.change_marker(seeded)
 
     assert before.running == ((RUNS["live"], before.running[0][1]),)

@@ -23,8 +23,7 @@ from ledger.commit_runs import (
 from ledger.config import Config
 from ledger.git_batch import SNAPSHOT_REF_PREFIX, glob_regex, parse_commit
 from ledger.ids import new_run_id
-from ledger.recorder import NewRun
-from ledger.records import DataItem, Metric, Param
+from ledger.records import DataItem, Metric, NewRun, Param
 
 if TYPE_CHECKING:
     from pathlib import Path
