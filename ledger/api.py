@@ -322,11 +322,15 @@ def _exit_by_sigint() -> None:
 
 
 def _attach(run_id: RunId) -> ActiveRun:
+    from ledger.run_recorder import ensure_started
     from ledger.workspace import locate, open_store
 
     ws = locate()
     try:
-        store: Store | None = open_store(ws)
+        opened = open_store(ws)
+        # `ledger run` may have handed the run to a recorder still starting up.
+        ensure_started(opened, ws.spool_dir, run_id)
+        store: Store | None = opened
     except StoreUnreachableError as e:
         # `ledger run` ingests this process's spool when it ends, wherever it records the run.
         _log.warning("ledger: warning: %s; metrics are kept in the spool until the run ends", e.message)

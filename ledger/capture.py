@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import dvc, dvc_match, records
+from ledger import dvc, dvc_match, records, run_records, spool
 from ledger.environment import capture_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
@@ -73,8 +73,9 @@ class StartedRun:
     """A run row that exists in the ledger, with the handles to finish it."""
 
     run_id: RunId
-    store: Store
-    """The ledger the run is recorded in: the workspace's, or the local outbox."""
+    store: Store | None
+    """The ledger the run is recorded in: the workspace's, or the local outbox; None
+    when the run was handed over to a detached recorder (`ledger.run_records`)."""
     workspace: Workspace
     """Its `url` is the outbox's when the server was unreachable at the start."""
     before: Before
@@ -91,15 +92,18 @@ def start_recorded_run(
     source: str,
     seeds: Mapping[str, object] | None = None,
     pid: int | None = None,
+    ws: Workspace | None = None,
+    hand_over: bool = False,
 ) -> StartedRun:
     """Capture the code, data, environment and params, and insert the run as running.
 
     An unreachable ledger server does not stop the run: it is recorded in the local
     outbox instead (`ledger.outbox`), and the returned workspace points there.
+    With `hand_over`, a SQLite ledger is not opened at all: the start record is
+    written to the run's spool folder for `spawn_recorder` (`ledger.run_records`).
     """
-    from ledger import outbox
-
-    ws = locate(need_repo=True)
+    if ws is None:
+        ws = locate(need_repo=True)
     run_id = new_run_id()
     started_at = time.time()
     before = capture_before(ws, run_id, argv)
@@ -130,6 +134,11 @@ def start_recorded_run(
         params=before.params,
         data=before.data,
     )
+    if hand_over and run_records.deferrable(ws.url):
+        run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
+        return StartedRun(run_id, None, ws, before, started_at, record)
+    from ledger import outbox
+
     store, ws = outbox.start_run(ws, record)
     return StartedRun(run_id, store, ws, before, started_at, record)
 
@@ -288,30 +297,33 @@ def finish_recorded_run(
     capture `start_capture_after` made. Points still in the run's spool (a child that
     died before flushing) are saved first.
     """
-    from ledger import inbox, outbox, spool
+    from ledger import inbox
 
     ws = started.workspace
     if after is None:
         after = capture_after(ws, started.before, started_at=started.started_at)
     data, size, truncated = log if log is not None else (None, 0, False)
-    queued = outbox.finish_run(
-        started,
-        records.RunEnd(
-            status=status,
-            ended_at=time.time(),
-            exit_code=exit_code,
-            peak_rss=peak_rss,
-            metrics=after.metrics,
-            outputs=after.outputs,
-            data=after.data,
-            capture_errors=after.errors,
-            log=data,
-            log_size=size,
-            log_truncated=truncated,
-        ),
-        series=after.series,
+    end = records.RunEnd(
+        status=status,
+        ended_at=time.time(),
+        exit_code=exit_code,
+        peak_rss=peak_rss,
+        metrics=after.metrics,
+        outputs=after.outputs,
+        data=after.data,
+        capture_errors=after.errors,
+        log=data,
+        log_size=size,
+        log_truncated=truncated,
     )
-    spool.remove_run_dir(ws.spool_dir, started.run_id)
+    if started.store is None:
+        run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, after.series)
+        queued = False
+    else:
+        from ledger import outbox
+
+        queued = outbox.finish_run(started, started.store, end, series=after.series)
+        spool.remove_run_dir(ws.spool_dir, started.run_id)
     snapshot = started.before.snapshot
     if ws.repo is not None and snapshot is not None:
         inbox.remember_run(

@@ -14,6 +14,8 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from ledger.fileops import write_durably
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
     from pathlib import Path
@@ -168,24 +170,6 @@ def _locked(path: Path) -> Iterator[None]:
 def _write(common_dir: Path, suffix: str, data: bytes) -> Path:
     folder = ledger_dir(common_dir) / INBOX
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{time.time_ns():020d}-{os.getpid()}-{suffix}"
-    tmp = folder / f".{name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    final = folder / name
-    tmp.rename(final)
-    _fsync_dir(folder)
+    final = folder / f"{time.time_ns():020d}-{os.getpid()}-{suffix}"
+    write_durably(final, data)
     return final
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

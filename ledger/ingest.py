@@ -9,7 +9,6 @@ background process never got to run (a laptop closed right after the commit).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sys
 import time
@@ -21,11 +20,13 @@ from sqlalchemy import delete, select, update
 
 from ledger import inbox, models
 from ledger.errors import LedgerError, StoreError
+from ledger.fileops import exclusive
 from ledger.gitcmd import changed_between, existing_commits, git
 from ledger.ids import RunId
+from ledger.run_recorder import settle
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     from sqlalchemy.engine import Result
 
@@ -69,9 +70,13 @@ def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestR
     if ws.repo is None:
         return report
     common = ws.repo.common_dir
-    with _exclusive(inbox.ledger_dir(common) / "ingest.lock", wait=wait) as got:
+    folder = inbox.ledger_dir(common)
+    folder.mkdir(parents=True, exist_ok=True)
+    with exclusive(folder / "ingest.lock", wait=wait) as got:
         if not got:
             return report  # another process is ingesting right now
+        # A run that just ended may still be on its way in: a commit must find it.
+        settle(store, ws.spool_dir)
         for path, event in inbox.pending(common):
             try:
                 _handle(ws, store, event, report)
@@ -278,26 +283,6 @@ def _authored(root: Path, tip: str, exclude: str) -> list[tuple[str, tuple[str, 
         if len(parts) == 3 and not line.startswith("commit "):
             found.append((parts[0], (parts[1], parts[2])))
     return found
-
-
-@contextlib.contextmanager
-def _exclusive(path: Path, *, wait: float) -> Iterator[bool]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
-    with path.open("a") as f:
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(0.05)
-        try:
-            yield True
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 if __name__ == "__main__":

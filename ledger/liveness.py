@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ledger import models, recorder, spool
 from ledger.ids import RunId
 from ledger.procinfo import process_start
+from ledger.run_recorder import is_handed_over, settle
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +43,12 @@ def is_alive(pid: int, started: str | None) -> bool:
 
 
 def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
-    """Mark dead `running` runs as crashed, after saving what their spool holds."""
+    """Mark dead `running` runs as crashed, after saving what their spool holds.
+
+    Runs `ledger run` handed to a recorder are settled first: a wrapper that exited
+    normally is dead too, but its run ended as its end record says.
+    """
+    settle(store, spool_dir)
     host = socket.gethostname()
     now = time.time()
     with store.reading() as session:
@@ -57,7 +63,7 @@ def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
             gone = not is_alive(pid, pid_start)
         else:
             gone = beat is not None and now - beat > STALE_AFTER
-        if gone:
+        if gone and not is_handed_over(spool_dir, run_id):
             dead.append(RunId(run_id))
     for run_id in dead:
         ingest_spool(store, spool_dir, run_id)

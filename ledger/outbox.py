@@ -77,21 +77,21 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
     return store, ws
 
 
-def finish_run(started: StartedRun, end: RunEnd, *, series: Mapping[str, Points]) -> bool:
-    """Save a run's end (spooled points, DVCLive series, final state); True if queued.
+def finish_run(started: StartedRun, store: Store, end: RunEnd, *, series: Mapping[str, Points]) -> bool:
+    """Save a run's end in `store`, the run's ledger; True if queued.
 
     When the server went away during the run, the whole record goes to the outbox
     instead: the run row as it started, every point still in the spool, the end.
     """
     ws = started.workspace
     try:
-        _write_end(started.store, ws.spool_dir, started.run_id, end, series)
+        save_end(store, ws.spool_dir, started.run_id, end, series)
     except StoreUnreachableError as e:
         _warn(f"{e.message}; run {started.run_id[:12]} is queued in the local outbox")
     else:
-        if started.store.url == outbox_url(ws):
+        if store.url == outbox_url(ws):
             return True  # queued since its start
-        deliver_quietly(ws, started.store)
+        deliver_quietly(ws, store)
         return False
     from ledger import recorder
     from ledger.store import connect
@@ -102,7 +102,7 @@ def finish_run(started: StartedRun, end: RunEnd, *, series: Mapping[str, Points]
             known = session.get(models.Run, started.run_id) is not None
         if not known:
             recorder.create_run(box, started.record)
-        _write_end(box, ws.spool_dir, started.run_id, end, series)
+        save_end(box, ws.spool_dir, started.run_id, end, series)
     finally:
         box.close()
     return True
@@ -201,7 +201,8 @@ def _queue_start(ws: Workspace, record: NewRun, error: StoreUnreachableError) ->
     return store, queued
 
 
-def _write_end(store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Points]) -> None:
+def save_end(store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Points]) -> None:
+    """Save a run's end: what its spool still holds, its DVCLive series, its final state."""
     from ledger import recorder
     from ledger.liveness import ingest_spool
 

@@ -42,6 +42,12 @@ def create_run(store: Store, run: NewRun) -> None:
         _write_data(store, session, run.id, run.data)
 
 
+def run_exists(store: Store, run_id: RunId) -> bool:
+    """Whether the ledger holds the run (a handed-over run may not be in it yet)."""
+    with store.reading_core() as conn:
+        return conn.scalar(select(_RUNS.c.id).where(_RUNS.c.id == run_id)) is not None
+
+
 def run_row(run: NewRun) -> dict[str, object]:
     """The runs-table row of a new run (JSON columns encoded)."""
     return {

@@ -223,7 +223,7 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
     with _inside(cwd, env):
         # `ledger run` itself, in this process: it records, streams, heartbeats and
         # handles Ctrl-C as for any run, without a second interpreter to start.
-        code = run_command(plan.argv, name=None, tags=[REPRODUCTION_TAG])
+        code = run_command(plan.argv, name=None, tags=[REPRODUCTION_TAG], hand_over=False)
     repo = find_repo(worktree)
     new_id = (
         None if repo is None else queries.find_run_started_in(store, repo=str(repo.toplevel), since=since)

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ledger import spool
+from ledger import run_records, spool
 from ledger.logcapture import LogCapture, compress_log
 from ledger.procinfo import HEARTBEAT_EVERY
 
@@ -27,26 +27,40 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from ledger.capture import StartedRun
+    from ledger.ids import RunId
+    from ledger.store import Store
 
 
-def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str]) -> int:
-    """Run `argv` as a recorded run; returns the exit code to exit with (the child's)."""
-    # SQLAlchemy and the models take a few hundred milliseconds to import; load them
-    # while the snapshot and the other captures wait on git (the GIL is free then).
-    threading.Thread(target=_warm_imports, daemon=True).start()
+def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], hand_over: bool = True) -> int:
+    """Run `argv` as a recorded run; returns the exit code to exit with (the child's).
+
+    `hand_over` lets a SQLite ledger be written by a detached recorder
+    (`ledger.run_records`); a caller that reads the run straight after, in this
+    process, writes it here instead.
+    """
     from ledger.capture import start_recorded_run
+    from ledger.workspace import locate
 
+    ws = locate(need_repo=True)
+    hand_over = hand_over and run_records.deferrable(ws.url)
+    if not hand_over:
+        # SQLAlchemy and the models take a few hundred milliseconds to import; load
+        # them while the snapshot and the other captures wait on git (the GIL is free then).
+        threading.Thread(target=_warm_imports, daemon=True).start()
     seeds: dict[str, object] = {}
     child_env = dict(os.environ)
     if "PYTHONHASHSEED" not in child_env:
         # Pin hash randomisation so the run can be repeated with the same seed.
         child_env["PYTHONHASHSEED"] = str(secrets.randbelow(2**32))
     seeds["PYTHONHASHSEED"] = child_env["PYTHONHASHSEED"]
-    started = start_recorded_run(argv=argv, name=name, tags=tags, source="run", seeds=seeds)
-    from ledger.queries import short_id
-
-    short = short_id(started.store, started.run_id)
-    _say(f"run {short} started: {shlex.join(argv)}")
+    started = start_recorded_run(
+        argv=argv, name=name, tags=tags, source="run", seeds=seeds, ws=ws, hand_over=hand_over
+    )
+    folder = spool.run_dir(started.workspace.spool_dir, started.run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Held open until this process ends: the recorder's signal that the run is over.
+    recorder_pipe = run_records.spawn_recorder(folder) if started.store is None else None
+    _say(f"run {_short(started)} started: {shlex.join(argv)}")
     for line in started.before.errors:
         _say(f"warning: {line}")
     child_env.update(
@@ -54,11 +68,12 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str]) -
         LEDGER_URL=started.workspace.url,
         PYTHONUNBUFFERED="1",
     )
-    folder = spool.run_dir(started.workspace.spool_dir, started.run_id)
-    folder.mkdir(parents=True, exist_ok=True)
     capture = LogCapture(max_bytes=started.workspace.config.log_max_bytes, spool_path=folder / spool.LOG_NAME)
     status, code, peak = _supervise(argv, child_env, capture, started)
-    return _finish(started, capture, status=status, code=code, peak_rss=peak)
+    code = _finish(started, capture, status=status, code=code, peak_rss=peak)
+    if recorder_pipe is not None:
+        os.close(recorder_pipe)
+    return code
 
 
 def _supervise(
@@ -93,8 +108,8 @@ def _supervise(
         signal.SIGHUP: signal.signal(signal.SIGHUP, _forward),
     }
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(started, stop), daemon=True)
-    beat.start()
+    if started.store is not None:  # a handed-over run's recorder beats for it
+        threading.Thread(target=_heartbeat, args=(started.store, started.run_id, stop), daemon=True).start()
     try:
         _, wait_status, usage = os.wait4(proc.pid, 0)
     finally:
@@ -129,14 +144,23 @@ def _finish(started: StartedRun, capture: LogCapture, *, status: str, code: int,
     for line in after.errors:
         _say(f"warning: {line}")
     elapsed = time.time() - started.started_at
+    where = "; queued in the local outbox until `ledger sync`" if after.queued else ""
     # A queued run's ledger server is gone: its ID is not asked of it.
+    short = started.run_id[:12] if after.queued else _short(started)
+    _say(f"run {short} {status} in {elapsed:.1f}s (exit {code}){where}")
+    if started.store is not None:
+        started.store.close()
+    return code
+
+
+def _short(started: StartedRun) -> str:
+    """The ID to print: its shortest unique prefix, or 12 characters when the ledger
+    is not open here (a handed-over run: a prefix of 12 is unique in practice)."""
+    if started.store is None:
+        return started.run_id[:12]
     from ledger.queries import short_id
 
-    short = started.run_id[:12] if after.queued else short_id(started.store, started.run_id)
-    where = "; queued in the local outbox until `ledger sync`" if after.queued else ""
-    _say(f"run {short} {status} in {elapsed:.1f}s (exit {code}){where}")
-    started.store.close()
-    return code
+    return short_id(started.store, started.run_id)
 
 
 def _warm_imports() -> None:
@@ -144,13 +168,13 @@ def _warm_imports() -> None:
     import ledger.recorder  # noqa: F401 - imported for its side effect: loaded once, early
 
 
-def _heartbeat(started: StartedRun, stop: threading.Event) -> None:
+def _heartbeat(store: Store, run_id: RunId, stop: threading.Event) -> None:
     from ledger import recorder
 
     while not stop.wait(HEARTBEAT_EVERY):
         # A missed heartbeat only delays crash detection on other hosts.
         with contextlib.suppress(Exception):
-            recorder.heartbeat(started.store, started.run_id)
+            recorder.heartbeat(store, run_id)
 
 
 def _say(message: str) -> None:

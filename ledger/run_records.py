@@ -1,0 +1,102 @@
+"""`ledger run` on a SQLite ledger hands its record to a detached recorder process.
+
+Importing SQLAlchemy and the models costs 0.35-0.6 s on the machines we measure,
+more than the rest of `ledger run`'s overhead together (issue 2). So the wrapper
+never imports them: it writes the run's start and end to its spool folder (whole
+files, fsync'ed) and a detached `python -m ledger.run_recorder` puts them in the
+ledger, importing SQLAlchemy on the other core while the snapshot is taken and
+the command runs. The wrapper does not wait for it; every reader of the ledger
+(`ledger.run_recorder.settle`, called wherever dead runs are reaped) first waits
+for, or does, the recorder's work, so `ledger run ...; ledger list` still shows
+the finished run. A team ledger (a server) is written directly, as before: its
+writes can fail in ways the user must see at once (`ledger.outbox`).
+
+The recorder learns that the wrapper ended from a pipe whose writing end only the
+wrapper holds: it reads end-of-file whether the wrapper exited or was killed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+from ledger.fileops import write_durably
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from ledger.chunks import Points
+    from ledger.records import NewRun, RunEnd
+
+START = "start.pickle"
+END = "end.pickle"
+LOCK = "recorder.lock"
+"""Held by whoever writes the run to the ledger: its recorder, or a reader settling it."""
+RECORDER_LOG = "recorder.log"
+"""The recorder's stderr; left in the spool folder only when it failed."""
+
+
+def deferrable(url: str) -> bool:
+    """Whether runs of this ledger are recorded through the detached recorder."""
+    return url.startswith("sqlite:")
+
+
+def write_start(folder: Path, url: str, record: NewRun) -> None:
+    """Keep the run as it starts, and the ledger it goes to, for the recorder to insert."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_durably(folder / START, pickle.dumps((url, record), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def write_end(folder: Path, end: RunEnd, series: Mapping[str, Points]) -> None:
+    """Keep the run's end and its DVCLive series; the run is complete on disk from here."""
+    write_durably(folder / END, pickle.dumps((end, dict(series)), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def read_start(folder: Path) -> tuple[str, NewRun] | None:
+    """The run's ledger URL and start record, or None once the run is wholly in the ledger."""
+    try:
+        start: tuple[str, NewRun] = pickle.loads((folder / START).read_bytes())  # noqa: S301 - our own file, in .git
+    except FileNotFoundError:
+        return None
+    return start
+
+
+def read_end(folder: Path) -> tuple[RunEnd, dict[str, Points]] | None:
+    """The run's end record, or None while it runs (or after a kill -9 of the wrapper)."""
+    try:
+        end: tuple[RunEnd, dict[str, Points]] = pickle.loads((folder / END).read_bytes())  # noqa: S301
+    except FileNotFoundError:
+        return None
+    return end
+
+
+def spawn_recorder(folder: Path) -> int | None:
+    """Start the detached recorder of the run in `folder`; returns the pipe end to keep open.
+
+    Closing that descriptor (at exit, or by the kernel when the wrapper is killed)
+    tells the recorder the wrapper is gone. The recorder runs in its own session, so
+    Ctrl-C in the terminal does not reach it. If it cannot start, the run goes on:
+    the next command that reads the ledger records it (`ledger.run_recorder.settle`).
+    """
+    reader, writer = os.pipe()
+    os.set_inheritable(writer, False)
+    try:
+        with (folder / RECORDER_LOG).open("ab") as log:
+            subprocess.Popen(
+                [sys.executable, "-m", "ledger.run_recorder", str(folder), str(reader)],
+                pass_fds=(reader,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+    except OSError:
+        os.close(writer)
+        return None
+    finally:
+        os.close(reader)
+    return writer
