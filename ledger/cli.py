@@ -42,25 +42,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List runs, filtered and sorted."""
-    from ledger import queries, render
+    from ledger import fast_list, render
     from ledger.filters import parse_filter, parse_sort
+    from ledger.workspace import locate
 
     where = parse_filter(" ".join(args.filter))
     sort = [parse_sort(s) for s in args.sort]
-    ws, store = _open()
-    with closing(store):
-        _reap(ws, store)
-        wanted_params = _split(args.params)
-        wanted_metrics = _split(args.metrics)
-        runs = queries.list_runs(
-            store,
-            where=where,
-            sort=sort,
-            limit=None if args.all else args.limit,
-            params=wanted_params or ["*"],
-            metrics=wanted_metrics or ["*"],
-            include_archived=args.archived,
-        )
+    wanted_params = _split(args.params)
+    wanted_metrics = _split(args.metrics)
+    query = {
+        "where": where,
+        "sort": sort,
+        "limit": None if args.all else args.limit,
+        "params": wanted_params or ["*"],
+        "metrics": wanted_metrics or ["*"],
+        "include_archived": args.archived,
+    }
+    runs = fast_list.list_runs(locate(), **query)
+    if runs is None:  # a write must come first, or the ledger is not a plain SQLite file
+        from ledger import queries
+
+        ws, store = _open()
+        with closing(store):
+            _reap(ws, store)
+            runs = queries.list_runs(store, **query)
     if args.json:
         print(render.to_json(runs))
         return 0
@@ -70,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    metrics, params = queries.common_keys(runs, limit=4)
+    metrics, params = render.common_keys(runs, limit=4)
     used = [] if where is None else _fields(where)
     used += [(s.field.scope, s.field.name) for s in sort if s.field.scope != "run"]
     for scope, name in used:
@@ -196,7 +201,8 @@ def cmd_where(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the ledger's schema to this version's."""
-    from ledger.store import SCHEMA_HEAD, connect
+    from ledger.schema import SCHEMA_HEAD
+    from ledger.store import connect
     from ledger.workspace import locate
 
     store = connect(locate().url, upgrade=True)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import aliased
 
 from ledger import models
 from ledger.collation import bytewise
-from ledger.filters import And, Compare, Field, HasKey, HasTag, Not, Or, SortKey, Text
+from ledger.filter_shared import TEXT_COLUMNS, glob_to_like, requires_key
+from ledger.filters import And, Compare, HasKey, HasTag, Not, Or, SortKey, Text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
     from sqlalchemy.sql.elements import ColumnElement
 
-    from ledger.filters import Expr, Op, Value
+    from ledger.filters import Expr, Field, Op, Value
 
 _RUN_COLUMNS: dict[str, Any] = {
     "id": models.Run.id,
@@ -34,8 +35,6 @@ _RUN_COLUMNS: dict[str, Any] = {
     "exit_code": models.Run.exit_code,
     "started": models.Run.started_at,
 }
-
-_TEXT_COLUMNS = frozenset({"id", "name", "status", "branch", "commit", "source", "host", "user"})
 
 _Row = TypeVarTuple("_Row")
 
@@ -90,29 +89,13 @@ def order_runs(stmt: Select[*_Row], sort: Sequence[SortKey], *, where: Expr | No
     return stmt.order_by(models.Run.started_at.desc(), models.Run.id.desc())
 
 
-def requires_key(expr: Expr, field: Field) -> bool:
-    """Whether every run matching `expr` has a row for metric or param `field`.
-
-    Every test of a metric or param value, and `has:`, exists only where the key does;
-    `not` can hold without it, and `or` needs the key in each branch.
-    """
-    match expr:
-        case And(items):
-            return any(requires_key(i, field) for i in items)
-        case Or(items):
-            return all(requires_key(i, field) for i in items)
-        case Compare(f) | HasKey(f):
-            return f.scope != "run" and f == field
-    return False
-
-
 def _sort_column(key: SortKey, position: int) -> tuple[ColumnElement[Any], Any | None]:
     """The ORDER BY expression for a sort key, and the join it needs (if any)."""
     column: ColumnElement[Any] | InstrumentedAttribute[Any]
     joined: Any = None
     if key.field.scope == "run":
         column = _run_column(key.field.name)
-        if key.field.name in _TEXT_COLUMNS:
+        if key.field.name in TEXT_COLUMNS:
             column = bytewise(column)  # the same order on PostgreSQL as on SQLite
     elif key.field.scope == "metrics":
         joined = _sort_alias(models.Metric, position)
@@ -170,9 +153,9 @@ def _test(
     column: ColumnElement[Any] | InstrumentedAttribute[Any], op: Op, value: Value
 ) -> ColumnElement[bool]:
     if op == "~":
-        return column.ilike(_glob_to_like(str(value)), escape="\\")
+        return column.ilike(glob_to_like(str(value)), escape="\\")
     if op == "!~":
-        return or_(column.is_(None), not_(column.ilike(_glob_to_like(str(value)), escape="\\")))
+        return or_(column.is_(None), not_(column.ilike(glob_to_like(str(value)), escape="\\")))
     if value is None:
         return column.is_(None) if op == "=" else column.is_not(None)
     if isinstance(value, str) and op in ("<", "<=", ">", ">="):
@@ -193,18 +176,3 @@ def _run_column(name: str) -> ColumnElement[Any]:
         return models.Run.ended_at - models.Run.started_at
     column: ColumnElement[Any] = _RUN_COLUMNS[name]
     return column
-
-
-def _glob_to_like(glob: str) -> str:
-    """`*`/`?` become `%`/`_`; the LIKE wildcards already in the text are escaped."""
-    out = []
-    for char in glob:
-        if char in "%_\\":
-            out.append("\\" + char)
-        elif char == "*":
-            out.append("%")
-        elif char == "?":
-            out.append("_")
-        else:
-            out.append(char)
-    return "".join(out)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 RunId = NewType("RunId", str)
 
@@ -50,3 +53,25 @@ def normalize_prefix(text: str) -> str:
 def is_hex(text: str) -> bool:
     """Tell an ID prefix from a name: only hex digits can be an ID."""
     return bool(text) and all(c in "0123456789abcdef" for c in text)
+
+
+def shortest_prefixes(
+    ids: Sequence[str], neighbours: Mapping[str, tuple[str | None, str | None]]
+) -> dict[str, str]:
+    """The shortest unique prefix of each ID, given the IDs sorting just before and after it.
+
+    Only those two neighbours can share a longer prefix with an ID (git-style
+    abbreviation, never shorter than MIN_PREFIX).
+    """
+    result = {}
+    for run_id in ids:
+        need = MIN_PREFIX
+        for other_id in neighbours.get(run_id, (None, None)):
+            if other_id:
+                common = next(
+                    (i for i, (a, b) in enumerate(zip(run_id, other_id, strict=False)) if a != b),
+                    len(other_id),
+                )
+                need = max(need, common + 1)
+        result[run_id] = run_id[: min(need, len(run_id))]
+    return result

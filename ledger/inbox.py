@@ -88,6 +88,13 @@ def pending(common_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     return events
 
 
+def has_events(common_dir: Path) -> bool:
+    """Whether events wait in the inbox (one directory listing)."""
+    with contextlib.suppress(OSError), os.scandir(ledger_dir(common_dir) / INBOX) as entries:
+        return any(is_event(e.name) for e in entries)
+    return False
+
+
 def record_failure(common_dir: Path | None, hook: str, message: str) -> None:
     """Remember a hook failure for `ledger doctor`; never raises (the disk may be read-only)."""
     if common_dir is None:

@@ -8,8 +8,6 @@ background process never got to run (a laptop closed right after the commit).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -52,12 +50,7 @@ class IngestReport:
 
 def has_pending(ws: Workspace) -> bool:
     """A cheap check (one directory listing) for commands that ingest before they read."""
-    if ws.repo is None:
-        return False
-    folder = inbox.ledger_dir(ws.repo.common_dir) / inbox.INBOX
-    with contextlib.suppress(OSError), os.scandir(folder) as entries:
-        return any(inbox.is_event(e.name) for e in entries)
-    return False
+    return ws.repo is not None and inbox.has_events(ws.repo.common_dir)
 
 
 def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestReport:

@@ -273,7 +273,8 @@ def _check_store(url: str) -> CheckItem:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ledger.store import SCHEMA_HEAD, schema_version
+    from ledger.schema import SCHEMA_HEAD
+    from ledger.store import schema_version
 
     try:
         engine = create_engine(url)

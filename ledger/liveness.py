@@ -7,8 +7,6 @@ anyone looks, with every metric the run logged before it died.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -16,30 +14,13 @@ from sqlalchemy import select
 
 from ledger import models, recorder, spool
 from ledger.ids import RunId
-from ledger.procinfo import process_start
+from ledger.procinfo import owners_gone
 from ledger.run_recorder import is_handed_over, settle
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from ledger.store import Store
-
-STALE_AFTER = 600.0
-"""Seconds without a heartbeat after which a run on another host counts as dead."""
-
-
-def is_alive(pid: int, started: str | None) -> bool:
-    """Whether the process that owned a run still runs."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process with that PID: assume it is ours
-    if started is None:
-        return True
-    now = process_start(pid)
-    return now is None or now == started
 
 
 def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
@@ -49,22 +30,13 @@ def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
     normally is dead too, but its run ended as its end record says.
     """
     settle(store, spool_dir)
-    host = socket.gethostname()
-    now = time.time()
     with store.reading() as session:
         rows = session.execute(
             select(
                 models.Run.id, models.Run.host, models.Run.pid, models.Run.pid_start, models.Run.heartbeat_at
             ).where(models.Run.status == "running")
         ).all()
-    dead = []
-    for run_id, run_host, pid, pid_start, beat in rows:
-        if run_host == host and pid is not None:
-            gone = not is_alive(pid, pid_start)
-        else:
-            gone = beat is not None and now - beat > STALE_AFTER
-        if gone and not is_handed_over(spool_dir, run_id):
-            dead.append(RunId(run_id))
+    dead = [RunId(run_id) for run_id in owners_gone(rows) if not is_handed_over(spool_dir, run_id)]
     for run_id in dead:
         ingest_spool(store, spool_dir, run_id)
         recorder.set_status(store, run_id, status="crashed", ended_at=_last_sign_of_life(store, run_id))

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 HEARTBEAT_EVERY = 60.0
-"""How often a live run proves it is alive (well inside liveness.STALE_AFTER)."""
+"""How often a live run proves it is alive (well inside STALE_AFTER)."""
 
 
 def process_start(pid: int) -> str | None:
@@ -18,3 +25,39 @@ def process_start(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rsplit(")", 1)[-1].split()[19]
+
+
+STALE_AFTER = 600.0
+"""Seconds without a heartbeat after which a run on another host counts as dead."""
+
+
+def is_alive(pid: int, started: str | None) -> bool:
+    """Whether the process that owned a run still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process with that PID: assume it is ours
+    if started is None:
+        return True
+    now = process_start(pid)
+    return now is None or now == started
+
+
+def owners_gone(rows: Iterable[tuple[str, str | None, int | None, str | None, float | None]]) -> list[str]:
+    """IDs of `running` runs whose process is gone: `rows` are (id, host, pid, pid_start, heartbeat_at).
+
+    On this host the process table says; from another host only a heartbeat older
+    than STALE_AFTER does.
+    """
+    host, now = socket.gethostname(), time.time()
+    gone = []
+    for run_id, run_host, pid, pid_start, beat in rows:
+        if run_host == host and pid is not None:
+            dead = not is_alive(pid, pid_start)
+        else:
+            dead = beat is not None and now - beat > STALE_AFTER
+        if dead:
+            gone.append(run_id)
+    return gone

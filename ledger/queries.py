@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, false, func, select
@@ -13,7 +12,7 @@ from sqlalchemy.orm import aliased
 from ledger import chunks, models
 from ledger.errors import AmbiguousRunIdError, RunNotFoundError
 from ledger.filter_sql import compile_filter, order_runs
-from ledger.ids import MIN_PREFIX, RunId, is_hex, normalize_prefix
+from ledger.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
 from ledger.params import from_row
 from ledger.records import DataItem, Metric, OutputFile, Param, RunDetail, RunSummary
 
@@ -183,18 +182,7 @@ def short_ids(session: Session | Connection, ids: Sequence[str]) -> dict[str, st
     neighbours = {
         run_id: (prev, nxt) for run_id, prev, nxt in session.execute(_NEIGHBOURS, {"ids": list(ids)})
     }
-    result = {}
-    for run_id in ids:
-        need = MIN_PREFIX
-        for other_id in neighbours.get(run_id, (None, None)):
-            if other_id:
-                common = next(
-                    (i for i, (a, b) in enumerate(zip(run_id, other_id, strict=False)) if a != b),
-                    len(other_id),
-                )
-                need = max(need, common + 1)
-        result[run_id] = run_id[: min(need, len(run_id))]
-    return result
+    return shortest_prefixes(ids, neighbours)
 
 
 def short_id(store: Store, run_id: str) -> str:
@@ -317,18 +305,6 @@ def get_environment(store: Store, digest: str) -> Environment | None:
     with store.reading() as session:
         lock = session.scalar(select(models.Environment.lock).where(models.Environment.digest == digest))
     return None if lock is None else Environment.from_json(lock)
-
-
-def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], list[str]]:
-    """Columns worth showing: metrics most runs have, and params that differ between runs."""
-    metric_counts = Counter(k for r in runs for k in r.metrics)
-    metrics = [k for k, _ in metric_counts.most_common(limit)]
-    varying = [
-        k
-        for k, _ in Counter(k for r in runs for k in r.params).most_common()
-        if len({json.dumps(r.params.get(k), sort_keys=True, default=str) for r in runs}) > 1
-    ]
-    return sorted(metrics), sorted(varying[:limit])
 
 
 def _candidate(session: Session, run_id: str) -> str:

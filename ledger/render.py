@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -234,3 +235,15 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
         if code.patch:
             out += ["", code.patch.rstrip()]
     return "\n".join(out)
+
+
+def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], list[str]]:
+    """Columns worth showing: metrics most runs have, and params that differ between runs."""
+    metric_counts = Counter(k for r in runs for k in r.metrics)
+    metrics = [k for k, _ in metric_counts.most_common(limit)]
+    varying = [
+        k
+        for k, _ in Counter(k for r in runs for k in r.params).most_common()
+        if len({json.dumps(r.params.get(k), sort_keys=True, default=str) for r in runs}) > 1
+    ]
+    return sorted(metrics), sorted(varying[:limit])

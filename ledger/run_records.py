@@ -23,7 +23,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from ledger.fileops import write_durably
+from ledger.fileops import exclusive, write_durably
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -100,3 +100,22 @@ def spawn_recorder(folder: Path) -> int | None:
     finally:
         os.close(reader)
     return writer
+
+
+def waiting(spool_dir: Path) -> bool:
+    """Whether a handed-over run waits for a reader to settle it: it ended, or no live
+    recorder holds it (it crashed, or has not started yet)."""
+    try:
+        folders = [f for f in spool_dir.iterdir() if (f / START).is_file()]
+    except OSError:
+        return False
+    for folder in folders:
+        if (folder / END).is_file():
+            return True
+        try:
+            with exclusive(folder / LOCK, wait=0.0) as free:
+                if free:
+                    return True
+        except FileNotFoundError:
+            continue  # settled and removed meanwhile
+    return False

@@ -11,20 +11,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.errors import StoreError, StoreOutdatedError, StoreUnreachableError
+from ledger.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD, SCHEMA_REVISIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.sql.elements import ColumnElement
-
-SCHEMA_REVISIONS = ("0001", "0002", "0003")
-"""Every migration this version ships, oldest first; a test checks them against Alembic."""
-
-SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
-
-BUSY_TIMEOUT_MS = 30_000
-"""How long an SQLite writer waits for another: hooks, runs and the TUI share the file."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

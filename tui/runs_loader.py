@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ledger import queries, ui_git, ui_queries
+from ledger import render, ui_git, ui_queries
 from ledger.errors import FilterSyntaxError, LedgerError
 from ledger.filters import parse_filter
 from ledger.tui.columns import AUTO_KEYS, SPARK_WIDTH, RowContext, column_set, make_row
@@ -129,7 +129,7 @@ class RowSource:
 
     def _auto_columns(self, page: Page) -> AutoColumns:
         """As `ledger list` does: metrics most runs have, params that differ; the series most log."""
-        metrics, params = queries.common_keys(page.runs, limit=AUTO_KEYS)
+        metrics, params = render.common_keys(page.runs, limit=AUTO_KEYS)
         counts = ui_queries.series_counts(self.store, [r.id for r in page.runs])
         main = min(counts, key=lambda k: (-counts[k], k)) if counts else None
         return tuple(params), tuple(metrics), main

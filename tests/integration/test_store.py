@@ -32,7 +32,8 @@ from ledger.recorder import (
     set_note,
 )
 from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd, RunSummary
-from ledger.store import MIGRATIONS, SCHEMA_HEAD, SCHEMA_REVISIONS, Store, connect
+from ledger.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
+from ledger.store import MIGRATIONS, Store, connect
 
 if TYPE_CHECKING:
     from pathlib import Path

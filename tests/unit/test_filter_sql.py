@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.filter_sql import requires_key
+from ledger.filter_shared import requires_key
 from ledger.filters import Field, parse_filter
 
 
