@@ -225,6 +225,10 @@ def _check_schema(store: Store, *, upgrade: bool) -> None:
     with store.engine.connect() as conn:
         version = schema_version(conn)
         empty = version is None and not inspect(conn).get_table_names()
+        if version is None and not empty:
+            # Another process's first open may have committed its migration (tables and
+            # version at once) between the two reads above: read the version again.
+            version = schema_version(conn)
     if version == SCHEMA_HEAD:
         return
     if version is None and not empty:
