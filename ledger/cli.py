@@ -7,7 +7,7 @@ import sys
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from ledger import __version__, backfill, doctor, export, install, reproduce, sync, ui_command
+from ledger import __version__
 from ledger.error_handler import Exit, error_handler
 
 if TYPE_CHECKING:
@@ -17,9 +17,15 @@ if TYPE_CHECKING:
     from ledger.workspace import Workspace
 
 
+CORE_COMMANDS = frozenset({"run", "list", "show", "diff", "log", "tag", "note", "archive", "where", "db"})
+"""Commands defined in this module: running one of them does not import the modules
+that define the others (30-40 ms of a `ledger list` that takes 0.15 s)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `ledger` and `exp-ledger`."""
-    args = _parser().parse_args(argv)
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(every_command=not args_in or args_in[0] not in CORE_COMMANDS).parse_args(args_in)
     try:
         with error_handler():
             return int(args.func(args))
@@ -211,7 +217,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, every_command: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledger",
         description="exp-ledger: every training run captured, browsable and reproducible.",
@@ -280,13 +286,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("where", help="print where the ledger is stored")
     p.set_defaults(func=cmd_where)
 
-    install.register(sub)
-    backfill.register(sub)
-    doctor.register(sub)
-    reproduce.register(sub)
-    ui_command.register(sub)
-    sync.register(sub)
-    export.register(sub)
+    if every_command:
+        from ledger import backfill, doctor, export, install, reproduce, sync, ui_command
+
+        install.register(sub)
+        backfill.register(sub)
+        doctor.register(sub)
+        reproduce.register(sub)
+        ui_command.register(sub)
+        sync.register(sub)
+        export.register(sub)
 
     p = sub.add_parser("db", help="ledger database maintenance")
     db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")

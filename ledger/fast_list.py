@@ -4,7 +4,7 @@ The query of a listing takes SQLite 2-4 ms even over 100,000 runs; importing
 SQLAlchemy and the models to build it takes 0.35-0.6 s on the machines we measure
 (issue 2: a whole `ledger list` in under 0.5 s; issue 7: ten times faster than
 `dvc exp show`). So a read-only listing compiles the filter here, to the same SQL
-`ledger.filter_sql` has SQLAlchemy build for SQLite; `tests/unit/test_fast_list.py`
+`ledger.filter_sql` has SQLAlchemy build for SQLite; `tests/integration/test_fast_list.py`
 runs every filter of the language through both and requires the same runs in the
 same order.
 
