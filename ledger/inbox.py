@@ -88,6 +88,12 @@ def pending(common_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     return events
 
 
+def posted_at(path: Path) -> float | None:
+    """When a hook posted the event (its name starts with the time in nanoseconds)."""
+    stamp = path.name.split("-", 1)[0]
+    return int(stamp) / 1e9 if stamp.isdigit() else None
+
+
 def has_events(common_dir: Path) -> bool:
     """Whether events wait in the inbox (one directory listing)."""
     with contextlib.suppress(OSError), os.scandir(ledger_dir(common_dir) / INBOX) as entries:

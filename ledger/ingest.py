@@ -72,7 +72,7 @@ def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestR
         settle(store, ws.spool_dir)
         for path, event in inbox.pending(common):
             try:
-                _handle(ws, store, event, report)
+                _handle(ws, store, event, report, posted=inbox.posted_at(path))
             except StoreError as e:
                 # The ledger itself is unwritable (read-only, locked, corrupt): keep the
                 # event for the next attempt rather than setting it aside.
@@ -92,10 +92,16 @@ def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestR
     return report
 
 
-def link_runs(ws: Workspace, store: Store, sha: str) -> list[RunId]:
-    """Link every recent unlinked run whose code is the commit's, apart from its own outputs."""
+def link_runs(ws: Workspace, store: Store, sha: str, *, committed: float | None = None) -> list[RunId]:
+    """Link every recent unlinked run whose code is the commit's, apart from its own outputs.
+
+    Only runs started before the commit (`committed`: when its hook posted it) can be
+    in it: a run started on the same code while the event waited has its results
+    nowhere in that commit.
+    """
     root = ws.root
     since = time.time() - LINK_WINDOW
+    until = time.time() if committed is None else committed
     linked = select(models.CommitLink.run_id)
     with store.reading() as session:
         rows = session.execute(
@@ -104,6 +110,7 @@ def link_runs(ws: Workspace, store: Store, sha: str) -> list[RunId]:
                 models.Run.source.in_(("run", "api")),
                 models.Run.snapshot.is_not(None),
                 models.Run.started_at >= since,
+                models.Run.started_at <= until,
                 models.Run.id.not_in(linked),
             )
             .order_by(models.Run.started_at.desc())
@@ -214,13 +221,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _handle(ws: Workspace, store: Store, event: dict[str, Any], report: IngestReport) -> None:
+def _handle(
+    ws: Workspace, store: Store, event: dict[str, Any], report: IngestReport, *, posted: float | None
+) -> None:
     kind = event.get("kind")
     if kind == "commit":
         sha = str(event["sha"])
         if _captured(store, sha):
             return
-        matched = link_runs(ws, store, sha)
+        matched = link_runs(ws, store, sha, committed=posted)
         report.linked += [(r, sha) for r in matched]
         if not matched:
             report.captured += _capture(ws, store, event)

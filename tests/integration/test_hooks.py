@@ -32,21 +32,20 @@ def hooked(tmp_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ledger("init")
     # Committed past the hooks: their detached ingester would otherwise still be running
     # when a test starts, racing it for the inbox.
-    tmp_repo.git("add", "-A")
-    subprocess.run(
-        ["git", "commit", "-q", "-m", "hooks config"],
-        cwd=tmp_repo.root,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "LEDGER_HOOKS": "0"},
-    )
+    _commit(tmp_repo, "hooks config", hooks=False)
     return tmp_repo
 
 
-def _commit(repo: TmpRepo, message: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _commit(repo: TmpRepo, message: str, *extra: str, hooks: bool = True) -> subprocess.CompletedProcess[str]:
+    """Commit everything; `hooks=False` as a script rewriting history would (LEDGER_HOOKS=0)."""
     repo.git("add", "-A")
     return subprocess.run(
-        ["git", "commit", "-m", message, *extra], cwd=repo.root, capture_output=True, text=True, check=True
+        ["git", "commit", "-m", message, *extra],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "LEDGER_HOOKS": "1" if hooks else "0"},
     )
 
 
@@ -339,15 +338,28 @@ def test_a_broken_interpreter_never_stops_a_commit(hooked: TmpRepo) -> None:
 
 def test_ledger_hooks_0_records_nothing(hooked: TmpRepo) -> None:
     hooked.gen({"metrics.json": '{"acc": 0.1}'})
-    hooked.git("add", "-A")
 
-    subprocess.run(
-        ["git", "commit", "-q", "-m", "scripted"],
-        cwd=hooked.root,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "LEDGER_HOOKS": "0"},
-    )
+    _commit(hooked, "scripted", hooks=False)
 
     assert not any((hooked.root / ".git" / "ledger" / "inbox").glob("*.commit"))
     assert runs_json() == []
+
+
+def test_a_run_started_after_a_commit_is_not_linked_to_it_by_a_late_ingest(hooked: TmpRepo) -> None:
+    """The ingester may get to a commit only after the next run started on the same code:
+    that run's results are in no commit yet, so it waits for the next one."""
+    from ledger import inbox
+
+    _commit(hooked, "docs", "--allow-empty", hooks=False)
+    record = subprocess.run(
+        ["git", *inbox.COMMIT_LOG, "HEAD"], cwd=hooked.root, capture_output=True, check=True
+    ).stdout
+    inbox.post_commit(hooked.root / ".git", record)  # posted now, ingested only later
+    ledger("run", "--", PY, "train.py", "0.9")
+
+    run = runs_json()[0]  # the listing ingests the waiting event
+    assert show_json(run["id"])["run"]["linked_commits"] == []
+
+    _commit(hooked, "results")
+
+    assert show_json(run["id"])["run"]["linked_commits"] == [hooked.git("rev-parse", "HEAD")]
