@@ -72,10 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     folder_arg, fd_arg = list(sys.argv[1:] if argv is None else argv)
     folder, fd = Path(folder_arg), int(fd_arg)
-    with exclusive(folder / run_records.LOCK, wait=SETTLE_WAIT) as mine:
+    with (
+        contextlib.suppress(FileNotFoundError),
+        exclusive(folder / run_records.LOCK, wait=SETTLE_WAIT) as mine,
+    ):
+        # No folder, or no start in it: a reader already wrote all of the run.
         start = run_records.read_start(folder) if mine else None
         if start is None:
-            return 0  # a reader holds the run, or already wrote all of it
+            return 0  # or a reader holds the run, and writes what is there
         url, record = start
         store = connect(url)
         try:
