@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +57,11 @@ def error_handler(prog: str = "ledger") -> Iterator[None]:
 
 
 def _write_crash_log(error: Exception) -> Path:
+    # Imported only on a crash: every command starts through this module.
+    import platform
+    import tempfile
+    import traceback
+
     from ledger import __version__
 
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "exp-ledger"

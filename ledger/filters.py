@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -456,6 +455,8 @@ def _unescape(match: re.Match[str]) -> str:
 
 
 def _did_you_mean(word: str, choices: tuple[str, ...], *, suffix: str = "") -> str:
+    import difflib  # only for a filter with a mistake in it
+
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean '{close[0]}{suffix}'?)" if close else ""
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -82,6 +81,8 @@ def spawn_recorder(folder: Path) -> int | None:
     Ctrl-C in the terminal does not reach it. If it cannot start, the run goes on:
     the next command that reads the ledger records it (`ledger.run_recorder.settle`).
     """
+    import subprocess  # not at the top: `ledger list` imports this module too
+
     reader, writer = os.pipe()
     os.set_inheritable(writer, False)
     try:
