@@ -40,8 +40,9 @@ RECORDER_LOG = "recorder.log"
 
 
 def deferrable(url: str) -> bool:
-    """Whether runs of this ledger are recorded through the detached recorder."""
-    return url.startswith("sqlite:")
+    """Whether runs of this ledger are recorded through the detached recorder: a SQLite
+    file (an in-memory database lives and dies with one process)."""
+    return url.startswith("sqlite:///")
 
 
 def write_start(folder: Path, url: str, record: NewRun) -> None:
