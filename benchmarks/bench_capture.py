@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import _common as c
 
+from ledger import run_records
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
@@ -124,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _wait_recorded(spool: Path) -> float:
     """Seconds until no run waits in the spool for its recorder (`ledger.run_records`)."""
     start = time.perf_counter()
-    while any(spool.glob("*/start.pickle")):
+    while run_records.handed_over(spool):
         time.sleep(0.005)
     return time.perf_counter() - start
 

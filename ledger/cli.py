@@ -64,11 +64,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         "metrics": wanted_metrics or ["*"],
         "include_archived": args.archived,
     }
-    runs = fast_list.list_runs(locate(), **query)
+    ws = locate()
+    runs = fast_list.list_runs(ws, **query)
     if runs is None:  # a write must come first, or the ledger is not a plain SQLite file
         from ledger import queries
 
-        ws, store = _open()
+        ws, store = _open(ws)
         with closing(store):
             _reap(ws, store)
             runs = queries.list_runs(store, **query)
@@ -304,12 +305,13 @@ def _parser(*, every_command: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def _open() -> tuple[Workspace, Store]:
+def _open(ws: Workspace | None = None) -> tuple[Workspace, Store]:
     """Open the ledger, first ingesting whatever the git hooks left in the inbox."""
     from ledger.ingest import has_pending
     from ledger.workspace import locate, open_store
 
-    ws = locate()
+    if ws is None:
+        ws = locate()
     store = open_store(ws)
     if has_pending(ws):
         from ledger.ingest import ingest_pending

@@ -38,11 +38,7 @@ def settle(store: Store, spool_dir: Path, *, wait: float = SETTLE_WAIT) -> None:
     said. Runs still going whose recorder is alive are left to it (their row exists,
     or is about to).
     """
-    try:
-        folders = [f for f in spool_dir.iterdir() if (f / run_records.START).is_file()]
-    except OSError:
-        return
-    for folder in sorted(folders):
+    for folder in run_records.handed_over(spool_dir):
         ended = (folder / run_records.END).is_file()
         lock = folder / run_records.LOCK
         with contextlib.suppress(FileNotFoundError), exclusive(lock, wait=wait if ended else 0.0) as mine:
@@ -122,8 +118,6 @@ def _write_what_is_there(store: Store, folder: Path) -> None:
         return
     end, series = ended
     save_end(store, folder.parent, record.id, end, series)
-    for name in (run_records.START, run_records.END):
-        (folder / name).unlink(missing_ok=True)
     spool.remove_run_dir(folder.parent, record.id)
 
 

@@ -104,14 +104,18 @@ def spawn_recorder(folder: Path) -> int | None:
     return writer
 
 
+def handed_over(spool_dir: Path) -> list[Path]:
+    """The spool folders of runs handed to a recorder and not yet wholly in the ledger."""
+    try:
+        return sorted(f for f in spool_dir.iterdir() if (f / START).is_file())
+    except OSError:
+        return []
+
+
 def waiting(spool_dir: Path) -> bool:
     """Whether a handed-over run waits for a reader to settle it: it ended, or no live
     recorder holds it (it crashed, or has not started yet)."""
-    try:
-        folders = [f for f in spool_dir.iterdir() if (f / START).is_file()]
-    except OSError:
-        return False
-    for folder in folders:
+    for folder in handed_over(spool_dir):
         if (folder / END).is_file():
             return True
         try:
