@@ -70,26 +70,50 @@ def list_runs(
     include_archived: bool,
 ) -> list[RunSummary] | None:
     """What `ledger.queries.list_runs` returns, or None when the full path must run."""
-    path = _sqlite_file(ws.url)
-    if path is None or not path.is_file():
-        return None
-    if ws.repo is not None and inbox.has_events(ws.repo.common_dir):
-        return None
-    if run_records.waiting(ws.spool_dir):
-        return None
     try:
-        with _snapshot(path) as conn:
-            if not _current(conn):
+        with snapshot(ws) as conn:
+            if conn is None:
                 return None
             sql, args = page_sql(where, sort, limit, include_archived=include_archived)
-            rows = conn.execute(sql, args).fetchall()
-            ids = json.dumps([r[0] for r in rows])
-            tags = _tags(conn, ids)
-            found_params = _values(conn, "SELECT run_id, key, kind, text FROM params", ids, params)
-            found_metrics = _values(conn, "SELECT run_id, key, value FROM metrics", ids, metrics)
-            shorts = _short_ids(conn, [r[0] for r in rows], ids)
+            return summaries(conn, sql, args, params=params, metrics=metrics)
     except sqlite3.Error:
         return None
+
+
+@contextlib.contextmanager
+def snapshot(ws: Workspace) -> Iterator[sqlite3.Connection | None]:
+    """A read transaction on the ledger file; None when a write is due first or it is no file.
+
+    Raises:
+        sqlite3.Error: the file cannot be read (the caller takes the full path).
+    """
+    path = _sqlite_file(ws.url)
+    if (
+        path is None
+        or not path.is_file()
+        or (ws.repo is not None and inbox.has_events(ws.repo.common_dir))
+        or run_records.waiting(ws.spool_dir)
+    ):
+        yield None
+        return
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("BEGIN")
+        yield conn if _current(conn) else None
+    finally:
+        conn.close()
+
+
+def summaries(
+    conn: sqlite3.Connection, sql: str, args: list[object], *, params: Sequence[str], metrics: Sequence[str]
+) -> list[RunSummary]:
+    """The runs a `page_sql` statement selects, with their tags and the asked-for values."""
+    rows = conn.execute(sql, args).fetchall()
+    ids = json.dumps([r[0] for r in rows])
+    tags = _tags(conn, ids)
+    found_params = _values(conn, "SELECT run_id, key, kind, text FROM params", ids, params)
+    found_metrics = _values(conn, "SELECT run_id, key, value FROM metrics", ids, metrics)
+    shorts = _short_ids(conn, [r[0] for r in rows], ids)
     return [
         RunSummary(
             id=RunId(run_id),
@@ -134,19 +158,27 @@ def page_sql(
             column = f"{alias}.{value}"
         orders.append(f"{column} {'DESC' if key.descending else 'ASC'} NULLS LAST")
     orders += ["runs.started_at DESC", "runs.id DESC"]
-    tests = []
-    if where is not None:
-        tests.append(_condition(where, args))
-    if not include_archived:
-        tests.append("runs.archived IS 0")
-    sql = " ".join([_SUMMARY, *joins])
-    if tests:
-        sql += " WHERE " + " AND ".join(tests)
+    sql = " ".join([_SUMMARY, *joins]) + _where(where, args, include_archived=include_archived)
     sql += " ORDER BY " + ", ".join(orders)
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
     return sql, args
+
+
+def count_sql(where: Expr | None, *, include_archived: bool) -> tuple[str, list[object]]:
+    """The count of the runs `page_sql` pages through (without its limit)."""
+    args: list[object] = []
+    return "SELECT count(*) FROM runs" + _where(where, args, include_archived=include_archived), args  # noqa: S608
+
+
+def _where(where: Expr | None, args: list[object], *, include_archived: bool) -> str:
+    tests = []
+    if where is not None:
+        tests.append(_condition(where, args))
+    if not include_archived:
+        tests.append("runs.archived IS 0")
+    return " WHERE " + " AND ".join(tests) if tests else ""
 
 
 def _condition(expr: Expr, args: list[object]) -> str:
@@ -268,17 +300,6 @@ def _current(conn: sqlite3.Connection) -> bool:
         "SELECT id, host, pid, pid_start, heartbeat_at FROM runs WHERE status = 'running'"
     ).fetchall()
     return not owners_gone(running)
-
-
-@contextlib.contextmanager
-def _snapshot(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection inside one read transaction: every look-up sees the same ledger."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        conn.execute("BEGIN")
-        yield conn
-    finally:
-        conn.close()
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import false, func, select
 
-from ledger import chunks, models, queries
+from ledger import models, queries
 from ledger.filter_sql import compile_filter, order_runs
 from ledger.filters import Compare, Field, Or
+from ledger.ui_fast import Page, squeeze
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,16 +42,6 @@ class ChangeMarker:
     count: int
     newest: float | None
     running: tuple[tuple[str, float | None], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One window of matching runs, in display order."""
-
-    offset: int
-    runs: tuple[RunSummary, ...]
-    archived: frozenset[str]
-    """IDs of the runs in this window that are archived (shown only when asked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,26 +153,7 @@ def sparklines(store: Store, run_ids: Sequence[str], key: str, *, width: int) ->
             .where(models.Series.run_id.in_(list(run_ids)), models.Series.key == key)
             .order_by(models.Series.run_id, models.MetricChunk.id)
         ).all()
-    parts: dict[str, list[chunks.Points]] = {}
-    for run_id, codec, payload, count in rows:
-        try:
-            parts.setdefault(run_id, []).append(chunks.decode(codec, payload, count))
-        except (ValueError, zlib.error):
-            continue  # an unreadable chunk costs the sparkline a few points, not the table
-    return {run_id: downsample(list(chunks.merge(p).values), width) for run_id, p in parts.items()}
-
-
-def downsample(values: Sequence[float], width: int) -> tuple[float, ...]:
-    """At most `width` values: bucket means, NaN-aware (an all-NaN bucket stays NaN)."""
-    if width <= 0 or not values:
-        return ()
-    if len(values) <= width:
-        return tuple(values)
-    out = []
-    for i in range(width):
-        bucket = [v for v in values[i * len(values) // width : (i + 1) * len(values) // width] if v == v]
-        out.append(sum(bucket) / len(bucket) if bucket else float("nan"))
-    return tuple(out)
+    return squeeze(rows, width)
 
 
 def series_counts(store: Store, run_ids: Sequence[str]) -> Counter[str]:

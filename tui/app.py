@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,7 +17,7 @@ from textual.binding import Binding, BindingType
 
 from ledger.error_handler import Exit, error_handler
 from ledger.tui.commands import LedgerCommands, screen_actions
-from ledger.tui.services import Services
+from ledger.tui.services import Services, StoreHandle
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,7 +39,8 @@ class LedgerApp(App[None]):
     def __init__(self, services: Services, *, initial_filter: str = "") -> None:
         super().__init__()
         self.services = services
-        self.store: Store | None = services.store
+        self.ledger = StoreHandle(services.store, opener=services.open_store)
+        """The ledger, opened on first use (empty until there is one)."""
         self.initial_filter = initial_filter
         self.subjects = services.subjects
         """Commit subjects, shared by every screen and kept for the session."""
@@ -48,19 +50,27 @@ class LedgerApp(App[None]):
         from ledger.tui.screens.no_ledger import NoLedgerScreen
         from ledger.tui.screens.runs import RunsScreen
 
-        self.push_screen(NoLedgerScreen() if self.store is None else RunsScreen(self.initial_filter))
+        self.push_screen(NoLedgerScreen() if self.ledger.empty else RunsScreen(self.initial_filter))
+
+    @property
+    def store(self) -> Store:
+        """The open ledger; the first call opens it, so only workers call this.
+
+        Raises:
+            LedgerError: there is no ledger yet, or it cannot be opened.
+        """
+        return self.ledger.get()
 
     def ledger_opened(self, store: Store) -> None:
         """The first run created the ledger: show it."""
         from ledger.tui.screens.runs import RunsScreen
 
-        self.store = store
+        self.ledger = StoreHandle(store)
         self.switch_screen(RunsScreen(self.initial_filter))
 
     def on_unmount(self) -> None:
         """Close the ledger's connections."""
-        if self.store is not None:
-            self.store.close()
+        self.ledger.close()
 
     def action_help(self) -> None:
         """Keys of the current screen, and the filter language."""
@@ -100,23 +110,46 @@ def launch(filter_text: str = "") -> int:
         LedgerError: no ledger can be located (outside a repository without LEDGER_URL),
             or it cannot be opened.
     """
+    app = LedgerApp(open_services(filter_text), initial_filter=filter_text)
+    app.run()
+    return app.return_code or 0
+
+
+def open_services(filter_text: str = "") -> Services:
+    """This directory's ledger, with the runs screen's first page read (or reading).
+
+    A SQLite ledger that needs no write first gives its first page through the stdlib
+    and is opened, importing SQLAlchemy, only when a worker needs it after the first
+    paint (issue 4: first paint under 1 s). Any other ledger is opened here, so an
+    error opening it is one line before the app starts.
+
+    Raises:
+        LedgerError: no ledger can be located, or it cannot be opened.
+    """
     from ledger.tui.services import SubjectCache
     from ledger.tui.settings import FILENAME, load_settings
     from ledger.workspace import locate, open_store
 
     ws = locate()
     ledger_file = Path(ws.url.removeprefix("sqlite:///")) if ws.url.startswith("sqlite:///") else None
-    store = None if ledger_file is not None and not ledger_file.exists() else open_store(ws)
     root = None if ws.repo is None else ws.repo.toplevel
     settings_path = ws.spool_dir.parent / FILENAME
     subjects = SubjectCache()
-    prefetch = None
-    if store is not None:
-        from ledger.tui.runs_loader import Prefetch, RowSource, first_query
+    store = prefetch = opener = None
+    if ledger_file is None or ledger_file.exists():
+        from ledger.tui.readers import StoreReader
+        from ledger.tui.runs_loader import Prefetch, RowSource, first_query, read_first
 
-        source = RowSource(store, root, time.time, subjects)
-        prefetch = Prefetch(source, first_query(load_settings(settings_path), filter_text))
-    services = Services(
+        query = first_query(load_settings(settings_path), filter_text)
+        handle = StoreHandle(opener=partial(open_store, ws))
+        source = RowSource(StoreReader(handle), root, time.time, subjects)
+        ready = read_first(ws, query, source)
+        if ready is not None:
+            opener = handle.get  # SQLAlchemy is imported after the first paint
+        else:
+            store = handle.get()  # errors opening the ledger are reported before the app starts
+        prefetch = Prefetch(query, ready=ready, source=source)
+    return Services(
         store=store,
         root=root,
         workspace=ws,
@@ -124,7 +157,5 @@ def launch(filter_text: str = "") -> int:
         ledger_file=ledger_file,
         subjects=subjects,
         prefetch=prefetch,
+        open_store=opener,
     )
-    app = LedgerApp(services, initial_filter=filter_text)
-    app.run()
-    return app.return_code or 0

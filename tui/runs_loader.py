@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ledger import render, ui_git, ui_queries
+from ledger import render, ui_git
 from ledger.errors import FilterSyntaxError, LedgerError
 from ledger.filters import parse_filter
 from ledger.tui.columns import AUTO_KEYS, SPARK_WIDTH, RowContext, column_set, make_row
@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from ledger.filters import Expr, SortKey
     from ledger.store import Store
     from ledger.tui.columns import ColumnSet
+    from ledger.tui.readers import RunReader
     from ledger.tui.services import Clock, SubjectCache
     from ledger.tui.settings import UiSettings
     from ledger.tui.widgets.table_model import Row
-    from ledger.ui_queries import Page
+    from ledger.ui_fast import Page
     from ledger.workspace import Workspace
 
 AutoColumns = tuple[tuple[str, ...], tuple[str, ...], str | None]
@@ -63,9 +64,9 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class RowSource:
-    """Where rows come from: the store, the repository (commit subjects), the clock."""
+    """Where rows come from: the ledger, the repository (commit subjects), the clock."""
 
-    store: Store
+    reader: RunReader
     root: Path | None
     clock: Clock
     subjects: SubjectCache
@@ -73,8 +74,7 @@ class RowSource:
     def window(self, query: Query, *, offset: int, limit: int) -> Window:
         """Load and format one window; the first window of a query may choose its columns."""
         columns = query.columns
-        page = ui_queries.list_page(
-            self.store,
+        page = self.reader.page(
             where=query.where,
             sort=query.sort,
             offset=offset,
@@ -106,7 +106,7 @@ class RowSource:
         sparks = {}
         if "spark" in keys and window.columns.main_metric:
             ids = [r.id for r in runs]
-            sparks = ui_queries.sparklines(self.store, ids, window.columns.main_metric, width=SPARK_WIDTH)
+            sparks = self.reader.sparklines(ids, window.columns.main_metric, width=SPARK_WIDTH)
         ctx = RowContext(now=self.clock(), subjects=subjects, sparks=sparks, archived=window.page.archived)
         rows = tuple(make_row(run, window.columns.columns, ctx) for run in runs)
         return replace(window, rows=rows, unknown_subjects=tuple(unknown))
@@ -121,16 +121,13 @@ class RowSource:
 
     def count(self, query: Query) -> tuple[int, int | None]:
         """Runs the query matches, and (only when none) how many the ledger holds at all."""
-        total = ui_queries.count_matching(
-            self.store, where=query.where, include_archived=query.include_archived
-        )
-        everything = ui_queries.change_marker(self.store).count if total == 0 else None
-        return total, everything
+        total = self.reader.count_matching(where=query.where, include_archived=query.include_archived)
+        return total, self.reader.count_all() if total == 0 else None
 
     def _auto_columns(self, page: Page) -> AutoColumns:
         """As `ledger list` does: metrics most runs have, params that differ; the series most log."""
         metrics, params = render.common_keys(page.runs, limit=AUTO_KEYS)
-        counts = ui_queries.series_counts(self.store, [r.id for r in page.runs])
+        counts = self.reader.series_counts([r.id for r in page.runs])
         main = min(counts, key=lambda k: (-counts[k], k)) if counts else None
         return tuple(params), tuple(metrics), main
 
@@ -158,30 +155,68 @@ def first_query(settings: UiSettings, filter_text: str) -> Query:
     return Query(1, where, (), False, column_set(settings, where=where), settings, resolve)
 
 
+@dataclass(frozen=True, slots=True)
+class Prefetched:
+    """The first window of a query, and its count when it came with it."""
+
+    window: Window
+    count: tuple[int, int | None] | None = None
+
+
+def read_first(ws: Workspace, query: Query, source: RowSource) -> Prefetched | None:
+    """The first window and count straight from the SQLite file, before SQLAlchemy is imported.
+
+    None when the store must be opened first: a write is due (hook events, a dead or
+    handed-over run), the ledger is no plain SQLite file, or it cannot be read here.
+    """
+    import sqlite3
+
+    from ledger import fast_list
+    from ledger.tui.readers import SnapshotReader
+
+    if query.include_archived:
+        return None
+    try:
+        with fast_list.snapshot(ws) as conn:
+            if conn is None:
+                return None
+            fast = replace(source, reader=SnapshotReader(conn))
+            return Prefetched(fast.window(query, offset=0, limit=PAGE), fast.count(query))
+    except sqlite3.Error:
+        return None
+
+
 class Prefetch:
-    """The first window, loaded in a thread while Textual starts (the screen takes it over).
+    """The first window, read before the app started or loading in a thread while it starts.
 
     Launching spends its time importing and setting up the terminal; the first page's
-    query (and the ORM import it needs) overlaps with that instead of following it.
+    query overlaps with that instead of following it.
     """
 
-    def __init__(self, source: RowSource, query: Query) -> None:
+    def __init__(
+        self, query: Query, *, ready: Prefetched | None = None, source: RowSource | None = None
+    ) -> None:
         self.query = query
-        self._window: Window | None = None
+        self._result = ready
         self._taken = False
-        self._thread = threading.Thread(target=self._run, args=(source,), name="ledger-prefetch", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if ready is None and source is not None:
+            self._thread = threading.Thread(
+                target=self._run, args=(source,), name="ledger-prefetch", daemon=True
+            )
+            self._thread.start()
 
     def _run(self, source: RowSource) -> None:
         try:
-            self._window = source.window(self.query, offset=0, limit=PAGE)
+            self._result = Prefetched(source.window(self.query, offset=0, limit=PAGE))
         except LedgerError:
-            self._window = None  # the screen's own worker queries again and reports it
+            self._result = None  # the screen's own worker queries again and reports it
 
-    def take(self, query: Query) -> Window | None:
+    def take(self, query: Query) -> Prefetched | None:
         """The prefetched window if it answers `query` (once); None otherwise."""
         if self._taken or query != self.query:
             return None
         self._taken = True
-        self._thread.join()
-        return self._window
+        if self._thread is not None:
+            self._thread.join()
+        return self._result

@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from ledger.errors import LedgerError
+
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from ledger.store import Store
@@ -31,7 +33,8 @@ class Services:
     """Everything the app needs from outside, injected through `LedgerApp.__init__`."""
 
     store: Store | None
-    """The open ledger; None when there is no ledger yet (the app explains how to start)."""
+    """The open ledger; None when there is no ledger yet (the app explains how to start),
+    or when `open_store` opens it on first use."""
     root: Path | None = None
     """The repository holding the runs' snapshots (code diffs, commit subjects)."""
     workspace: Workspace | None = None
@@ -46,7 +49,43 @@ class Services:
     subjects: SubjectCache = field(default_factory=lambda: SubjectCache())
     """Commit subjects, shared by every screen and kept for the session."""
     prefetch: Prefetch | None = None
-    """The runs screen's first window, already loading (`ledger ui` starts it)."""
+    """The runs screen's first window, loaded or loading (`ledger ui` starts it)."""
+    open_store: Callable[[], Store] | None = None
+    """Opens the ledger when a read or write first needs it: `ledger ui` paints its first
+    page through the stdlib (`ledger.ui_fast`) and imports SQLAlchemy only after."""
+
+
+class StoreHandle:
+    """The ledger, opened once by whichever worker needs it first, then shared."""
+
+    def __init__(self, store: Store | None = None, *, opener: Callable[[], Store] | None = None) -> None:
+        self._store = store
+        self._opener = opener
+        self._lock = threading.Lock()
+
+    @property
+    def empty(self) -> bool:
+        """No ledger yet: nothing to open."""
+        return self._store is None and self._opener is None
+
+    def get(self) -> Store:
+        """The open store (opening it blocks the calling worker, never the event loop).
+
+        Raises:
+            LedgerError: the ledger cannot be opened.
+        """
+        with self._lock:
+            if self._store is None:
+                if self._opener is None:
+                    raise LedgerError("no ledger is open")
+                self._store = self._opener()
+            return self._store
+
+    def close(self) -> None:
+        """Close the store's connections, if it was ever opened."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
 
 
 class SubjectCache:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ledger import archive, queries, recorder, records, ui_git, ui_queries
+from ledger import archive, queries, recorder, records, ui_fast, ui_git, ui_queries
 from ledger.filters import parse_filter, parse_sort
 from ledger.ids import RunId
 from tests.tui.snapshot_app import BASE, RUNS, make_repo, seed, seed_many
@@ -94,7 +94,7 @@ def test_sparklines_squeeze_each_series(seeded):
     ids=["short", "means", "nan-bucket", "empty"],
 )
 def test_downsample(values, width, expected):
-    got = ui_queries.downsample(values, width)
+    got = ui_fast.downsample(values, width)
 
     assert len(got) == len(expected)
     for g, e in zip(got, expected, strict=True):

@@ -1,5 +1,6 @@
 """What can be done to runs from any screen that shows them: tag, note, archive, delete,
-copy the ID, reproduce. Writes run in thread workers through `ledger` functions."""
+copy the ID, reproduce. Writes run in thread workers through `ledger` functions,
+imported there: they bring SQLAlchemy, which `ledger ui` loads after its first paint."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from textual import getters, work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ledger import archive, queries, recorder
 from ledger.errors import LedgerError
 from ledger.tui.messages import RunsEdited, WorkFailed
 from ledger.tui.screens.confirm import ConfirmScreen
@@ -54,10 +54,7 @@ class RunActionsScreen(Screen[None]):
     @property
     def store(self) -> Store:
         """The open ledger (screens that show runs only exist once there is one)."""
-        store = self.app.store
-        if store is None:
-            raise LedgerError("no ledger is open")
-        return store
+        return self.app.store
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide reproduce where it does not exist; grey out run actions with no run."""
@@ -180,6 +177,8 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write_tags(self, ids: list[RunId], add: list[str], remove: list[str]) -> None:
+        from ledger import recorder
+
         if add:
             recorder.add_tags(self.store, ids, add)
         if remove:
@@ -189,11 +188,15 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write_archive(self, ids: list[RunId], *, archived: bool) -> None:
+        from ledger import archive
+
         changed = archive.set_archived(self.store, ids, archived=archived)
         self.post_message(RunsEdited(f"{'archived' if archived else 'restored'} {_runs(changed)}"))
 
     @work(thread=True, group="write", exit_on_error=False)
     def _delete(self, ids: list[RunId]) -> None:
+        from ledger import archive
+
         report = archive.delete_runs(self.store, ids, root=self.app.services.root)
         self.post_message(RunsEdited(f"deleted {_runs(report.runs)}", deleted=tuple(ids)))
         if report.problem:
@@ -201,6 +204,8 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _open_note(self, run_id: RunId) -> None:
+        from ledger import queries
+
         detail = queries.get_run(self.store, run_id)
         title = f"Note on {detail.summary.short_id} {detail.summary.name or ''}".rstrip()
         self.app.call_from_thread(self._edit_note, run_id, title, detail.note or "")
@@ -214,6 +219,8 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write_note(self, run_id: RunId, text: str | None) -> None:
+        from ledger import recorder
+
         recorder.set_note(self.store, run_id, text)
         self.post_message(RunsEdited("note saved" if text else "note removed"))
 

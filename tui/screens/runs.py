@@ -11,13 +11,13 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ledger import ui_queries
 from ledger.errors import FilterSyntaxError
 from ledger.filters import Field, SortKey, parse_filter
 from ledger.ids import RunId
 from ledger.tui import runs_loader
 from ledger.tui.columns import ColumnSet, column_set
 from ledger.tui.messages import ColumnsResolved, CountLoaded, LedgerPolled, PageLoaded
+from ledger.tui.readers import StoreReader
 from ledger.tui.runs_loader import Query, RowSource
 from ledger.tui.runs_status import empty_text, status_line
 from ledger.tui.screens.run_actions import RunActionsScreen
@@ -164,14 +164,13 @@ class RunsScreen(RunActionsScreen):
 
     def _source(self) -> RowSource:
         services = self.app.services
-        return RowSource(self.store, services.root, services.clock, self.app.subjects)
+        return RowSource(StoreReader(self.app.ledger), services.root, services.clock, self.app.subjects)
 
     @work(thread=True, exclusive=True, group="query", exit_on_error=False)
     def _load_first(self, query: Query, source: RowSource) -> None:
         prefetch = self.app.services.prefetch
-        window = None if prefetch is None else prefetch.take(query)
-        if window is None:
-            window = source.window(query, offset=0, limit=PAGE)
+        ready = None if prefetch is None else prefetch.take(query)
+        window = source.window(query, offset=0, limit=PAGE) if ready is None else ready.window
         if _cancelled():
             return
         if window.auto is not None:
@@ -187,6 +186,8 @@ class RunsScreen(RunActionsScreen):
             return
         if complete and window.rows:
             total, everything = len(window.rows), None
+        elif ready is not None and ready.count is not None:
+            total, everything = ready.count
         else:
             total, everything = source.count(query)
         if not _cancelled():
@@ -238,7 +239,15 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="prewarm", exit_on_error=False)
     def _prewarm(self) -> None:
-        """Import the detail and diff screens while the user reads the table (not on Enter)."""
+        """Open the ledger and import the detail and diff screens while the user reads the table.
+
+        `ledger ui` paints its first page before SQLAlchemy is imported; done here, the
+        import, the ORM's set-up and the first compiled queries cost the first keystroke
+        or Enter nothing.
+        """
+        from ledger import ui_queries
+
+        self.post_message(LedgerPolled(ui_queries.change_marker(self.store)))
         import ledger.tui.screens.detail
         import ledger.tui.screens.diff  # noqa: F401
 
@@ -311,6 +320,8 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _check_ledger(self, *, housekeeping: bool) -> None:
+        from ledger import ui_queries
+
         ws = self.app.services.workspace
         if housekeeping and ws is not None:
             runs_loader.housekeeping(ws, self.store)
@@ -410,6 +421,8 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def _open_column_chooser(self) -> None:
+        from ledger import ui_queries
+
         catalog = ui_queries.key_catalog(self.store)
         self.app.call_from_thread(self._push_column_chooser, catalog)
 

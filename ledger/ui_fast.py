@@ -1,0 +1,113 @@
+"""The runs table's reads through the standard library's sqlite3, and the records they share
+with `ledger.ui_queries`.
+
+`ledger ui` paints its first page from these: importing SQLAlchemy and the models
+costs 0.3-0.6 s on the machines we measure, while the first page's queries take a
+few milliseconds (issue 4: first paint under 1 s over 100,000 runs). The SQL is
+`ledger.fast_list`'s, the compiler of `ledger list`'s stdlib path, so a page here
+holds the runs `ui_queries.list_page` would, in the same order;
+`tests/integration/test_ui_fast.py` compares the two. The rest of the session
+reads through SQLAlchemy, opened once the first page is on screen.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ledger import chunks, fast_list
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
+
+    from ledger.filters import Expr, SortKey
+    from ledger.records import RunSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One window of matching runs, in display order."""
+
+    offset: int
+    runs: tuple[RunSummary, ...]
+    archived: frozenset[str]
+    """IDs of the runs in this window that are archived (shown only when asked)."""
+
+
+def first_page(
+    conn: sqlite3.Connection,
+    *,
+    where: Expr | None,
+    sort: Sequence[SortKey],
+    limit: int,
+    params: Sequence[str],
+    metrics: Sequence[str],
+) -> Page:
+    """The first `limit` unarchived runs, as `ui_queries.list_page(offset=0)` gives them."""
+    sql, args = fast_list.page_sql(where, sort, limit, include_archived=False)
+    runs = fast_list.summaries(conn, sql, args, params=params, metrics=metrics)
+    return Page(offset=0, runs=tuple(runs), archived=frozenset())
+
+
+def count_matching(conn: sqlite3.Connection, *, where: Expr | None) -> int:
+    """How many unarchived runs match, as `ui_queries.count_matching`."""
+    sql, args = fast_list.count_sql(where, include_archived=False)
+    return int(conn.execute(sql, args).fetchone()[0])
+
+
+def count_all(conn: sqlite3.Connection) -> int:
+    """Every run of the ledger, archived or not."""
+    return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+
+def sparklines(
+    conn: sqlite3.Connection, run_ids: Sequence[str], key: str, *, width: int
+) -> dict[str, tuple[float, ...]]:
+    """As `ui_queries.sparklines`: each run's series `key` squeezed into `width` bucket means."""
+    rows = conn.execute(
+        "SELECT series.run_id, metric_chunks.codec, metric_chunks.payload, metric_chunks.count "
+        "FROM series JOIN metric_chunks ON metric_chunks.series_id = series.id "
+        "WHERE series.run_id IN (SELECT value FROM json_each(?)) AND series.key = ? "
+        "ORDER BY series.run_id, metric_chunks.id",
+        [json.dumps(list(run_ids)), key],
+    )
+    return squeeze(rows, width)
+
+
+def series_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> Counter[str]:
+    """As `ui_queries.series_counts`: how many of these runs log each series."""
+    rows = conn.execute(
+        "SELECT key, count(*) FROM series WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY key",
+        [json.dumps(list(run_ids))],
+    )
+    return Counter({key: int(n) for key, n in rows})
+
+
+def squeeze(
+    rows: Sequence[tuple[str, str, bytes, int]] | sqlite3.Cursor, width: int
+) -> dict[str, tuple[float, ...]]:
+    """(run ID, codec, payload, count) chunk rows, in write order per run, to sparklines."""
+    parts: dict[str, list[chunks.Points]] = {}
+    for run_id, codec, payload, count in rows:
+        try:
+            parts.setdefault(run_id, []).append(chunks.decode(codec, payload, count))
+        except (ValueError, zlib.error):
+            continue  # an unreadable chunk costs the sparkline a few points, not the table
+    return {run_id: downsample(list(chunks.merge(p).values), width) for run_id, p in parts.items()}
+
+
+def downsample(values: Sequence[float], width: int) -> tuple[float, ...]:
+    """At most `width` values: bucket means, NaN-aware (an all-NaN bucket stays NaN)."""
+    if width <= 0 or not values:
+        return ()
+    if len(values) <= width:
+        return tuple(values)
+    out = []
+    for i in range(width):
+        bucket = [v for v in values[i * len(values) // width : (i + 1) * len(values) // width] if v == v]
+        out.append(sum(bucket) / len(bucket) if bucket else float("nan"))
+    return tuple(out)

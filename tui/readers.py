@@ -1,0 +1,143 @@
+"""Where the runs table's rows are read from: the store (SQLAlchemy), or for the first page
+of `ledger ui`, a read transaction on the SQLite file through the stdlib.
+
+Both answer the same five questions; `RowSource` asks them without knowing which
+it holds. `StoreReader` imports `ledger.ui_queries` (and so SQLAlchemy) on its
+first read, in a worker thread, never while the first page is painted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from ledger import ui_fast
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections import Counter
+    from collections.abc import Sequence
+
+    from ledger.filters import Expr, SortKey
+    from ledger.tui.services import StoreHandle
+    from ledger.ui_fast import Page
+
+
+class RunReader(Protocol):
+    """The reads one window of the runs table needs."""
+
+    def page(
+        self,
+        *,
+        where: Expr | None,
+        sort: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        params: Sequence[str],
+        metrics: Sequence[str],
+        include_archived: bool,
+    ) -> Page: ...
+
+    def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]: ...
+
+    def series_counts(self, run_ids: Sequence[str]) -> Counter[str]: ...
+
+    def count_matching(self, *, where: Expr | None, include_archived: bool) -> int: ...
+
+    def count_all(self) -> int: ...
+
+
+class StoreReader:
+    """Reads through the store, opened on the first read."""
+
+    def __init__(self, handle: StoreHandle) -> None:
+        self.handle = handle
+
+    def page(
+        self,
+        *,
+        where: Expr | None,
+        sort: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        params: Sequence[str],
+        metrics: Sequence[str],
+        include_archived: bool,
+    ) -> Page:
+        """`ui_queries.list_page`."""
+        from ledger import ui_queries
+
+        return ui_queries.list_page(
+            self.handle.get(), where=where, sort=sort, offset=offset, limit=limit,
+            params=params, metrics=metrics, include_archived=include_archived,
+        )  # fmt: skip
+
+    def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
+        """`ui_queries.sparklines`."""
+        from ledger import ui_queries
+
+        return ui_queries.sparklines(self.handle.get(), run_ids, key, width=width)
+
+    def series_counts(self, run_ids: Sequence[str]) -> Counter[str]:
+        """`ui_queries.series_counts`."""
+        from ledger import ui_queries
+
+        return ui_queries.series_counts(self.handle.get(), run_ids)
+
+    def count_matching(self, *, where: Expr | None, include_archived: bool) -> int:
+        """`ui_queries.count_matching`."""
+        from ledger import ui_queries
+
+        return ui_queries.count_matching(self.handle.get(), where=where, include_archived=include_archived)
+
+    def count_all(self) -> int:
+        """The ledger's run count, from its change marker."""
+        from ledger import ui_queries
+
+        return ui_queries.change_marker(self.handle.get()).count
+
+
+class SnapshotReader:
+    """Reads inside one stdlib read transaction (`fast_list.snapshot`): the first page only."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def page(
+        self,
+        *,
+        where: Expr | None,
+        sort: Sequence[SortKey],
+        offset: int,
+        limit: int,
+        params: Sequence[str],
+        metrics: Sequence[str],
+        include_archived: bool,
+    ) -> Page:
+        """`ui_fast.first_page`.
+
+        Raises:
+            ValueError: a later page, or archived runs, were asked for (the store reads those).
+        """
+        if offset or include_archived:
+            raise ValueError("the stdlib path reads only the first page of unarchived runs")
+        return ui_fast.first_page(
+            self.conn, where=where, sort=sort, limit=limit, params=params, metrics=metrics
+        )
+
+    def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
+        """`ui_fast.sparklines`."""
+        return ui_fast.sparklines(self.conn, run_ids, key, width=width)
+
+    def series_counts(self, run_ids: Sequence[str]) -> Counter[str]:
+        """`ui_fast.series_counts`."""
+        return ui_fast.series_counts(self.conn, run_ids)
+
+    def count_matching(self, *, where: Expr | None, include_archived: bool) -> int:
+        """`ui_fast.count_matching` (unarchived runs only, as `page`)."""
+        if include_archived:
+            raise ValueError("the stdlib path counts only unarchived runs")
+        return ui_fast.count_matching(self.conn, where=where)
+
+    def count_all(self) -> int:
+        """`ui_fast.count_all`."""
+        return ui_fast.count_all(self.conn)
