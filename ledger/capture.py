@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
 from ledger.metrics_files import read_dvclive_series, read_metrics_file
 from ledger.params import merge_params, params_from, parse_argv_params, read_params_file
-from ledger.procinfo import process_start
+from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
 from ledger.redact import capture_env, redact_argv
 from ledger.workspace import Workspace, locate
@@ -117,7 +116,7 @@ def start_recorded_run(
         argv=redact_argv(list(argv)),
         cwd=str(Path.cwd()),
         repo=str(ws.root),
-        host=socket.gethostname(),
+        host=hostname(),
         user=_user(),
         pid=owner,
         pid_start=process_start(owner),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -119,10 +118,12 @@ def load_config(toplevel: Path | None, environ: Mapping[str, str] | None = None)
 def _read_pyproject(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
+            import tomllib  # here: a project without a pyproject.toml never loads the parser
+
             data = tomllib.load(f)
     except FileNotFoundError:
         return {}
-    except (tomllib.TOMLDecodeError, OSError) as e:
+    except (ValueError, OSError) as e:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: cannot read it: {e}") from e
     tool = data.get("tool", {})
     section = tool.get("ledger", {}) if isinstance(tool, dict) else None

@@ -31,8 +31,8 @@ from ledger.filters import And, Compare, HasKey, HasTag, Not, Or, Text
 from ledger.ids import RunId, shortest_prefixes
 from ledger.params import from_row
 from ledger.procinfo import owners_gone
-from ledger.records import RunSummary
 from ledger.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD
+from ledger.summary import RunSummary
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

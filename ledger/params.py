@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-
-from ledger.records import Param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.records import ParamValue
+    from ledger.records import Param, ParamValue
 
 
 _INT = re.compile(r"[-+]?[0-9]+")
@@ -78,6 +75,8 @@ def load_document(name: str, raw: bytes) -> Any:
         if suffix == ".json":
             return json.loads(raw)
         if suffix == ".toml":
+            import tomllib  # only TOML params files need the parser (`ledger list` does not)
+
             return tomllib.loads(raw.decode())
         return _load_yaml(raw)
     except (ValueError, UnicodeDecodeError) as e:
@@ -164,6 +163,8 @@ def from_row(kind: str, text: str) -> ParamValue:
 
 def params_from(values: Mapping[str, ParamValue], source: str) -> list[Param]:
     """Wrap plain values as records tagged with their source."""
+    from ledger.records import Param
+
     return [Param(key=k, value=v, source=source) for k, v in values.items()]
 
 

@@ -14,7 +14,8 @@ from ledger.errors import AmbiguousRunIdError, RunNotFoundError
 from ledger.filter_sql import compile_filter, order_runs
 from ledger.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
 from ledger.params import from_row
-from ledger.records import DataItem, Metric, OutputFile, Param, RunDetail, RunSummary
+from ledger.records import DataItem, Metric, OutputFile, Param, RunDetail
+from ledger.summary import RunSummary
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from ledger.environment import Environment
     from ledger.ids import RunId
+    from ledger.summary import RunSummary
     from ledger.verdict import ReproductionLink
 
 ParamValue = int | float | bool | str | None | list[object] | dict[str, object]
@@ -104,31 +105,6 @@ class RunEnd:
     log: bytes | None = None
     log_size: int = 0
     log_truncated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """One row of `ledger list`: the run plus the params and metrics asked for."""
-
-    id: RunId
-    short_id: str
-    name: str | None
-    status: str
-    source: str
-    started_at: float
-    ended_at: float | None
-    exit_code: int | None
-    commit: str | None
-    branch: str | None
-    dirty: bool | None
-    tags: tuple[str, ...]
-    params: dict[str, ParamValue] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to end, None while running."""
-        return None if self.ended_at is None else self.ended_at - self.started_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
     from ledger.diff import RunsDiff
     from ledger.environment import Environment
-    from ledger.records import RunDetail, RunSummary
+    from ledger.records import RunDetail
+    from ledger.summary import RunSummary
 
 
 def format_value(value: object) -> str:

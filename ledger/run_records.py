@@ -13,12 +13,14 @@ writes can fail in ways the user must see at once (`ledger.outbox`).
 
 The recorder learns that the wrapper ended from a pipe whose writing end only the
 wrapper holds: it reads end-of-file whether the wrapper exited or was killed.
+
+`pickle` is imported where records are read or written: `ledger list` imports this
+module only to look for waiting runs (issue 7 counts its milliseconds).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 from typing import TYPE_CHECKING
 
@@ -47,17 +49,23 @@ def deferrable(url: str) -> bool:
 
 def write_start(folder: Path, url: str, record: NewRun) -> None:
     """Keep the run as it starts, and the ledger it goes to, for the recorder to insert."""
+    import pickle
+
     folder.mkdir(parents=True, exist_ok=True)
     write_durably(folder / START, pickle.dumps((url, record), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def write_end(folder: Path, end: RunEnd, series: Mapping[str, Points]) -> None:
     """Keep the run's end and its DVCLive series; the run is complete on disk from here."""
+    import pickle
+
     write_durably(folder / END, pickle.dumps((end, dict(series)), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def read_start(folder: Path) -> tuple[str, NewRun] | None:
     """The run's ledger URL and start record, or None once the run is wholly in the ledger."""
+    import pickle
+
     try:
         start: tuple[str, NewRun] = pickle.loads((folder / START).read_bytes())  # noqa: S301 - our own file, in .git
     except FileNotFoundError:
@@ -67,6 +75,8 @@ def read_start(folder: Path) -> tuple[str, NewRun] | None:
 
 def read_end(folder: Path) -> tuple[RunEnd, dict[str, Points]] | None:
     """The run's end record, or None while it runs (or after a kill -9 of the wrapper)."""
+    import pickle
+
     try:
         end: tuple[RunEnd, dict[str, Points]] = pickle.loads((folder / END).read_bytes())  # noqa: S301
     except FileNotFoundError:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ledger.filters import Expr, SortKey
-    from ledger.records import RunSummary
+    from ledger.summary import RunSummary
 
 
 @dataclass(frozen=True, slots=True)

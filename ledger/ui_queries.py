@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
     from ledger.filters import Expr, SortKey
     from ledger.ids import RunId
-    from ledger.records import RunSummary
     from ledger.store import Store
+    from ledger.summary import RunSummary
 
 
 @dataclass(frozen=True, slots=True)

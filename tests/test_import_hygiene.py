@@ -44,6 +44,21 @@ def test_ledger_list_loads_nothing_heavy(tmp_repo) -> None:
     assert loaded & set(HEAVY) == set()
 
 
+def test_ledger_list_leaves_out_what_only_other_commands_use(tmp_repo) -> None:
+    """Issue 7 counts `ledger list`'s milliseconds against `dvc exp show`: each of these cost 2-9 ms."""
+    code = "from ledger.cli import main\nmain(['list', '--all'])"
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_repo.root, check=True, capture_output=True)
+
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_repo.root
+    )
+
+    loaded = set(out.stdout.split())
+    assert "ledger.summary" in loaded
+    assert loaded & {"ledger.records", "pickle", "socket", "tomllib"} == set()
+
+
 def test_core_never_imports_its_shells() -> None:
     """`ledger/` must not depend on hooks/ or tui/ (they are mapped into ledger.*)."""
     offenders = []

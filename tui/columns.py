@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ledger.filters import Expr
-    from ledger.records import RunSummary
+    from ledger.summary import RunSummary
     from ledger.tui.settings import UiSettings
 
 SPARK_WIDTH = 12

@@ -19,8 +19,9 @@ from ledger.workspace import locate, open_store
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from ledger.records import RunDetail, RunSummary
+    from ledger.records import RunDetail
     from ledger.store import Store
+    from ledger.summary import RunSummary
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration

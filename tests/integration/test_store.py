@@ -31,9 +31,10 @@ from ledger.recorder import (
     remove_tags,
     set_note,
 )
-from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd, RunSummary
+from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd
 from ledger.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
 from ledger.store import MIGRATIONS, Store, connect
+from ledger.summary import RunSummary
 
 if TYPE_CHECKING:
     from pathlib import Path

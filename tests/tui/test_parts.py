@@ -9,7 +9,7 @@ import pytest
 
 from ledger.filters import Field, SortKey, parse_filter
 from ledger.ids import RunId
-from ledger.records import RunSummary
+from ledger.summary import RunSummary
 from ledger.tui.columns import RowContext, column_set, make_row
 from ledger.tui.runs_status import empty_text, sort_text, status_line
 from ledger.tui.settings import DEFAULT_BASE, UiSettings, load_settings, save_settings

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from ledger.ids import RunId
-from ledger.records import Metric, RunSummary
+from ledger.records import Metric
 from ledger.render import format_age, format_duration, format_time, format_value, runs_table, to_json
+from ledger.summary import RunSummary
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
