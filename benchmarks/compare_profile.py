@@ -13,6 +13,7 @@ Each prints pyinstrument's call tree and keeps it as `profile-<what>.txt` in the
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -148,7 +149,7 @@ class _profiled:  # noqa: N801 - used like a function
     def __exit__(self, *exc: object) -> None:
         self.profiler.stop()
         wall = time.perf_counter() - self.start
-        text = self.profiler.output_text(unicode=True, color=False)
+        text = self.profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("SHOW_ALL")))
         self.out.write_text(f"{self.title}: {wall * 1000:.1f} ms wall (profiled)\n{text}")
 
 

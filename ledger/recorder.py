@@ -30,6 +30,7 @@ _INSERT_RUN = insert(_RUNS)
 _UPDATE_RUN = update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
 """Sets the columns named by the other parameters (Core derives SET from them)."""
 _INSERT_CHUNK = insert(models.Base.metadata.tables["metric_chunks"])
+_SERIES = models.Base.metadata.tables["series"]
 
 
 def create_run(store: Store, run: NewRun) -> None:
@@ -157,8 +158,8 @@ def add_points(
         )
         ids = dict(
             session.execute(
-                select(models.Series.key, models.Series.id).where(
-                    models.Series.run_id == run_id, models.Series.key.in_(list(batches))
+                select(_SERIES.c.key, _SERIES.c.id).where(
+                    _SERIES.c.run_id == run_id, _SERIES.c.key.in_(list(batches))
                 )
             ).all()
         )

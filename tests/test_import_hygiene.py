@@ -59,6 +59,24 @@ def test_ledger_list_leaves_out_what_only_other_commands_use(tmp_repo) -> None:
     assert loaded & {"ledger.records", "pickle", "socket", "tomllib"} == set()
 
 
+def test_a_python_api_run_never_sets_up_the_orm(tmp_repo) -> None:
+    """The API writes through SQLAlchemy Core: the ORM's one-time mapper set-up (about 30 ms)
+    would land on the run's close, which issue 7 times against MLflow's `log_batch`."""
+    code = (
+        "import ledger\n"
+        "with ledger.start_run(name='core-only', params={'lr': 0.1}):\n"
+        "    ledger.log_metrics({'loss': 0.5, 'acc': 0.9}, step=0)\n"
+        "from ledger import models\n"
+        "print(models.Run.__mapper__.configured)"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_repo.root
+    )
+
+    assert out.stdout.split() == ["False"]
+
+
 def test_core_never_imports_its_shells() -> None:
     """`ledger/` must not depend on hooks/ or tui/ (they are mapped into ledger.*)."""
     offenders = []
