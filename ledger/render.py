@@ -242,9 +242,23 @@ def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], l
     """Columns worth showing: metrics most runs have, and params that differ between runs."""
     metric_counts = Counter(k for r in runs for k in r.metrics)
     metrics = [k for k, _ in metric_counts.most_common(limit)]
-    varying = [
-        k
-        for k, _ in Counter(k for r in runs for k in r.params).most_common()
-        if len({json.dumps(r.params.get(k), sort_keys=True, default=str) for r in runs}) > 1
-    ]
+    varying = [k for k, _ in Counter(k for r in runs for k in r.params).most_common() if _differs(runs, k)]
     return sorted(metrics), sorted(varying[:limit])
+
+
+def _differs(runs: Sequence[RunSummary], key: str) -> bool:
+    first = _identity(runs[0].params.get(key))
+    return any(_identity(r.params.get(key)) != first for r in runs[1:])
+
+
+def _identity(value: object) -> object:
+    """Equal for equal JSON values only: 1, 1.0 and True stay apart, NaN equals NaN.
+
+    Lists and dicts compare by their JSON; a scalar by type and value, which is
+    cheaper (`ledger list --all` asks this of every param of every run).
+    """
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, float) and math.isnan(value):
+        return (float, "nan")
+    return (type(value), value)

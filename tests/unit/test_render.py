@@ -11,7 +11,15 @@ import pytest
 
 from ledger.ids import RunId
 from ledger.records import Metric
-from ledger.render import format_age, format_duration, format_time, format_value, runs_table, to_json
+from ledger.render import (
+    common_keys,
+    format_age,
+    format_duration,
+    format_time,
+    format_value,
+    runs_table,
+    to_json,
+)
 from ledger.summary import RunSummary
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -269,3 +277,44 @@ def test_to_json_keeps_none_and_stringifies_keys() -> None:
 
 def _no_constants(name: str) -> float:
     raise AssertionError(f"to_json wrote the non-JSON constant {name}")
+
+
+@pytest.mark.parametrize(
+    ("values", "differs"),
+    [
+        ([1, 1, 1], False),
+        ([1, 1.0], True),
+        ([1, True], True),
+        ([0, False], True),
+        (["1", 1], True),
+        ([math.nan, math.nan], False),
+        ([math.nan, 0.5], True),
+        ([[1, 2], [1, 2]], False),
+        ([[1, 2], [2, 1]], True),
+        ([{"a": 1, "b": 2}, {"b": 2, "a": 1}], False),
+        ([{"a": 1}, {"a": 1.0}], True),
+        ([None, None], False),
+        ([0.1, 0.1, 0.2], True),
+    ],
+)
+def test_common_keys_shows_a_param_only_where_its_json_value_differs(
+    values: list[Any], differs: bool
+) -> None:
+    runs = [summary(params={"p": v, "same": "adam"}) for v in values]
+
+    _, params = common_keys(runs, limit=10)
+
+    assert params == (["p"] if differs else [])
+
+
+def test_common_keys_counts_a_missing_param_as_different_and_ranks_metrics_by_runs() -> None:
+    runs = [
+        summary(params={"lr": 0.1}, metrics={"acc": 0.9, "loss": 0.3}),
+        summary(params={}, metrics={"acc": 0.8}),
+        summary(params={"lr": 0.1}, metrics={"acc": 0.7, "rare": 1.0}),
+    ]
+
+    metrics, params = common_keys(runs, limit=2)
+
+    assert params == ["lr"]
+    assert metrics == ["acc", "loss"]
