@@ -171,10 +171,13 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
+    """The installed version; MLflow may be there as `mlflow-skinny` (the test group's)."""
+    for dist in (name, f"{name}-skinny"):
+        try:
+            return importlib.metadata.version(dist) + ("" if dist == name else f" ({dist})")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "(not installed)"
 
 
 def _cpu_model() -> str:
