@@ -29,6 +29,20 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeMarker:
+    """A cheap fingerprint of the ledger: when it changes, the runs table reloads.
+
+    Every part is an indexed read: the row count, the newest start time, and the
+    running runs with their heartbeats (a run finishing leaves that set, a run
+    logging metrics moves its heartbeat).
+    """
+
+    count: int
+    newest: float | None
+    running: tuple[tuple[str, float | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One window of matching runs, in display order."""
 
@@ -36,6 +50,16 @@ class Page:
     runs: tuple[RunSummary, ...]
     archived: frozenset[str]
     """IDs of the runs in this window that are archived (shown only when asked)."""
+
+
+def change_marker(conn: sqlite3.Connection) -> ChangeMarker:
+    """As `ui_queries.change_marker`, read in the first page's transaction: the table's
+    first poll then reloads for any run that landed after that page was read."""
+    count, newest = conn.execute("SELECT count(*), max(started_at) FROM runs").fetchone()
+    running = conn.execute(
+        "SELECT id, heartbeat_at FROM runs WHERE status = 'running' ORDER BY id"
+    ).fetchall()
+    return ChangeMarker(count=int(count), newest=newest, running=tuple((r, h) for r, h in running))
 
 
 def first_page(

@@ -17,7 +17,7 @@ from sqlalchemy import false, func, select
 from ledger import models, queries
 from ledger.filter_sql import compile_filter, order_runs
 from ledger.filters import Compare, Field, Or
-from ledger.ui_fast import Page, squeeze
+from ledger.ui_fast import ChangeMarker, Page, squeeze
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,20 +28,6 @@ if TYPE_CHECKING:
     from ledger.ids import RunId
     from ledger.store import Store
     from ledger.summary import RunSummary
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeMarker:
-    """A cheap fingerprint of the ledger: when it changes, the runs table reloads.
-
-    Every part is an indexed read: the row count, the newest start time, and the
-    running runs with their heartbeats (a run finishing leaves that set, a run
-    logging metrics moves its heartbeat).
-    """
-
-    count: int
-    newest: float | None
-    running: tuple[tuple[str, float | None], ...]
 
 
 @dataclass(frozen=True, slots=True)

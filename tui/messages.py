@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from ledger.environment import Environment
     from ledger.records import RunDetail
     from ledger.tui.widgets.table_model import Row
+    from ledger.ui_fast import ChangeMarker
     from ledger.ui_git import CodePatch
-    from ledger.ui_queries import ChangeMarker, LogText, ReproductionLink
+    from ledger.ui_queries import LogText, ReproductionLink
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Where the runs table's rows are read from: the store (SQLAlchemy), or for the first page
 of `ledger ui`, a read transaction on the SQLite file through the stdlib.
 
-Both answer the same five questions; `RowSource` asks them without knowing which
+Both answer the same six questions; `RowSource` asks them without knowing which
 it holds. `StoreReader` imports `ledger.ui_queries` (and so SQLAlchemy) on its
 first read, in a worker thread, never while the first page is painted.
 """
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from ledger.filters import Expr, SortKey
     from ledger.tui.services import StoreHandle
-    from ledger.ui_fast import Page
+    from ledger.ui_fast import ChangeMarker, Page
 
 
 class RunReader(Protocol):
@@ -44,6 +44,8 @@ class RunReader(Protocol):
     def count_matching(self, *, where: Expr | None, include_archived: bool) -> int: ...
 
     def count_all(self) -> int: ...
+
+    def marker(self) -> ChangeMarker: ...
 
 
 class StoreReader:
@@ -95,6 +97,12 @@ class StoreReader:
 
         return ui_queries.change_marker(self.handle.get()).count
 
+    def marker(self) -> ChangeMarker:
+        """`ui_queries.change_marker`."""
+        from ledger import ui_queries
+
+        return ui_queries.change_marker(self.handle.get())
+
 
 class SnapshotReader:
     """Reads inside one stdlib read transaction (`fast_list.snapshot`): the first page only."""
@@ -141,3 +149,7 @@ class SnapshotReader:
     def count_all(self) -> int:
         """`ui_fast.count_all`."""
         return ui_fast.count_all(self.conn)
+
+    def marker(self) -> ChangeMarker:
+        """`ui_fast.change_marker`."""
+        return ui_fast.change_marker(self.conn)

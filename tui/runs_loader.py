@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ledger.tui.services import Clock, SubjectCache
     from ledger.tui.settings import UiSettings
     from ledger.tui.widgets.table_model import Row
-    from ledger.ui_fast import Page
+    from ledger.ui_fast import ChangeMarker, Page
     from ledger.workspace import Workspace
 
 AutoColumns = tuple[tuple[str, ...], tuple[str, ...], str | None]
@@ -157,9 +157,11 @@ def first_query(settings: UiSettings, filter_text: str) -> Query:
 
 @dataclass(frozen=True, slots=True)
 class Prefetched:
-    """The first window of a query, and its count when it came with it."""
+    """The first window of a query, the ledger's marker read before it, and maybe its count."""
 
     window: Window
+    marker: ChangeMarker
+    """The polls' baseline: a run that lands after this still reloads the table."""
     count: tuple[int, int | None] | None = None
 
 
@@ -180,8 +182,9 @@ def read_first(ws: Workspace, query: Query, source: RowSource) -> Prefetched | N
         with fast_list.snapshot(ws) as conn:
             if conn is None:
                 return None
-            fast = replace(source, reader=SnapshotReader(conn))
-            return Prefetched(fast.window(query, offset=0, limit=PAGE), fast.count(query))
+            reader = SnapshotReader(conn)
+            fast = replace(source, reader=reader)
+            return Prefetched(fast.window(query, offset=0, limit=PAGE), reader.marker(), fast.count(query))
     except sqlite3.Error:
         return None
 
@@ -208,7 +211,8 @@ class Prefetch:
 
     def _run(self, source: RowSource) -> None:
         try:
-            self._result = Prefetched(source.window(self.query, offset=0, limit=PAGE))
+            marker = source.reader.marker()
+            self._result = Prefetched(source.window(self.query, offset=0, limit=PAGE), marker)
         except LedgerError:
             self._result = None  # the screen's own worker queries again and reports it
 

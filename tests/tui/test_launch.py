@@ -13,14 +13,18 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import closing
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger import inbox
+from ledger import inbox, recorder, records
+from ledger.ids import RunId
 from ledger.store import connect
-from ledger.tui.app import open_services
+from ledger.tui.app import LedgerApp, open_services
+from ledger.tui.widgets.runs_table import RunsTable
 from ledger.workspace import locate
 from tests.tui.snapshot_app import RUNS, seed
 
@@ -125,3 +129,41 @@ def test_no_ledger_file_opens_nothing(tmp_repo: TmpRepo, monkeypatch) -> None:
     assert (services.store, services.open_store, services.prefetch) == (None, None, None)
     assert services.ledger_file is not None
     assert not services.ledger_file.exists()
+
+
+async def test_a_run_landing_between_the_first_page_and_the_first_poll_is_shown(
+    tmp_repo: TmpRepo, monkeypatch
+) -> None:
+    """The polls' baseline is read with the first page, not after it.
+
+    Only finished runs: nothing else (a dead run marked crashed) changes the ledger.
+    """
+    url = locate(tmp_repo.root).url
+    store = connect(url)
+    for index in range(3):
+        run = records.NewRun(
+            id=RunId(f"{index:032x}"), source="run", started_at=1e9 + index, status="finished"
+        )
+        recorder.create_run(store, run)
+    store.close()
+    monkeypatch.chdir(tmp_repo.root)
+    monkeypatch.delenv("LEDGER_URL", raising=False)
+    services = open_services("")
+    assert services.open_store is not None  # the stdlib first page
+    late = RunId("f" * 32)
+    store = connect(url)
+    recorder.create_run(
+        store, records.NewRun(id=late, source="run", started_at=time.time(), status="finished")
+    )
+    store.close()
+
+    app = LedgerApp(replace(services, poll_interval=0.1))
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if late in table.loaded_keys():
+                break
+
+        assert table.loaded_keys()[0] == late
+        assert table.total == 4

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from ledger.filters import Expr
     from ledger.tui.runs_loader import Window
-    from ledger.ui_queries import ChangeMarker, KeyCatalog
+    from ledger.ui_fast import ChangeMarker
+    from ledger.ui_queries import KeyCatalog
 
 AGES_EVERY = 60
 """Polls between reloads that only refresh the age column."""
@@ -170,7 +171,14 @@ class RunsScreen(RunActionsScreen):
     def _load_first(self, query: Query, source: RowSource) -> None:
         prefetch = self.app.services.prefetch
         ready = None if prefetch is None else prefetch.take(query)
-        window = source.window(query, offset=0, limit=PAGE) if ready is None else ready.window
+        if ready is None:
+            # The polls' baseline, read before the page: a run landing in between reloads.
+            baseline = source.reader.marker() if self.marker is None else None
+            window = source.window(query, offset=0, limit=PAGE)
+        else:
+            baseline, window = ready.marker, ready.window
+        if baseline is not None:
+            self.post_message(LedgerPolled(baseline))
         if _cancelled():
             return
         if window.auto is not None:
