@@ -1,5 +1,5 @@
 """What both compilers of the filter language agree on: `ledger.filter_sql` (SQLAlchemy,
-every backend) and `ledger.fast_list` (SQLite through the standard library)."""
+every backend) and `ledger.fast_sql` (SQLite through the standard library)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ with `ledger.ui_queries`.
 `ledger ui` paints its first page from these: importing SQLAlchemy and the models
 costs 0.3-0.6 s on the machines we measure, while the first page's queries take a
 few milliseconds (issue 4: first paint under 1 s over 100,000 runs). The SQL is
-`ledger.fast_list`'s, the compiler of `ledger list`'s stdlib path, so a page here
+`ledger.fast_sql`'s, as for `ledger list`'s stdlib path, so a page here
 holds the runs `ui_queries.list_page` would, in the same order;
 `tests/integration/test_ui_fast.py` compares the two. The rest of the session
 reads through SQLAlchemy, opened once the first page is on screen.
@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ledger import chunks, fast_list
+from ledger import chunks, fast_list, fast_sql
 
 if TYPE_CHECKING:
     import sqlite3
@@ -72,14 +72,14 @@ def first_page(
     metrics: Sequence[str],
 ) -> Page:
     """The first `limit` unarchived runs, as `ui_queries.list_page(offset=0)` gives them."""
-    sql, args = fast_list.page_sql(where, sort, limit, include_archived=False)
+    sql, args = fast_sql.page_sql(where, sort, limit, include_archived=False)
     runs = fast_list.summaries(conn, sql, args, params=params, metrics=metrics)
     return Page(offset=0, runs=tuple(runs), archived=frozenset())
 
 
 def count_matching(conn: sqlite3.Connection, *, where: Expr | None) -> int:
     """How many unarchived runs match, as `ui_queries.count_matching`."""
-    sql, args = fast_list.count_sql(where, include_archived=False)
+    sql, args = fast_sql.count_sql(where, include_archived=False)
     return int(conn.execute(sql, args).fetchone()[0])
 
 
