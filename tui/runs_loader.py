@@ -157,7 +157,7 @@ def first_query(settings: UiSettings, filter_text: str) -> Query:
 
 @dataclass(frozen=True, slots=True)
 class Prefetched:
-    """The first window of a query, the ledger's marker read before it, and maybe its count."""
+    """The first window of a query, the ledger's marker read before it (or in its snapshot), maybe its count."""
 
     window: Window
     marker: ChangeMarker
