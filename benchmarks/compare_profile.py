@@ -7,7 +7,8 @@ Runs on what the last `compare.py` left in its work folder (run that first):
     python benchmarks/compare_profile.py query     # queries.list_runs, the top-10 query
     python benchmarks/compare_profile.py list      # a whole `ledger list --all` process
 
-Each prints pyinstrument's call tree and keeps it as `profile-<what>.txt` in the work folder.
+Each prints pyinstrument's call tree and keeps it as `profile-<what>.txt` in the work folder;
+with SHOW_ALL=1 in the environment, the library frames it hides are printed too.
 """
 
 from __future__ import annotations

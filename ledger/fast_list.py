@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     from ledger.filters import Expr, SortKey
     from ledger.workspace import Workspace
 
-_IN_IDS = "IN (SELECT value FROM json_each(?))"
-"""One parameter for any number of IDs (a listing with --all may hold 100,000)."""
-
 
 def list_runs(
     ws: Workspace,
@@ -115,7 +112,7 @@ def summaries(
 
 def _tags(conn: sqlite3.Connection, ids: str) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
-    sql = f"SELECT run_id, tag FROM tags WHERE run_id {_IN_IDS} ORDER BY tag"  # noqa: S608
+    sql = f"SELECT run_id, tag FROM tags WHERE run_id {fast_sql.IN_IDS} ORDER BY tag"  # noqa: S608
     for run_id, tag in conn.execute(sql, [ids]):
         found.setdefault(run_id, []).append(tag)
     return {k: tuple(v) for k, v in found.items()}
@@ -128,9 +125,9 @@ def _values(
     found: dict[str, list[tuple[Any, ...]]] = {}
     if not keys:
         return found
-    sql, args = f"{select} WHERE run_id {_IN_IDS}", [ids]
+    sql, args = f"{select} WHERE run_id {fast_sql.IN_IDS}", [ids]
     if "*" not in keys:
-        sql += " AND key IN (SELECT value FROM json_each(?))"
+        sql += f" AND key {fast_sql.IN_IDS}"
         args.append(json.dumps(list(keys)))
     for run_id, *rest in conn.execute(sql, args):
         found.setdefault(run_id, []).append(tuple(rest))
@@ -140,7 +137,7 @@ def _values(
 def _short_ids(conn: sqlite3.Connection, order: list[str], ids: str) -> dict[str, str]:
     sql = (
         "SELECT runs.id, (SELECT max(o.id) FROM runs AS o WHERE o.id < runs.id), "  # noqa: S608
-        f"(SELECT min(o.id) FROM runs AS o WHERE o.id > runs.id) FROM runs WHERE runs.id {_IN_IDS}"
+        f"(SELECT min(o.id) FROM runs AS o WHERE o.id > runs.id) FROM runs WHERE runs.id {fast_sql.IN_IDS}"
     )
     neighbours = {run_id: (prev, nxt) for run_id, prev, nxt in conn.execute(sql, [ids])}
     return shortest_prefixes(order, neighbours)

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
     from ledger.filters import Expr, Field, Op, SortKey, Value
 
+IN_IDS = "IN (SELECT value FROM json_each(?))"
+"""One parameter for any number of IDs (a listing with --all may hold 100,000)."""
+
 _RUN_COLUMNS = {
     "id": "runs.id",
     "name": "runs.name",

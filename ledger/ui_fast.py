@@ -93,9 +93,9 @@ def sparklines(
 ) -> dict[str, tuple[float, ...]]:
     """As `ui_queries.sparklines`: each run's series `key` squeezed into `width` bucket means."""
     rows = conn.execute(
-        "SELECT series.run_id, metric_chunks.codec, metric_chunks.payload, metric_chunks.count "
+        "SELECT series.run_id, metric_chunks.codec, metric_chunks.payload, metric_chunks.count "  # noqa: S608
         "FROM series JOIN metric_chunks ON metric_chunks.series_id = series.id "
-        "WHERE series.run_id IN (SELECT value FROM json_each(?)) AND series.key = ? "
+        f"WHERE series.run_id {fast_sql.IN_IDS} AND series.key = ? "
         "ORDER BY series.run_id, metric_chunks.id",
         [json.dumps(list(run_ids)), key],
     )
@@ -105,7 +105,7 @@ def sparklines(
 def series_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> Counter[str]:
     """As `ui_queries.series_counts`: how many of these runs log each series."""
     rows = conn.execute(
-        "SELECT key, count(*) FROM series WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY key",
+        f"SELECT key, count(*) FROM series WHERE run_id {fast_sql.IN_IDS} GROUP BY key",  # noqa: S608
         [json.dumps(list(run_ids))],
     )
     return Counter({key: int(n) for key, n in rows})

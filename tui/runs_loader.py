@@ -6,14 +6,16 @@ nothing touches a widget.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ledger import render, ui_git
+from ledger import fast_list, render, ui_git
 from ledger.errors import FilterSyntaxError, LedgerError
 from ledger.filters import parse_filter
 from ledger.tui.columns import AUTO_KEYS, SPARK_WIDTH, RowContext, column_set, make_row
+from ledger.tui.readers import SnapshotReader
 from ledger.tui.widgets.runs_table import PAGE
 
 if TYPE_CHECKING:
@@ -171,11 +173,6 @@ def read_first(ws: Workspace, query: Query, source: RowSource) -> Prefetched | N
     None when the store must be opened first: a write is due (hook events, a dead or
     handed-over run), the ledger is no plain SQLite file, or it cannot be read here.
     """
-    import sqlite3
-
-    from ledger import fast_list
-    from ledger.tui.readers import SnapshotReader
-
     if query.include_archived:
         return None
     try:

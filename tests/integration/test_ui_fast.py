@@ -117,3 +117,10 @@ def test_later_pages_and_archived_runs_are_left_to_the_store(readers: Readers) -
         quick.page(offset=0, include_archived=True, **common)
     with pytest.raises(ValueError, match="unarchived"):
         quick.count_matching(where=None, include_archived=True)
+
+
+def test_the_change_marker_matches(readers: Readers, ledger_file: tuple[Store, Workspace]) -> None:  # noqa: F811
+    quick, full = readers
+
+    assert quick.marker() == full.marker()
+    assert quick.marker().running  # the fixture's running run is in it, with its heartbeat
