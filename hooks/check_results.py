@@ -11,10 +11,11 @@ import time
 from typing import TYPE_CHECKING
 
 from ledger import inbox
+from ledger.code_match import foreign_changes
 from ledger.config import load_config
-from ledger.gitcmd import changed_between, git
+from ledger.gitcmd import git
 from ledger.hooks.context import HookContext, fail_open, hook_context, hooks_disabled
-from ledger.hooks.runs_match import RECENT_SECONDS, index_tree
+from ledger.hooks.runs_match import RECENT_SECONDS, index_tree, run_code
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,9 +50,7 @@ def _check(ctx: HookContext, *, block: bool) -> int:
     if tree is None:
         return 0
     newest = producers[-1]
-    changed = changed_between(ctx.toplevel, [(str(newest["tree"]), tree)])[0] - set(
-        newest.get("outputs") or ()
-    )
+    changed = foreign_changes(ctx.toplevel, tree, [run_code(newest)])[0]
     if not changed:
         return 0
     results = ", ".join(sorted(staged & set(newest.get("outputs") or ())))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ledger import inbox
-from ledger.gitcmd import changed_between, git
+from ledger.code_match import RunCode, holding
+from ledger.gitcmd import git
 
 if TYPE_CHECKING:
     from ledger.hooks.context import HookContext
@@ -38,5 +39,10 @@ def matching_runs(ctx: HookContext, tree: str, *, now: float) -> list[dict[str, 
     runs = recent_runs(ctx, now=now)
     if not runs:
         return []
-    diffs = changed_between(ctx.toplevel, [(str(r["tree"]), tree) for r in runs])
-    return [r for r, diff in zip(runs, diffs, strict=True) if diff <= set(r.get("outputs") or ())][::-1]
+    held = holding(ctx.toplevel, tree, [run_code(r) for r in runs])
+    return [r for r, hold in zip(runs, held, strict=True) if hold][::-1]
+
+
+def run_code(run: dict[str, Any]) -> RunCode:
+    """A run of the hooks' run index, as `ledger.code_match` sees it."""
+    return RunCode(code=str(run["tree"]), written=tuple(run.get("outputs") or ()))

@@ -76,28 +76,60 @@ def git(*args: str, cwd: Path | None = None, stdin: str | None = None, check: bo
     return proc.stdout
 
 
-def changed_between(cwd: Path | None, pairs: list[tuple[str, str]]) -> list[set[str]]:
-    """The paths that differ between each pair of trees, from one `git diff-tree --stdin`.
+def changed_between(cwd: Path | None, pairs: list[tuple[str, str]]) -> list[set[str] | None]:
+    """The paths that differ between each pair of commits or trees; None for a pair
+    git cannot resolve (an object this repository does not have).
 
-    One process for all pairs: hooks compare the index with several runs' snapshots.
+    Two processes for all pairs, however many: hooks compare a commit with several runs'
+    snapshots. Both sides are peeled to trees first: for a pair of commits
+    `git diff-tree --stdin` prints only the second commit as a header, which cannot tell
+    apart pairs that share it; for trees it prints both.
     """
     if not pairs:
         return []
+    trees = peel_trees(cwd, [side for pair in pairs for side in pair])
+    tree_pairs = [(trees[a], trees[b]) for a, b in pairs]
+    wanted = [(a, b) for a, b in tree_pairs if a is not None and b is not None and a != b]
+    found: dict[tuple[str, str], set[str]] = {pair: set() for pair in wanted}
+    if wanted:
+        out = git(
+            "diff-tree", "--stdin", "-r", "--name-only", "--no-renames", "-z",
+            cwd=cwd,
+            stdin="".join(f"{a} {b}\n" for a, b in dict.fromkeys(wanted)),
+        )  # fmt: skip
+        current: set[str] | None = None
+        for token in out.split("\0"):
+            header = _PAIR_HEADER.match(token)
+            if header:
+                current = found[(header.group(1), header.group(2))]
+                token = token[header.end() :]
+            if token and current is not None:
+                current.add(token)
+    return [
+        None if a is None or b is None else (set() if a == b else set(found[(a, b)])) for a, b in tree_pairs
+    ]
+
+
+def peel_trees(cwd: Path | None, objects: list[str]) -> dict[str, str | None]:
+    """The tree each commit or tree ID names (one `git cat-file --batch-check`); None for
+    an ID this repository does not have or that names neither."""
+    unique = list(dict.fromkeys(objects))
+    if not unique:
+        return {}
     out = git(
-        "diff-tree", "--stdin", "-r", "--name-only", "--no-renames", "-z",
+        "cat-file",
+        "--batch-check=%(objectname) %(objecttype)",
         cwd=cwd,
-        stdin="".join(f"{a} {b}\n" for a, b in pairs),
-    )  # fmt: skip
-    found: dict[tuple[str, str], set[str]] = {pair: set() for pair in pairs}
-    current: set[str] | None = None
-    for token in out.split("\0"):
-        header = _PAIR_HEADER.match(token)
-        if header:
-            current = found[(header.group(1), header.group(2))]
-            token = token[header.end() :]
-        if token and current is not None:
-            current.add(token)
-    return [found[pair] for pair in pairs]
+        stdin="".join(f"{o}^{{tree}}\n" for o in unique),
+    )
+    lines = out.splitlines()
+    peeled: dict[str, str | None] = {}
+    for name, line in zip(unique, lines, strict=False):
+        parts = line.split()
+        peeled[name] = parts[0] if len(parts) == 2 and parts[1] == "tree" else None
+    for name in unique[len(lines) :]:
+        peeled[name] = None
+    return peeled
 
 
 def existing_commits(cwd: Path | None, shas: list[str]) -> set[str]:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 
 from ledger import inbox, models
+from ledger.code_match import RunCode, holding
 from ledger.errors import LedgerError, StoreError
 from ledger.fileops import exclusive
-from ledger.gitcmd import changed_between, existing_commits, git
+from ledger.gitcmd import git
 from ledger.ids import RunId
 from ledger.run_recorder import settle
 
@@ -116,8 +117,7 @@ def link_runs(ws: Workspace, store: Store, sha: str, *, committed: float | None 
             .order_by(models.Run.started_at.desc())
             .limit(LINK_CANDIDATES)
         ).all()
-        present = existing_commits(root, [str(s) for _, s in rows])
-        candidates = [(RunId(r), str(s)) for r, s in rows if s in present]
+        candidates = [(RunId(r), str(s)) for r, s in rows]
         outputs: dict[str, set[str]] = {}
         if candidates:
             for run_id, path in session.execute(
@@ -132,8 +132,10 @@ def link_runs(ws: Workspace, store: Store, sha: str, *, committed: float | None 
                 )
             ):
                 outputs.setdefault(run_id, set()).add(source)
-    diffs = changed_between(root, [(snapshot, sha) for _, snapshot in candidates])
-    matched = [r for (r, _), diff in zip(candidates, diffs, strict=True) if diff <= outputs.get(r, set())]
+    held = holding(
+        root, sha, [RunCode(code=snapshot, written=outputs.get(r, ())) for r, snapshot in candidates]
+    )
+    matched = [r for (r, _), hold in zip(candidates, held, strict=True) if hold]
     if matched:
         now = time.time()
         with store.writing() as session:

@@ -363,3 +363,52 @@ def test_a_run_started_after_a_commit_is_not_linked_to_it_by_a_late_ingest(hooke
     _commit(hooked, "results")
 
     assert show_json(run["id"])["run"]["linked_commits"] == [hooked.git("rev-parse", "HEAD")]
+
+
+def test_a_run_of_thrown_away_code_is_not_linked_to_the_next_commit(hooked: TmpRepo) -> None:
+    hooked.gen({"train.py": TRAIN + "# an experiment\n"})
+    ledger("run", "--", PY, "train.py", "0.9")
+    thrown_away = runs_json()[0]["id"]
+    hooked.git("checkout", "--", "train.py")
+    hooked.gen({"params.yaml": "lr: 0.2\n"})
+
+    _commit(hooked, "params only")
+
+    sha = hooked.git("rev-parse", "HEAD")
+    assert "Ledger-Run" not in hooked.git("log", "-1", "--format=%B")
+    assert show_json(thrown_away)["run"]["linked_commits"] == []
+    captured = [r for r in runs_json() if r["source"] == "commit"]
+    assert [(r["commit"], r["params"]) for r in captured] == [(sha, {"lr": 0.2})]
+
+
+def test_of_two_runs_only_the_one_whose_code_is_committed_is_linked(hooked: TmpRepo) -> None:
+    hooked.gen({"train.py": TRAIN + "# variant a\n"})
+    ledger("run", "--", PY, "train.py", "0.7")
+    variant_a = runs_json()[0]["id"]
+    hooked.gen({"train.py": TRAIN + "# variant b\n"})
+    ledger("run", "--", PY, "train.py", "0.8")
+    variant_b = next(r["id"] for r in runs_json() if r["id"] != variant_a)
+
+    _commit(hooked, "variant b and its results")
+
+    sha = hooked.git("rev-parse", "HEAD")
+    message = hooked.git("log", "-1", "--format=%B")
+    assert f"Ledger-Run: {variant_b[:16]}" in message
+    assert variant_a[:16] not in message
+    assert show_json(variant_b)["run"]["linked_commits"] == [sha]
+    assert show_json(variant_a)["run"]["linked_commits"] == []
+
+
+def test_the_check_the_trailer_and_the_link_agree_on_changed_code(hooked: TmpRepo) -> None:
+    ledger("init", "--stages", "pre-commit")
+    _commit(hooked, "stage", hooks=False)
+    ledger("run", "--", PY, "train.py", "0.9")
+    run_id = runs_json()[0]["id"]
+    hooked.gen({"train.py": TRAIN + "# changed after the run\n"})
+
+    proc = _commit(hooked, "results and changed code")
+
+    assert f"train.py changed since run {run_id[:16]}" in proc.stdout + proc.stderr
+    assert "Ledger-Run" not in hooked.git("log", "-1", "--format=%B")
+    assert show_json(run_id)["run"]["linked_commits"] == []
+    assert [r["source"] for r in runs_json() if r["id"] != run_id] == ["commit"]
