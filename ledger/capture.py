@@ -15,7 +15,13 @@ from ledger import dvc, dvc_match, records, run_records, spool
 from ledger.environment import capture_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
-from ledger.metrics_files import read_dvclive_series, read_metrics_file
+from ledger.metrics_files import (
+    dvclive_dirs,
+    read_dvclive_series,
+    read_metrics_file,
+    read_plot_series,
+    shown_keys,
+)
 from ledger.params import merge_params, params_from, parse_argv_params, read_params_file
 from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
@@ -48,9 +54,14 @@ class Before:
     data: list[DataItem]
     params: list[Param]
     params_files: tuple[str, ...]
+    """Every params file: those read before the run, and those it writes (`written_params`)."""
     metrics_files: tuple[str, ...]
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """(mtime_ns, size) of changed, untracked and metrics files, to tell what the run wrote."""
+    """(mtime_ns, size) of changed, untracked, params and metrics files, to tell what the run wrote."""
+    argv_params: tuple[Param, ...] = ()
+    """Params from the command line: they override every file, including those read after."""
+    watched: frozenset[str] = frozenset()
+    """The paths `stats` was taken for, present or not."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -59,10 +70,13 @@ class After:
     """What a run left behind: metrics files, DVCLive series, data and outputs."""
 
     metrics: list[Metric]
-    series: dict[str, Points]
+    series: dict[str, dict[str, Points]]
+    """Step series read from files, by the file they came from."""
     data: list[DataItem]
     outputs: list[OutputFile]
     errors: list[str]
+    params: list[Param] = field(default_factory=list)
+    """Params from files the run itself wrote (DVCLive's `params.yaml`), read after it."""
     queued: bool = False
     """The ledger server was unreachable: the record waits in the local outbox."""
 
@@ -170,27 +184,21 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
     data, data_errors = read_data(ws, dvc_files)
     errors += data_errors
     params_files = tuple(dict.fromkeys((*ws.config.params_files, *declared.params)))
-    groups = []
-    for name in params_files:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            groups.append(params_from(read_params_file(path), name))
-        except ValueError as e:
-            errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
-    if ws.config.argv_params:
-        groups.append(params_from(parse_argv_params(argv), "argv"))
+    products = _products(data)
+    groups = [_read_params(root, name, errors) for name in params_files if not _within(name, products)]
+    argv_params = params_from(parse_argv_params(argv), "argv") if ws.config.argv_params else []
     metrics_files = tuple(dict.fromkeys((*ws.config.metrics_files, *declared.metrics)))
-    watched = (*tree.changed, *tree.untracked, *metrics_files)
+    watched = (*tree.changed, *tree.untracked, *params_files, *metrics_files)
     return Before(
         tree=tree,
         snapshot=snapshot,
         environment=capture_environment(),
         data=data,
-        params=merge_params(groups),
+        params=merge_params([*groups, argv_params]),
         params_files=params_files,
         metrics_files=metrics_files,
+        argv_params=tuple(argv_params),
+        watched=frozenset(watched),
         stats={p: s for p in watched if (s := _stat(root / p)) is not None},
         errors=errors,
     )
@@ -225,22 +233,28 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
 
     root = ws.root
     errors: list[str] = []
-    metrics: list[Metric] = []
-    for name in before.metrics_files:
-        path = root / name
-        if not _written(path, name, before):
-            continue
-        values, problems = read_metrics_file(path, label=name)
-        errors += problems
-        metrics += [Metric(key=k, value=v, step=None, source=name) for k, v in values.items()]
-    series, problems = read_dvclive_series(root, since=started_at)
-    errors += problems
     with git.open_repo(root) as repo:
         tree = git.read_worktree(repo)
         dvc_files = git.list_files(repo, *DVC_FILES)
     data, data_errors = read_data(ws, dvc_files)
     errors += [e for e in data_errors if e not in before.errors]
-    written = [p for p in (*tree.changed, *tree.untracked) if _written(root / p, p, before)]
+    changed = (*tree.changed, *tree.untracked)
+    # Training may declare its files as it runs (DVCLive adds its own to `dvc.yaml`).
+    declared = dvc.declared_files(root, dvc_files)
+    params = _written_params(root, before, declared.params, started_at=started_at, errors=errors)
+    values: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys((*before.metrics_files, *declared.metrics)):
+        if _run_wrote(root, name, before, started_at):
+            values[name], problems = read_metrics_file(root / name, label=name)
+            errors += problems
+    live, problems = read_dvclive_series(
+        root, dvclive_dirs(values, declared.plots, changed), since=started_at
+    )
+    errors += problems
+    plotted, problems = read_plot_series(root, declared.plots, since=started_at)
+    errors += problems
+    metrics, series = _named_results(values, live, plotted)
+    written = [p for p in changed if _written(root / p, p, before)]
     written += _glob_outputs(root, ws.config.outputs, started_at)
     before_data = {(d.path, d.value) for d in before.data}
     outputs = [
@@ -252,7 +266,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     for name in dict.fromkeys(written):
         if name not in taken:
             outputs.append(_hash_output(root, name))
-    return After(metrics=metrics, series=series, data=data, outputs=outputs, errors=errors)
+    return After(metrics=metrics, series=series, data=data, outputs=outputs, errors=errors, params=params)
 
 
 def start_capture_after(started: StartedRun) -> Callable[[], After]:
@@ -308,6 +322,7 @@ def finish_recorded_run(
         exit_code=exit_code,
         peak_rss=peak_rss,
         metrics=after.metrics,
+        params=after.params,
         outputs=after.outputs,
         data=after.data,
         capture_errors=after.errors,
@@ -340,12 +355,91 @@ def finish_recorded_run(
     return dataclasses.replace(after, queued=queued)
 
 
+def _read_params(root: Path, name: str, errors: list[str]) -> list[Param]:
+    """One params file's values; a missing file has none, a broken one is a problem line."""
+    path = root / name
+    if not path.is_file():
+        return []
+    try:
+        return params_from(read_params_file(path), name)
+    except ValueError as e:
+        errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
+        return []
+
+
+def _products(data: Sequence[DataItem]) -> tuple[str, ...]:
+    """Paths DVC records as stage outputs: what is there before a run is an earlier run's."""
+    return tuple(d.path for d in data if d.role == "out")
+
+
+def _within(name: str, folders: Sequence[str]) -> bool:
+    return any(name == f or name.startswith(f"{f}/") for f in folders)
+
+
+def _written_params(
+    root: Path, before: Before, declared: Sequence[str], *, started_at: float, errors: list[str]
+) -> list[Param]:
+    """Params from the params files the run wrote, which only now hold its values.
+
+    DVCLive writes the params it was given to its own `params.yaml` (and may declare
+    it in `dvc.yaml` as it runs): a copy left by an earlier run is not this run's, so
+    such files are read after the run, and only when this run wrote them. The command
+    line still overrides them.
+    """
+    found = [
+        param
+        for name in dict.fromkeys((*before.params_files, *declared))
+        if _run_wrote(root, name, before, started_at)
+        for param in _read_params(root, name, errors)
+    ]
+    overridden = {p.key for p in before.argv_params}
+    return [p for p in found if p.key not in overridden]
+
+
+def _named_results(
+    files: Mapping[str, Mapping[str, float]],
+    live: Mapping[str, Mapping[str, Points]],
+    plotted: Mapping[str, Mapping[str, Points]],
+) -> tuple[list[Metric], dict[str, dict[str, Points]]]:
+    """Final values and series under keys that never collide.
+
+    DVCLive's series and the summary file beside them are one metric, so they share a
+    key; a key two files hold is qualified by its file. Series of plain plots files are
+    named apart from the metrics, and qualified only when another series has the name.
+    """
+    origins: dict[str, set[str]] = {}
+    for source in (files, live):
+        for origin, keys in source.items():
+            origins.setdefault(origin, set()).update(keys)
+    names = shown_keys(origins)
+    metrics = [
+        Metric(key=names[(origin, k)], value=v, step=None, source=origin)
+        for origin, found in files.items()
+        for k, v in found.items()
+    ]
+    series = {origin: {names[(origin, k)]: p for k, p in found.items()} for origin, found in live.items()}
+    taken = {key for found in series.values() for key in found}
+    plot_names = shown_keys({origin: set(found) for origin, found in plotted.items()})
+    for origin, found in plotted.items():
+        for k, points in found.items():
+            key = plot_names[(origin, k)]
+            series.setdefault(origin, {})[f"{origin}:{k}" if key in taken else key] = points
+    return metrics, series
+
+
 def _stat(path: Path) -> tuple[int, int] | None:
     try:
         info = path.stat()
     except OSError:
         return None
     return (info.st_mtime_ns, info.st_size) if path.is_file() else None
+
+
+def _run_wrote(root: Path, name: str, before: Before, started_at: float) -> bool:
+    """Whether the run wrote a file, for files that may or may not have been watched."""
+    if name in before.watched:
+        return _written(root / name, name, before)
+    return _written_since(root / name, started_at)
 
 
 def _written(path: Path, name: str, before: Before) -> bool:

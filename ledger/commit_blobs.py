@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ledger.metrics_files import parse_metrics
+from ledger.metrics_files import parse_metrics, shown_keys
 from ledger.records import DataItem, Metric
 
 if TYPE_CHECKING:
@@ -78,13 +78,18 @@ class TreeReader:
                 errors.append(parsed)
             else:
                 groups.append(parsed)
-        metrics = []
+        found: dict[str, dict[str, float]] = {}
         for name, oid in self._present(tree, oids, (*self._config.metrics_files, *declared.metrics)):
             if (name, oid) not in self._metrics:
                 self._metrics[(name, oid)] = parse_metrics(name, self._blobs[oid])
-            values, problems = self._metrics[(name, oid)]
+            found[name], problems = self._metrics[(name, oid)]
             errors += problems
-            metrics += [Metric(key=k, value=v, step=None, source=name) for k, v in values.items()]
+        names = shown_keys(found)
+        metrics = [
+            Metric(key=names[(name, k)], value=v, step=None, source=name)
+            for name, values in found.items()
+            for k, v in values.items()
+        ]
         data = [
             DataItem(r.path, r.role, r.algorithm, r.value, r.size, r.nfiles, r.source, r.stage, None)
             for r in scan.refs

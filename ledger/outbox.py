@@ -77,7 +77,9 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
     return store, ws
 
 
-def finish_run(started: StartedRun, store: Store, end: RunEnd, *, series: Mapping[str, Points]) -> bool:
+def finish_run(
+    started: StartedRun, store: Store, end: RunEnd, *, series: Mapping[str, Mapping[str, Points]]
+) -> bool:
     """Save a run's end in `store`, the run's ledger; True if queued.
 
     When the server went away during the run, the whole record goes to the outbox
@@ -201,14 +203,17 @@ def _queue_start(ws: Workspace, record: NewRun, error: StoreUnreachableError) ->
     return store, queued
 
 
-def save_end(store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Points]) -> None:
-    """Save a run's end: what its spool still holds, its DVCLive series, its final state."""
+def save_end(
+    store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Mapping[str, Points]]
+) -> None:
+    """Save a run's end: what its spool still holds, the series its files held (by file),
+    its final state."""
     from ledger import recorder
     from ledger.liveness import ingest_spool
 
     ingest_spool(store, spool_dir, RunId(run_id))
-    if series:
-        recorder.add_points(store, RunId(run_id), series, source="dvclive")
+    for source, found in series.items():
+        recorder.add_points(store, RunId(run_id), found, source=source)
     recorder.finish_run(store, RunId(run_id), end)
 
 

@@ -96,6 +96,8 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
         if not found.rowcount:
             return
         write_final_metrics(store, session, run_id, end.metrics)
+        if end.params:
+            _write_params(store, session, run_id, end.params)
         _write_data(store, session, run_id, end.data)
         store.upsert(
             session,

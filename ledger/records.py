@@ -102,6 +102,8 @@ class RunEnd:
     outputs: Sequence[OutputFile] = ()
     data: Sequence[DataItem] = ()
     capture_errors: Sequence[str] = ()
+    params: Sequence[Param] = ()
+    """Params only known at the end: those in files the run wrote."""
     log: bytes | None = None
     log_size: int = 0
     log_truncated: bool = False

@@ -55,11 +55,13 @@ def write_start(folder: Path, url: str, record: NewRun) -> None:
     write_durably(folder / START, pickle.dumps((url, record), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def write_end(folder: Path, end: RunEnd, series: Mapping[str, Points]) -> None:
-    """Keep the run's end and its DVCLive series; the run is complete on disk from here."""
+def write_end(folder: Path, end: RunEnd, series: Mapping[str, Mapping[str, Points]]) -> None:
+    """Keep the run's end and the series read from its files (by file); the run is
+    complete on disk from here."""
     import pickle
 
-    write_durably(folder / END, pickle.dumps((end, dict(series)), protocol=pickle.HIGHEST_PROTOCOL))
+    by_file = {source: dict(found) for source, found in series.items()}
+    write_durably(folder / END, pickle.dumps((end, by_file), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def read_start(folder: Path) -> tuple[str, NewRun] | None:
@@ -73,12 +75,12 @@ def read_start(folder: Path) -> tuple[str, NewRun] | None:
     return start
 
 
-def read_end(folder: Path) -> tuple[RunEnd, dict[str, Points]] | None:
+def read_end(folder: Path) -> tuple[RunEnd, dict[str, dict[str, Points]]] | None:
     """The run's end record, or None while it runs (or after a kill -9 of the wrapper)."""
     import pickle
 
     try:
-        end: tuple[RunEnd, dict[str, Points]] = pickle.loads((folder / END).read_bytes())  # noqa: S301
+        end: tuple[RunEnd, dict[str, dict[str, Points]]] = pickle.loads((folder / END).read_bytes())  # noqa: S301
     except FileNotFoundError:
         return None
     return end

@@ -270,6 +270,32 @@ def test_files_declared_in_dvc_yaml_are_read(
     assert run.capture_errors == ()
 
 
+def test_a_key_two_metrics_files_share_keeps_both_values(
+    tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str], ledger_store: Store
+) -> None:
+    dvc_yaml = "metrics:\n- results/train/metrics.json\n- results/evaluate/metrics.json\n"
+    import_history(
+        tmp_repo,
+        [
+            {
+                "dvc.yaml": dvc_yaml,
+                "results/train/metrics.json": '{"dice": 0.95, "loss": 0.1}',
+                "results/evaluate/metrics.json": '{"dice": 0.89}',
+                "dvc.lock": DVC_LOCK.format(dep="a" * 32, out="d" * 32),
+            }
+        ],
+    )
+
+    backfill(capsys)
+
+    run = only_run(ledger_store)
+    assert sorted((m.key, m.value) for m in run.metrics) == [
+        ("loss", 0.1),
+        ("results/evaluate/metrics.json:dice", 0.89),
+        ("results/train/metrics.json:dice", 0.95),
+    ]
+
+
 def test_dvc_file_commit_carries_results(
     tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str], ledger_store: Store
 ) -> None:

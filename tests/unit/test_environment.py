@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -90,13 +89,9 @@ def test_real_venv_packages_are_sorted_and_unique() -> None:
     assert names == sorted(set(names))
 
 
-def test_capture_is_fast_on_the_real_venv() -> None:
-    capture_environment()  # warm the platform and path caches, as a hook's 2nd call
-    start = time.perf_counter()
+def test_capture_reads_the_real_venv() -> None:
     env = capture_environment()
-    elapsed = time.perf_counter() - start
     assert len(env.packages) > 50
-    assert elapsed < 0.25  # measured ~4 ms for ~135 distributions
 
 
 # --- a fake site directory ---------------------------------------------------

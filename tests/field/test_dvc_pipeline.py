@@ -1,0 +1,129 @@
+"""Shape (a) end to end: `ledger run -- dvc repro` on a DVCLive pipeline, its commit
+through the installed hooks, `show`, `list`, `diff`, `export` and `reproduce --dry-run`."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.field import pipeline
+from tests.helpers import ledger, runs_json, show_json
+from tests.repo import DVC
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.repo import TmpRepo
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TRAIN_DICE = "results/train/metrics.json:dice"
+EVAL_DICE = "results/evaluate/metrics.json:dice"
+
+
+def _repro() -> dict[str, Any]:
+    assert DVC is not None
+    ledger("run", "--", DVC, "repro", "-q")
+    return show_json("latest")
+
+
+def test_a_key_two_metrics_files_share_keeps_both_values(dvc_repo: TmpRepo) -> None:
+    pipeline.build(dvc_repo, lr=0.01)
+
+    shown = _repro()
+
+    metrics = shown["run"]["summary"]["metrics"]
+    assert metrics[TRAIN_DICE] == pytest.approx(0.92)
+    assert metrics[EVAL_DICE] == pytest.approx(0.801)
+    assert "dice" not in metrics
+    sources = {m["key"]: m["source"] for m in shown["run"]["metrics"]}
+    assert sources[EVAL_DICE] == "results/evaluate/metrics.json"
+    assert metrics["precision"] == 0.75  # a key one file holds keeps its plain name
+
+
+def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(dvc_repo: TmpRepo) -> None:
+    pipeline.build(dvc_repo)
+
+    shown = _repro()
+
+    series = shown["series"]
+    assert [p[1] for p in _points(series, "loss")] == pytest.approx([1.0, 1 / 1.1, 1 / 1.2])
+    assert [p[0] for p in _points(series, TRAIN_DICE)] == [0, 1, 2]
+    history = [p[1] for p in _points(series, "val_loss")]
+    assert history == [math.inf, 0.61, 0.42]
+    assert not {k for k in series if "recall" in k or "threshold" in k}  # a curve, not a series
+    assert shown["run"]["capture_errors"] == []
+
+
+def test_params_dvclive_writes_are_the_runs_own(dvc_repo: TmpRepo) -> None:
+    pipeline.build(dvc_repo, lr=0.01)
+    first = _repro()
+    pipeline.set_lr(dvc_repo, 0.02)
+
+    second = _repro()
+
+    assert first["run"]["summary"]["params"]["lr"] == 0.01  # DVCLive's copy, from the first run itself
+    assert second["run"]["summary"]["params"]["lr"] == 0.02
+    diff = json.loads(
+        ledger("diff", first["run"]["summary"]["id"], second["run"]["summary"]["id"], "--json").stdout
+    )
+    changed = {p["key"] for p in diff["params"] if p["values"][0] != p["values"][1]}
+    assert changed == {"lr", "train.lr"}
+
+
+def test_filters_sort_diff_and_export_name_both_dice_keys(dvc_repo: TmpRepo, tmp_path: Path) -> None:
+    pipeline.build(dvc_repo, lr=0.01)
+    low = _repro()["run"]["summary"]["id"]
+    pipeline.set_lr(dvc_repo, 0.05)
+    high = _repro()["run"]["summary"]["id"]
+
+    above = runs_json(f'metrics."{EVAL_DICE}" > 0.803')
+    ordered = runs_json(f'--sort=-metrics."{EVAL_DICE}"')
+    diff = ledger("diff", low, high).stdout
+    ledger("export", "--format", "json", "-o", str(tmp_path / "runs.json"))
+
+    assert [r["id"] for r in above] == [high]
+    assert [r["id"] for r in ordered] == [high, low]
+    assert TRAIN_DICE in diff
+    assert EVAL_DICE in diff
+    exported = json.loads((tmp_path / "runs.json").read_text())
+    keys = {m for run in exported for m in run["metrics"]}
+    assert {TRAIN_DICE, EVAL_DICE} <= keys
+
+
+def test_the_repro_commit_links_the_run_and_a_later_code_commit_does_not(
+    dvc_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    pipeline.build(dvc_repo)
+    ledger("init")
+    dvc_repo.commit("hooks")
+    run_id = _repro()["run"]["summary"]["id"]
+
+    dvc_repo.commit("results")
+    results = dvc_repo.git("rev-parse", "HEAD")
+    dvc_repo.gen({"evaluate.py": pipeline.EVALUATE + "# refactor\n"})
+    dvc_repo.commit("refactor evaluate")
+
+    assert show_json(run_id)["run"]["linked_commits"] == [results]
+    assert f"Ledger-Run: {run_id[:16]}" in dvc_repo.git("log", "-1", "--format=%B", results)
+    assert [r["id"] for r in runs_json()] == [run_id]  # neither commit was captured as a run of its own
+
+
+def test_reproduce_dry_run_names_the_pipeline_data(dvc_repo: TmpRepo) -> None:
+    pipeline.build(dvc_repo)
+    run_id = _repro()["run"]["summary"]["id"]
+
+    plan = ledger("reproduce", run_id, "--dry-run").stdout
+
+    assert "data/raw.csv" in plan
+    assert "repro" in plan
+
+
+def _points(series: dict[str, Any], key: str) -> list[tuple[int, float]]:
+    """(step, value) pairs of a series in `show --json` (which spells infinities as text)."""
+    found = series[key]
+    return [(s, float(v)) for s, v in zip(found["steps"], found["values"], strict=True)]
