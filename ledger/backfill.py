@@ -94,12 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def result_commits(root: Path, config: Config, *, tip: str, since: str | None) -> list[LoggedCommit]:
     """Commits reachable from `tip` but not `since` that carry results, oldest first."""
     from ledger import git_batch
-    from ledger.commit_runs import carries_results, result_pathspecs
+    from ledger.commit_runs import carries_results, declared_results, result_pathspecs
 
     revs = [tip] if since is None else [tip, f"^{since}"]
-    commits = git_batch.log_commits(root, revs, result_pathspecs(config))
+    declared = declared_results(root)
+    commits = git_batch.log_commits(root, revs, result_pathspecs(config, declared))
     # git's pathspec already chose them; the matcher has the final word, as in the hook.
-    return [c for c in commits if carries_results(c.paths, config)]
+    return [c for c in commits if carries_results(c.paths, config, declared)]
 
 
 def backfill(

@@ -51,17 +51,32 @@ class CommitRun:
     metrics: list[Metric]
 
 
-def result_pathspecs(config: Config) -> list[str]:
-    """Git pathspecs of every file whose change carries results."""
-    literal = dict.fromkeys((*config.params_files, *config.metrics_files))
+def result_pathspecs(config: Config, declared: Iterable[str] = ()) -> list[str]:
+    """Git pathspecs of every file whose change carries results (`declared`: see
+    `declared_results`)."""
+    literal = dict.fromkeys((*config.params_files, *config.metrics_files, *declared))
     return [f":(literal){name}" for name in literal] + [f":(glob){p}" for p in config.result_patterns]
 
 
-def carries_results(paths: Iterable[str], config: Config) -> bool:
+def carries_results(paths: Iterable[str], config: Config, declared: Iterable[str] = ()) -> bool:
     """Whether any of `paths` (added or modified by a commit) is a result file."""
-    literal = {*config.params_files, *config.metrics_files}
+    literal = {*config.params_files, *config.metrics_files, *declared}
     pattern = git_batch.glob_regex(config.result_patterns)
     return any(path in literal or pattern.fullmatch(path) for path in paths)
+
+
+def declared_results(root: Path) -> tuple[str, ...]:
+    """The params and metrics files the work tree's `dvc.yaml` files declare.
+
+    DVCLive declares its own folder's files there (`results/train/metrics.json`): a
+    commit of those alone carries results as much as one of `metrics.json` does.
+    """
+    from ledger import dvc
+    from ledger.gitcmd import git
+
+    listed = git("ls-files", "-z", "--", *(f":(glob){p}" for p in DVC_DECLARATIONS), cwd=root, check=False)
+    declared = dvc.declared_files(root, [p for p in listed.split("\0") if p])
+    return (*declared.params, *declared.metrics)
 
 
 def read_commit_runs(

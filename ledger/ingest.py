@@ -242,9 +242,15 @@ def _handle(
 
 
 def _capture(ws: Workspace, store: Store, event: dict[str, Any]) -> list[RunId]:
-    from ledger.commit_runs import carries_results, keep_reachable, read_commit_runs, record_commit_runs
+    from ledger.commit_runs import (
+        carries_results,
+        declared_results,
+        keep_reachable,
+        read_commit_runs,
+        record_commit_runs,
+    )
 
-    if not carries_results(event.get("files") or [], ws.config):
+    if not carries_results(event.get("files") or [], ws.config, declared_results(ws.root)):
         return []
     branch = event.get("branch")
     runs = read_commit_runs(

@@ -296,6 +296,27 @@ def test_a_key_two_metrics_files_share_keeps_both_values(
     ]
 
 
+def test_a_commit_of_files_dvc_yaml_declares_carries_results(
+    tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str], ledger_store: Store
+) -> None:
+    dvc_yaml = "params:\n- results/train/params.yaml\nmetrics:\n- results/train/metrics.json\n"
+    import_history(
+        tmp_repo,
+        [
+            {"dvc.yaml": dvc_yaml, "train.py": "print(1)\n"},
+            {"results/train/metrics.json": '{"dice": 0.9}', "results/train/params.yaml": "lr: 0.1\n"},
+            {"results/other.json": '{"dice": 0.1}', "notes.md": "not results\n"},
+        ],
+    )
+    tmp_repo.git("checkout", "-q", "main")
+
+    backfill(capsys)
+
+    run = only_run(ledger_store)
+    assert [(m.key, m.value) for m in run.metrics] == [("dice", 0.9)]
+    assert [(p.key, p.value) for p in run.params] == [("lr", 0.1)]
+
+
 def test_dvc_file_commit_carries_results(
     tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str], ledger_store: Store
 ) -> None:

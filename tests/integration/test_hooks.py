@@ -412,3 +412,14 @@ def test_the_check_the_trailer_and_the_link_agree_on_changed_code(hooked: TmpRep
     assert "Ledger-Run" not in hooked.git("log", "-1", "--format=%B")
     assert show_json(run_id)["run"]["linked_commits"] == []
     assert [r["source"] for r in runs_json() if r["id"] != run_id] == ["commit"]
+
+
+def test_a_commit_of_the_results_dvc_yaml_declares_is_captured(hooked: TmpRepo) -> None:
+    hooked.gen({"dvc.yaml": "metrics:\n- results/train/metrics.json\n"})
+    _commit(hooked, "declare", hooks=False)
+    hooked.gen({"results/train/metrics.json": '{"dice": 0.9}'})
+
+    _commit(hooked, "results of a DVCLive run outside the ledger")
+
+    runs = runs_json()
+    assert [(r["source"], r["metrics"]) for r in runs] == [("commit", {"dice": 0.9})]
