@@ -1,8 +1,9 @@
 """Numbers as text, fitted to a width by dropping digits, never the sign or the exponent.
 
 A table cell that cuts `4.74103e-05` to `4.74103…` shows a number 100,000 times too
-large next to `0.00013…`; every place that shows a param or metric in a width
-(the UI's runs table, `ledger list`, `show`, `diff`) formats it here instead.
+large next to `0.00013…`. Every param, metric and delta shown (the UI, `ledger list`,
+`show`, `diff`) is formatted here, through `ledger.render.format_value`; the places
+with a fixed width (the UI's runs table) pass it, the others print the usual form.
 """
 
 from __future__ import annotations
