@@ -10,6 +10,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ledger.numbers import format_number
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -19,16 +21,15 @@ if TYPE_CHECKING:
     from ledger.summary import RunSummary
 
 
-def format_value(value: object) -> str:
-    """Compact display of a param or metric value."""
+def format_value(value: object, width: int | None = None) -> str:
+    """Compact display of a param or metric value; a number fits `width` (see `format_number`).
+
+    Text longer than `width` is left for the cell to cut: only numbers lose meaning when cut.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return f"{value:.6g}"
+    if isinstance(value, (int, float)):
+        return format_number(value, width)
     if value is None:
         return "-"
     if isinstance(value, (list, dict)):
@@ -209,7 +210,7 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
         width = max(len(r.key) for r in shown)
         for row in shown:
             cells = [format_value(v) if v is not None else "(none)" for v in row.values]
-            deltas = [f"{d:+.6g}" for d in row.deltas[1:] if d is not None and d != 0]
+            deltas = [format_number(d, plus=True) for d in row.deltas[1:] if d is not None and d != 0]
             mark = "*" if row.changed else " "
             suffix = f"   ({', '.join(deltas)})" if deltas and title == "metrics" else ""
             out.append(f" {mark} {row.key:<{width}}  " + "  ->  ".join(cells) + suffix)
@@ -239,23 +240,40 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
 
 
 def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], list[str]]:
-    """Columns worth showing: metrics most runs have, and params that differ between runs."""
+    """Columns worth showing: the metrics most runs have, and the params that vary most.
+
+    A sweep's varied param must not hide behind ones that merely differ: params rank by
+    how many distinct values they take among `runs`, then by how few runs lack them,
+    then by name (the same runs always give the same columns). A param every run has
+    with one value never shows. Both lists come back sorted by name.
+    """
     metric_counts = Counter(k for r in runs for k in r.metrics)
     metrics = [k for k, _ in metric_counts.most_common(limit)]
-    varying = [k for k, _ in Counter(k for r in runs for k in r.params).most_common() if _differs(runs, k)]
+    values: dict[str, list[object]] = {}
+    for run in runs:
+        for key, value in run.params.items():
+            if value is not None:  # a JSON null shows as "-", as a missing param does
+                values.setdefault(key, []).append(value)
+    counts = {k: (_distinct(v), len(v)) for k, v in values.items()}
+    varying = [k for k, (distinct, present) in counts.items() if distinct > 1 or present < len(runs)]
+    varying.sort(key=lambda k: (-counts[k][0], -counts[k][1], k))
     return sorted(metrics), sorted(varying[:limit])
 
 
-def _differs(runs: Sequence[RunSummary], key: str) -> bool:
-    first = _identity(runs[0].params.get(key))
-    return any(_identity(r.params.get(key)) != first for r in runs[1:])
+def _distinct(values: list[object]) -> int:
+    """How many different JSON values: `_identity`'s equality, in one set of (type, value) pairs."""
+    try:
+        pairs = {(v.__class__, v) for v in values}
+    except TypeError:  # a list or dict among them
+        return len({_identity(v) for v in values})
+    nans = sum(1 for _, v in pairs if v != v)  # NaN is unequal to itself: one value for all of them
+    return len(pairs) - nans + (nans > 0)
 
 
 def _identity(value: object) -> object:
     """Equal for equal JSON values only: 1, 1.0 and True stay apart, NaN equals NaN.
 
-    Lists and dicts compare by their JSON; a scalar by type and value, which is
-    cheaper (`ledger list --all` asks this of every param of every run).
+    Lists and dicts compare by their JSON; a scalar by type and value.
     """
     if isinstance(value, (list, dict)):
         return json.dumps(value, sort_keys=True, default=str)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.filters import Field, SortKey, fields_used
+from ledger.numbers import FITS_ALL
 from ledger.render import format_age, format_duration, format_value
 from ledger.tui.sparkline import sparkline
 from ledger.tui.widgets.table_model import Cell, Column, Row
@@ -26,7 +27,7 @@ _BASE: dict[str, tuple[Column, str | None]] = {
     "status": (Column("status", "STATUS", 11), "status"),
     "age": (Column("age", "AGE", 5, "right", reverse_arrow=True), "started"),
     "name": (Column("name", "NAME", 16), "name"),
-    "id": (Column("id", "ID", 8), "id"),
+    "id": (Column("id", "ID", 8, grow=True), "id"),
     "commit": (Column("commit", "COMMIT", 8), "commit"),
     "subject": (Column("subject", "SUBJECT", 22, sortable=False), None),
     "branch": (Column("branch", "BRANCH", 10), "branch"),
@@ -61,6 +62,19 @@ class ColumnSet:
         if scope == "params":
             return Field("params", name)
         return Field("metrics", name) if scope == "metrics" else None
+
+    def sort_choices(self, *, params: Sequence[str], metrics: Sequence[str]) -> list[tuple[str, str]]:
+        """(column key, label) of every order: the sortable columns shown, then each other
+        metric and param (`params`, `metrics`: the ledger's keys; choosing one shows it)."""
+        shown = [
+            (c.key, c.key.replace(":", ".", 1) if ":" in c.key else c.label)
+            for c in self.columns
+            if self.sort_field(c.key) is not None
+        ]
+        keys = {k for k, _ in shown}
+        others = [(f"metrics:{m}", f"metrics.{m}") for m in metrics]
+        others += [(f"params:{p}", f"params.{p}") for p in params]
+        return shown + [(k, label) for k, label in others if k not in keys]
 
     def column_for(self, sort: SortKey) -> str | None:
         """The column key showing a sort key's arrow."""
@@ -110,12 +124,13 @@ def make_row(run: RunSummary, columns: Sequence[Column], ctx: RowContext) -> Row
     """A run as a table row."""
     return Row(
         key=run.id,
-        cells=tuple(_cell(run, c.key, ctx) for c in columns),
+        cells=tuple(_cell(run, c, ctx) for c in columns),
         dim=run.id in ctx.archived,
     )
 
 
-def _cell(run: RunSummary, key: str, ctx: RowContext) -> Cell:
+def _cell(run: RunSummary, column: Column, ctx: RowContext) -> Cell:
+    key = column.key
     if key == "status":
         return Cell(run.status, f"status-{run.status}")
     if key == "age":
@@ -146,10 +161,10 @@ def _cell(run: RunSummary, key: str, ctx: RowContext) -> Cell:
         return Cell("-", "muted")
     value = values[name]
     bad = isinstance(value, float) and not math.isfinite(value)
-    return Cell(format_value(value), "warning" if bad else "number")
+    return Cell(format_value(value, column.width), "warning" if bad else "number")
 
 
 def _value_column(scope: str, key: str, *, prefix: bool) -> Column:
     label = f"{scope[0]}.{key}" if prefix else key
     label = label if len(label) <= 14 else "…" + label[-13:]
-    return Column(f"{scope}:{key}", label, max(len(label), 8), "right")
+    return Column(f"{scope}:{key}", label, max(len(label), FITS_ALL), "right")

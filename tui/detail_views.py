@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ledger.render import format_age, format_duration, format_time, format_value
 from ledger.tui.widgets.metric_plot import Line
+from ledger.tui.widgets.tables import MAX_WIDTH
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -99,13 +100,13 @@ def overview(
 
 def param_rows(detail: RunDetail) -> list[tuple[str, str, str]]:
     """Params tab rows: key, value, where it came from."""
-    return [(p.key, format_value(p.value), p.source) for p in detail.params]
+    return [(p.key, format_value(p.value, MAX_WIDTH), p.source) for p in detail.params]
 
 
 def metric_rows(detail: RunDetail) -> list[tuple[str, str, str, str]]:
     """Final metric rows: key, value, step, source."""
     return [
-        (m.key, format_value(m.value), "" if m.step is None else str(m.step), m.source)
+        (m.key, format_value(m.value, MAX_WIDTH), "" if m.step is None else str(m.step), m.source)
         for m in detail.metrics
     ]
 

@@ -15,7 +15,7 @@ from ledger import chunks, recorder, records
 from ledger.environment import Environment, Package
 from ledger.ids import RunId
 from ledger.logcapture import compress_log
-from ledger.records import DataItem, Metric, OutputFile, Param
+from ledger.records import DataItem, Metric, OutputFile, Param, ParamValue
 from ledger.store import connect
 from ledger.tui.app import LedgerApp
 from ledger.tui.services import Services
@@ -132,25 +132,47 @@ def seed_many(store: Store, count: int) -> list[RunId]:
     ids = []
     for i in range(count):
         rid = run_id(1000 + i)
-        recorder.create_run(
-            store,
-            records.NewRun(
-                id=rid, source="run", started_at=BASE + 100 + i * 60, name=f"sweep-{i:03d}",
-                params=[Param("lr", round(0.001 * (i + 1), 6), "params.yaml")], status="running",
-            ),
+        record_run(
+            store, rid, started_at=BASE + 100 + i * 60, name=f"sweep-{i:03d}",
+            params={"lr": round(0.001 * (i + 1), 6)}, metrics={"acc": i / count},
         )  # fmt: skip
-        recorder.finish_run(
-            store,
-            rid,
-            records.RunEnd(
-                status="finished",
-                ended_at=BASE + 130 + i * 60,
-                exit_code=0,
-                metrics=[Metric("acc", i / count, None, "metrics.json")],
-            ),
-        )
         ids.append(rid)
     return ids
+
+
+def record_run(
+    store: Store,
+    rid: RunId,
+    *,
+    started_at: float,
+    name: str,
+    params: dict[str, ParamValue],
+    metrics: dict[str, float],
+) -> None:
+    """A finished run, written as `ledger run` writes one (params first, final metrics at the end)."""
+    recorder.create_run(
+        store,
+        records.NewRun(
+            id=rid, source="run", started_at=started_at, name=name,
+            params=[Param(k, v, "params.yaml") for k, v in params.items()], status="running",
+        ),
+    )  # fmt: skip
+    recorder.finish_run(
+        store,
+        rid,
+        records.RunEnd(
+            status="finished",
+            ended_at=started_at + 30,
+            exit_code=0,
+            metrics=[Metric(k, v, None, "metrics.json") for k, v in metrics.items()],
+        ),
+    )
+
+
+def uuid7(millisecond: int, counter: int, rand: int) -> RunId:
+    """A UUIDv7 as `ledger.ids.new_run_id` lays it out, for a chosen time, counter and random part."""
+    value = (millisecond << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    return RunId(f"{value:032x}")
 
 
 def make_app(
@@ -161,6 +183,11 @@ def make_app(
     seed(store, commits=commits)
     if count:
         seed_many(store, count)
+    return app_on(store, path, root=root)
+
+
+def app_on(store: Store, path: Path, *, root: Path | None = None) -> LedgerApp:
+    """The app on the ledger at `path` (open as `store`), with a frozen clock."""
     services = Services(
         store=store,
         root=root,

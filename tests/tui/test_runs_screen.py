@@ -18,6 +18,7 @@ from ledger.tui.screens.runs import RunsScreen
 from ledger.tui.screens.sort_picker import SortPicker
 from ledger.tui.widgets.filter_bar import FilterBar
 from ledger.tui.widgets.runs_table import RunsTable
+from tests.tui.conftest import until
 from tests.tui.snapshot_app import BASE, RUNS, SIZE, make_app, make_repo
 
 if TYPE_CHECKING:
@@ -118,8 +119,7 @@ async def test_sort_picker_sorts_by_a_metric_and_again_reverses(app, wait_for_wo
         await wait_for_workers(pilot)
         for _ in range(2):
             await pilot.press("s")
-            await pilot.pause()
-            assert isinstance(app.screen, SortPicker)
+            await until(pilot, lambda: isinstance(app.screen, SortPicker))
             picker = app.screen.query_one("#sort-options", OptionList)
             picker.highlighted = picker.get_option_index("metrics:acc")
             await pilot.press("enter")

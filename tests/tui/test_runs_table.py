@@ -99,3 +99,35 @@ async def test_refresh_keeps_the_cursor_on_its_row():
 
         assert table.cursor == 3
         assert table.cursor_key == "run2"
+
+
+def id_rows(start: int, ids: list[str]) -> list[Row]:
+    return [Row(f"run{i}", (Cell(text, "id"), Cell(f"a long name {i}"))) for i, text in enumerate(ids, start)]
+
+
+def drawn(table: RunsTable, index: int) -> str:
+    return "".join(segment.text for segment in table.render_line(index + 1 - int(table.scroll_y)))
+
+
+async def test_a_growing_column_shows_a_later_pages_longer_cell_whole():
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(RunsTable)
+        table.columns = [Column("id", "ID", 8, grow=True), Column("name", "NAME", 6)]
+        table.reset(60, id_rows(0, [f"01a2{i:03x}" for i in range(50)]))
+        await pilot.pause()
+        assert [c.width for c in table.columns] == [8, 6]
+
+        table.add_rows(
+            50, id_rows(50, ["01a249069bf3a", "01a249069bf3b", *(f"01b{i:04x}" for i in range(8))])
+        )
+        table.action_jump(50)
+        await pilot.pause()
+
+        assert table.columns[0].width == 13
+        assert drawn(table, 50).startswith("  01a249069bf3a a lon…")
+        assert drawn(table, 51).startswith("  01a249069bf3b a lon…")
+        assert drawn(table, 52).startswith("  01b0000       a lon…")
+
+        table.reset(3, id_rows(0, ["01c0000", "01c0001", "01c0002"]))
+        assert table.columns[0].width == 8

@@ -318,3 +318,48 @@ def test_common_keys_counts_a_missing_param_as_different_and_ranks_metrics_by_ru
 
     assert params == ["lr"]
     assert metrics == ["acc", "loss"]
+
+
+def sweep_runs() -> list[RunSummary]:
+    """A learning-rate sweep after two earlier tries that changed other things."""
+    runs = [
+        summary(params={"augment": i % 2 == 0, "batch_size": 32, "epochs": 10, "lr": lr, "seed": 42})
+        for i, lr in enumerate((1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3))
+    ]
+    runs.append(summary(params={"augment": True, "batch_size": 64, "epochs": 20, "lr": 1e-3, "seed": 42}))
+    runs.append(
+        summary(params={"accum": 4, "augment": True, "batch_size": 32, "epochs": 10, "lr": 1e-3, "seed": 42})
+    )
+    return runs
+
+
+def test_common_keys_shows_the_param_a_sweep_varies_before_ones_that_merely_differ() -> None:
+    _, params = common_keys(sweep_runs(), limit=2)
+
+    assert params == ["augment", "lr"]
+
+
+def test_common_keys_ranks_equally_varied_params_by_presence_then_name() -> None:
+    _, params = common_keys(sweep_runs(), limit=4)
+
+    # accum (in one run) differs too, but every run has the other three.
+    assert params == ["augment", "batch_size", "epochs", "lr"]
+    assert common_keys(sweep_runs(), limit=5)[1] == ["accum", "augment", "batch_size", "epochs", "lr"]
+
+
+def test_common_keys_never_shows_a_param_with_one_value_in_every_run() -> None:
+    _, params = common_keys(sweep_runs(), limit=100)
+
+    assert "seed" not in params
+
+
+def test_common_keys_does_not_depend_on_the_order_of_runs() -> None:
+    runs = sweep_runs()
+
+    assert common_keys(runs, limit=3) == common_keys(runs[::-1], limit=3)
+
+
+def test_common_keys_treats_a_null_param_as_missing() -> None:
+    runs = [summary(params={"p": None, "q": 1}), summary(params={"q": 2})]
+
+    assert common_keys(runs, limit=4)[1] == ["q"]

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from ledger import queries
 from ledger.diff import diff_runs
 from ledger.errors import LedgerError
+from ledger.numbers import format_number
 from ledger.render import format_value
 from ledger.tui.detail_views import series_line
 from ledger.tui.messages import DiffLoaded, WorkFailed
@@ -161,7 +162,9 @@ class DiffScreen(RunActionsScreen):
             if differs and not (isinstance(value, float) and value != value and first != first):
                 text.stylize(self._style("changed"))
             if i > 0 and delta is not None and math.isfinite(delta) and delta != 0 and numeric_deltas:
-                text.append(f" ({delta:+.4g})", style=self._style("good" if delta > 0 else "bad"))
+                text.append(
+                    f" ({format_number(delta, plus=True)})", style=self._style("good" if delta > 0 else "bad")
+                )
             cells.append(text)
         return cells
 

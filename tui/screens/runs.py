@@ -381,14 +381,22 @@ class RunsScreen(RunActionsScreen):
         self.app.push_screen(DiffScreen([RunId(k) for k in marked]))
 
     def action_sort(self) -> None:
-        """Choose the sort column."""
+        """Choose the order: by any column shown, or by any param or metric of the ledger."""
+        self._open_sort_picker()
+
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    def _open_sort_picker(self) -> None:
+        from ledger import ui_queries
+
+        catalog = ui_queries.key_catalog(self.store)
+        self.app.call_from_thread(self._push_sort_picker, catalog)
+
+    def _push_sort_picker(self, catalog: KeyCatalog) -> None:
         from ledger.tui.screens.sort_picker import SortPicker
 
         if self.query_state is None:
             return
-        columns = self.query_state.columns
-        choices = [(c.key, c.label) for c in columns.columns if columns.sort_field(c.key) is not None]
-        current = self.table.sort_key
+        choices = self.query_state.columns.sort_choices(params=catalog.params, metrics=catalog.metrics)
 
         def chosen(key: str | None) -> None:
             if key == "":
@@ -397,7 +405,7 @@ class RunsScreen(RunActionsScreen):
                 self._sort_by_column(key)
 
         self.app.push_screen(
-            SortPicker(choices, current=current, descending=self.table.sort_descending), chosen
+            SortPicker(choices, current=self.table.sort_key, descending=self.table.sort_descending), chosen
         )
 
     def action_reverse_sort(self) -> None:

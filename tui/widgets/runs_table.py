@@ -8,8 +8,10 @@ costs what its visible window costs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -22,7 +24,7 @@ from textual.strip import Strip
 from ledger.tui.widgets.table_model import CELL_STYLES, Column, Row, fit
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from textual import events
 
@@ -142,7 +144,9 @@ class RunsTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
+        self._declared: tuple[Column, ...] = ()
         self._columns: tuple[Column, ...] = ()
+        """The declared columns, `grow` ones widened to their longest loaded cell."""
         self._rows: dict[int, Row] = {}
         self._total = 0
         self._pending: tuple[int, int] | None = None
@@ -160,7 +164,14 @@ class RunsTable(ScrollView, can_focus=True):
 
     @columns.setter
     def columns(self, columns: Sequence[Column]) -> None:
-        self._columns = tuple(columns)
+        self._declared = tuple(columns)
+        # Until the next rows arrive, a growing column keeps its width (the loaded rows'
+        # cells may be laid out for the old columns).
+        before = {c.key: c.width for c in self._columns if c.grow}
+        self._columns = tuple(
+            replace(c, width=max(c.width, before[c.key])) if c.key in before and c.grow else c
+            for c in self._declared
+        )
         self._resize_virtual()
         self.refresh()
 
@@ -188,6 +199,7 @@ class RunsTable(ScrollView, can_focus=True):
         """
         previous = self.cursor_key if keep_position else None
         self._rows = dict(enumerate(rows))
+        self._columns = _grown(self._declared, rows)
         self._pending = None
         self._total = max(total, len(rows))
         self._resize_virtual()
@@ -209,6 +221,10 @@ class RunsTable(ScrollView, can_focus=True):
         for i, row in enumerate(rows, start=offset):
             if i < self._total:
                 self._rows[i] = row
+        columns = _grown(self._columns, rows)
+        if columns != self._columns:
+            self._columns = columns
+            self._resize_virtual()
         if self._pending is not None and self._pending[0] == offset:
             self._pending = None
         self._evict()
@@ -430,3 +446,16 @@ class RunsTable(ScrollView, can_focus=True):
         middle = int(self.scroll_y) + self._visible_rows() // 2
         for index in sorted(self._rows, key=lambda i: abs(i - middle))[MAX_CACHED:]:
             del self._rows[index]
+
+
+def _grown(columns: tuple[Column, ...], rows: Iterable[Row]) -> tuple[Column, ...]:
+    """`columns` with each `grow` column as wide as its longest cell among `rows`."""
+    growing = [i for i, c in enumerate(columns) if c.grow]
+    if not growing:
+        return columns
+    widths = {i: columns[i].width for i in growing}
+    for row in rows:
+        for i in growing:
+            if i < len(row.cells):
+                widths[i] = max(widths[i], cell_len(row.cells[i].text))
+    return tuple(replace(c, width=widths[i]) if i in widths else c for i, c in enumerate(columns))

@@ -25,6 +25,9 @@ class Column:
     sortable: bool = True
     reverse_arrow: bool = False
     """The arrow points the other way (AGE grows as the start time shrinks)."""
+    grow: bool = False
+    """`width` is a minimum: the column widens to its longest loaded cell, which is never cut
+    (a run ID cut to `01a2488…` names every run of the same quarter hour)."""
 
 
 @dataclass(frozen=True, slots=True)
