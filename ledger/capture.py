@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import dvc, dvc_match, records, run_records, spool
+from ledger import dvc, dvc_match, records, run_records, runtime, spool
 from ledger.environment import capture_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
 from ledger.metrics_files import read_dvclive_series, read_metrics_file
+from ledger.output_match import scan_outputs
 from ledger.params import merge_params, params_from, parse_argv_params, read_params_file
 from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
@@ -65,6 +66,8 @@ class After:
     errors: list[str]
     queued: bool = False
     """The ledger server was unreachable: the record waits in the local outbox."""
+    run_folders: list[str] = field(default_factory=list)
+    """Folders the run made and wrote into (`ledger.output_match`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +244,11 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     data, data_errors = read_data(ws, dvc_files)
     errors += [e for e in data_errors if e not in before.errors]
     written = [p for p in (*tree.changed, *tree.untracked) if _written(root / p, p, before)]
-    written += _glob_outputs(root, ws.config.outputs, started_at)
+    # DVC hashes its datasets itself: a walk through them would only cost time.
+    datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
+    scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
+    written += scan.files
+    errors += scan.problems
     before_data = {(d.path, d.value) for d in before.data}
     outputs = [
         OutputFile(path=d.path, algorithm=d.algorithm, value=d.value, size=d.size or 0)
@@ -252,7 +259,9 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     for name in dict.fromkeys(written):
         if name not in taken:
             outputs.append(_hash_output(root, name))
-    return After(metrics=metrics, series=series, data=data, outputs=outputs, errors=errors)
+    return After(
+        metrics=metrics, series=series, data=data, outputs=outputs, errors=errors, run_folders=scan.folders
+    )
 
 
 def start_capture_after(started: StartedRun) -> Callable[[], After]:
@@ -314,6 +323,8 @@ def finish_recorded_run(
         log=data,
         log_size=size,
         log_truncated=truncated,
+        run_folders=after.run_folders,
+        torch=runtime.collect(spool.run_dir(ws.spool_dir, started.run_id)),
     )
     if started.store is None:
         run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, after.series)
@@ -352,23 +363,6 @@ def _written(path: Path, name: str, before: Before) -> bool:
     """A file the run created or changed: its stat differs from the one taken before."""
     now = _stat(path)
     return now is not None and now != before.stats.get(name)
-
-
-def _written_since(path: Path, started_at: float) -> bool:
-    """For ignored files, which are not stat'ed before a run: modified after it started."""
-    try:
-        return path.is_file() and path.stat().st_mtime >= started_at
-    except OSError:
-        return False
-
-
-def _glob_outputs(root: Path, patterns: Sequence[str], started_at: float) -> list[str]:
-    found = []
-    for pattern in patterns:
-        for path in root.glob(pattern):
-            if _written_since(path, started_at):
-                found.append(path.relative_to(root).as_posix())
-    return found
 
 
 def _hash_output(root: Path, path: str) -> OutputFile:
