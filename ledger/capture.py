@@ -17,6 +17,7 @@ from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
 from ledger.metrics_files import read_dvclive_series, read_metrics_file
 from ledger.output_match import scan_outputs
+from ledger.own_setup import only_own_setup
 from ledger.params import merge_params, params_from, parse_argv_params, read_params_file
 from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
@@ -168,6 +169,8 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
         except LedgerError as e:
             snapshot = None
             errors.append(f"code snapshot failed: {e}")
+        if snapshot is not None and snapshot.dirty and only_own_setup(root, tree):
+            snapshot = dataclasses.replace(snapshot, dirty=False)  # kept in it, but not "dirty"
         dvc_files = git.list_files(repo, *DVC_FILES)
     declared = dvc.declared_files(root, dvc_files)
     data, data_errors = read_data(ws, dvc_files)

@@ -15,14 +15,16 @@ files a pattern names, and the files of folders changed during the run.
 from __future__ import annotations
 
 import os
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.git_batch import glob_regex
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from re import Pattern
 
 WALK_LIMIT = 200_000
 """Folder entries looked at before the walk gives up (and says so in the record)."""
@@ -54,7 +56,7 @@ _ENV_MARKERS = ("pyvenv.cfg", "conda-meta")
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    regex: re.Pattern[str]
+    regex: Pattern[str]
     negated: bool
     folders_only: bool
 
@@ -94,11 +96,9 @@ def compile_patterns(patterns: Iterable[str]) -> list[_Pattern]:
         text = text.strip("/") if folders_only else text
         if not text:
             continue
-        anchored = "/" in text
-        text = text.removeprefix("/")
-        body = _translate(text)
-        regex = re.compile(body if anchored else f"(?:.*/)?{body}", re.DOTALL)
-        compiled.append(_Pattern(regex, negated, folders_only))
+        # git's rule: a slash anywhere but at the end anchors the pattern at the root.
+        text = text.removeprefix("/") if "/" in text else f"**/{text}"
+        compiled.append(_Pattern(glob_regex((text,)), negated, folders_only))
     return compiled
 
 
@@ -170,54 +170,6 @@ def scan_outputs(
             if named and written:
                 found.append(path)
     return OutputScan(sorted(found), _made_folders(folders), problems)
-
-
-def _translate(pattern: str) -> str:
-    """git's wildmatch with WM_PATHNAME, as a regex body."""
-    out = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "*" and pattern.startswith("**", i):
-            before = i == 0 or pattern[i - 1] == "/"
-            j = i
-            while j < n and pattern[j] == "*":
-                j += 1
-            after = j == n or pattern[j] == "/"
-            if before and after:
-                if j == n:
-                    out.append(".*")  # `dir/**`: everything inside
-                else:
-                    out.append("(?:.*/)?")  # `**/` : zero or more folders
-                    j += 1
-                i = j
-                continue
-            out.append("[^/]*")  # other runs of stars act as one
-            i = j
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(c))
-                i += 1
-                continue
-            body = pattern[i + 1 : end]
-            if body[0] in "!^":
-                body = "^" + body[1:]
-            out.append(f"(?!/)[{body.replace(chr(92), chr(92) * 2)}]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
 
 
 def _last_match(matchers: Sequence[_Pattern], path: str, inherited: int, *, folder: bool) -> int:

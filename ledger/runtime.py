@@ -97,7 +97,8 @@ def collect(folder: Path) -> TorchRuntime | None:
         here = TorchRuntime.from_report(probe_torch())
         reports += [] if here is None else [here]
     used = [r for r in reports if r.cuda_used]
-    return (used or reports or [None])[-1]
+    chosen = used or reports
+    return chosen[-1] if chosen else None
 
 
 def describe(env: Environment | None, runtime: TorchRuntime | None) -> str | None:

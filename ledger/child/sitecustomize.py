@@ -78,7 +78,7 @@ def _run_shadowed() -> None:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]  # noqa: PTH100
     this = sys.modules.pop(__name__, None)
     if importlib.util.find_spec("sitecustomize") is not None:
-        import sitecustomize  # noqa: F401 - importing it runs it
+        import sitecustomize  # type: ignore[import-not-found]  # noqa: F401 - importing it runs it
     elif this is not None:
         sys.modules[__name__] = this
 
