@@ -85,7 +85,7 @@ class OutputScan:
     problems: list[str]
 
 
-def compile_patterns(patterns: Iterable[str]) -> list[_Pattern]:
+def _compile_patterns(patterns: Iterable[str]) -> list[_Pattern]:
     """Turn `.gitignore`-style patterns into matchers of repo-relative paths."""
     compiled = []
     for raw in patterns:
@@ -116,7 +116,7 @@ def scan_outputs(
         skip: repo-relative folders not to enter (data DVC already hashes).
         limit: entries to look at before giving up.
     """
-    matchers = compile_patterns(patterns)
+    matchers = _compile_patterns(patterns)
     skipped = {s.strip("/") for s in skip}
     folders: dict[str, _Folder] = {"": _Folder("", None, changed=False)}
     # (folder path, index of the last pattern that matched it or a parent, or -1)
