@@ -4,7 +4,7 @@ Patterns match as `.gitignore` patterns do, because that is how people already
 describe build products: `*.ckpt` matches at any depth, `checkpoints/` names a
 folder anywhere (everything in it matches), a pattern with a slash in it is
 anchored at the repository root, `**` spans folders, and `!pattern` takes back
-what an earlier one matched.
+what an earlier one matched (the last match wins; a folder taken back is not walked).
 
 The walk never enters git's, DVC's or other tools' private folders, nor virtual
 environments, and stops after `WALK_LIMIT` entries: a run's exit must not wait on
@@ -137,7 +137,7 @@ def scan_outputs(
         if seen > limit:
             problems.append(
                 f"outputs: stopped looking after {limit} files and folders; "
-                "name the folders runs write to in the `outputs` setting"
+                "leave big folders out with `!folder/` in the `outputs` setting"
             )
             _mark_incomplete(folders, rel)
             for pending, _ in queue:
@@ -151,10 +151,13 @@ def scan_outputs(
                 if entry.is_dir():
                     if entry.name in PRUNED or path in skipped or _is_environment(entry.path):
                         continue
+                    last = _last_match(matchers, path, inherited, folder=True)
+                    if last >= 0 and matchers[last].negated:
+                        continue  # `!data/`: as in .gitignore, nothing inside can match again
                     changed = entry.stat().st_mtime >= since
                     folders[path] = _Folder(path, rel, changed=changed)
                     folder.children.append(path)
-                    queue.append((path, _last_match(matchers, path, inherited, folder=True)))
+                    queue.append((path, last))
                     continue
                 if not entry.is_file():
                     continue

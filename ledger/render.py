@@ -10,7 +10,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.precommit_config import CONFIG_NAME
 from ledger.runtime import describe as describe_torch
 
 if TYPE_CHECKING:
@@ -115,6 +114,8 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
     if detail.snapshot:
         state = "uncommitted changes included" if s.dirty else "clean"
         if not s.dirty and detail.snapshot != s.commit:
+            from ledger.precommit_config import CONFIG_NAME  # here: `ledger list` needs no difflib
+
             state = f"clean; also holds exp-ledger's own uncommitted setup in {CONFIG_NAME}"
         out.append(_kv("snapshot", f"{detail.snapshot} ({state})"))
         out.append(

@@ -129,6 +129,15 @@ def test_an_existing_folder_the_run_only_added_to_is_not_its_folder(tmp_path: Pa
     assert scan.folders == ["lightning_logs/version_1"]
 
 
+def test_a_folder_taken_back_is_not_walked(tmp_path: Path) -> None:
+    _write(tmp_path, "data/cache/model.ckpt", "model.ckpt")
+
+    scan = scan_outputs(tmp_path, ["*.ckpt", "!data/"], since=time.time() - 60, limit=3)
+
+    assert scan.files == ["model.ckpt"]
+    assert scan.problems == []
+
+
 def test_a_huge_tree_stops_the_walk_and_says_so(tmp_path: Path) -> None:
     started = time.time() - 1
     _write(tmp_path, *(f"frames/{i}.png" for i in range(50)), "model.ckpt")
