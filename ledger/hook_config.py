@@ -14,13 +14,17 @@ of those stages. The `pre-commit` stage always runs from the project's config.
 from __future__ import annotations
 
 import io
+import shlex
 from typing import TYPE_CHECKING
 
 from ledger.errors import InstallError
+from ledger.precommit_config import CONFIG_NAME
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Sequence
     from pathlib import Path
+
+    from ledger.hook_specs import HookSpec
 
 FILE_NAME = "pre-commit-config.yaml"
 """In the ledger's folder of the git common dir, beside the ledger."""
@@ -74,3 +78,42 @@ def _runs_offline_or_at(repo: dict[str, object], hook_types: Collection[str]) ->
         isinstance(h, dict) and isinstance(h.get("stages"), list) and set(h["stages"]) & set(hook_types)
         for h in hooks
     )
+
+
+def plan_copy(ledger_dir: Path, hooks: Sequence[HookSpec], text: str) -> tuple[str | None, dict[str, str]]:
+    """The copy's text (None if the config needs no download) and, for each git hook
+    type of `hooks`, the config it runs from (as `pre-commit install --config` takes it)."""
+    types = list(dict.fromkeys(h.stage for h in hooks))
+    own = [t for t in types if t not in SHARED_TYPES]
+    copy = offline_config(text, own) if own else None
+    path = str(path_in(ledger_dir))
+    return copy, {t: path if copy is not None and t in own else CONFIG_NAME for t in types}
+
+
+def write_copy(ledger_dir: Path, copy: str | None) -> list[str]:
+    """Write the copy (or remove one no longer needed); returns what was done."""
+    path = path_in(ledger_dir)
+    if copy is None:
+        path.unlink(missing_ok=True)
+        return []
+    if path.is_file() and path.read_bytes() == copy.encode():
+        return []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(copy.encode())
+    return [f"wrote {path}: the ledger's git hooks run from it, without hook repositories to download"]
+
+
+def pin_config(script: Path, config: str) -> None:
+    """Give pre-commit's hook script the copy's absolute path.
+
+    `pre-commit install` stores the config relative to the work tree's top, which
+    holds `.git/ledger/` only in the main work tree: the hooks of a linked work tree
+    would not find the copy.
+    """
+    lines = script.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("ARGS=("):
+            args = shlex.split(line.strip().removeprefix("ARGS=(").removesuffix(")"))
+            args = [f"--config={config}" if a.startswith("--config=") else a for a in args]
+            lines[i] = f"ARGS=({shlex.join(args)})\n"
+    script.write_text("".join(lines))

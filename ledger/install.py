@@ -100,7 +100,7 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     config = root / CONFIG_NAME
     existing = _read(config)
     plan = plan_config(existing, hooks)
-    copy, configs = _hook_configs(ws, hooks, plan.text)
+    copy, configs = hook_config.plan_copy(_ledger_dir(ws), hooks, plan.text)
     stale = [t for t, (ok, _) in _git_hook_states(root, configs).items() if not ok]
     if stale and install:
         _refuse_hooks_path(root)
@@ -123,7 +123,7 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     if plan.changed:
         _write(config, plan.text)
         done.append(_config_summary(plan, created=existing is None))
-    done += _write_copy(ws, copy)
+    done += hook_config.write_copy(_ledger_dir(ws), copy)
     if stale and install:
         _run_pre_commit_install(root, pre_commit, stale, configs)
         done.append(f"installed git hooks with pre-commit: {', '.join(stale)}")
@@ -147,13 +147,13 @@ def check(ws: Workspace, hooks: Sequence[HookSpec]) -> list[CheckItem]:
     configs = dict.fromkeys((h.stage for h in hooks), CONFIG_NAME)
     try:
         plan = plan_config(_read(root / CONFIG_NAME), hooks)
-        copy, configs = _hook_configs(ws, hooks, plan.text)
+        copy, configs = hook_config.plan_copy(_ledger_dir(ws), hooks, plan.text)
     except InstallError as e:
         items.append(CheckItem(ok=False, what=CONFIG_NAME, detail=e.message))
     else:
         if copy is not None:
             path = hook_config.path_in(_ledger_dir(ws))
-            ok = _read(path) == copy
+            ok = path.is_file() and _read(path) == copy
             items.append(
                 CheckItem(ok=ok, what="offline hooks config", detail=str(path) if ok else "out of date")
             )
@@ -238,48 +238,12 @@ def _run_pre_commit_install(
         if own:
             for t in types:
                 if configs[t] == config:
-                    _pin_config(_hooks_dir(root) / t, config)
-
-
-def _pin_config(script: Path, config: str) -> None:
-    """Give pre-commit's hook script the absolute path of the offline copy.
-
-    `pre-commit install` stores the config relative to the work tree's top, which
-    holds `.git/ledger/` only in the main work tree: the hooks of a linked work tree
-    would not find the copy.
-    """
-    lines = script.read_text().splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if line.startswith("ARGS=("):
-            args = shlex.split(line.strip().removeprefix("ARGS=(").removesuffix(")"))
-            args = [f"--config={config}" if a.startswith("--config=") else a for a in args]
-            lines[i] = f"ARGS=({shlex.join(args)})\n"
-    script.write_text("".join(lines))
+                    hook_config.pin_config(_hooks_dir(root) / t, config)
 
 
 def _ledger_dir(ws: Workspace) -> Path:
+    """The ledger's folder in the git common dir (the spool's parent)."""
     return ws.spool_dir.parent.resolve()
-
-
-def _hook_configs(ws: Workspace, hooks: Sequence[HookSpec], text: str) -> tuple[str | None, dict[str, str]]:
-    """The offline copy's text (None if not needed) and the config each hook type runs from."""
-    types = list(dict.fromkeys(h.stage for h in hooks))
-    own = [t for t in types if t not in hook_config.SHARED_TYPES]
-    copy = hook_config.offline_config(text, own) if own else None
-    path = str(hook_config.path_in(_ledger_dir(ws)))
-    return copy, {t: path if copy is not None and t in own else CONFIG_NAME for t in types}
-
-
-def _write_copy(ws: Workspace, copy: str | None) -> list[str]:
-    path = hook_config.path_in(_ledger_dir(ws))
-    if copy is None:
-        path.unlink(missing_ok=True)
-        return []
-    if _read(path) == copy:
-        return []
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, copy)
-    return [f"wrote {path}: the ledger's git hooks run from it, without the hook repositories to download"]
 
 
 def _hook_type_args(types: Sequence[str]) -> str:
@@ -293,14 +257,13 @@ def _hooks_dir(root: Path) -> Path:
 def _git_hook_states(root: Path, configs: Mapping[str, str]) -> dict[str, tuple[bool, str]]:
     """For each hook type: is pre-commit's script installed, running the config in
     `configs`, and able to run; and why not."""
-    types = configs
     hooks_path = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
     if hooks_path:
         return dict.fromkeys(
-            types, (False, f"core.hooksPath is set ({hooks_path}): pre-commit cannot install")
+            configs, (False, f"core.hooksPath is set ({hooks_path}): pre-commit cannot install")
         )
     hooks_dir = _hooks_dir(root)
-    return {t: _git_hook_state(hooks_dir / t, t, configs[t]) for t in types}
+    return {t: _git_hook_state(hooks_dir / t, t, config) for t, config in configs.items()}
 
 
 def _git_hook_state(path: Path, hook_type: str, config: str) -> tuple[bool, str]:
