@@ -15,18 +15,19 @@ files a pattern names, and the files of folders changed during the run.
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.git_batch import glob_regex
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from pathlib import Path
     from re import Pattern
 
-WALK_LIMIT = 200_000
+WALK_LIMIT = 100_000
 """Folder entries looked at before the walk gives up (and says so in the record)."""
 
 PRUNED = frozenset(
@@ -50,7 +51,7 @@ PRUNED = frozenset(
 )
 """Folder names never walked: version control, caches, installed packages."""
 
-_ENV_MARKERS = ("pyvenv.cfg", "conda-meta")
+_ENV_MARKERS = frozenset({"pyvenv.cfg", "conda-meta"})
 """A folder holding one of these is a Python environment, whatever its name."""
 
 
@@ -117,6 +118,9 @@ def scan_outputs(
         limit: entries to look at before giving up.
     """
     matchers = _compile_patterns(patterns)
+    # One regex for "could any pattern name this?": most entries are named by none.
+    anything = re.compile("|".join(f"(?:{m.regex.pattern})" for m in matchers) or "(?!)")
+    top = str(root)
     skipped = {s.strip("/") for s in skip}
     folders: dict[str, _Folder] = {"": _Folder("", None, changed=False)}
     # (folder path, index of the last pattern that matched it or a parent, or -1)
@@ -128,10 +132,13 @@ def scan_outputs(
         rel, inherited = queue.popleft()
         folder = folders[rel]
         try:
-            with os.scandir(root / rel if rel else root) as it:
+            with os.scandir(f"{top}/{rel}" if rel else top) as it:
                 entries = list(it)
         except OSError:
             folder.complete = False
+            continue
+        if rel and not _ENV_MARKERS.isdisjoint(e.name for e in entries):
+            folders[folder.parent or ""].children.remove(rel)  # a virtualenv, whatever its name
             continue
         seen += len(entries)
         if seen > limit:
@@ -149,9 +156,11 @@ def scan_outputs(
                 if entry.is_symlink():
                     continue
                 if entry.is_dir():
-                    if entry.name in PRUNED or path in skipped or _is_environment(entry.path):
+                    if entry.name in PRUNED or path in skipped:
                         continue
-                    last = _last_match(matchers, path, inherited, folder=True)
+                    last = inherited
+                    if anything.fullmatch(path):
+                        last = _last_match(matchers, path, inherited, folder=True)
                     if last >= 0 and matchers[last].negated:
                         continue  # `!data/`: as in .gitignore, nothing inside can match again
                     changed = entry.stat().st_mtime >= since
@@ -162,7 +171,9 @@ def scan_outputs(
                 if not entry.is_file():
                     continue
                 folder.files += 1
-                named = _is_named(matchers, path, inherited)
+                named = (inherited >= 0 or anything.fullmatch(path) is not None) and _is_named(
+                    matchers, path, inherited
+                )
                 if not (named or folder.changed):
                     continue
                 written = entry.stat().st_mtime >= since
@@ -188,10 +199,6 @@ def _last_match(matchers: Sequence[_Pattern], path: str, inherited: int, *, fold
 def _is_named(matchers: Sequence[_Pattern], path: str, inherited: int) -> bool:
     k = _last_match(matchers, path, inherited, folder=False)
     return k >= 0 and not matchers[k].negated
-
-
-def _is_environment(path: str) -> bool:
-    return any((Path(path) / marker).exists() for marker in _ENV_MARKERS)
 
 
 def _mark_incomplete(folders: dict[str, _Folder], path: str | None) -> None:
