@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import dvc, dvc_match, records, run_records, spool
+from ledger import dvc, dvc_match, records, run_records, runtime, spool
 from ledger.environment import capture_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
@@ -22,6 +22,8 @@ from ledger.metrics_files import (
     read_plot_series,
     shown_keys,
 )
+from ledger.output_match import scan_outputs
+from ledger.own_setup import only_own_setup
 from ledger.params import merge_params, params_from, parse_argv_params, read_params_file
 from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
@@ -79,6 +81,8 @@ class After:
     """Params from files the run itself wrote (DVCLive's `params.yaml`), read after it."""
     queued: bool = False
     """The ledger server was unreachable: the record waits in the local outbox."""
+    run_folders: list[str] = field(default_factory=list)
+    """Folders the run made and wrote into (`ledger.output_match`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,8 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
         except LedgerError as e:
             snapshot = None
             errors.append(f"code snapshot failed: {e}")
+        if snapshot is not None and snapshot.dirty and only_own_setup(root, tree):
+            snapshot = dataclasses.replace(snapshot, dirty=False)  # kept in it, but not "dirty"
         dvc_files = git.list_files(repo, *DVC_FILES)
     declared = dvc.declared_files(root, dvc_files)
     data, data_errors = read_data(ws, dvc_files)
@@ -255,7 +261,11 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors += problems
     metrics, series = _named_results(values, live, plotted)
     written = [p for p in changed if _written(root / p, p, before)]
-    written += _glob_outputs(root, ws.config.outputs, started_at)
+    # DVC hashes its datasets itself: a walk through them would only cost time.
+    datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
+    scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
+    written += scan.files
+    errors += scan.problems
     before_data = {(d.path, d.value) for d in before.data}
     outputs = [
         OutputFile(path=d.path, algorithm=d.algorithm, value=d.value, size=d.size or 0)
@@ -266,7 +276,15 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     for name in dict.fromkeys(written):
         if name not in taken:
             outputs.append(_hash_output(root, name))
-    return After(metrics=metrics, series=series, data=data, outputs=outputs, errors=errors, params=params)
+    return After(
+        metrics=metrics,
+        series=series,
+        data=data,
+        outputs=outputs,
+        errors=errors,
+        params=params,
+        run_folders=scan.folders,
+    )
 
 
 def start_capture_after(started: StartedRun) -> Callable[[], After]:
@@ -329,6 +347,8 @@ def finish_recorded_run(
         log=data,
         log_size=size,
         log_truncated=truncated,
+        run_folders=after.run_folders,
+        torch=runtime.collect(spool.run_dir(ws.spool_dir, started.run_id)),
     )
     if started.store is None:
         run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, after.series)
@@ -442,27 +462,18 @@ def _run_wrote(root: Path, name: str, before: Before, started_at: float) -> bool
     return _written_since(root / name, started_at)
 
 
-def _written(path: Path, name: str, before: Before) -> bool:
-    """A file the run created or changed: its stat differs from the one taken before."""
-    now = _stat(path)
-    return now is not None and now != before.stats.get(name)
-
-
 def _written_since(path: Path, started_at: float) -> bool:
-    """For ignored files, which are not stat'ed before a run: modified after it started."""
+    """For files not stat'ed before the run: modified after it started."""
     try:
         return path.is_file() and path.stat().st_mtime >= started_at
     except OSError:
         return False
 
 
-def _glob_outputs(root: Path, patterns: Sequence[str], started_at: float) -> list[str]:
-    found = []
-    for pattern in patterns:
-        for path in root.glob(pattern):
-            if _written_since(path, started_at):
-                found.append(path.relative_to(root).as_posix())
-    return found
+def _written(path: Path, name: str, before: Before) -> bool:
+    """A file the run created or changed: its stat differs from the one taken before."""
+    now = _stat(path)
+    return now is not None and now != before.stats.get(name)
 
 
 def _hash_output(root: Path, path: str) -> OutputFile:

@@ -53,15 +53,16 @@ class Config:
     )
     """Metrics files read after a run, besides those `dvc.yaml` declares."""
     outputs: tuple[str, ...] = (
-        "checkpoints/**/*",
-        "models/**/*",
-        "outputs/**/*",
+        "checkpoints/",
+        "models/",
+        "outputs/",
         "*.pt",
         "*.pth",
         "*.ckpt",
         "*.safetensors",
     )
-    """Globs of files a run may write that git ignores; hashed when the run wrote them."""
+    """Files a run may write that git ignores, as `.gitignore` patterns (`*.ckpt` at any
+    depth, `checkpoints/` a folder anywhere); hashed when the run wrote them."""
     snapshot_deny: tuple[str, ...] = DEFAULT_DENY
     snapshot_max_file_bytes: int = 2 * 1024 * 1024
     """Files bigger than this are left out of the snapshot (and the record says so)."""

@@ -209,7 +209,9 @@ def to_dict(run: ExportedRun) -> dict[str, Any]:
         "outputs": [
             {"path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size} for o in d.outputs
         ],
+        "run_folders": list(d.run_folders),
         "environment": None if run.environment is None else json.loads(run.environment.to_json()),
+        "torch": None if d.torch is None else json.loads(d.torch.to_json()),
         "environment_digest": d.environment_digest,
         "log": None
         if d.log_size is None

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger import hook_config
 from ledger.errors import InstallError
 from ledger.hook_specs import HOOKS, PYTHON_CONFIG_KEY, SCRIPT_CONFIG_KEY, HookSpec
 from ledger.precommit_config import CONFIG_NAME, HOOK_TYPES_KEY, ConfigPlan, plan_config
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from ledger.workspace import Workspace
 
@@ -99,7 +100,8 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     config = root / CONFIG_NAME
     existing = _read(config)
     plan = plan_config(existing, hooks)
-    stale = [t for t, (ok, _) in _git_hook_states(root, hooks).items() if not ok]
+    copy, configs = hook_config.plan_copy(_ledger_dir(ws), hooks, plan.text)
+    stale = [t for t, (ok, _) in _git_hook_states(root, configs).items() if not ok]
     if stale and install:
         _refuse_hooks_path(root)
     pre_commit = _pre_commit() if stale and install else []
@@ -121,8 +123,9 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     if plan.changed:
         _write(config, plan.text)
         done.append(_config_summary(plan, created=existing is None))
+    done += hook_config.write_copy(_ledger_dir(ws), copy)
     if stale and install:
-        _run_pre_commit_install(root, pre_commit, stale)
+        _run_pre_commit_install(root, pre_commit, stale, configs)
         done.append(f"installed git hooks with pre-commit: {', '.join(stale)}")
         hooks_dir = _hooks_dir(root)
         done += [
@@ -141,18 +144,26 @@ def check(ws: Workspace, hooks: Sequence[HookSpec]) -> list[CheckItem]:
     """What is and is not set up, one item per part; changes nothing."""
     root = ws.root
     items = [_check_store(ws.url), _check_python(root), _check_script(root)]
+    configs = dict.fromkeys((h.stage for h in hooks), CONFIG_NAME)
     try:
         plan = plan_config(_read(root / CONFIG_NAME), hooks)
+        copy, configs = hook_config.plan_copy(_ledger_dir(ws), hooks, plan.text)
     except InstallError as e:
         items.append(CheckItem(ok=False, what=CONFIG_NAME, detail=e.message))
     else:
+        if copy is not None:
+            path = hook_config.path_in(_ledger_dir(ws))
+            ok = path.is_file() and _read(path) == copy
+            items.append(
+                CheckItem(ok=ok, what="offline hooks config", detail=str(path) if ok else "out of date")
+            )
         for h in hooks:
             detail = "out of date" if h.id in plan.updated else f"not in {CONFIG_NAME}"
             ok = h.id not in plan.added + plan.updated
             items.append(CheckItem(ok=ok, what=f"hook {h.id}", detail="" if ok else detail))
         types = ", ".join(plan.hook_types_added)
         items.append(CheckItem(ok=not types, what=HOOK_TYPES_KEY, detail=types and f"lacks {types}"))
-    for t, (ok, detail) in _git_hook_states(root, hooks).items():
+    for t, (ok, detail) in _git_hook_states(root, configs).items():
         items.append(CheckItem(ok=ok, what=f"git hook {t}", detail=detail))
     return items
 
@@ -208,14 +219,31 @@ def _refuse_hooks_path(root: Path) -> None:
     )
 
 
-def _run_pre_commit_install(root: Path, pre_commit: list[str], types: Sequence[str]) -> None:
-    cmd = [*pre_commit, "install", *(arg for t in types for arg in ("--hook-type", t))]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        out = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-        if any("core.hooksPath" in line for line in out):
-            _refuse_hooks_path(root)
-        raise InstallError(f"`pre-commit install` failed: {out[-1] if out else f'exit {proc.returncode}'}")
+def _run_pre_commit_install(
+    root: Path, pre_commit: list[str], types: Sequence[str], configs: Mapping[str, str]
+) -> None:
+    for config in dict.fromkeys(configs[t] for t in types):
+        # The offline copy may vanish (a moved repository): its hooks then skip, never block.
+        own = ["--config", config, "--allow-missing-config"] if config != CONFIG_NAME else []
+        group = [arg for t in types if configs[t] == config for arg in ("--hook-type", t)]
+        cmd = [*pre_commit, "install", *own, *group]
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            out = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+            if any("core.hooksPath" in line for line in out):
+                _refuse_hooks_path(root)
+            raise InstallError(
+                f"`pre-commit install` failed: {out[-1] if out else f'exit {proc.returncode}'}"
+            )
+        if own:
+            for t in types:
+                if configs[t] == config:
+                    hook_config.pin_config(_hooks_dir(root) / t, config)
+
+
+def _ledger_dir(ws: Workspace) -> Path:
+    """The ledger's folder in the git common dir (the spool's parent)."""
+    return ws.spool_dir.parent.resolve()
 
 
 def _hook_type_args(types: Sequence[str]) -> str:
@@ -226,19 +254,19 @@ def _hooks_dir(root: Path) -> Path:
     return root / _git(root, "rev-parse", "--git-path", "hooks", check=True).stdout.strip()
 
 
-def _git_hook_states(root: Path, hooks: Sequence[HookSpec]) -> dict[str, tuple[bool, str]]:
-    """For each hook type: is pre-commit's script installed and able to run, and why not."""
-    types = dict.fromkeys(h.stage for h in hooks)
+def _git_hook_states(root: Path, configs: Mapping[str, str]) -> dict[str, tuple[bool, str]]:
+    """For each hook type: is pre-commit's script installed, running the config in
+    `configs`, and able to run; and why not."""
     hooks_path = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
     if hooks_path:
         return dict.fromkeys(
-            types, (False, f"core.hooksPath is set ({hooks_path}): pre-commit cannot install")
+            configs, (False, f"core.hooksPath is set ({hooks_path}): pre-commit cannot install")
         )
     hooks_dir = _hooks_dir(root)
-    return {t: _git_hook_state(hooks_dir / t, t) for t in types}
+    return {t: _git_hook_state(hooks_dir / t, t, config) for t, config in configs.items()}
 
 
-def _git_hook_state(path: Path, hook_type: str) -> tuple[bool, str]:
+def _git_hook_state(path: Path, hook_type: str, config: str) -> tuple[bool, str]:
     try:
         script = path.read_text(errors="replace")
     except FileNotFoundError:
@@ -249,7 +277,7 @@ def _git_hook_state(path: Path, hook_type: str) -> tuple[bool, str]:
         return False, f"{path} is not pre-commit's (`ledger init` keeps it as {hook_type}.legacy)"
     values = dict(_script_values(script))
     args = shlex.split(values.get("ARGS", "").strip("()"))
-    if f"--config={CONFIG_NAME}" not in args or f"--hook-type={hook_type}" not in args:
+    if f"--config={config}" not in args or f"--hook-type={hook_type}" not in args:
         return False, f"{path} runs another pre-commit config: {' '.join(args)}"
     python = values.get("INSTALL_PYTHON", "")
     if python and not os.access(python, os.X_OK) and shutil.which("pre-commit") is None:

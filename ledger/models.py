@@ -91,6 +91,10 @@ class Run(Base):
     note: Mapped[str | None] = mapped_column(Text)
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Hidden from listings unless asked for (the TUI's archive action)."""
+    run_folders: Mapped[str | None] = mapped_column(Text)
+    """JSON list of the folders the run made and wrote into (`lightning_logs/version_3`)."""
+    torch_runtime: Mapped[str | None] = mapped_column(Text)
+    """JSON `ledger.runtime.TorchRuntime`: the torch build and the CUDA devices the run had."""
 
     tags: Mapped[list[Tag]] = relationship(lazy="raise", cascade="all, delete-orphan")
     params: Mapped[list[Param]] = relationship(lazy="raise", cascade="all, delete-orphan")

@@ -15,6 +15,7 @@ from ledger.filter_sql import compile_filter, order_runs
 from ledger.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
 from ledger.params import from_row
 from ledger.records import DataItem, Metric, OutputFile, Param, RunDetail
+from ledger.runtime import TorchRuntime
 from ledger.summary import RunSummary
 
 if TYPE_CHECKING:
@@ -275,6 +276,8 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
             log_size=None if log is None else log.size,
             log_truncated=False if log is None else bool(log.truncated),
             linked_commits=tuple(linked),
+            run_folders=tuple(json.loads(run.run_folders or "[]")),
+            torch=TorchRuntime.from_json(run.torch_runtime),
         )
 
 

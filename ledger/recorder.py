@@ -88,6 +88,8 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
             "ended_at": end.ended_at,
             "exit_code": end.exit_code,
             "peak_rss": end.peak_rss,
+            "run_folders": json.dumps(list(end.run_folders)) if end.run_folders else None,
+            "torch_runtime": None if end.torch is None else end.torch.to_json(),
         }
         if end.capture_errors:
             before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from ledger.environment import Environment
     from ledger.ids import RunId
+    from ledger.runtime import TorchRuntime
     from ledger.summary import RunSummary
     from ledger.verdict import ReproductionLink
 
@@ -107,6 +108,10 @@ class RunEnd:
     log: bytes | None = None
     log_size: int = 0
     log_truncated: bool = False
+    run_folders: Sequence[str] = ()
+    """Folders the run made and wrote into (`ledger.output_match`)."""
+    torch: TorchRuntime | None = None
+    """The torch build and CUDA devices the run had, if it imported torch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +146,7 @@ class RunDetail:
     """The run this one reproduces, with the verdict (`ledger reproduce`)."""
     reproduced_by: tuple[ReproductionLink, ...] = ()
     """Reproductions of this run, oldest first."""
+    run_folders: tuple[str, ...] = ()
+    """Folders the run made and wrote into (its log folder)."""
+    torch: TorchRuntime | None = None
+    """The torch build and CUDA devices the run had; None if it did not import torch."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ledger.numbers import format_number
+from ledger.runtime import describe as describe_torch
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -112,6 +113,10 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
     out.append(_kv("branch", s.branch or "(detached HEAD)"))
     if detail.snapshot:
         state = "uncommitted changes included" if s.dirty else "clean"
+        if not s.dirty and detail.snapshot != s.commit:
+            from ledger.precommit_config import CONFIG_NAME  # here: `ledger list` needs no difflib
+
+            state = f"clean; also holds exp-ledger's own uncommitted setup in {CONFIG_NAME}"
         out.append(_kv("snapshot", f"{detail.snapshot} ({state})"))
         out.append(
             _kv(
@@ -142,18 +147,21 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
             size = "" if d.size is None else f", {d.size} bytes"
             files = "" if d.nfiles is None else f", {d.nfiles} files"
             out.append(_kv(d.path, f"{d.algorithm}:{d.value} ({d.role}{size}{files}, {match})"))
-    if detail.outputs:
+    if detail.outputs or detail.run_folders:
         out += ["", "outputs"]
+        out += [_kv("wrote into", f"{f}/") for f in detail.run_folders]
         out += [
             _kv(o.path, f"{o.algorithm}:{o.value or '(not hashed)'} ({o.size} bytes)") for o in detail.outputs
         ]
-    if env is not None:
+    torch = describe_torch(env, detail.torch)
+    if env is not None or torch is not None:
         out += ["", "environment"]
+    if env is not None:
         out.append(_kv("python", f"{env.implementation} {env.python_version}"))
         out.append(_kv("platform", env.platform))
         out.append(_kv("packages", f"{len(env.packages)} (lock {env.digest[:12]})"))
-        if env.torch:
-            out.append(_kv("torch", f"{env.torch}" + (f" (CUDA {env.cuda})" if env.cuda else " (CPU)")))
+    if torch is not None:
+        out.append(_kv("torch", torch))
     if detail.env_vars:
         out.append(_kv("env vars", ", ".join(f"{k}={v}" for k, v in sorted(detail.env_vars.items()))))
     from ledger.verdict import render_links

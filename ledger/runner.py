@@ -1,7 +1,8 @@
 """`ledger run -- CMD`: capture before, run the command as a child, capture after.
 
 The child gets argv, never a shell string; it sees `LEDGER_RUN_ID` (and the ledger's
-URL) so the Python API inside it logs into this run. Ctrl-C reaches the child
+URL) so the Python API inside it logs into this run, and a PYTHONPATH entry through
+which its Python processes report the torch and CUDA devices they had (`ledger.runtime`). Ctrl-C reaches the child
 through the terminal; the wrapper outlives it to record how it ended.
 """
 
@@ -18,7 +19,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ledger import run_records, spool
+from ledger import run_records, runtime, spool
 from ledger.logcapture import LogCapture, compress_log
 from ledger.procinfo import HEARTBEAT_EVERY
 
@@ -68,6 +69,7 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
         LEDGER_URL=started.workspace.url,
         PYTHONUNBUFFERED="1",
     )
+    child_env.update(runtime.child_env(folder, child_env))  # its Python processes report their torch
     capture = LogCapture(max_bytes=started.workspace.config.log_max_bytes, spool_path=folder / spool.LOG_NAME)
     status, code, peak = _supervise(argv, child_env, capture, started)
     code = _finish(started, capture, status=status, code=code, peak_rss=peak)

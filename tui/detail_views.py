@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ledger.render import format_age, format_duration, format_time, format_value
+from ledger.runtime import describe as describe_torch
 from ledger.tui.widgets.metric_plot import Line
 from ledger.tui.widgets.tables import MAX_WIDTH
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ledger.chunks import Points
     from ledger.environment import Environment
     from ledger.records import RunDetail
+    from ledger.runtime import TorchRuntime
     from ledger.ui_queries import ReproductionLink
 
     Styler = Callable[[str], Style]
@@ -161,11 +163,12 @@ def package_rows(env: Environment) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def environment_summary(env: Environment) -> str:
+def environment_summary(env: Environment, torch: TorchRuntime | None = None) -> str:
     """The line above the package table."""
     parts = [f"{env.implementation} {env.python_version}", env.platform, f"{len(env.packages)} packages"]
-    if env.torch:
-        parts.append(f"torch {env.torch}" + (f" (CUDA {env.cuda})" if env.cuda else " (CPU)"))
+    described = describe_torch(env, torch)
+    if described:
+        parts.append(f"torch {described}")
     parts.append(f"lock {env.digest[:12]}")
     return " · ".join(parts)
 

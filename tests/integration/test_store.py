@@ -32,6 +32,7 @@ from ledger.recorder import (
     set_note,
 )
 from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd
+from ledger.runtime import TorchRuntime
 from ledger.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
 from ledger.store import MIGRATIONS, Store, connect
 from ledger.summary import RunSummary
@@ -76,6 +77,11 @@ def param(key: str, value: Any, source: str = "params.yaml") -> Param:
 
 def metric(key: str, value: float, step: int | None = None, source: str = "metrics.json") -> Metric:
     return Metric(key=key, value=value, step=step, source=source)
+
+
+GPU = TorchRuntime(
+    "2.5.1+cu121", "12.1", cuda_available=True, device_count=1, cuda_used=True, devices=("T4",)
+)
 
 
 def started(store: Store, **fields: Any) -> RunId:
@@ -168,7 +174,7 @@ def test_get_run_round_trips_every_field(store: Store) -> None:
         status="finished", ended_at=T0 + 125.5, exit_code=0, peak_rss=2**31,
         metrics=(metric("acc", 0.93),), outputs=(OutputFile("ckpt.pt", "sha256", "e" * 64, 2048),),
         data=(out,), capture_errors=("metrics.json: missing",), log=compress_log(b"hello\n"),
-        log_size=6, log_truncated=True,
+        log_size=6, log_truncated=True, run_folders=("lightning_logs/version_0",), torch=GPU,
     ))  # fmt: skip
     set_note(store, run_id, "first try")
 
@@ -188,7 +194,7 @@ def test_get_run_round_trips_every_field(store: Store) -> None:
         params=(param("lr", 0.1, "argv"), param("model.depth", 3)),
         metrics=(metric("acc", 0.93), metric("loss", 0.25, step=2, source="api")), series_keys=("loss",),
         data=(dep, out), outputs=(OutputFile("ckpt.pt", "sha256", "e" * 64, 2048),), log_size=6,
-        log_truncated=True,
+        log_truncated=True, run_folders=("lightning_logs/version_0",), torch=GPU,
     )  # fmt: skip
 
 

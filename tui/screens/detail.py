@@ -265,8 +265,10 @@ class RunDetailScreen(RunActionsScreen):
         outputs = self.query_one("#outputs-table", DataTable)
         fill(outputs, ("output", "hash", "size"), views.output_rows(detail))
         outputs.display = bool(detail.outputs)
+        status = f"{len(detail.outputs)} output file(s)" if detail.outputs else "no output files recorded"
+        folders = ", ".join(f"{f}/" for f in detail.run_folders)
         self.query_one("#outputs-status", Static).update(
-            f"{len(detail.outputs)} output file(s)" if detail.outputs else "no output files recorded"
+            f"{status}; wrote into {folders}" if folders else status
         )
 
     def on_workspace_checked(self, message: WorkspaceChecked) -> None:
@@ -285,7 +287,8 @@ class RunDetailScreen(RunActionsScreen):
             table.set_rows(columns, [], noun="packages", status=message.problem or "")
         else:
             rows = views.package_rows(env)
-            table.set_rows(columns, rows, noun="packages", status=views.environment_summary(env))
+            torch = None if self.detail is None else self.detail.torch
+            table.set_rows(columns, rows, noun="packages", status=views.environment_summary(env, torch))
 
     def on_patch_loaded(self, message: PatchLoaded) -> None:
         """The snapshot's diff, highlighted."""
