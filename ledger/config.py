@@ -72,6 +72,10 @@ class Config:
     """Log bytes kept per run: the first and last halves, the middle dropped."""
     argv_params: bool = True
     """Record `--key value` and `key=value` arguments of the command as params."""
+    log_metrics: bool = True
+    """Read `key: value` and `key=value` numbers the run printed as metric series."""
+    log_metric_patterns: tuple[str, ...] = ()
+    """Regular expressions that replace the built-in ones (`ledger.log_scalars`)."""
     flush_interval: float = 2.0
     """Seconds between background flushes of logged metrics."""
     result_patterns: tuple[str, ...] = ("dvc.lock", "**/dvc.lock", "*.dvc", "**/*.dvc")
@@ -112,6 +116,13 @@ def load_config(toplevel: Path | None, environ: Mapping[str, str] | None = None)
             f"ledger setting 'check_results': expected one of {', '.join(CHECK_MODES)}, "
             f"got {values['check_results']!r}"
         )
+    if values.get("log_metric_patterns"):
+        from ledger.log_scalars import compile_patterns  # only a project that sets them pays
+
+        try:
+            compile_patterns(values["log_metric_patterns"])
+        except ValueError as e:
+            raise ConfigError(f"ledger setting 'log_metric_patterns': {e}") from e
     return dataclasses.replace(Config(), **values, extra=extra)
 
 

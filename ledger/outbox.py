@@ -202,13 +202,22 @@ def _queue_start(ws: Workspace, record: NewRun, error: StoreUnreachableError) ->
 
 
 def save_end(store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Points]) -> None:
-    """Save a run's end: what its spool still holds, its DVCLive series, its final state."""
+    """Save a run's end: what its spool still holds, its DVCLive series, its final state.
+
+    Series read from the log come last, and only for keys nothing else recorded: what
+    the script logged through the API, or DVCLive wrote, is the better record.
+    """
     from ledger import recorder
     from ledger.liveness import ingest_spool
+    from ledger.log_scalars import LOG_SOURCE
 
     ingest_spool(store, spool_dir, RunId(run_id))
     if series:
         recorder.add_points(store, RunId(run_id), series, source="dvclive")
+    if end.log_series:
+        taken = recorder.metric_keys(store, RunId(run_id))
+        fresh = {k: p for k, p in end.log_series.items() if k not in taken}
+        recorder.add_points(store, RunId(run_id), fresh, source=LOG_SOURCE)
     recorder.finish_run(store, RunId(run_id), end)
 
 

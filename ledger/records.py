@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from ledger.chunks import Points
     from ledger.environment import Environment
     from ledger.ids import RunId
     from ledger.summary import RunSummary
@@ -105,6 +106,8 @@ class RunEnd:
     log: bytes | None = None
     log_size: int = 0
     log_truncated: bool = False
+    log_series: Mapping[str, Points] = field(default_factory=dict)
+    """Series read from the log (`ledger.log_scalars`), minus keys recorded otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
