@@ -116,13 +116,6 @@ def load_config(toplevel: Path | None, environ: Mapping[str, str] | None = None)
             f"ledger setting 'check_results': expected one of {', '.join(CHECK_MODES)}, "
             f"got {values['check_results']!r}"
         )
-    if values.get("log_metric_patterns"):
-        from ledger.log_scalars import compile_patterns  # only a project that sets them pays
-
-        try:
-            compile_patterns(values["log_metric_patterns"])
-        except ValueError as e:
-            raise ConfigError(f"ledger setting 'log_metric_patterns': {e}") from e
     return dataclasses.replace(Config(), **values, extra=extra)
 
 
@@ -164,10 +157,19 @@ def _coerce(name: str, value: Any, annotation: Any, origin: str) -> Any:
     where = f"{origin}: ledger setting '{name}'"
     if kind.startswith("tuple"):
         if isinstance(value, str):
-            return tuple(p.strip() for p in value.split(",") if p.strip())
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+            items = tuple(p.strip() for p in value.split(",") if p.strip())
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = tuple(value)
+        else:
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        if name == "log_metric_patterns" and items:
+            from ledger.log_scalars import compile_patterns  # only a project that sets them pays
+
+            try:
+                compile_patterns(items)
+            except ValueError as e:
+                raise ConfigError(f"{where}: {e}") from e
+        return items
     if kind == "bool":
         if isinstance(value, bool):
             return value
