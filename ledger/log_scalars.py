@@ -36,6 +36,9 @@ _NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?i:[-+]?i
 _PAIR = (
     r"(?<![\w./@'\"-])(?P<key>[A-Za-z_][\w./@-]*+)(?::[ \t]+|=)"
     rf"(?P<value>{_NUMBER})(?![\w.:/-]|,[0-9])"
+    # ...and what follows is the line's end, a separator or the next pair: `data: 3 files`
+    # is a sentence, `loss: 0.2 - acc: 0.9` and `loss: 2.3  [64/60000]` are metrics.
+    r"(?=[%,;|)\]]|[ \t]*(?:\r?$|[-|,;\[(]|[A-Za-z_][\w./@-]*(?::[ \t]|=)))"
 )
 _EPOCH = (
     r"(?<![\w'\"-])(?i:epoch)[ \t]*[:=]?[ \t]*[\[(]?[ \t]*(?P<epoch>[0-9]+)"

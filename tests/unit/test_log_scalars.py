@@ -160,6 +160,9 @@ def test_windows_line_endings_are_lines_not_progress_bars() -> None:
         "\r 20%|██  | 1/5 [00:01<00:04, loss=0.5]\r 40%|████ | 2/5 [00:02<00:03, loss=0.4]",
         "1/5 loss=0.5\r2/5 loss=0.4\r3/5 loss=0.3",
         "lossy: 0.5x",
+        "data: 3 files found in data/processed",
+        "Train samples: 60000 images",
+        "time: 12.3 s",
     ],
 )
 def test_what_is_not_a_metric(line: str) -> None:
