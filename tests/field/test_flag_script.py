@@ -250,3 +250,26 @@ def test_an_api_key_on_the_command_line_is_never_stored(project: TmpRepo) -> Non
     assert any(p.name.endswith(".db") for p in stored)
     for path in stored:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.postgres
+def test_an_api_key_never_reaches_a_synced_postgresql_copy(project: TmpRepo, pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+    ledger("sync", "--to", pg_url, "--no-progress", cwd=project.root)
+
+    engine = create_engine(pg_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            params = {row[0]: row[1] for row in conn.execute(text("SELECT key, text FROM params"))}
+            argvs = conn.execute(text("SELECT argv FROM runs")).scalars().all()
+    finally:
+        engine.dispose()
+    assert params == {"lr": "0.05", "epochs": "2", "api_key": "***"}  # preprocess.py has none
+    assert len(argvs) == 2
+    assert not any(SECRET in argv for argv in argvs)
+    exported = ledger("export", cwd=project.root, env={"LEDGER_URL": pg_url}).stdout
+    assert '"api_key"' in exported
+    assert SECRET not in exported
