@@ -305,7 +305,7 @@ def finish_recorded_run(
     ended_at = time.time()
     log_series: dict[str, Points] = {}
     if data is not None and ws.config.log_metrics:
-        # A key a params or metrics file (or DVCLive) recorded is not read again from the log.
+        # A key the run has as a param, or that a metrics file or DVCLive gave, is not read again.
         taken = {p.key for p in started.before.params} | {m.key for m in after.metrics} | set(after.series)
         log_series, problems = log_scalars.read_stored_log(
             data, patterns=ws.config.log_metric_patterns, skip=taken, at_ms=int(ended_at * 1000)

@@ -44,8 +44,6 @@ _EPOCH = (
     r"(?<![\w'\"-])(?i:epoch)[ \t]*[:=]?[ \t]*[\[(]?[ \t]*(?P<epoch>[0-9]+)"
     r"(?:[ \t]*/[ \t]*[0-9]+)?(?![\w.])"
 )
-_BUILT_IN = re.compile(f"{_PAIR}|{_EPOCH}")
-"""The built-in patterns as one, for the README and for users to start theirs from."""
 _PAIRS = re.compile(_PAIR)
 _EPOCHS = re.compile(_EPOCH)
 _STEP_KEYS = frozenset({"step", "global_step", "iteration", "iter"})
@@ -61,7 +59,7 @@ _PATTERN_GROUPS = frozenset({"key", "value", "step"})
 
 def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     """Check user patterns: each needs `key` and `value` groups, a group named for its
-    metric (`(?P<test_acc>...)`), or only a `step` group.
+    metric (`(?P<test_acc>...)`), or only a `step` (or `epoch`) group.
 
     Raises:
         ValueError: one line naming the pattern.
