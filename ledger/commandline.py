@@ -94,6 +94,28 @@ def find_program(argv: Sequence[str]) -> Program | None:
     return None
 
 
+def dvc_set_params(argv: Sequence[str]) -> list[str]:
+    """The `key=value` params `dvc exp run -S [file:]key=value` sets, file prefix removed.
+
+    DVC's flags are its own, but these are the user's params, spelled for DVC.
+    """
+    if len(argv) < 3 or (_base(argv[0]), *argv[1:3]) != ("dvc", "exp", "run"):
+        return []
+    found = []
+    for i, arg in enumerate(argv[3:], start=3):
+        name, eq, value = arg.partition("=")
+        if name in ("-S", "--set-param") and (eq or i + 1 < len(argv)):
+            setting = value if eq else argv[i + 1]
+        elif arg.startswith("-S") and len(arg) > 2:
+            setting = arg[2:]
+        else:
+            continue
+        key, eq, value = setting.partition("=")
+        if eq:
+            found.append(f"{key.rpartition(':')[2]}={value}")
+    return found
+
+
 def _python(args: Sequence[str]) -> Program | None:
     """After the interpreter: its options, then a script, `-m module` or `-c code`."""
     i = 0

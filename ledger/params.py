@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ledger.commandline import find_program
+from ledger.commandline import dvc_set_params, find_program
 from ledger.redact import redact_argv
 
 if TYPE_CHECKING:
@@ -91,15 +91,17 @@ def parse_argv_params(argv: Sequence[str]) -> dict[str, ParamValue]:
 
     Only the arguments of the user's own script or module count
     (`ledger.commandline`): an interpreter's, a launcher's or a tool's flags are not
-    params. A value the recorded command line masks (`--api-key`, a URL's password) is
+    params, except the `-S key=value` of `dvc exp run`. A value the recorded command line masks (`--api-key`, a URL's password) is
     masked here too, by the same `redact_argv`. A flag with no value is `True`; values
     are typed like YAML scalars, so `--epochs 3` compares as a number.
     """
-    program = find_program(redact_argv(argv))
-    if program is None:
-        return {}
+    redacted = redact_argv(argv)
     params: dict[str, ParamValue] = {}
-    args = program.args
+    for setting in dvc_set_params(redacted):
+        name, _, value = setting.partition("=")
+        params[name.strip()] = parse_scalar(value)  # spelled as in the params file
+    program = find_program(redacted)
+    args = () if program is None else program.args
     i = 0
     while i < len(args):
         arg = args[i]

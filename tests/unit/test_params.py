@@ -536,6 +536,29 @@ def test_parse_argv_params_masks_what_the_command_line_masks(args: list[str], ke
     assert params == {"lr": 0.1, key: MASK}
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["dvc", "exp", "run", "-S", "train.lr=0.1"], {"train.lr": 0.1}),
+        (
+            ["dvc", "exp", "run", "--queue", "-S", "params.yaml:train.lr=0.1", "-S", "epochs=3"],
+            {"train.lr": 0.1, "epochs": 3},
+        ),
+        (
+            ["dvc", "exp", "run", "--set-param=model.max-depth=4", "-Sseed=7"],
+            {"model.max-depth": 4, "seed": 7},
+        ),
+        (["dvc", "exp", "run", "-S", "db_password=hunter2"], {"db_password": "***"}),
+        (["dvc", "repro", "-S", "lr=0.1"], {}),
+    ],
+    ids=["set-param", "file-prefix-and-queue", "attached-forms", "secret", "not-exp-run"],
+)
+def test_parse_argv_params_reads_the_params_dvc_exp_run_sets(
+    command: list[str], expected: dict[str, ParamValue]
+) -> None:
+    assert parse_argv_params(command) == expected
+
+
 def test_parse_argv_params_masks_a_urls_password_and_keeps_the_rest() -> None:
     params = parse_argv_params(["python", "train.py", "--db", "postgresql://me:s3cret@db:5432/runs"])
 
