@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import dvc, dvc_match, records, run_records, runtime, spool
+from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
 from ledger.environment import capture_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
@@ -334,9 +334,19 @@ def finish_recorded_run(
     if after is None:
         after = capture_after(ws, started.before, started_at=started.started_at)
     data, size, truncated = log if log is not None else (None, 0, False)
+    ended_at = time.time()
+    log_series: dict[str, Points] = {}
+    if data is not None and ws.config.log_metrics:
+        # A key the run has as a param, or that a metrics file or DVCLive gave, is not read again.
+        taken = {p.key for p in (*started.before.params, *after.params)} | {m.key for m in after.metrics}
+        taken |= {key for found in after.series.values() for key in found}
+        log_series, problems = log_scalars.read_stored_log(
+            data, patterns=ws.config.log_metric_patterns, skip=taken, at_ms=int(ended_at * 1000)
+        )
+        after = dataclasses.replace(after, errors=[*after.errors, *problems])
     end = records.RunEnd(
         status=status,
-        ended_at=time.time(),
+        ended_at=ended_at,
         exit_code=exit_code,
         peak_rss=peak_rss,
         metrics=after.metrics,
@@ -349,6 +359,7 @@ def finish_recorded_run(
         log_truncated=truncated,
         run_folders=after.run_folders,
         torch=runtime.collect(spool.run_dir(ws.spool_dir, started.run_id)),
+        log_series=log_series,
     )
     if started.store is None:
         run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, after.series)

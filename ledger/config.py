@@ -73,6 +73,10 @@ class Config:
     """Log bytes kept per run: the first and last halves, the middle dropped."""
     argv_params: bool = True
     """Record `--key value` and `key=value` arguments of the command as params."""
+    log_metrics: bool = True
+    """Read `key: value` and `key=value` numbers the run printed as metric series."""
+    log_metric_patterns: tuple[str, ...] = ()
+    """Regular expressions that replace the built-in ones (`ledger.log_scalars`)."""
     flush_interval: float = 2.0
     """Seconds between background flushes of logged metrics."""
     result_patterns: tuple[str, ...] = ("dvc.lock", "**/dvc.lock", "*.dvc", "**/*.dvc")
@@ -154,10 +158,19 @@ def _coerce(name: str, value: Any, annotation: Any, origin: str) -> Any:
     where = f"{origin}: ledger setting '{name}'"
     if kind.startswith("tuple"):
         if isinstance(value, str):
-            return tuple(p.strip() for p in value.split(",") if p.strip())
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+            items = tuple(p.strip() for p in value.split(",") if p.strip())
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = tuple(value)
+        else:
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        if name == "log_metric_patterns" and items:
+            from ledger.log_scalars import compile_patterns  # only a project that sets them pays
+
+            try:
+                compile_patterns(items)
+            except ValueError as e:
+                raise ConfigError(f"{where}: {e}") from e
+        return items
     if kind == "bool":
         if isinstance(value, bool):
             return value

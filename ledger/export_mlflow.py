@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ledger.commandline import find_program
 from ledger.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -187,10 +188,8 @@ def _entry_point(argv: Sequence[str]) -> str | None:
     """The script a command ran (`python train.py` -> `train.py`), as MLflow's source name."""
     if not argv:
         return None
-    first = argv[0].rsplit("/", 1)[-1]
-    if first.startswith("python") and len(argv) > 1:
-        return argv[2] if argv[1] == "-m" and len(argv) > 2 else argv[1]
-    return argv[0]
+    program = find_program(argv)
+    return argv[0] if program is None else program.entry
 
 
 def _batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -207,13 +207,22 @@ def save_end(
     store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Mapping[str, Points]]
 ) -> None:
     """Save a run's end: what its spool still holds, the series its files held (by file),
-    its final state."""
+    its final state.
+
+    Series read from the log come last, and only for keys nothing else recorded: what
+    the script logged through the API, or its files held, is the better record.
+    """
     from ledger import recorder
     from ledger.liveness import ingest_spool
+    from ledger.log_scalars import LOG_SOURCE
 
     ingest_spool(store, spool_dir, RunId(run_id))
     for source, found in series.items():
         recorder.add_points(store, RunId(run_id), found, source=source)
+    if end.log_series:
+        taken = recorder.metric_keys(store, RunId(run_id))
+        fresh = {k: p for k, p in end.log_series.items() if k not in taken}
+        recorder.add_points(store, RunId(run_id), fresh, source=LOG_SOURCE)
     recorder.finish_run(store, RunId(run_id), end)
 
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from ledger.commandline import dvc_set_params, find_program
+from ledger.redact import redact_argv
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
@@ -84,13 +87,21 @@ def load_document(name: str, raw: bytes) -> Any:
 
 
 def parse_argv_params(argv: Sequence[str]) -> dict[str, ParamValue]:
-    """Params a command passed on its command line: `--lr 0.01`, `--lr=0.01`, `lr=0.01`.
+    """Params the user's script was given: `--lr 0.01`, `--lr=0.01`, `lr=0.01`.
 
-    The interpreter and script name are skipped; a flag with no value is `True`.
-    Values are typed like YAML scalars, so `--epochs 3` compares as a number.
+    Only the arguments of the user's own script or module count
+    (`ledger.commandline`): an interpreter's, a launcher's or a tool's flags are not
+    params, except the `-S key=value` of `dvc exp run`. A value the recorded command line masks (`--api-key`, a URL's password) is
+    masked here too, by the same `redact_argv`. A flag with no value is `True`; values
+    are typed like YAML scalars, so `--epochs 3` compares as a number.
     """
+    redacted = redact_argv(argv)
     params: dict[str, ParamValue] = {}
-    args = list(argv[1:])
+    for setting in dvc_set_params(redacted):
+        name, _, value = setting.partition("=")
+        params[name.strip()] = parse_scalar(value)  # spelled as in the params file
+    program = find_program(redacted)
+    args = () if program is None else program.args
     i = 0
     while i < len(args):
         arg = args[i]

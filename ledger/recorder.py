@@ -191,6 +191,13 @@ def add_points(
         session.execute(_UPDATE_RUN, {"run_id": run_id, "heartbeat_at": time.time()})
 
 
+def metric_keys(store: Store, run_id: RunId) -> set[str]:
+    """The keys of the metrics a run has so far."""
+    table = models.Base.metadata.tables["metrics"]
+    with store.reading_core() as conn:
+        return set(conn.scalars(select(table.c.key).where(table.c.run_id == run_id)))
+
+
 def write_final_metrics(
     store: Store, session: Session | Connection, run_id: RunId, metrics: Iterable[Metric]
 ) -> None:

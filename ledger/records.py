@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from ledger.chunks import Points
     from ledger.environment import Environment
     from ledger.ids import RunId
     from ledger.runtime import TorchRuntime
@@ -112,6 +113,8 @@ class RunEnd:
     """Folders the run made and wrote into (`ledger.output_match`)."""
     torch: TorchRuntime | None = None
     """The torch build and CUDA devices the run had, if it imported torch."""
+    log_series: Mapping[str, Points] = field(default_factory=dict)
+    """Series read from the log (`ledger.log_scalars`), minus keys recorded otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

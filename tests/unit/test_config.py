@@ -56,6 +56,8 @@ def test_load_config_defaults_are_what_the_docs_promise() -> None:
     assert config.snapshot_max_total_bytes == 100 * 1024 * 1024
     assert config.log_max_bytes == 8 * 1024 * 1024
     assert config.argv_params is True
+    assert config.log_metrics is True
+    assert config.log_metric_patterns == ()
     assert config.flush_interval == 2.0
     assert config.env_allow == ()
     assert config.extra == {}
@@ -78,6 +80,12 @@ def test_load_config_defaults_are_what_the_docs_promise() -> None:
         ('env_allow = ["CUDA_*", "OMP_NUM_THREADS"]', "env_allow", ("CUDA_*", "OMP_NUM_THREADS")),
         ("log_max_bytes = 4096", "log_max_bytes", 4096),
         ("argv_params = false", "argv_params", False),
+        ("log_metrics = false", "log_metrics", False),
+        (
+            "log_metric_patterns = ['^Test acc (?P<test_acc>\\S+)']",
+            "log_metric_patterns",
+            (r"^Test acc (?P<test_acc>\S+)",),
+        ),
         ("flush_interval = 0.5", "flush_interval", 0.5),
         ("flush_interval = 5", "flush_interval", 5.0),
     ],
@@ -93,6 +101,8 @@ def test_load_config_defaults_are_what_the_docs_promise() -> None:
         "env-allow",
         "log-max-bytes",
         "bool",
+        "log-metrics-off",
+        "log-metric-patterns",
         "float",
         "int-for-float",
     ],
@@ -193,6 +203,8 @@ def test_load_config_ignores_unknown_ledger_env_vars() -> None:
         ("log_max_bytes = [1]", "log_max_bytes"),
         ('argv_params = "maybe"', "argv_params"),
         ("argv_params = 1", "argv_params"),
+        ("log_metric_patterns = ['loss: (']", "log_metric_patterns"),
+        ("log_metric_patterns = ['loss: (\\S+)']", "log_metric_patterns"),
         ("flush_interval = -0.5", "flush_interval"),
         ("flush_interval = nan", "flush_interval"),
         ("flush_interval = inf", "flush_interval"),
@@ -209,6 +221,8 @@ def test_load_config_ignores_unknown_ledger_env_vars() -> None:
         "list-for-int",
         "bool-from-word",
         "int-for-bool",
+        "pattern-not-a-regex",
+        "pattern-without-named-group",
         "negative-float",
         "nan-float",
         "inf-float",

@@ -396,3 +396,177 @@ def test_merge_params_keeps_keys_only_earlier_groups_have() -> None:
 
 def test_params_from_tags_each_value_with_its_source() -> None:
     assert params_from({"a": 1, "b": None}, "argv") == [Param("a", 1, "argv"), Param("b", None, "argv")]
+
+
+# parse_argv_params: only the user's program's arguments, redacted as the command line is
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["python", "-u", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["python3.11", "-W", "ignore", "-X", "dev", "train.py", "--lr=0.1"], {"lr": 0.1}),
+        (["/venv/bin/python", "-Wignore", "-OO", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["python", "-m", "src.train", "--lr", "0.1"], {"lr": 0.1}),
+        (["python", "-um", "src.train", "--lr", "0.1"], {"lr": 0.1}),
+        (["python", "-msrc.train", "--lr", "0.1"], {"lr": 0.1}),
+        (["torchrun", "--nproc_per_node", "2", "--nnodes=1", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["torchrun", "--standalone", "--nproc-per-node=2", "-m", "pkg.train", "--lr", "0.1"], {"lr": 0.1}),
+        (
+            ["python", "-m", "torch.distributed.run", "--nproc_per_node", "2", "train.py", "--lr", "0.1"],
+            {"lr": 0.1},
+        ),
+        (
+            [
+                "accelerate",
+                "launch",
+                "--num_processes",
+                "2",
+                "--mixed_precision",
+                "fp16",
+                "train.py",
+                "--lr",
+                "0.1",
+            ],
+            {"lr": 0.1},
+        ),
+        (["accelerate", "launch", "--config_file", "cfg.yaml", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["deepspeed", "--num_gpus", "2", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["uv", "run", "--with", "torch", "python", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["uv", "run", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["conda", "run", "-n", "ml", "python", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["srun", "-N", "1", "--ntasks", "2", "python", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["mpirun", "-np", "4", "python", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["env", "OMP_NUM_THREADS=1", "python", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["timeout", "1h", "python", "train.py", "--lr", "0.1"], {"lr": 0.1}),
+        (["nohup", "python", "train.py", "lr=0.1"], {"lr": 0.1}),
+        (["bash", "-x", "train.sh", "--lr", "0.1"], {"lr": 0.1}),
+        (["./train.sh", "--lr", "0.1"], {"lr": 0.1}),
+        (["/home/me/project/train.py", "--lr", "0.1"], {"lr": 0.1}),
+    ],
+    ids=[
+        "python-flag",
+        "python-valued-flags",
+        "python-attached-flags",
+        "module",
+        "module-in-flag-cluster",
+        "module-attached",
+        "torchrun",
+        "torchrun-module",
+        "torch-distributed-run",
+        "accelerate-launch",
+        "accelerate-config-file",
+        "deepspeed",
+        "uv-run-python",
+        "uv-run-script",
+        "conda-run",
+        "srun",
+        "mpirun",
+        "env",
+        "timeout",
+        "nohup-hydra",
+        "bash-script",
+        "executable-script",
+        "sys-argv-of-the-api",
+    ],
+)
+def test_parse_argv_params_reads_only_the_users_program(
+    command: list[str], expected: dict[str, ParamValue]
+) -> None:
+    assert parse_argv_params(command) == expected
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["dvc", "repro", "--no-run-cache"],
+        ["dvc", "exp", "run", "--queue"],
+        ["make", "train", "EPOCHS=3"],
+        ["python", "-c", "import train", "--lr", "0.1"],
+        ["bash", "-c", "python train.py --lr 0.1"],
+        ["python", "--version"],
+        ["python"],
+        ["torchrun", "--nproc_per_node", "2"],
+        [".venv/bin/dvc", "repro", "--force"],
+        [],
+    ],
+    ids=[
+        "dvc-repro",
+        "dvc-queue",
+        "make",
+        "python-inline",
+        "shell-inline",
+        "interpreter-only",
+        "repl",
+        "launcher-without-script",
+        "tool-by-path",
+        "empty",
+    ],
+)
+def test_parse_argv_params_takes_no_flags_of_tools_or_inline_code(command: list[str]) -> None:
+    assert parse_argv_params(command) == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (["--api-key", "sk-proj-abc123def456ghi789jkl"], "api_key"),
+        (["--api-key=sk-proj-abc123def456ghi789jkl"], "api_key"),
+        (["--password", "hunter2"], "password"),
+        (["--token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"], "token"),
+        (["--hf-token", "hf_abcdefghijklmnopqrstuvwxyz0123"], "hf_token"),
+        (["db_password=hunter2"], "db_password"),
+        (["--openai", "sk-proj-abc123def456ghi789jkl"], "openai"),
+    ],
+    ids=[
+        "option-space",
+        "option-equals",
+        "password",
+        "token-equals",
+        "hf-token",
+        "assignment",
+        "token-format",
+    ],
+)
+def test_parse_argv_params_masks_what_the_command_line_masks(args: list[str], key: str) -> None:
+    from ledger.redact import MASK
+
+    params = parse_argv_params(["python", "train.py", "--lr", "0.1", *args])
+
+    assert params == {"lr": 0.1, key: MASK}
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["dvc", "exp", "run", "-S", "train.lr=0.1"], {"train.lr": 0.1}),
+        (
+            ["dvc", "exp", "run", "--queue", "-S", "params.yaml:train.lr=0.1", "-S", "epochs=3"],
+            {"train.lr": 0.1, "epochs": 3},
+        ),
+        (
+            ["dvc", "exp", "run", "--set-param=model.max-depth=4", "-Sseed=7"],
+            {"model.max-depth": 4, "seed": 7},
+        ),
+        (["dvc", "exp", "run", "-S", "db_password=hunter2"], {"db_password": "***"}),
+        (["dvc", "repro", "-S", "lr=0.1"], {}),
+    ],
+    ids=["set-param", "file-prefix-and-queue", "attached-forms", "secret", "not-exp-run"],
+)
+def test_parse_argv_params_reads_the_params_dvc_exp_run_sets(
+    command: list[str], expected: dict[str, ParamValue]
+) -> None:
+    assert parse_argv_params(command) == expected
+
+
+def test_parse_argv_params_masks_a_urls_password_and_keeps_the_rest() -> None:
+    params = parse_argv_params(["python", "train.py", "--db", "postgresql://me:s3cret@db:5432/runs"])
+
+    assert params == {"db": "postgresql://me:***@db:5432/runs"}
+
+
+def test_parse_argv_params_keeps_values_that_only_look_secret_by_name() -> None:
+    # `--max-tokens` and `--token-file` are not secrets (`redact.is_secret_name`).
+    params = parse_argv_params(["python", "train.py", "--max-tokens", "512", "--token-file", "tok.txt"])
+
+    assert params == {"max_tokens": 512, "token_file": "tok.txt"}
