@@ -107,7 +107,7 @@ def make_plan(
     if refs and dvc_program is None:
         problems.append("the run's data is tracked by DVC, which is not installed (pip install dvc)")
     lost = [d for d in data if d.required and not d.in_cache]
-    if setup is not None and setup.remote is None and lost:
+    if setup is not None and lost and (setup.remote is None or any(d.cloud_only for d in lost)):
         problems.append(missing_message(lost, setup))
 
     recorded = (
@@ -265,8 +265,17 @@ def _data_lines(plan: Plan) -> list[str]:
     setup = plan.dvc
     remote = "no DVC remote" if setup is None or setup.remote is None else f"the DVC remote {setup.remote!r}"
     for item in plan.data:
-        if item.in_cache:
+        cloud = item.ref.cloud_remote
+        if item.in_cache and item.ref.files:
+            source = f"from the DVC cache, {len(item.ref.files)} files copied by md5"
+            source += f" (cloud-versioned on {cloud!r})" if cloud is not None else ""
+        elif item.in_cache:
             source = "from the DVC cache"
+        elif cloud is not None:
+            source = (
+                f"MISSING from the DVC cache; only the cloud-versioned remote {cloud!r} has it "
+                "(by version ID: needs network access and credentials, `dvc pull`)"
+            )
         else:
             source = (
                 f"from {remote}" if setup and setup.remote else "MISSING (not in the DVC cache, no remote)"

@@ -191,16 +191,34 @@ def test_foreach_stage_takes_wdir_from_its_do_body(tmp_path):
     [
         "path: https://example.com/data.csv\n  etag: abc",
         f"path: data.csv\n  md5: {MD5_A}\n  repo:\n    url: https://example.com/r.git",
-        f"path: /abs/data.csv\n  md5: {MD5_A}",
-        f"path: ../outside.csv\n  md5: {MD5_A}",
         "path: notyet.csv\n  hash: md5",
     ],
-    ids=["url", "other-repo", "absolute", "outside-repo", "no-md5"],
+    ids=["url", "other-repo", "no-md5"],
 )
-def test_entries_without_a_local_content_hash_are_dropped(tmp_path, entry):
+def test_deps_read_elsewhere_are_dropped(tmp_path, entry):
+    """A URL's or another repo's data is recorded as the local out DVC copied it to."""
     files = write(tmp_path, {"x.dvc": f"deps:\n- {entry}\nouts: []\n"})
 
     assert read_data_refs(tmp_path, files) == dvc.DataScan(refs=(), errors=())
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (f"deps:\n- path: /abs/data.csv\n  md5: {MD5_A}", "deps[0] (/abs/data.csv): outside the repository"),
+        (f"deps:\n- path: ../outside.csv\n  md5: {MD5_A}", "deps[0] (../outside.csv): outside the repository"),
+        (f"outs:\n- path: s3://bucket/m.bin\n  etag: {MD5_A}", "outs[0] (s3://bucket/m.bin): outside the repository"),
+        ("outs:\n- path: notyet.bin\n  hash: md5", "outs[0] (notyet.bin): no md5 or files: recorded"),
+    ],
+    ids=["absolute-dep", "outside-repo-dep", "external-out", "out-without-hash"],
+)
+def test_entries_that_cannot_be_recorded_are_capture_problems(tmp_path, entry, problem):
+    files = write(tmp_path, {"x.dvc": f"{entry}\n", "y.dvc": f"outs:\n- path: y\n  md5: {MD5_B}\n"})
+
+    scan = read_data_refs(tmp_path, files)
+
+    assert scan.errors == (f"x.dvc: {problem}; not recorded",)
+    assert [r.path for r in scan.refs] == ["y"]  # the rest of the files is still read
 
 
 @pytest.mark.parametrize(
