@@ -208,7 +208,9 @@ def read_data(
     """
     scan = dvc.read_data_refs(ws.root, dvc_files)
     kept = {
-        (d.path, d.role, d.value): d for d in before or () if d.checked == "start" and dvc.is_input(d.role, d.source)
+        (d.path, d.role, d.value): d
+        for d in before or ()
+        if d.checked == "start" and dvc.is_input(d.role, d.source)
     }
     fresh = [r for r in scan.refs if (r.path, r.role, r.value) not in kept]
     matches = dvc_match.workspace_matches(ws.root, fresh, cache_path=ws.spool_dir.parent / "hash-cache.json")

@@ -104,7 +104,9 @@ class TreeReader:
             errors += problems
             metrics += [Metric(key=k, value=v, step=None, source=name) for k, v in values.items()]
         data = [
-            DataItem(r.path, r.role, r.algorithm, r.value, r.size, r.nfiles, r.source, r.stage, None, files=r.files)
+            DataItem(
+                r.path, r.role, r.algorithm, r.value, r.size, r.nfiles, r.source, r.stage, None, files=r.files
+            )
             for r in scan.refs
         ]
         return merge_params(groups), metrics, data, errors

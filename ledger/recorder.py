@@ -346,7 +346,17 @@ def _write_data(store: Store, session: Session | Connection, run_id: RunId, data
         models.DataRef,
         rows,
         keys=("run_id", "path", "role"),
-        update=("algorithm", "value", "size", "nfiles", "source", "stage", "workspace_match", "checked", "files"),
+        update=(
+            "algorithm",
+            "value",
+            "size",
+            "nfiles",
+            "source",
+            "stage",
+            "workspace_match",
+            "checked",
+            "files",
+        ),
     )
 
 

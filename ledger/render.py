@@ -137,7 +137,9 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         for d in detail.data:
             size = "" if d.size is None else f", {d.size} bytes"
             files = "" if d.nfiles is None else f", {d.nfiles} files"
-            out.append(_kv(d.path, f"{d.algorithm}:{d.value} ({_data_kind(d)}{size}{files}, {data_match(d)})"))
+            out.append(
+                _kv(d.path, f"{d.algorithm}:{d.value} ({_data_kind(d)}{size}{files}, {data_match(d)})")
+            )
             versioned = sum(1 for f in d.files if f.version_id)
             if versioned:
                 remote = next(f.remote for f in d.files if f.version_id)

@@ -67,7 +67,7 @@ def build(repo: TmpRepo) -> str:
     repo.gen({**IMAGES, "train.py": TRAIN})
     repo.dvc("remote", "add", "-d", REMOTE, REMOTE_URL)
     repo.dvc("remote", "modify", REMOTE, "version_aware", "true")
-    digest = publish(repo, {rel: "v1" for rel in IMAGES})
+    digest = publish(repo, dict.fromkeys(IMAGES, "v1"))
     repo.commit("cats and dogs on the versioned bucket")
     return digest
 
@@ -79,7 +79,7 @@ def publish(repo: TmpRepo, versions: dict[str, str]) -> str:
     """
     repo.dvc("add", "-q", "data/images")
     ids = {
-        rel.removeprefix("data/images/"): hashlib.sha1(f"{rel}@{tag}".encode()).hexdigest()[:32]
+        rel.removeprefix("data/images/"): hashlib.sha256(f"{rel}@{tag}".encode()).hexdigest()[:32]
         for rel, tag in versions.items()
     }
     pushed = subprocess.run(

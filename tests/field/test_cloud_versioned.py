@@ -27,7 +27,8 @@ def run_train(repo: TmpRepo) -> dict[str, Any]:
 
 
 def images(detail: dict[str, Any]) -> dict[str, Any]:
-    (item,) = [d for d in detail["data"] if d["path"] == "data/images"]
+    found: list[dict[str, Any]] = [d for d in detail["data"] if d["path"] == "data/images"]
+    (item,) = found
     return item
 
 
