@@ -83,23 +83,9 @@ class TreeReader:
             else:
                 groups.append(parsed)
         metrics = []
-        names = tuple(dict.fromkeys((*self._config.metrics_files, *declared.metrics)))
-        in_git = dict(self._present(tree, oids, names))
-        for name in names:
-            if name in in_git:
-                key, raw = in_git[name], self._blobs.get(in_git[name])
-            elif (kept := self._dvc_output(scan, name)) is not None:
-                key, raw = kept
-                if raw is None:
-                    errors.append(
-                        f"{name}: a DVC output (md5 {key}) that is not in the DVC cache "
-                        f"({self._dvc_cache}); no metrics from it"
-                    )
-                    continue
-            else:
-                continue
+        for name, key, raw in self._metrics_blobs(tree, oids, scan, declared, errors):
             if (name, key) not in self._metrics:
-                self._metrics[(name, key)] = parse_metrics(name, raw or b"")
+                self._metrics[(name, key)] = parse_metrics(name, raw)
             values, problems = self._metrics[(name, key)]
             errors += problems
             metrics += [Metric(key=k, value=v, step=None, source=name) for k, v in values.items()]
@@ -110,6 +96,26 @@ class TreeReader:
             for r in scan.refs
         ]
         return merge_params(groups), metrics, data, errors
+
+    def _metrics_blobs(
+        self, tree: str, oids: dict[str, str], scan: DataScan, declared: DeclaredFiles, errors: list[str]
+    ) -> Iterator[tuple[str, str, bytes]]:
+        """(name, blob or DVC hash, content) of each metrics file: from git, else from the
+        DVC cache when a DVC output holds it (an error line when the cache lacks it)."""
+        names = tuple(dict.fromkeys((*self._config.metrics_files, *declared.metrics)))
+        in_git = dict(self._present(tree, oids, names))
+        for name in names:
+            if name in in_git:
+                yield name, in_git[name], self._blobs[in_git[name]]
+            elif (kept := self._dvc_output(scan, name)) is not None:
+                key, raw = kept
+                if raw is not None:
+                    yield name, key, raw
+                else:
+                    errors.append(
+                        f"{name}: a DVC output (md5 {key}) that is not in the DVC cache "
+                        f"({self._dvc_cache}); no metrics from it"
+                    )
 
     def _dvc_output(self, scan: DataScan, name: str) -> tuple[str, bytes | None] | None:
         """A file the commit's DVC outputs hold: its md5 and its content from the DVC cache
