@@ -54,11 +54,6 @@ class DataRef:
         return self.value.endswith(".dir")
 
     @property
-    def is_input(self) -> bool:
-        """Data a run reads: deps, and what `.dvc` files track; `dvc.lock` outs are outputs."""
-        return is_input(self.role, self.source)
-
-    @property
     def cloud_remote(self) -> str | None:
         """The remote holding per-file versions (`version_aware`), when DVC recorded them."""
         return next((f.remote or "" for f in self.files if f.version_id), None)
@@ -89,8 +84,8 @@ def read_data_refs(root: Path, files: Iterable[str]) -> DataScan:
     path appears once: an out wins over a dep (one stage's input is often another's
     output), else the first file in path order wins. Deps are kept when DVC recorded
     an md5 for them, code as well as data, since both explain a result; deps without
-    one (URLs, imports from other repos) are dropped. An out that cannot be recorded
-    (no hash, outside the repo) is an error line; a malformed file yields an error line
+    one (URLs, imports from other repos) are dropped. An entry that cannot be recorded
+    (an out without a hash, a path outside the repo) is an error line; a malformed file yields an error line
     and no refs, since half a file (say, mid-merge) is worse than none; a missing file
     is skipped.
     """
@@ -114,7 +109,8 @@ def read_data_refs(root: Path, files: Iterable[str]) -> DataScan:
 
 
 def is_input(role: str, source: str) -> bool:
-    """Whether an entry of `source` in `role` is data a run reads (checked before it starts)."""
+    """Whether an entry of `source` in `role` is data a run reads (checked before it starts):
+    deps, and what `.dvc` files track; the outs of `dvc.lock` stages are outputs."""
     return role == "dep" or PurePosixPath(source).suffix == ".dvc"
 
 

@@ -58,6 +58,7 @@ def test_a_cache_written_into_the_input_folder_does_not_fail_the_inputs(dvc_repo
     assert "(input, out, 23 bytes, 2 files, matched DVC's record at the start)" in shown
     plan = ledger("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
     assert "did not match" not in plan
+    assert "[input: matched DVC's record at the start]" in plan
 
 
 def test_an_input_changed_before_the_run_is_said_to_differ_at_the_start(dvc_repo: TmpRepo) -> None:
@@ -72,6 +73,7 @@ def test_an_input_changed_before_the_run_is_said_to_differ_at_the_start(dvc_repo
     assert "did not match DVC's record at the start" in shown
     plan = ledger("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
     assert "data/corpus: the original run's files did not match DVC's record when it started" in plan
+    assert "[input: did not match DVC's record at the start]" in plan
 
 
 def test_outputs_are_checked_when_the_run_ends(dvc_repo: TmpRepo) -> None:

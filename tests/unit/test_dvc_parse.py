@@ -559,7 +559,8 @@ def test_files_list_is_recorded_with_dvcs_digest_count_size_and_versions(tmp_pat
     (found,) = scan.refs
     assert scan.errors == ()
     assert (found.path, found.algorithm, found.value) == ("imgs", "md5", FILES_DIGEST)
-    assert (found.nfiles, found.size, found.is_dir, found.is_input) == (2, 6, True, True)
+    assert (found.nfiles, found.size, found.is_dir) == (2, 6, True)
+    assert dvc.is_input(found.role, found.source)
     assert [(f.relpath, f.md5, f.size, f.remote) for f in found.files] == [
         ("bar", MD5_FOO, 3, "s3v"),
         ("foo", MD5_FOO, 3, "s3v"),
