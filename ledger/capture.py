@@ -210,14 +210,28 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
     )
 
 
-def read_data(ws: Workspace, dvc_files: Sequence[str]) -> tuple[list[DataItem], list[str]]:
-    """DVC hashes from `dvc.lock` and `*.dvc`, with whether the workspace matches them."""
+def read_data(
+    ws: Workspace, dvc_files: Sequence[str], *, before: Sequence[DataItem] | None = None
+) -> tuple[list[DataItem], list[str]]:
+    """DVC hashes from `dvc.lock` and `*.dvc`, with whether the workspace matches them.
+
+    Without `before` (the run's start) every path is checked. With it (the run's end),
+    an input whose recorded hash did not change keeps its check from the start: a run
+    may write into its own input folder (a cache, say) after reading it, and that does
+    not make its inputs wrong. Outputs, and inputs DVC re-recorded, are checked now.
+    """
     scan = dvc.read_data_refs(ws.root, dvc_files)
-    matches = dvc_match.workspace_matches(
-        ws.root, scan.refs, cache_path=ws.spool_dir.parent / "hash-cache.json"
-    )
+    kept = {
+        (d.path, d.role, d.value): d
+        for d in before or ()
+        if d.checked == "start" and dvc.is_input(d.role, d.source)
+    }
+    fresh = [r for r in scan.refs if (r.path, r.role, r.value) not in kept]
+    matches = dvc_match.workspace_matches(ws.root, fresh, cache_path=ws.spool_dir.parent / "hash-cache.json")
+    checked = "start" if before is None else "end"
     items = [
-        DataItem(
+        kept.get((r.path, r.role, r.value))
+        or DataItem(
             path=r.path,
             role=r.role,
             algorithm=r.algorithm,
@@ -227,6 +241,8 @@ def read_data(ws: Workspace, dvc_files: Sequence[str]) -> tuple[list[DataItem], 
             source=r.source,
             stage=r.stage,
             workspace_match=matches.get(r.path),
+            checked=checked,
+            files=r.files,
         )
         for r in scan.refs
     ]
@@ -242,7 +258,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     with git.open_repo(root) as repo:
         tree = git.read_worktree(repo)
         dvc_files = git.list_files(repo, *DVC_FILES)
-    data, data_errors = read_data(ws, dvc_files)
+    data, data_errors = read_data(ws, dvc_files, before=before.data)
     errors += [e for e in data_errors if e not in before.errors]
     changed = (*tree.changed, *tree.untracked)
     # Training may declare its files as it runs (DVCLive adds its own to `dvc.yaml`).

@@ -4,7 +4,8 @@ Each blob is fetched once with `git cat-file` and each distinct file content par
 once, however many commits share it. Params and metrics blobs are parsed from bytes
 the way `ledger.params` and `ledger.metrics_files` read files; DVC files go through
 `ledger.dvc` itself, on a scratch mirror of the commit's DVC files (its `wdir` and
-`dvc.yaml` rules are too subtle to copy).
+`dvc.yaml` rules are too subtle to copy). A metrics file that is a DVC output, not in
+git, is read from the DVC cache by the hash the commit's `dvc.lock` gives it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ledger.metrics_files import parse_metrics, shown_keys
-from ledger.records import DataItem, Metric
+from ledger.records import DataFile, DataItem, Metric
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -28,9 +29,12 @@ if TYPE_CHECKING:
 class TreeReader:
     """Blobs fetched once; each distinct file content parsed once."""
 
-    def __init__(self, cat: git_batch.CatFile, scratch: Path, config: Config) -> None:
+    def __init__(self, cat: git_batch.CatFile, scratch: Path, config: Config, dvc_cache: Path) -> None:
         self._cat = cat
         self._config = config
+        self._dvc_cache = dvc_cache
+        self._cached: dict[tuple[str, str], bytes | None] = {}
+        """Cache objects read, by (algorithm, hash)."""
         self._blobs: dict[str, bytes] = {}
         self._declared_blobs: dict[tuple[str, str], str | None] = {}
         self._scans: dict[tuple[tuple[str, str], ...], DataScan] = {}
@@ -79,10 +83,10 @@ class TreeReader:
             else:
                 groups.append(parsed)
         found: dict[str, dict[str, float]] = {}
-        for name, oid in self._present(tree, oids, (*self._config.metrics_files, *declared.metrics)):
-            if (name, oid) not in self._metrics:
-                self._metrics[(name, oid)] = parse_metrics(name, self._blobs[oid])
-            found[name], problems = self._metrics[(name, oid)]
+        for name, key, raw in self._metrics_blobs(tree, oids, scan, declared, errors):
+            if (name, key) not in self._metrics:
+                self._metrics[(name, key)] = parse_metrics(name, raw)
+            found[name], problems = self._metrics[(name, key)]
             errors += problems
         names = shown_keys(found)
         metrics = [
@@ -91,10 +95,66 @@ class TreeReader:
             for k, v in values.items()
         ]
         data = [
-            DataItem(r.path, r.role, r.algorithm, r.value, r.size, r.nfiles, r.source, r.stage, None)
+            DataItem(
+                r.path, r.role, r.algorithm, r.value, r.size, r.nfiles, r.source, r.stage, None, files=r.files
+            )
             for r in scan.refs
         ]
         return merge_params(groups), metrics, data, errors
+
+    def _metrics_blobs(
+        self, tree: str, oids: dict[str, str], scan: DataScan, declared: DeclaredFiles, errors: list[str]
+    ) -> Iterator[tuple[str, str, bytes]]:
+        """(name, blob or DVC hash, content) of each metrics file: from git, else from the
+        DVC cache when a DVC output holds it (an error line when the cache lacks it)."""
+        names = tuple(dict.fromkeys((*self._config.metrics_files, *declared.metrics)))
+        in_git = dict(self._present(tree, oids, names))
+        for name in names:
+            if name in in_git:
+                yield name, in_git[name], self._blobs[in_git[name]]
+            elif (kept := self._dvc_output(scan, name)) is not None:
+                key, raw = kept
+                if raw is not None:
+                    yield name, key, raw
+                else:
+                    errors.append(
+                        f"{name}: a DVC output (md5 {key}) that is not in the DVC cache "
+                        f"({self._dvc_cache}); no metrics from it"
+                    )
+
+    def _dvc_output(self, scan: DataScan, name: str) -> tuple[str, bytes | None] | None:
+        """A file the commit's DVC outputs hold: its md5 and its content from the DVC cache
+        (None when the cache lacks it); None when DVC does not track it."""
+        for ref in scan.refs:
+            if ref.role != "out" or not (ref.path == name or name.startswith(f"{ref.path}/")):
+                continue
+            if ref.path == name:
+                return ref.value, self._object(ref.algorithm, ref.value)
+            rel = name[len(ref.path) + 1 :]
+            listed = ref.files or self._manifest(ref.algorithm, ref.value)
+            if listed is None:  # the directory's manifest is not in the cache either
+                return ref.value, None
+            md5 = next((f.md5 for f in listed if f.relpath == rel), None)
+            return None if md5 is None else (md5, self._object(ref.algorithm, md5))
+        return None
+
+    def _manifest(self, algorithm: str, value: str) -> tuple[DataFile, ...] | None:
+        """A `.dir` object's files, as DVC wrote it to the cache."""
+        import json
+
+        raw = self._object(algorithm, value)
+        try:
+            entries = json.loads(raw) if raw is not None else None
+            return None if entries is None else tuple(DataFile(e["relpath"], e["md5"]) for e in entries)
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def _object(self, algorithm: str, value: str) -> bytes | None:
+        from ledger.restore import read_object
+
+        if (algorithm, value) not in self._cached:
+            self._cached[(algorithm, value)] = read_object(self._dvc_cache, algorithm, value)
+        return self._cached[(algorithm, value)]
 
     def _present(self, tree: str, oids: dict[str, str], names: Iterable[str]) -> Iterator[tuple[str, str]]:
         """Each named file the tree holds (listed, or declared by a `dvc.yaml`), with its blob."""

@@ -91,6 +91,7 @@ def read_commit_runs(
         GitError: a SHA is not a commit, or git failed.
     """
     from ledger.records import NewRun
+    from ledger.restore import find_cache
 
     if not shas:
         return []
@@ -103,7 +104,7 @@ def read_commit_runs(
                 raise GitError(f"not a commit: {name}")
             heads.append((obj.oid, git_batch.parse_commit(obj.data)))
         trees = git_batch.list_trees(root, list(dict.fromkeys(h.tree for _, h in heads)), listing)
-        reader = TreeReader(cat, Path(tmp), config)
+        reader = TreeReader(cat, Path(tmp), config, find_cache(root))
         reader.fetch(f.oid for files in trees.values() for f in files)
         reader.fetch_declared({h.tree: trees[h.tree] for _, h in heads})
         runs = []

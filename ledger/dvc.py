@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 
 from ledger.errors import DvcLockError
+from ledger.records import DataFile
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -41,11 +44,19 @@ class DataRef:
     stage: str | None
     """The `dvc.lock` stage name; None for `.dvc` files."""
     role: Role
+    files: tuple[DataFile, ...] = ()
+    """Per-file entries of a directory listed file by file (`files:`); `value` is then
+    the `.dir` digest DVC computes from them."""
 
     @property
     def is_dir(self) -> bool:
         """Whether the hash is a directory manifest hash."""
         return self.value.endswith(".dir")
+
+    @property
+    def cloud_remote(self) -> str | None:
+        """The remote holding per-file versions (`version_aware`), when DVC recorded them."""
+        return next((f.remote or "" for f in self.files if f.version_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +84,10 @@ def read_data_refs(root: Path, files: Iterable[str]) -> DataScan:
     path appears once: an out wins over a dep (one stage's input is often another's
     output), else the first file in path order wins. Deps are kept when DVC recorded
     an md5 for them, code as well as data, since both explain a result; deps without
-    one (URLs, imports from other repos) and paths outside the repo are dropped. A
-    malformed file yields an error line and no refs, since half a file (say, mid-merge)
-    is worse than none; a missing file is skipped.
+    one (URLs, imports from other repos) are dropped. An entry that cannot be recorded
+    (an out without a hash, a path outside the repo) is an error line; a malformed file yields an error line
+    and no refs, since half a file (say, mid-merge) is worse than none; a missing file
+    is skipped.
     """
     outs: dict[str, DataRef] = {}
     deps: dict[str, DataRef] = {}
@@ -85,14 +97,33 @@ def read_data_refs(root: Path, files: Iterable[str]) -> DataScan:
         if pure.name != "dvc.lock" and pure.suffix != ".dvc":
             continue
         try:
-            refs = _refs_in(root, name)
+            refs, problems = _refs_in(root, name)
         except DvcLockError as exc:
             errors.append(str(exc))
             continue
+        errors += problems
         for ref in refs:
             (outs if ref.role == "out" else deps).setdefault(ref.path, ref)
     kept = [*outs.values(), *(ref for path, ref in deps.items() if path not in outs)]
     return DataScan(tuple(sorted(kept, key=lambda ref: ref.path)), tuple(errors))
+
+
+def is_input(role: str, source: str) -> bool:
+    """Whether an entry of `source` in `role` is data a run reads (checked before it starts):
+    deps, and what `.dvc` files track; the outs of `dvc.lock` stages are outputs."""
+    return role == "dep" or PurePosixPath(source).suffix == ".dvc"
+
+
+def dir_digest(files: Iterable[tuple[str, str]]) -> str:
+    """DVC's `.dir` hash of (relpath, md5) pairs: `Tree.digest` in `dvc_data`.
+
+    The md5 of `json.dumps(..., sort_keys=True)` over `{"md5", "relpath"}` per file,
+    sorted by relpath; the same digest whether DVC built the tree from the workspace
+    or from a `files:` list.
+    """
+    manifest = [{"md5": md5, "relpath": rel} for rel, md5 in sorted(files)]
+    digest = hashlib.md5(json.dumps(manifest, sort_keys=True).encode(), usedforsecurity=False)
+    return f"{digest.hexdigest()}.dir"
 
 
 def declared_files(root: Path, files: Iterable[str]) -> DeclaredFiles:
@@ -122,10 +153,10 @@ def declared_files(root: Path, files: Iterable[str]) -> DeclaredFiles:
     return DeclaredFiles(*(tuple(sorted(found)) for found in (params, metrics, plots)))
 
 
-def _refs_in(root: Path, name: str) -> list[DataRef]:
+def _refs_in(root: Path, name: str) -> tuple[list[DataRef], list[str]]:
     raw = _read(root, name)
     if raw is None:
-        return []
+        return [], []
     doc = _mapping(_parse(name, raw), f"{name}: top level")
     base = posixpath.dirname(name)
     if PurePosixPath(name).name != "dvc.lock":
@@ -139,16 +170,22 @@ def _refs_in(root: Path, name: str) -> list[DataRef]:
     stages = _mapping(doc.get("stages", {}), f"{name}: stages")
     wdirs = _wdirs(_quiet_mapping(root, posixpath.join(base, "dvc.yaml")))
     refs: list[DataRef] = []
+    problems: list[str] = []
     for key, value in stages.items():
         stage = _mapping(value, f"{name}: stage {key!r}")
         wdir = wdirs.get(str(key).split("@")[0], ".")  # foreach/matrix: "train@1"
-        refs += _entries(stage, posixpath.join(base, wdir), name, str(key))
-    return refs
+        found, bad = _entries(stage, posixpath.join(base, wdir), name, str(key))
+        refs += found
+        problems += bad
+    return refs, problems
 
 
-def _entries(doc: dict[str, object], base: str, source: str, stage: str | None) -> list[DataRef]:
+def _entries(
+    doc: dict[str, object], base: str, source: str, stage: str | None
+) -> tuple[list[DataRef], list[str]]:
     where = f"{source}: " + (f"stage {stage!r} " if stage else "")
     refs: list[DataRef] = []
+    problems: list[str] = []
     for role, key in _ROLES:
         items = doc.get(key, [])
         if not isinstance(items, list):
@@ -161,13 +198,58 @@ def _entries(doc: dict[str, object], base: str, source: str, stage: str | None) 
                 raise DvcLockError(f"{label} has no path")
             if value is not None and not isinstance(value, str):
                 raise DvcLockError(f"{label} md5 is not a string")
+            if "repo" in entry or (role == "dep" and (value is None or "://" in path)):
+                continue  # read elsewhere: an import's or a URL's local copy is an out
             repo_path = _repo_path(base, path)
-            if value is None or repo_path is None or "repo" in entry:
-                continue  # no local content hash: a URL, an import, an uncommitted out
+            files = _files(entry, label) if value is None and "files" in entry else ()
+            if files:
+                value = dir_digest((f.relpath, f.md5) for f in files)
+            if repo_path is None or value is None:
+                why = "outside the repository" if repo_path is None else "no md5 or files: recorded"
+                problems.append(f"{label} ({path}): {why}; not recorded")
+                continue
             algorithm = "md5" if entry.get("hash") == "md5" else "md5-dos2unix"
             size, nfiles = _count(entry, "size", label), _count(entry, "nfiles", label)
-            refs.append(DataRef(repo_path, algorithm, value, size, nfiles, source, stage, role))
-    return refs
+            if files:
+                sizes = [f.size for f in files]
+                size = None if None in sizes else sum(s for s in sizes if s is not None)
+                nfiles = len(files)
+            refs.append(DataRef(repo_path, algorithm, value, size, nfiles, source, stage, role, files))
+    return refs, problems
+
+
+def _files(entry: dict[str, object], label: str) -> tuple[DataFile, ...]:
+    """A `files:` list as DVC writes it for cloud-versioned remotes (`version_aware`).
+
+    Each item has `relpath`, `md5`, `size` and, once pushed, `cloud: {remote: {etag,
+    version_id}}` (`dvc.output.split_file_meta_from_cloud`); DVC before 3 put `etag`,
+    `version_id` and `remote` beside `md5`.
+    """
+    items = entry["files"]
+    if not isinstance(items, list) or not items:
+        raise DvcLockError(f"{label} files is not a list of files")
+    found = []
+    for index, item in enumerate(items):
+        where = f"{label} files[{index}]"
+        file = _mapping(item, where)
+        relpath, md5 = file.get("relpath"), file.get("md5")
+        if not isinstance(relpath, str) or not isinstance(md5, str):
+            raise DvcLockError(f"{where} has no relpath and md5")
+        if _repo_path(".", relpath) in (None, ".") or relpath.startswith("./"):
+            raise DvcLockError(f"{where} relpath {relpath!r} leaves its directory")
+        cloud = file.get("cloud")
+        remote, meta = next(iter(cloud.items())) if isinstance(cloud, dict) and cloud else (None, file)
+        meta = meta if isinstance(meta, dict) else {}
+        remote = remote if isinstance(remote, str) else _text(file.get("remote"))
+        size = _count(file, "size", where)
+        found.append(
+            DataFile(relpath, md5, size, _text(meta.get("version_id")), _text(meta.get("etag")), remote)
+        )
+    return tuple(sorted(found, key=lambda f: f.relpath))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _count(entry: dict[str, object], key: str, label: str) -> int | None:

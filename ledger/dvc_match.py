@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.dvc import dir_digest
 from ledger.errors import CaptureError
 
 if TYPE_CHECKING:
@@ -108,9 +109,7 @@ def _dir_matches(root: Path, path: Path, ref: DataRef, cache: _HashCache) -> boo
     size = sum(info.st_size for *_, info in found)
     if ref.nfiles not in (None, len(found)) or ref.size not in (None, size):
         return False  # a file was added, removed or resized: no need to read any
-    manifest = [{"md5": cache.md5(file, info), "relpath": rel} for rel, file, info in sorted(found)]
-    digest = hashlib.md5(json.dumps(manifest, sort_keys=True).encode(), usedforsecurity=False)
-    return f"{digest.hexdigest()}.dir" == ref.value
+    return dir_digest((rel, cache.md5(file, info)) for rel, file, info in found) == ref.value
 
 
 def _dvcignore_active(root: Path, path: Path) -> bool:

@@ -12,6 +12,7 @@ Only the standard library is imported at module level (the CLI registers us).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import math
@@ -203,6 +204,8 @@ def to_dict(run: ExportedRun) -> dict[str, Any]:
                 "source": i.source,
                 "stage": i.stage,
                 "workspace_match": i.workspace_match,
+                "checked": i.checked,
+                "files": [dataclasses.asdict(f) for f in i.files],
             }
             for i in d.data
         ],

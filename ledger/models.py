@@ -182,6 +182,10 @@ class DataRef(Base):
     source: Mapped[str] = mapped_column(String(1024))
     stage: Mapped[str | None] = mapped_column(String(255))
     workspace_match: Mapped[bool | None] = mapped_column(Boolean)
+    checked: Mapped[str | None] = mapped_column(String(8))
+    """When `workspace_match` was taken: `start` (inputs) or `end` (outputs)."""
+    files: Mapped[str | None] = mapped_column(Text)
+    """JSON list of per-file entries for data DVC lists file by file (`files:`)."""
 
 
 class Output(Base):

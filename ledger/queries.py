@@ -14,7 +14,7 @@ from ledger.errors import AmbiguousRunIdError, RunNotFoundError
 from ledger.filter_sql import compile_filter, order_runs
 from ledger.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
 from ledger.params import from_row
-from ledger.records import DataItem, Metric, OutputFile, Param, RunDetail
+from ledger.records import DataFile, DataItem, Metric, OutputFile, Param, RunDetail
 from ledger.runtime import TorchRuntime
 from ledger.summary import RunSummary
 
@@ -225,6 +225,8 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
                 source=d.source,
                 stage=d.stage,
                 workspace_match=d.workspace_match,
+                checked=d.checked,
+                files=tuple(DataFile(**f) for f in json.loads(d.files or "[]")),
             )
             for d in session.scalars(
                 select(models.DataRef).where(models.DataRef.run_id == run_id).order_by(models.DataRef.path)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ledger.environment import Environment
     from ledger.ids import RunId
-    from ledger.records import DataItem, Metric, NewRun, Param, RunEnd
+    from ledger.records import DataFile, DataItem, Metric, NewRun, Param, RunEnd
     from ledger.store import Store
 
 
@@ -317,9 +317,16 @@ def data_rows(run_id: RunId, data: Sequence[DataItem]) -> list[dict[str, object]
             "source": d.source,
             "stage": d.stage,
             "workspace_match": d.workspace_match,
+            "checked": d.checked,
+            "files": json.dumps([_file_dict(f) for f in d.files]) if d.files else None,
         }
         for d in unique.values()
     ]
+
+
+def _file_dict(file: DataFile) -> dict[str, object]:
+    """A per-file entry with its unknown fields left out (most files have no version yet)."""
+    return {k: v for k in file.__slots__ if (v := getattr(file, k)) is not None}
 
 
 def metric_rows(run_id: RunId, metrics: Iterable[Metric]) -> list[dict[str, object]]:
@@ -350,7 +357,17 @@ def _write_data(store: Store, session: Session | Connection, run_id: RunId, data
         models.DataRef,
         rows,
         keys=("run_id", "path", "role"),
-        update=("algorithm", "value", "size", "nfiles", "source", "stage", "workspace_match"),
+        update=(
+            "algorithm",
+            "value",
+            "size",
+            "nfiles",
+            "source",
+            "stage",
+            "workspace_match",
+            "checked",
+            "files",
+        ),
     )
 
 

@@ -38,6 +38,19 @@ class Metric:
 
 
 @dataclass(frozen=True, slots=True)
+class DataFile:
+    """One file of a directory DVC lists file by file (`files:`, cloud-versioned remotes)."""
+
+    relpath: str
+    md5: str
+    size: int | None = None
+    version_id: str | None = None
+    """The object's version on the remote: the only way to fetch exactly this file."""
+    etag: str | None = None
+    remote: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DataItem:
     """A DVC-tracked path as the run saw it."""
 
@@ -50,6 +63,11 @@ class DataItem:
     source: str
     stage: str | None
     workspace_match: bool | None
+    checked: str | None = None
+    """When `workspace_match` was taken: `start` (inputs: deps and `.dvc` data, as the run
+    found them), `end` (outputs, as the run left them); None in records older than this."""
+    files: tuple[DataFile, ...] = ()
+    """Per-file hashes when DVC lists them (`files:`); empty for plain `.dir` hashes."""
 
 
 @dataclass(frozen=True, slots=True)

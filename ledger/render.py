@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ledger.diff import RunsDiff
     from ledger.environment import Environment
-    from ledger.records import RunDetail
+    from ledger.records import DataItem, RunDetail
     from ledger.summary import RunSummary
 
 
@@ -141,12 +141,15 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
     if detail.data:
         out += ["", "data"]
         for d in detail.data:
-            match = {True: "matches workspace", False: "workspace differs", None: "not checked"}[
-                d.workspace_match
-            ]
             size = "" if d.size is None else f", {d.size} bytes"
             files = "" if d.nfiles is None else f", {d.nfiles} files"
-            out.append(_kv(d.path, f"{d.algorithm}:{d.value} ({d.role}{size}{files}, {match})"))
+            out.append(
+                _kv(d.path, f"{d.algorithm}:{d.value} ({_data_kind(d)}{size}{files}, {data_match(d)})")
+            )
+            versioned = sum(1 for f in d.files if f.version_id)
+            if versioned:
+                remote = next(f.remote for f in d.files if f.version_id)
+                out.append(_kv("", f"{versioned} file version(s) on cloud-versioned remote {remote!r}"))
     if detail.outputs or detail.run_folders:
         out += ["", "outputs"]
         out += [_kv("wrote into", f"{f}/") for f in detail.run_folders]
@@ -176,6 +179,22 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out += ["", "capture problems"]
         out += [f"  {line}" for line in detail.capture_errors]
     return "\n".join(line.rstrip() for line in out)
+
+
+def data_match(item: DataItem) -> str:
+    """Whether the workspace held DVC's recorded data, and when that was checked."""
+    if item.workspace_match is None:
+        return "not checked"
+    if item.checked is None:  # records made before inputs and outputs were told apart
+        return "matched the workspace" if item.workspace_match else "the workspace differed"
+    when = "at the start" if item.checked == "start" else "at the end"
+    return f"matched DVC's record {when}" if item.workspace_match else f"did not match DVC's record {when}"
+
+
+def _data_kind(item: DataItem) -> str:
+    from ledger.dvc import is_input
+
+    return f"input, {item.role}" if is_input(item.role, item.source) else f"output, {item.role}"
 
 
 def to_json(value: Any) -> str:

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger import envbuild, queries
+from ledger.dvc import is_input
 from ledger.environment import capture_environment, diff_environments
 from ledger.redact import DETERMINISM_ENV, LOCALE_ENV, MASK
+from ledger.render import data_match
 from ledger.restore import dvc_setup, find_dvc, is_dvc_file, missing_message, plan_data, snapshot_refs
 from ledger.seeds import REPRODUCES_ENV, SEEDS_ENV, seed_environment
 from ledger.verdict import parse_tolerance, tolerances_from_config
@@ -107,7 +109,7 @@ def make_plan(
     if refs and dvc_program is None:
         problems.append("the run's data is tracked by DVC, which is not installed (pip install dvc)")
     lost = [d for d in data if d.required and not d.in_cache]
-    if setup is not None and setup.remote is None and lost:
+    if setup is not None and lost and (setup.remote is None or any(d.cloud_only for d in lost)):
         problems.append(missing_message(lost, setup))
 
     recorded = (
@@ -265,20 +267,37 @@ def _data_lines(plan: Plan) -> list[str]:
     setup = plan.dvc
     remote = "no DVC remote" if setup is None or setup.remote is None else f"the DVC remote {setup.remote!r}"
     for item in plan.data:
-        if item.in_cache:
+        cloud = item.ref.cloud_remote
+        if item.in_cache and item.ref.files:
+            source = f"from the DVC cache, {len(item.ref.files)} files copied by md5"
+            source += f" (cloud-versioned on {cloud!r})" if cloud is not None else ""
+        elif item.in_cache:
             source = "from the DVC cache"
+        elif cloud is not None:
+            source = (
+                f"MISSING from the DVC cache; only the cloud-versioned remote {cloud!r} has it "
+                "(by version ID: needs network access and credentials, `dvc pull`)"
+            )
         else:
             source = (
                 f"from {remote}" if setup and setup.remote else "MISSING (not in the DVC cache, no remote)"
             )
         why = "" if item.required else " (the run rewrites it; its earlier version, if available)"
-        lines.append(f"{item.label} {source}{why}")
+        lines.append(f"{item.label} {source}{why}{_as_recorded(plan, item.ref.path)}")
     if setup is not None:
         lines.append(
             f"DVC cache {setup.cache_dir}"
             + (f", remote {setup.remote} = {setup.remote_url}" if setup.remote else "")
         )
     return lines
+
+
+def _as_recorded(plan: Plan, path: str) -> str:
+    """How the original run found the path: input or output, and whether it matched DVC."""
+    for d in plan.original.data:
+        if d.path == path and d.workspace_match is not None:
+            return f" [{'input' if is_input(d.role, d.source) else 'output'}: {data_match(d)}]"
+    return ""
 
 
 def _env_lines(plan: Plan) -> list[str]:

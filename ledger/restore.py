@@ -3,8 +3,12 @@
 The worktree's DVC files are the run's snapshot, so DVC itself knows what to check
 out. The worktree is pointed at the repository's own DVC cache (and its remotes,
 with relative paths made absolute); objects missing from the cache are fetched from
-the remote first. Nothing is run unless every path the run read is back, byte for
-byte: `ledger.dvc_match.workspace_matches` checks each against the recorded hash.
+the remote first. Data DVC lists file by file (`files:`, cloud-versioned remotes) is
+copied from the cache by each file's md5 instead: DVC will not check it out without
+the cloud remote's plugin, and its missing files can only come from that remote by
+version ID, which needs the network and credentials (`dvc pull`), so they are never
+fetched here. Nothing is run unless every path the run read is back, byte for byte:
+`ledger.dvc_match.workspace_matches` checks each against the recorded hash.
 """
 
 from __future__ import annotations
@@ -66,6 +70,11 @@ class DataRestore:
         """`data/raw (md5 3f2a...dir)`: how errors and the plan name it."""
         return f"{self.ref.path} ({self.ref.algorithm} {self.ref.value})"
 
+    @property
+    def cloud_only(self) -> bool:
+        """Missing from the cache, and held only by a cloud-versioned remote (by version ID)."""
+        return not self.in_cache and self.ref.cloud_remote is not None
+
 
 def find_dvc() -> str | None:
     """The `dvc` program beside this interpreter (its virtualenv), else on PATH."""
@@ -97,8 +106,9 @@ def plan_data(
     for item in items:
         data = seen.get(item.ref.path)
         if data is not None and item.required and data.workspace_match is False:
+            when = {"start": " when it started", "end": " when it ended"}.get(data.checked or "", "")
             notes.append(
-                f"{item.ref.path}: the original run's files did not match DVC's record; "
+                f"{item.ref.path}: the original run's files did not match DVC's record{when}; "
                 "the reproduction uses DVC's version"
             )
     declared = {ref.path for ref in refs}
@@ -113,11 +123,9 @@ def plan_data(
 def dvc_setup(root: Path, snapshot_files: Mapping[str, bytes]) -> DvcSetup:
     """Read the repository's DVC config and the snapshot's, for the worktree's `config.local`."""
     dot_dvc = root / ".dvc"
-    repo_config = _parse(_read(dot_dvc / "config"))
     local = _parse(_read(dot_dvc / "config.local"))
     snapshot = _parse(snapshot_files.get(".dvc/config", b"").decode(errors="replace"))
-    cache = local.get("cache", {}).get("dir") or repo_config.get("cache", {}).get("dir")
-    cache_dir = _absolute(dot_dvc, cache) if cache else dot_dvc / "cache"
+    cache_dir = find_cache(root)
     merged = {name: dict(values) for name, values in local.items()}
     merged.setdefault("cache", {})["dir"] = str(cache_dir)
     for name in set(snapshot) | set(local):
@@ -132,8 +140,27 @@ def dvc_setup(root: Path, snapshot_files: Mapping[str, bytes]) -> DvcSetup:
     return DvcSetup(cache_dir, remote, url, _render(merged))
 
 
+def find_cache(root: Path) -> Path:
+    """The repository's DVC cache folder: `cache.dir` of its config, else `.dvc/cache`."""
+    dot_dvc = root / ".dvc"
+    local = _parse(_read(dot_dvc / "config.local"))
+    cache = local.get("cache", {}).get("dir") or _parse(_read(dot_dvc / "config")).get("cache", {}).get("dir")
+    return _absolute(dot_dvc, cache) if cache else dot_dvc / "cache"
+
+
+def read_object(cache_dir: Path, algorithm: str, value: str) -> bytes | None:
+    """A file's content from the cache by its hash (DVC 3 or DVC 2 layout), None if absent."""
+    try:
+        return _object(cache_dir, algorithm, value).read_bytes()
+    except OSError:
+        return None
+
+
 def in_cache(cache_dir: Path, ref: DataRef) -> bool:
-    """Whether the cache holds the object (for a directory: its manifest and every file)."""
+    """Whether the cache holds the object (for a directory: its manifest and every file;
+    for one listed file by file: every file, as DVC keeps no manifest for it)."""
+    if ref.files:
+        return all(_object(cache_dir, ref.algorithm, f.md5).is_file() for f in ref.files)
     path = _object(cache_dir, ref.algorithm, ref.value)
     if not path.is_file():
         return False
@@ -160,20 +187,25 @@ def restore(worktree: Path, items: Sequence[DataRestore], setup: DvcSetup, *, dv
     warnings: list[str] = []
     missing = [i for i in items if not in_cache(setup.cache_dir, i.ref)]
     fetch_error = ""
-    if missing and setup.remote is not None:
-        proc = _dvc(dvc, worktree, "fetch", *(i.ref.path for i in missing))
+    fetchable = [i for i in missing if not i.ref.files]
+    if fetchable and setup.remote is not None:
+        proc = _dvc(dvc, worktree, "fetch", *(i.ref.path for i in fetchable))
         fetch_error = _last_line(proc.stderr or proc.stdout) if proc.returncode else ""
         missing = [i for i in missing if not in_cache(setup.cache_dir, i.ref)]
     lost = [i for i in missing if i.required]
     if lost:
-        raise ReproduceError(missing_message(lost, setup, fetch_error), hint=_missing_hint(setup))
+        raise ReproduceError(missing_message(lost, setup, fetch_error), hint=_missing_hint(setup, lost))
     warnings += [
         f"{i.ref.path}: earlier version {i.ref.value} is not in the cache; the run makes it again"
         for i in missing
     ]
     ready = [i for i in items if i not in missing]
-    if ready:
-        proc = _dvc(dvc, worktree, "checkout", *(i.ref.path for i in ready))
+    listed = [i for i in ready if i.ref.files]
+    for item in listed:
+        _copy_listed(worktree, setup.cache_dir, item.ref)
+    checkout = [i.ref.path for i in ready if i not in listed]
+    if checkout:
+        proc = _dvc(dvc, worktree, "checkout", *checkout)
         if proc.returncode != 0:
             raise ReproduceError(
                 f"dvc checkout failed in {worktree}: {_last_line(proc.stderr or proc.stdout)}"
@@ -204,6 +236,13 @@ def missing_message(lost: Sequence[DataRestore], setup: DvcSetup, fetch_error: s
     """One line naming every missing path and hash, and where they were looked for."""
     names = ", ".join(i.label for i in lost)
     cache = f"the DVC cache ({setup.cache_dir})"
+    clouds = sorted({f"{i.ref.cloud_remote!r}" for i in lost if i.cloud_only})
+    if clouds:
+        return (
+            f"data missing: {names} is not in {cache}; only the cloud-versioned remote "
+            f"{', '.join(clouds)} holds it, by per-file version ID, which needs network access and "
+            "its credentials: the ledger does not fetch it; nothing was run"
+        )
     if setup.remote is None:
         where = f"not in {cache}, and no DVC remote is configured"
     else:
@@ -218,10 +257,29 @@ def _dvc(dvc: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _missing_hint(setup: DvcSetup) -> str:
+def _missing_hint(setup: DvcSetup, lost: Sequence[DataRestore]) -> str:
+    cloud = [i.ref.path for i in lost if i.cloud_only]
+    if cloud:
+        return f"dvc pull {' '.join(cloud)} (online, with the remote's credentials), then reproduce again"
     if setup.remote is None:
         return "dvc push it from a machine that has it, to a remote configured here (dvc remote add -d ...)"
     return f"dvc push it to {setup.remote!r} from a machine that has it"
+
+
+def _copy_listed(worktree: Path, cache_dir: Path, ref: DataRef) -> None:
+    """Lay out a directory DVC lists file by file from the cache objects of its files."""
+    target = worktree / ref.path
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+    try:
+        for file in ref.files:
+            dest = target / file.relpath
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_object(cache_dir, ref.algorithm, file.md5), dest)
+    except OSError as exc:
+        raise ReproduceError(f"cannot restore {ref.path} from the DVC cache: {exc}") from exc
 
 
 def _object(cache_dir: Path, algorithm: str, value: str) -> Path:

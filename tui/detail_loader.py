@@ -56,6 +56,7 @@ def check_workspace(
             d.source,
             d.stage,
             "out" if d.role == "out" else "dep",
+            d.files,
         )
         for d in detail.data
     ]

@@ -191,16 +191,40 @@ def test_foreach_stage_takes_wdir_from_its_do_body(tmp_path):
     [
         "path: https://example.com/data.csv\n  etag: abc",
         f"path: data.csv\n  md5: {MD5_A}\n  repo:\n    url: https://example.com/r.git",
-        f"path: /abs/data.csv\n  md5: {MD5_A}",
-        f"path: ../outside.csv\n  md5: {MD5_A}",
         "path: notyet.csv\n  hash: md5",
     ],
-    ids=["url", "other-repo", "absolute", "outside-repo", "no-md5"],
+    ids=["url", "other-repo", "no-md5"],
 )
-def test_entries_without_a_local_content_hash_are_dropped(tmp_path, entry):
+def test_deps_read_elsewhere_are_dropped(tmp_path, entry):
+    """A URL's or another repo's data is recorded as the local out DVC copied it to."""
     files = write(tmp_path, {"x.dvc": f"deps:\n- {entry}\nouts: []\n"})
 
     assert read_data_refs(tmp_path, files) == dvc.DataScan(refs=(), errors=())
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (f"deps:\n- path: /abs/data.csv\n  md5: {MD5_A}", "deps[0] (/abs/data.csv): outside the repository"),
+        (
+            f"deps:\n- path: ../outside.csv\n  md5: {MD5_A}",
+            "deps[0] (../outside.csv): outside the repository",
+        ),
+        (
+            f"outs:\n- path: s3://bucket/m.bin\n  etag: {MD5_A}",
+            "outs[0] (s3://bucket/m.bin): outside the repository",
+        ),
+        ("outs:\n- path: notyet.bin\n  hash: md5", "outs[0] (notyet.bin): no md5 or files: recorded"),
+    ],
+    ids=["absolute-dep", "outside-repo-dep", "external-out", "out-without-hash"],
+)
+def test_entries_that_cannot_be_recorded_are_capture_problems(tmp_path, entry, problem):
+    files = write(tmp_path, {"x.dvc": f"{entry}\n", "y.dvc": f"outs:\n- path: y\n  md5: {MD5_B}\n"})
+
+    scan = read_data_refs(tmp_path, files)
+
+    assert scan.errors == (f"x.dvc: {problem}; not recorded",)
+    assert [r.path for r in scan.refs] == ["y"]  # the rest of the files is still read
 
 
 @pytest.mark.parametrize(
@@ -500,3 +524,85 @@ def test_unusable_hash_cache_is_ignored_and_rewritten(tmp_path, content):
 
     assert result == {"f.txt": True}
     assert json.loads((tmp_path / "cache.json").read_text())["version"] == 1
+
+
+MD5_FOO = "acbd18db4cc2f85cedef654fccc4a4d8"  # md5(b"foo")
+FILES_DVC = f"""\
+outs:
+- hash: md5
+  path: imgs
+  files:
+  - relpath: bar
+    md5: {MD5_FOO}
+    size: 3
+    cloud:
+      s3v:
+        etag: {MD5_FOO}
+        version_id: WYRG4BglP7pD.gEoJP6a4AqOhl.FRA.h
+  - relpath: foo
+    md5: {MD5_FOO}
+    size: 3
+    cloud:
+      s3v:
+        etag: {MD5_FOO}
+        version_id: 0vL53tFVY5vVAoJ4HG2jCS1mEcohDPE0
+"""
+FILES_DIGEST = "ed7214b961855526e699126940c4fbe8.dir"
+"""`Tree.from_list(files, hash_name="md5").digest()` in dvc_data for the two files above."""
+
+
+def test_files_list_is_recorded_with_dvcs_digest_count_size_and_versions(tmp_path):
+    files = write(tmp_path, {"imgs.dvc": FILES_DVC})
+
+    scan = read_data_refs(tmp_path, files)
+
+    (found,) = scan.refs
+    assert scan.errors == ()
+    assert (found.path, found.algorithm, found.value) == ("imgs", "md5", FILES_DIGEST)
+    assert (found.nfiles, found.size, found.is_dir) == (2, 6, True)
+    assert dvc.is_input(found.role, found.source)
+    assert [(f.relpath, f.md5, f.size, f.remote) for f in found.files] == [
+        ("bar", MD5_FOO, 3, "s3v"),
+        ("foo", MD5_FOO, 3, "s3v"),
+    ]
+    assert found.files[0].version_id == "WYRG4BglP7pD.gEoJP6a4AqOhl.FRA.h"
+    assert found.cloud_remote == "s3v"
+
+
+def test_files_list_of_dvc_2_keeps_version_ids_beside_the_md5(tmp_path):
+    """DVC 2 wrote `etag`, `version_id` and `remote` on the file entry itself."""
+    entry = f"  - relpath: foo\n    md5: {MD5_FOO}\n    size: 3\n    version_id: v1\n    etag: e\n    remote: old\n"
+    files = write(tmp_path, {"imgs.dvc": f"outs:\n- path: imgs\n  files:\n{entry}"})
+
+    (found,) = read_data_refs(tmp_path, files).refs
+
+    assert found.algorithm == "md5-dos2unix"
+    assert found.files[0].version_id == "v1"
+    assert found.cloud_remote == "old"
+
+
+def test_files_listed_directory_matches_the_workspace_like_any_directory(tmp_path):
+    files = write(tmp_path, {"imgs.dvc": FILES_DVC, "imgs/bar": "foo", "imgs/foo": "foo"})
+    (found,) = read_data_refs(tmp_path, files).refs
+
+    assert workspace_matches(tmp_path, [found]) == {"imgs": True}
+    (tmp_path / "imgs/foo").write_text("fob")
+    assert workspace_matches(tmp_path, [found]) == {"imgs": False}
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        (
+            "  - relpath: ../../etc/passwd\n    md5: x\n",
+            "files[0] relpath '../../etc/passwd' leaves its directory",
+        ),
+        ("  - md5: x\n", "files[0] has no relpath and md5"),
+        ("  - relpath: a\n", "files[0] has no relpath and md5"),
+    ],
+    ids=["escapes", "no-relpath", "no-md5"],
+)
+def test_bad_files_entry_is_an_error_line(tmp_path, entry, error):
+    files = write(tmp_path, {"imgs.dvc": f"outs:\n- path: imgs\n  hash: md5\n  files:\n{entry}"})
+
+    assert read_data_refs(tmp_path, files) == dvc.DataScan((), (f"imgs.dvc: outs[0] {error}",))
