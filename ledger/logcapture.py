@@ -71,8 +71,9 @@ class LogCapture:
     def _pump(self, fd: int, echo: BinaryIO | None) -> None:
         # Only whole lines go into the capture: stdout and stderr are read by two
         # threads, and a line written in two pieces (`print` writes the text, then the
-        # newline) must not get the other stream's output spliced into it. A `\r`
-        # ends a piece too (progress bars), and a piece longer than PIECE goes in as is.
+        # newline) must not get the other stream's output spliced into it. A progress
+        # bar's redraws (`\r`) stay one line with it, so an epoch line printed between
+        # two bars is never glued to one; a piece longer than PIECE goes in as is.
         pending = bytearray()
         while True:
             try:
@@ -88,7 +89,7 @@ class LogCapture:
                 except (OSError, ValueError):
                     echo = None  # the terminal went away; keep capturing
             pending += data
-            end = max(pending.rfind(b"\n"), pending.rfind(b"\r")) + 1
+            end = pending.rfind(b"\n") + 1
             if end == 0 and len(pending) >= PIECE:
                 end = len(pending)
             if end:

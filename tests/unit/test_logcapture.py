@@ -63,3 +63,22 @@ def test_a_very_long_line_is_spooled_before_it_ends(tmp_path: Path) -> None:
 
     assert spooled >= PIECE
     assert capture.finish()[0] == b"x" * (PIECE + 10)
+
+
+def test_a_line_printed_between_progress_bar_redraws_is_never_glued_to_them() -> None:
+    capture = LogCapture(max_bytes=1 << 20)
+    bar_read, bar_write = os.pipe()
+    out_read, out_write = os.pipe()
+    capture.pump(bar_read, None)
+    capture.pump(out_read, None)
+
+    os.write(bar_write, b"\r 20%|##  | 1/5\r 40%|####| 2/5")
+    time.sleep(0.2)  # the bar's pump has read its redraws before the epoch line comes
+    os.write(out_write, b"Epoch 2/3 - loss: 0.25\n")
+    time.sleep(0.2)
+    os.write(bar_write, b"\r100%|#####| 5/5\n")
+    os.close(bar_write)
+    os.close(out_write)
+    data, _, _ = capture.finish()
+
+    assert data == b"Epoch 2/3 - loss: 0.25\n\r 20%|##  | 1/5\r 40%|####| 2/5\r100%|#####| 5/5\n"
