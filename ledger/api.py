@@ -251,13 +251,14 @@ def start_run(
     global _active
     run = current_run()
     if run is None:
-        run = _create(name=name, tags=tags)
+        run = _create(name=name, tags=tags, params=params or {})
         with _active_lock:
             _active = run
-    elif tags:
-        run.set_tags(tags)
-    if params:
-        run.log_params(params)
+    else:
+        if tags:
+            run.set_tags(tags)
+        if params:
+            run.log_params(params)
     try:
         yield run
     except KeyboardInterrupt:
@@ -280,7 +281,7 @@ def _finish(run: ActiveRun, status: str) -> None:
 def _start_implicit() -> ActiveRun:
     """MLflow-style: logging without a run starts one that ends with the script."""
     global _active
-    run = _create(name=None, tags=())
+    run = _create(name=None, tags=(), params={})
     with _active_lock:
         _active = run
     _watch_exit(run)
@@ -341,10 +342,12 @@ def _attach(run_id: RunId) -> ActiveRun:
     return run
 
 
-def _create(*, name: str | None, tags: Sequence[str]) -> ActiveRun:
+def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any]) -> ActiveRun:
     from ledger.capture import start_recorded_run
+    from ledger.params import flatten, params_from
 
-    started = start_recorded_run(argv=sys.argv, name=name, tags=tags, source="api")
+    rows = params_from(flatten(params), "api")
+    started = start_recorded_run(argv=sys.argv, name=name, tags=tags, params=rows, source="api")
     return ActiveRun(
         started.store,
         started.run_id,

@@ -90,11 +90,15 @@ def start_recorded_run(
     tags: Sequence[str],
     source: str,
     seeds: Mapping[str, object] | None = None,
+    params: Sequence[Param] = (),
     pid: int | None = None,
     ws: Workspace | None = None,
     hand_over: bool = False,
 ) -> StartedRun:
     """Capture the code, data, environment and params, and insert the run as running.
+
+    `params` (the API's `start_run(params=...)`) override captured ones of the same key
+    and are inserted with the run, in its one transaction.
 
     An unreachable ledger server does not stop the run: it is recorded in the local
     outbox instead (`ledger.outbox`), and the returned workspace points there.
@@ -130,7 +134,7 @@ def start_recorded_run(
         environment=before.environment,
         capture_errors=before.errors,
         tags=tags,
-        params=before.params,
+        params=merge_params([before.params, list(params)]),
         data=before.data,
     )
     if hand_over and run_records.deferrable(ws.url):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import platform
 import re
+import stat
 import sys
-from dataclasses import asdict, dataclass, replace
+import time
+from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +29,11 @@ _NAME_RE = re.compile(r"^Name:[ \t]*(\S.*?)\s*$", re.MULTILINE)
 _VERSION_RE = re.compile(r"^Version:[ \t]*(\S.*?)\s*$", re.MULTILINE)
 _INSTALL_DIRS = frozenset({"site-packages", "dist-packages"})
 _CUDA_RE = re.compile(r"^cuda\s*(?::[^=\n]*)?=\s*(['\"])(.*?)\1", re.MULTILINE)
+
+_DIST_SUFFIXES = (".dist-info", ".egg-info")
+
+SETTLED_NS = 2_000_000_000
+"""How old a folder's mtime must be before a listing of it is trusted to stay current."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +85,11 @@ class Environment:
     @property
     def digest(self) -> str:
         """Sha256 of the canonical JSON: the environment's content address."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return _digest(self)
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, no whitespace), stable across Pythons."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return _canonical_json(self)
 
     @classmethod
     def from_json(cls, text: str) -> Environment:
@@ -143,16 +152,92 @@ class EnvDiff:
 def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
     """Describe the running interpreter and the distributions importable from `paths`.
 
-    Reads metadata files only (no imports of user packages, no subprocess), so it is
-    cheap enough for every capture.
+    Reads metadata files only (no imports of user packages, no subprocess). A process
+    that starts many runs (a sweep) reads them once: the last answer is reused while
+    the search path and the folders on it are unchanged (`_listing_stamp`).
 
     Args:
         paths: where to look for distributions; `sys.path` when None.
     """
-    search = list(sys.path if paths is None else paths)
+    global _last
+    search = tuple(sys.path if paths is None else paths)
+    key = (search, _listing_stamp(search))
+    last = _last  # one read: another thread may replace it meanwhile
+    if last is not None and last[0] == key:
+        return last[1]
+    env = _read_environment(search)
+    _last = (key, env)
+    return env
+
+
+_last: tuple[tuple[object, ...], Environment] | None = None
+"""The last capture and what it depended on."""
+
+
+def _listing_stamp(search: tuple[str, ...]) -> tuple[object, ...]:
+    """What the distributions found on `search` depend on, read without opening them.
+
+    Installing, upgrading or removing a distribution adds, renames or removes a
+    `*.dist-info` / `*.egg-info` entry directly inside a folder on the path (pip
+    never edits one in place), so the entries' names and inodes say when to read
+    again. Only a legacy `setup.py develop` rewrites its `*.egg-info/PKG-INFO` in
+    place: that file's mtime is part of the stamp.
+    """
+    stamp: list[object] = []
+    for entry in search:
+        folder = Path(entry or ".").absolute()
+        listing = _dist_entries(folder)
+        if listing is None:
+            stamp.append(None)
+            continue
+        eggs = tuple(_mtime(folder / name / "PKG-INFO") for name, _ in listing if name.endswith(".egg-info"))
+        stamp.append((folder, listing, eggs))
+    return tuple(stamp)
+
+
+_listings: dict[Path, tuple[tuple[int, int, int], tuple[tuple[str, int], ...]]] = {}
+"""Per folder: its (device, inode, mtime) when listed, and its distribution entries."""
+
+
+def _dist_entries(folder: Path) -> tuple[tuple[str, int], ...] | None:
+    """(name, inode) of the distributions directly in `folder`; a zip file's own stat.
+
+    A listing is reused while the folder's mtime is unchanged, as `importlib.metadata`
+    does, but only once that mtime is `SETTLED_NS` old: a change within the same clock
+    tick as the listing would leave the mtime as it was (git's "racy" rule).
+    """
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    key = (info.st_dev, info.st_ino, info.st_mtime_ns)
+    memo = _listings.get(folder)
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            with os.scandir(folder) as it:
+                listing = tuple(sorted((e.name, e.inode()) for e in it if e.name.endswith(_DIST_SUFFIXES)))
+        except OSError:
+            return None
+    else:
+        listing = (("", info.st_ino), (str(info.st_size), info.st_mtime_ns))
+    if info.st_mtime_ns < time.time_ns() - SETTLED_NS:
+        _listings[folder] = (key, listing)
+    return listing
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _read_environment(search: Sequence[str]) -> Environment:
     packages: dict[str, Package] = {}
     torch_dist = None
-    for dist in metadata.distributions(path=search):
+    for dist in metadata.distributions(path=list(search)):
         package = _package(dist)
         # The first distribution on the path is the one Python would import.
         if package is not None and package.name not in packages:
@@ -166,6 +251,24 @@ def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
         torch=None if torch_dist is None else packages["torch"].version,
         cuda=None if torch_dist is None else _torch_cuda(torch_dist),
     )
+
+
+_PACKAGE_FIELDS = tuple(f.name for f in fields(Package))
+_ENVIRONMENT_FIELDS = tuple(f.name for f in fields(Environment))
+
+
+@functools.lru_cache(maxsize=4)
+def _canonical_json(env: Environment) -> str:
+    # By hand rather than `dataclasses.asdict`, which deep-copies every value and costs
+    # milliseconds on a few hundred packages; the text is the same, so digests are too.
+    data: dict[str, Any] = {name: getattr(env, name) for name in _ENVIRONMENT_FIELDS}
+    data["packages"] = [{name: getattr(p, name) for name in _PACKAGE_FIELDS} for p in env.packages]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4)
+def _digest(env: Environment) -> str:
+    return hashlib.sha256(_canonical_json(env).encode()).hexdigest()
 
 
 def diff_environments(old: Environment, new: Environment) -> EnvDiff:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,3 +80,50 @@ def open_store(ws: Workspace) -> Store:
     from ledger.store import connect
 
     return connect(ws.url)
+
+
+_shared: dict[str, tuple[tuple[int, object], Store]] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_store(ws: Workspace) -> Store:
+    """The workspace's ledger, opened once per process for every run it starts.
+
+    A sweep starts hundreds of runs in one process; opening the ledger (an engine,
+    a connection, the schema check) for each would cost more than the run's own
+    writes. It is opened again in a forked child, which must not use its parent's
+    connections, and when a SQLite file was removed or replaced meanwhile, whose
+    old connection would write into the unlinked file.
+    """
+    pid = os.getpid()
+    with _shared_lock:
+        held = _shared.get(ws.url)
+        if held is not None and held[0] == (pid, _file_identity(ws.url)):
+            return held[1]
+        store = open_store(ws)
+        for old_key, old in _shared.values():
+            if old_key[0] == pid:
+                old.close()
+            else:  # inherited through fork: drop the pool, leave the parent's connections be
+                old.engine.dispose(close=False)
+        _shared.clear()
+        _shared[ws.url] = ((pid, _file_identity(ws.url)), store)
+        return store
+
+
+def forget_shared_store(store: Store) -> None:
+    """Stop reusing `store` (it failed); the next `shared_store` opens the ledger anew."""
+    with _shared_lock:
+        for url, (_, held) in list(_shared.items()):
+            if held is store:
+                del _shared[url]
+
+
+def _file_identity(url: str) -> tuple[int, int] | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    try:
+        info = Path(url.removeprefix("sqlite:///")).stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
