@@ -169,7 +169,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
         except LedgerError as e:
             snapshot = None
             errors.append(f"code snapshot failed: {e}")
-        dvc_files = git.list_files(repo, *DVC_FILES)
+        dvc_files = git.list_files(repo, *DVC_FILES, untracked=tree.untracked)
     declared = dvc.declared_files(root, dvc_files)
     data, data_errors = read_data(ws, dvc_files)
     errors += data_errors
@@ -241,7 +241,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors += problems
     with git.open_repo(root) as repo:
         tree = git.read_worktree(repo)
-        dvc_files = git.list_files(repo, *DVC_FILES)
+        dvc_files = git.list_files(repo, *DVC_FILES, untracked=tree.untracked)
     data, data_errors = read_data(ws, dvc_files)
     errors += [e for e in data_errors if e not in before.errors]
     written = [p for p in (*tree.changed, *tree.untracked) if _written(root / p, p, before)]

@@ -12,7 +12,6 @@ import stat
 import sys
 import time
 from dataclasses import dataclass, fields, replace
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -21,7 +20,8 @@ from ledger.errors import StoreError
 from ledger.redact import redact_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
+    from importlib import metadata
 
 Source = Literal["index", "vcs", "url", "local", "unknown"]
 
@@ -190,7 +190,9 @@ def _listing_stamp(search: tuple[str, ...]) -> tuple[object, ...]:
         if listing is None:
             stamp.append(None)
             continue
-        eggs = tuple(_mtime(folder / name / "PKG-INFO") for name, _ in listing if name.endswith(".egg-info"))
+        eggs = tuple(
+            _mtime(folder / name / "PKG-INFO") for name, _ in listing if name.lower().endswith(".egg-info")
+        )
         stamp.append((folder, listing, eggs))
     return tuple(stamp)
 
@@ -217,7 +219,9 @@ def _dist_entries(folder: Path) -> tuple[tuple[str, int], ...] | None:
     if stat.S_ISDIR(info.st_mode):
         try:
             with os.scandir(folder) as it:
-                listing = tuple(sorted((e.name, e.inode()) for e in it if e.name.endswith(_DIST_SUFFIXES)))
+                listing = tuple(
+                    sorted((e.name, e.inode()) for e in it if e.name.lower().endswith(_DIST_SUFFIXES))
+                )
         except OSError:
             return None
     else:
@@ -234,10 +238,42 @@ def _mtime(path: Path) -> int | None:
         return None
 
 
+class _DistDir:
+    """A `*.dist-info` / `*.egg-info` folder, read as `importlib.metadata` reads one,
+    without importing it (its import costs more than reading every distribution)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read_text(self, filename: str) -> str | None:
+        try:
+            return (self.path / filename).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def locate_file(self, path: str) -> Path:
+        return self.path.parent / path
+
+
+def _distributions(search: Sequence[str]) -> Iterator[_DistDir | metadata.Distribution]:
+    """The distributions on `search`, in path order, as `importlib.metadata` finds them."""
+    for entry in search:
+        folder = Path(entry or ".").absolute()
+        if folder.is_dir():
+            for name, _ in _dist_entries(folder) or ():
+                yield _DistDir(folder / name)
+        elif folder.is_file():  # a zip archive on the path: rare, worth the import then
+            from importlib import metadata
+
+            yield from metadata.distributions(path=[entry])
+
+
 def _read_environment(search: Sequence[str]) -> Environment:
     packages: dict[str, Package] = {}
     torch_dist = None
-    for dist in metadata.distributions(path=list(search)):
+    for dist in _distributions(search):
         package = _package(dist)
         # The first distribution on the path is the one Python would import.
         if package is not None and package.name not in packages:
@@ -296,7 +332,7 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _package(dist: metadata.Distribution) -> Package | None:
+def _package(dist: _DistDir | metadata.Distribution) -> Package | None:
     # Only the header block is parsed: the email parser `dist.metadata` uses costs
     # ~0.3 ms per distribution because it walks the whole long description.
     text = dist.read_text("METADATA")
@@ -337,7 +373,7 @@ def _with_origin(package: Package, direct_url: str) -> Package:
     return replace(package, source=source, url=url)
 
 
-def _torch_cuda(dist: metadata.Distribution) -> str | None:
+def _torch_cuda(dist: _DistDir | metadata.Distribution) -> str | None:
     # Importing torch takes seconds and initialises CUDA; its generated
     # `torch/version.py` holds the same answer as `torch.version.cuda`.
     try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ledger.config import Config, load_config
 from ledger.errors import NotAGitRepoError
-from ledger.gitcmd import RepoPaths, find_repo
+from ledger.gitcmd import GIT_LOCATION_VARS, RepoPaths, find_repo
 
 if TYPE_CHECKING:
     from ledger.store import Store
@@ -52,7 +52,7 @@ def locate(cwd: Path | None = None, *, need_repo: bool = False) -> Workspace:
         NotAGitRepoError: when `need_repo` and there is no repository, or when no
             repository and no URL say where the ledger is.
     """
-    repo = find_repo(cwd)
+    repo = _find_repo(cwd)
     if repo is None and need_repo:
         raise NotAGitRepoError(
             f"not a git repository: {cwd or Path.cwd()}",
@@ -73,6 +73,40 @@ def locate(cwd: Path | None = None, *, need_repo: bool = False) -> Workspace:
             )
         url = f"sqlite:///{home / 'ledger.db'}"
     return Workspace(repo=repo, config=config, url=url, spool_dir=home / "spool")
+
+
+_repos: dict[Path, RepoPaths] = {}
+"""Folder -> the repository `find_repo` found for it in this process."""
+
+
+def _find_repo(cwd: Path | None) -> RepoPaths | None:
+    """`find_repo`, asked of git once per folder while its answer still holds.
+
+    A sweep locates its workspace for every run it starts. The answer is kept while
+    the repository's `.git` exists and no `.git` appeared between the folder and the
+    work tree's top (a repository made inside it); git's location variables bypass it.
+    """
+    if any(os.environ.get(name) for name in (*GIT_LOCATION_VARS, "GIT_CEILING_DIRECTORIES")):
+        return find_repo(cwd)
+    here = Path.cwd() if cwd is None else cwd.absolute()
+    held = _repos.get(here)
+    if held is not None and _still_holds(here, held):
+        return held
+    repo = find_repo(here)
+    if repo is not None:
+        _repos[here] = repo
+    return repo
+
+
+def _still_holds(here: Path, repo: RepoPaths) -> bool:
+    if not (repo.toplevel / ".git").exists() or not repo.common_dir.is_dir():
+        return False
+    folder = here
+    while folder != repo.toplevel:
+        if (folder / ".git").exists() or folder.parent == folder:
+            return False  # a repository inside, or `here` is not under the top (a symlink)
+        folder = folder.parent
+    return True
 
 
 def open_store(ws: Workspace) -> Store:
