@@ -180,8 +180,9 @@ def _listing_stamp(search: tuple[str, ...]) -> tuple[object, ...]:
     Installing, upgrading or removing a distribution adds, renames or removes a
     `*.dist-info` / `*.egg-info` entry directly inside a folder on the path (pip
     never edits one in place), so the entries' names and inodes say when to read
-    again. Only a legacy `setup.py develop` rewrites its `*.egg-info/PKG-INFO` in
-    place: that file's mtime is part of the stamp.
+    again (with their ctimes: a freed inode number can come back). Only a legacy
+    `setup.py develop` rewrites its `*.egg-info/PKG-INFO` in place: that file's mtime is
+    part of the stamp.
     """
     stamp: list[object] = []
     for entry in search:
@@ -191,42 +192,43 @@ def _listing_stamp(search: tuple[str, ...]) -> tuple[object, ...]:
             stamp.append(None)
             continue
         eggs = tuple(
-            _mtime(folder / name / "PKG-INFO") for name, _ in listing if name.lower().endswith(".egg-info")
+            _mtime(folder / name / "PKG-INFO") for name, *_ in listing if name.lower().endswith(".egg-info")
         )
         stamp.append((folder, listing, eggs))
     return tuple(stamp)
 
 
-_listings: dict[Path, tuple[tuple[int, int, int], tuple[tuple[str, int], ...]]] = {}
-"""Per folder: its (device, inode, mtime) when listed, and its distribution entries."""
+_listings: dict[Path, tuple[tuple[int, int, int, int], tuple[tuple[str, int, int], ...]]] = {}
+"""Per folder: its (device, inode, mtime, ctime) when listed, and its distribution entries."""
 
 
-def _dist_entries(folder: Path) -> tuple[tuple[str, int], ...] | None:
-    """(name, inode) of the distributions directly in `folder`; a zip file's own stat.
+def _dist_entries(folder: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """(name, inode, ctime) of the distributions directly in `folder`; a zip's own stat.
 
-    A listing is reused while the folder's mtime is unchanged, as `importlib.metadata`
-    does, but only once that mtime is `SETTLED_NS` old: a change within the same clock
-    tick as the listing would leave the mtime as it was (git's "racy" rule).
+    A listing is reused while the folder's mtime and ctime are unchanged, as
+    `importlib.metadata` does with the mtime, but only once they are `SETTLED_NS` old:
+    a change within the same clock tick as the listing would leave them as they were
+    (git's "racy" rule).
     """
     try:
         info = folder.stat()
     except OSError:
         return None
-    key = (info.st_dev, info.st_ino, info.st_mtime_ns)
+    key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
     memo = _listings.get(folder)
     if memo is not None and memo[0] == key:
         return memo[1]
     if stat.S_ISDIR(info.st_mode):
         try:
             with os.scandir(folder) as it:
-                listing = tuple(
-                    sorted((e.name, e.inode()) for e in it if e.name.lower().endswith(_DIST_SUFFIXES))
-                )
+                found = [e for e in it if e.name.lower().endswith(_DIST_SUFFIXES)]
+                # The ctime too: a reinstall may get the freed inode number back.
+                listing = tuple(sorted((e.name, e.inode(), e.stat().st_ctime_ns) for e in found))
         except OSError:
             return None
     else:
-        listing = (("", info.st_ino), (str(info.st_size), info.st_mtime_ns))
-    if info.st_mtime_ns < time.time_ns() - SETTLED_NS:
+        listing = ((str(info.st_size), info.st_ino, info.st_mtime_ns),)
+    if info.st_ctime_ns < time.time_ns() - SETTLED_NS:
         _listings[folder] = (key, listing)
     return listing
 
@@ -262,7 +264,7 @@ def _distributions(search: Sequence[str]) -> Iterator[_DistDir | metadata.Distri
     for entry in search:
         folder = Path(entry or ".").absolute()
         if folder.is_dir():
-            for name, _ in _dist_entries(folder) or ():
+            for name, *_ in _dist_entries(folder) or ():
                 yield _DistDir(folder / name)
         elif folder.is_file():  # a zip archive on the path: rare, worth the import then
             from importlib import metadata

@@ -96,7 +96,10 @@ def _git_dir(dot_git: Path) -> Path | None:
 
 def read_worktree(repo: Repo) -> WorkTree:
     """Read HEAD, branch and changes with `git status --porcelain=v2 -z`."""
-    out = _git(repo, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all")
+    # No optional locks: reading the state must not rewrite (nor lock) the user's index.
+    out = _git(
+        repo, "--no-optional-locks", "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all"
+    )
     commit: str | None = None
     branch: str | None = None
     changed: list[str] = []
@@ -272,8 +275,12 @@ def _git(repo: Repo, *args: str, env: dict[str, str] | None = None, stdin: IO[by
             check=False,
         )
     except OSError as e:
-        raise GitError(f"git {args[0]} failed: {e}") from e
+        raise GitError(f"git {_command(args)} failed: {e}") from e
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace")
-        raise GitError(f"git {args[0]} failed: {' '.join(stderr.split())}")
+        raise GitError(f"git {_command(args)} failed: {' '.join(stderr.split())}")
     return proc.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
+def _command(args: Sequence[str]) -> str:
+    return next((a for a in args if not a.startswith("-")), "")
