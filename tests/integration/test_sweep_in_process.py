@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -47,7 +47,7 @@ def _script(repo: TmpRepo, body: str, *, cwd: Path | None = None) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def _by_name(repo: TmpRepo, cwd: Path | None = None) -> dict[str, dict]:
+def _by_name(repo: TmpRepo, cwd: Path | None = None) -> dict[str, dict[str, Any]]:
     return {
         r["name"]: show_json(r["id"], cwd=cwd or repo.root)["run"] for r in runs_json(cwd=cwd or repo.root)
     }
