@@ -149,45 +149,46 @@ class ActiveRun:
                 from ledger.capture import start_capture_after
 
                 after = start_capture_after(started)  # overlaps the flush below
-            self._flush_locked()
+            self._flush_locked(final=True)
             self._closed = True
-            os.close(self._fd)
-            if self._store is not None:  # offline, the spool file is the only copy
-                self._spool_path.unlink(missing_ok=True)
         self._stop.set()
         if started is not None and status is not None and after is not None:
             from ledger.capture import finish_recorded_run
 
             finish_recorded_run(started, status=status, after=after())
 
-    def _flush_locked(self) -> None:
+    def _flush_locked(self, *, final: bool = False) -> None:
         """Swap buffers and spool file, write the blocks, then drop the old spool file.
 
         Runs with the lock held, so points logged meanwhile wait rather than race;
-        the old spool file goes only after the database has the points.
+        the old spool file goes only after the database has the points. The `final`
+        flush of a closing run opens no new spool file.
         """
-        if not self._pending:
-            return
         if self._store is None:
             # Offline: the spool file already holds every point, and whoever ends the
             # run saves it (into the ledger or the local outbox, `ledger.outbox`).
             self._buffers = {}
             self._pending = 0
+            if final:
+                os.close(self._fd)
+            return
+        if not self._pending and not final:
             return
         batches = {k: Points(*b) for k, b in self._buffers.items() if len(b[0])}
         old_fd, old_path = self._fd, self._spool_path
-        self._seq += 1
-        self._fd, self._spool_path = spool.open_points_file(self._spool_dir, self.id, self._seq)
-        self._keysets = {}  # a new file starts with no key sets declared
+        if not final:
+            self._seq += 1
+            self._fd, self._spool_path = spool.open_points_file(self._spool_dir, self.id, self._seq)
+            self._keysets = {}  # a new file starts with no key sets declared
         self._buffers = {}
         self._pending = 0
         try:
             recorder.add_points(self._store, self.id, batches)
         except StoreUnreachableError as e:
-            os.close(old_fd)  # the old spool file keeps this batch
-            self._go_offline(e)
+            self._go_offline(e)  # the old spool file keeps this batch
             return
-        os.close(old_fd)
+        finally:
+            os.close(old_fd)
         old_path.unlink(missing_ok=True)
 
     def _go_offline(self, error: StoreUnreachableError) -> None:
@@ -251,13 +252,14 @@ def start_run(
     global _active
     run = current_run()
     if run is None:
-        run = _create(name=name, tags=tags)
+        run = _create(name=name, tags=tags, params=params or {})
         with _active_lock:
             _active = run
-    elif tags:
-        run.set_tags(tags)
-    if params:
-        run.log_params(params)
+    else:
+        if tags:
+            run.set_tags(tags)
+        if params:
+            run.log_params(params)
     try:
         yield run
     except KeyboardInterrupt:
@@ -280,7 +282,7 @@ def _finish(run: ActiveRun, status: str) -> None:
 def _start_implicit() -> ActiveRun:
     """MLflow-style: logging without a run starts one that ends with the script."""
     global _active
-    run = _create(name=None, tags=())
+    run = _create(name=None, tags=(), params={})
     with _active_lock:
         _active = run
     _watch_exit(run)
@@ -341,10 +343,12 @@ def _attach(run_id: RunId) -> ActiveRun:
     return run
 
 
-def _create(*, name: str | None, tags: Sequence[str]) -> ActiveRun:
+def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any]) -> ActiveRun:
     from ledger.capture import start_recorded_run
+    from ledger.params import flatten, params_from
 
-    started = start_recorded_run(argv=sys.argv, name=name, tags=tags, source="api")
+    rows = params_from(flatten(params), "api")
+    started = start_recorded_run(argv=sys.argv, name=name, tags=tags, params=rows, source="api")
     return ActiveRun(
         started.store,
         started.run_id,

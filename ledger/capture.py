@@ -108,11 +108,15 @@ def start_recorded_run(
     tags: Sequence[str],
     source: str,
     seeds: Mapping[str, object] | None = None,
+    params: Sequence[Param] = (),
     pid: int | None = None,
     ws: Workspace | None = None,
     hand_over: bool = False,
 ) -> StartedRun:
     """Capture the code, data, environment and params, and insert the run as running.
+
+    `params` (the API's `start_run(params=...)`) override captured ones of the same key
+    and are inserted with the run, in its one transaction.
 
     An unreachable ledger server does not stop the run: it is recorded in the local
     outbox instead (`ledger.outbox`), and the returned workspace points there.
@@ -148,7 +152,7 @@ def start_recorded_run(
         environment=before.environment,
         capture_errors=before.errors,
         tags=tags,
-        params=before.params,
+        params=merge_params([before.params, list(params)]),
         data=before.data,
     )
     if hand_over and run_records.deferrable(ws.url):
@@ -185,7 +189,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
             errors.append(f"code snapshot failed: {e}")
         if snapshot is not None and snapshot.dirty and only_own_setup(root, tree):
             snapshot = dataclasses.replace(snapshot, dirty=False)  # kept in it, but not "dirty"
-        dvc_files = git.list_files(repo, *DVC_FILES)
+        dvc_files = git.list_files(repo, *DVC_FILES, untracked=tree.untracked)
     declared = dvc.declared_files(root, dvc_files)
     data, data_errors = read_data(ws, dvc_files)
     errors += data_errors
@@ -257,7 +261,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors: list[str] = []
     with git.open_repo(root) as repo:
         tree = git.read_worktree(repo)
-        dvc_files = git.list_files(repo, *DVC_FILES)
+        dvc_files = git.list_files(repo, *DVC_FILES, untracked=tree.untracked)
     data, data_errors = read_data(ws, dvc_files, before=before.data)
     errors += [e for e in data_errors if e not in before.errors]
     changed = (*tree.changed, *tree.untracked)

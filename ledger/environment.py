@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import platform
 import re
+import stat
 import sys
-from dataclasses import asdict, dataclass, replace
-from importlib import metadata
+import time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -17,7 +20,8 @@ from ledger.errors import StoreError
 from ledger.redact import redact_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
+    from importlib import metadata
 
 Source = Literal["index", "vcs", "url", "local", "unknown"]
 
@@ -25,6 +29,11 @@ _NAME_RE = re.compile(r"^Name:[ \t]*(\S.*?)\s*$", re.MULTILINE)
 _VERSION_RE = re.compile(r"^Version:[ \t]*(\S.*?)\s*$", re.MULTILINE)
 _INSTALL_DIRS = frozenset({"site-packages", "dist-packages"})
 _CUDA_RE = re.compile(r"^cuda\s*(?::[^=\n]*)?=\s*(['\"])(.*?)\1", re.MULTILINE)
+
+_DIST_SUFFIXES = (".dist-info", ".egg-info")
+
+SETTLED_NS = 2_000_000_000
+"""How old a folder's mtime must be before a listing of it is trusted to stay current."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +85,11 @@ class Environment:
     @property
     def digest(self) -> str:
         """Sha256 of the canonical JSON: the environment's content address."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return _digest(self)
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, no whitespace), stable across Pythons."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return _canonical_json(self)
 
     @classmethod
     def from_json(cls, text: str) -> Environment:
@@ -143,16 +152,130 @@ class EnvDiff:
 def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
     """Describe the running interpreter and the distributions importable from `paths`.
 
-    Reads metadata files only (no imports of user packages, no subprocess), so it is
-    cheap enough for every capture.
+    Reads metadata files only (no imports of user packages, no subprocess). A process
+    that starts many runs (a sweep) reads them once: the last answer is reused while
+    the search path and the folders on it are unchanged (`_listing_stamp`).
 
     Args:
         paths: where to look for distributions; `sys.path` when None.
     """
-    search = list(sys.path if paths is None else paths)
+    global _last
+    search = tuple(sys.path if paths is None else paths)
+    key = (search, _listing_stamp(search))
+    last = _last  # one read: another thread may replace it meanwhile
+    if last is not None and last[0] == key:
+        return last[1]
+    env = _read_environment(search)
+    _last = (key, env)
+    return env
+
+
+_last: tuple[tuple[object, ...], Environment] | None = None
+"""The last capture and what it depended on."""
+
+
+def _listing_stamp(search: tuple[str, ...]) -> tuple[object, ...]:
+    """What the distributions found on `search` depend on, read without opening them.
+
+    Installing, upgrading or removing a distribution adds, renames or removes a
+    `*.dist-info` / `*.egg-info` entry directly inside a folder on the path (pip
+    never edits one in place), so the entries' names and inodes say when to read
+    again (with their ctimes: a freed inode number can come back). Only a legacy
+    `setup.py develop` rewrites its `*.egg-info/PKG-INFO` in place: that file's mtime is
+    part of the stamp.
+    """
+    stamp: list[object] = []
+    for entry in search:
+        folder = Path(entry or ".").absolute()
+        listing = _dist_entries(folder)
+        if listing is None:
+            stamp.append(None)
+            continue
+        eggs = tuple(
+            _mtime(folder / name / "PKG-INFO") for name, *_ in listing if name.lower().endswith(".egg-info")
+        )
+        stamp.append((folder, listing, eggs))
+    return tuple(stamp)
+
+
+_listings: dict[Path, tuple[tuple[int, int, int, int], tuple[tuple[str, int, int], ...]]] = {}
+"""Per folder: its (device, inode, mtime, ctime) when listed, and its distribution entries."""
+
+
+def _dist_entries(folder: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """(name, inode, ctime) of the distributions directly in `folder`; a zip's own stat.
+
+    A listing is reused while the folder's mtime and ctime are unchanged, as
+    `importlib.metadata` does with the mtime, but only once they are `SETTLED_NS` old:
+    a change within the same clock tick as the listing would leave them as they were
+    (git's "racy" rule).
+    """
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    memo = _listings.get(folder)
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            with os.scandir(folder) as it:
+                found = [e for e in it if e.name.lower().endswith(_DIST_SUFFIXES)]
+                # The ctime too: a reinstall may get the freed inode number back.
+                listing = tuple(sorted((e.name, e.inode(), e.stat().st_ctime_ns) for e in found))
+        except OSError:
+            return None
+    else:
+        listing = ((str(info.st_size), info.st_ino, info.st_mtime_ns),)
+    if info.st_ctime_ns < time.time_ns() - SETTLED_NS:
+        _listings[folder] = (key, listing)
+    return listing
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+class _DistDir:
+    """A `*.dist-info` / `*.egg-info` folder, read as `importlib.metadata` reads one,
+    without importing it (its import costs more than reading every distribution)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read_text(self, filename: str) -> str | None:
+        try:
+            return (self.path / filename).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def locate_file(self, path: str) -> Path:
+        return self.path.parent / path
+
+
+def _distributions(search: Sequence[str]) -> Iterator[_DistDir | metadata.Distribution]:
+    """The distributions on `search`, in path order, as `importlib.metadata` finds them."""
+    for entry in search:
+        folder = Path(entry or ".").absolute()
+        if folder.is_dir():
+            for name, *_ in _dist_entries(folder) or ():
+                yield _DistDir(folder / name)
+        elif folder.is_file():  # a zip archive on the path: rare, worth the import then
+            from importlib import metadata
+
+            yield from metadata.distributions(path=[entry])
+
+
+def _read_environment(search: Sequence[str]) -> Environment:
     packages: dict[str, Package] = {}
     torch_dist = None
-    for dist in metadata.distributions(path=search):
+    for dist in _distributions(search):
         package = _package(dist)
         # The first distribution on the path is the one Python would import.
         if package is not None and package.name not in packages:
@@ -166,6 +289,24 @@ def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
         torch=None if torch_dist is None else packages["torch"].version,
         cuda=None if torch_dist is None else _torch_cuda(torch_dist),
     )
+
+
+_PACKAGE_FIELDS = tuple(f.name for f in fields(Package))
+_ENVIRONMENT_FIELDS = tuple(f.name for f in fields(Environment))
+
+
+@functools.lru_cache(maxsize=4)
+def _canonical_json(env: Environment) -> str:
+    # By hand rather than `dataclasses.asdict`, which deep-copies every value and costs
+    # milliseconds on a few hundred packages; the text is the same, so digests are too.
+    data: dict[str, Any] = {name: getattr(env, name) for name in _ENVIRONMENT_FIELDS}
+    data["packages"] = [{name: getattr(p, name) for name in _PACKAGE_FIELDS} for p in env.packages]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4)
+def _digest(env: Environment) -> str:
+    return hashlib.sha256(_canonical_json(env).encode()).hexdigest()
 
 
 def diff_environments(old: Environment, new: Environment) -> EnvDiff:
@@ -193,7 +334,7 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _package(dist: metadata.Distribution) -> Package | None:
+def _package(dist: _DistDir | metadata.Distribution) -> Package | None:
     # Only the header block is parsed: the email parser `dist.metadata` uses costs
     # ~0.3 ms per distribution because it walks the whole long description.
     text = dist.read_text("METADATA")
@@ -234,7 +375,7 @@ def _with_origin(package: Package, direct_url: str) -> Package:
     return replace(package, source=source, url=url)
 
 
-def _torch_cuda(dist: metadata.Distribution) -> str | None:
+def _torch_cuda(dist: _DistDir | metadata.Distribution) -> str | None:
     # Importing torch takes seconds and initialises CUDA; its generated
     # `torch/version.py` holds the same answer as `torch.version.cuda`.
     try:

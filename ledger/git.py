@@ -1,7 +1,8 @@
-"""Everything the ledger asks of git, through GitPython; no other module imports `git`.
+"""Everything the ledger asks of git to capture a run, through plain `git` processes.
 
 Snapshots are built in a temporary index (`GIT_INDEX_FILE`), so the user's index and
-files are never touched, and kept reachable under `refs/ledger/runs/<id>`.
+files are never touched, and kept reachable under `refs/ledger/runs/<id>`. GitPython
+is not used: capture only runs git commands, and importing it cost more than they do.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import git
+from typing import IO, TYPE_CHECKING
 
 from ledger.errors import GitError, NotAGitRepoError
+from ledger.gitcmd import GIT_LOCATION_VARS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -56,24 +58,48 @@ class Snapshot:
     skipped: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Repo:
+    """A work tree to run git in."""
+
+    root: Path
+    """The work tree's top folder: git runs there."""
+    git_dir: Path | None
+    """Its own git dir (a linked worktree has one apart), which holds its index; None
+    when git's location variables decide where that is."""
+
+
 @contextlib.contextmanager
-def open_repo(path: Path) -> Iterator[git.Repo]:
-    """Open the repository at `path`; closed on exit (GitPython leaks otherwise)."""
-    try:
-        repo = git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
-        raise NotAGitRepoError(
-            f"not a git repository: {path}", hint="run this inside a git repository"
-        ) from e
-    try:
-        yield repo
-    finally:
-        repo.close()
+def open_repo(path: Path) -> Iterator[Repo]:
+    """The repository whose work tree holds `path` (found by its `.git`, as git does)."""
+    for folder in (path, *path.parents):
+        dot_git = folder / ".git"
+        if dot_git.exists():
+            yield Repo(folder, _git_dir(dot_git))
+            return
+    raise NotAGitRepoError(f"not a git repository: {path}", hint="run this inside a git repository")
 
 
-def read_worktree(repo: git.Repo) -> WorkTree:
+def _git_dir(dot_git: Path) -> Path | None:
+    """`.git` itself, or where a linked worktree's `.git` file points (`gitdir: ...`)."""
+    if any(os.environ.get(name) for name in GIT_LOCATION_VARS):
+        return None
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        text = dot_git.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    target = text.removeprefix("gitdir:").strip()
+    return (dot_git.parent / target) if text.startswith("gitdir:") and target else None
+
+
+def read_worktree(repo: Repo) -> WorkTree:
     """Read HEAD, branch and changes with `git status --porcelain=v2 -z`."""
-    out = _git(repo, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all")
+    # No optional locks: reading the state must not rewrite (nor lock) the user's index.
+    out = _git(
+        repo, "--no-optional-locks", "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all"
+    )
     commit: str | None = None
     branch: str | None = None
     changed: list[str] = []
@@ -103,7 +129,7 @@ def read_worktree(repo: git.Repo) -> WorkTree:
 
 
 def make_snapshot(
-    repo: git.Repo,
+    repo: Repo,
     tree: WorkTree,
     *,
     ref: str,
@@ -115,12 +141,10 @@ def make_snapshot(
 
     A clean tree needs no new commit: the ref points at HEAD itself.
     """
-    root = Path(repo.working_tree_dir or ".")
+    root = repo.root
     if tree.commit is not None and not tree.changed and not tree.untracked:
         _git(repo, "update-ref", ref, tree.commit)
-        return Snapshot(
-            tree.commit, _git(repo, "rev-parse", f"{tree.commit}^{{tree}}"), dirty=False, skipped=()
-        )
+        return Snapshot(tree.commit, _tree_of(repo, tree.commit), dirty=False, skipped=())
     skipped: list[tuple[str, str]] = []
     paths: list[str] = []
     total = 0
@@ -151,10 +175,70 @@ def make_snapshot(
     return Snapshot(commit, tree_sha, dirty=True, skipped=tuple(skipped))
 
 
-def list_files(repo: git.Repo, *pathspecs: str) -> list[str]:
-    """Tracked and untracked-not-ignored files matching `pathspecs`."""
-    out = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspecs)
-    return sorted({p for p in out.split("\0") if p})
+def list_files(repo: Repo, *pathspecs: str, untracked: Sequence[str] | None = None) -> list[str]:
+    """Tracked and untracked-not-ignored files matching `pathspecs`.
+
+    `untracked`, the `WorkTree.untracked` just read, spares a walk of the work tree:
+    the tracked files then come from the index, and are listed again only when the
+    index file changed (`_index_stamp`).
+    """
+    if untracked is None:
+        out = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspecs)
+        return sorted({p for p in out.split("\0") if p})
+    found = {p for p in untracked if any(_pathspec_match(p, spec) for spec in pathspecs)}
+    return sorted(found | set(_tracked_files(repo, pathspecs)))
+
+
+_trees: dict[str, str] = {}
+"""Commit -> its tree: a commit never changes, so each is asked of git once per process."""
+
+_tracked: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int, int, int], tuple[str, ...]]] = {}
+"""(index file, pathspecs) -> the index's stamp when listed, and the tracked files matching."""
+
+INDEX_SETTLED_NS = 2_000_000_000
+"""An index file written this recently may be rewritten within one mtime tick unseen
+(git's "racy" rule): its listing is not reused yet."""
+
+
+def _tree_of(repo: Repo, commit: str) -> str:
+    tree = _trees.get(commit)
+    if tree is None:
+        tree = _trees[commit] = _git(repo, "rev-parse", f"{commit}^{{tree}}")
+    return tree
+
+
+def _tracked_files(repo: Repo, pathspecs: tuple[str, ...]) -> tuple[str, ...]:
+    """Tracked files matching `pathspecs`, listed again only when the index changed."""
+    index = None if repo.git_dir is None else repo.git_dir / "index"
+    key = (str(index), pathspecs)
+    stamp = None if index is None else _index_stamp(index)
+    held = _tracked.get(key)
+    if stamp is not None and held is not None and held[0] == stamp:
+        return held[1]
+    out = _git(repo, "ls-files", "-z", "--cached", "--", *pathspecs)
+    files = tuple(p for p in out.split("\0") if p)
+    if stamp is not None and stamp[3] < time.time_ns() - INDEX_SETTLED_NS:
+        if len(_tracked) >= 16:
+            _tracked.clear()
+        _tracked[key] = (stamp, files)
+    return files
+
+
+def _index_stamp(index: Path) -> tuple[int, int, int, int] | None:
+    # Git replaces the index by renaming a new file over it: the inode, size or mtime change.
+    try:
+        info = index.stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _pathspec_match(path: str, spec: str) -> bool:
+    """Git's default pathspec rule: the path itself, a folder above it, or a glob whose
+    `*` also matches `/` (no `:(glob)` magic)."""
+    if path == spec or path.startswith(f"{spec.rstrip('/')}/"):
+        return True
+    return any(c in spec for c in "*?[") and fnmatch.fnmatchcase(path, spec)
 
 
 def _exclusion(full: Path, path: str, *, deny: Sequence[str], max_file_bytes: int) -> tuple[str | None, int]:
@@ -175,9 +259,28 @@ def _exclusion(full: Path, path: str, *, deny: Sequence[str], max_file_bytes: in
     return None, size
 
 
-def _git(repo: git.Repo, *args: str, env: dict[str, str] | None = None, stdin: object = None) -> str:
+def _git(repo: Repo, *args: str, env: dict[str, str] | None = None, stdin: IO[bytes] | None = None) -> str:
+    """Run git in the work tree; its stdout without the final newline.
+
+    Output is decoded with `surrogateescape`, so a path git prints that is not UTF-8
+    goes back to git as the same bytes (`os.fsencode`).
+    """
     try:
-        out = repo.git.execute(["git", *args], env=env, istream=stdin)  # type: ignore[call-overload]
-    except git.GitCommandError as e:
-        raise GitError(f"git {args[0]} failed: {' '.join(str(e.stderr).split())}") from e
-    return str(out)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=repo.root,
+            env=None if env is None else {**os.environ, **env},
+            stdin=stdin,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as e:
+        raise GitError(f"git {_command(args)} failed: {e}") from e
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace")
+        raise GitError(f"git {_command(args)} failed: {' '.join(stderr.split())}")
+    return proc.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
+def _command(args: Sequence[str]) -> str:
+    return next((a for a in args if not a.startswith("-")), "")

@@ -63,15 +63,16 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
     child (its `url` is the outbox's when the run was queued).
     """
     from ledger import recorder
-    from ledger.workspace import open_store
+    from ledger.workspace import forget_shared_store, shared_store
 
     try:
-        store = open_store(ws)
+        store = shared_store(ws)
     except StoreUnreachableError as e:
         return _queue_start(ws, record, e)
     try:
         recorder.create_run(store, record)
     except StoreUnreachableError as e:
+        forget_shared_store(store)
         store.close()
         return _queue_start(ws, record, e)
     return store, ws

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.config import Config, load_config
 from ledger.errors import NotAGitRepoError
-from ledger.gitcmd import RepoPaths, find_repo
+from ledger.gitcmd import GIT_LOCATION_VARS, RepoPaths, find_repo
 
 if TYPE_CHECKING:
     from ledger.store import Store
@@ -51,7 +52,7 @@ def locate(cwd: Path | None = None, *, need_repo: bool = False) -> Workspace:
         NotAGitRepoError: when `need_repo` and there is no repository, or when no
             repository and no URL say where the ledger is.
     """
-    repo = find_repo(cwd)
+    repo = _find_repo(cwd)
     if repo is None and need_repo:
         raise NotAGitRepoError(
             f"not a git repository: {cwd or Path.cwd()}",
@@ -74,8 +75,89 @@ def locate(cwd: Path | None = None, *, need_repo: bool = False) -> Workspace:
     return Workspace(repo=repo, config=config, url=url, spool_dir=home / "spool")
 
 
+_repos: dict[Path, RepoPaths] = {}
+"""Folder -> the repository `find_repo` found for it in this process."""
+
+
+def _find_repo(cwd: Path | None) -> RepoPaths | None:
+    """`find_repo`, asked of git once per folder while its answer still holds.
+
+    A sweep locates its workspace for every run it starts. The answer is kept while
+    the repository's `.git` exists and no `.git` appeared between the folder and the
+    work tree's top (a repository made inside it); git's location variables bypass it.
+    """
+    if any(os.environ.get(name) for name in (*GIT_LOCATION_VARS, "GIT_CEILING_DIRECTORIES")):
+        return find_repo(cwd)
+    here = Path.cwd() if cwd is None else cwd.absolute()
+    held = _repos.get(here)
+    if held is not None and _still_holds(here, held):
+        return held
+    repo = find_repo(here)
+    if repo is not None:
+        _repos[here] = repo
+    return repo
+
+
+def _still_holds(here: Path, repo: RepoPaths) -> bool:
+    if not (repo.toplevel / ".git").exists() or not repo.common_dir.is_dir():
+        return False
+    folder = here
+    while folder != repo.toplevel:
+        if (folder / ".git").exists() or folder.parent == folder:
+            return False  # a repository inside, or `here` is not under the top (a symlink)
+        folder = folder.parent
+    return True
+
+
 def open_store(ws: Workspace) -> Store:
     """Open the workspace's ledger (SQLAlchemy is imported here, not before)."""
     from ledger.store import connect
 
     return connect(ws.url)
+
+
+_shared: dict[str, tuple[tuple[int, object], Store]] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_store(ws: Workspace) -> Store:
+    """The workspace's ledger, opened once per process for every run it starts.
+
+    A sweep starts hundreds of runs in one process; opening the ledger (an engine,
+    a connection, the schema check) for each would cost more than the run's own
+    writes. It is opened again in a forked child, which must not use its parent's
+    connections, and when a SQLite file was removed or replaced meanwhile, whose
+    old connection would write into the unlinked file.
+    """
+    pid = os.getpid()
+    with _shared_lock:
+        held = _shared.get(ws.url)
+        if held is not None and held[0] == (pid, _file_identity(ws.url)):
+            return held[1]
+        store = open_store(ws)
+        for old_key, old in _shared.values():
+            if old_key[0] == pid:
+                old.close()
+            else:  # inherited through fork: drop the pool, leave the parent's connections be
+                old.engine.dispose(close=False)
+        _shared.clear()
+        _shared[ws.url] = ((pid, _file_identity(ws.url)), store)
+        return store
+
+
+def forget_shared_store(store: Store) -> None:
+    """Stop reusing `store` (it failed); the next `shared_store` opens the ledger anew."""
+    with _shared_lock:
+        for url, (_, held) in list(_shared.items()):
+            if held is store:
+                del _shared[url]
+
+
+def _file_identity(url: str) -> tuple[int, int] | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    try:
+        info = Path(url.removeprefix("sqlite:///")).stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)

@@ -1,4 +1,5 @@
-"""The peer comparison (benchmarks/compare.py) runs end to end at its smoke size.
+"""The peer comparison (benchmarks/compare.py) and the capture-overhead benchmark run end
+to end at their smoke sizes.
 
 MLflow is optional: without it the comparison still passes and reports MLflow's
 cases as not measured. DVC is a dependency, so its workloads always run.
@@ -7,6 +8,7 @@ cases as not measured. DVC is a dependency, so its workloads always run.
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +65,26 @@ def test_compare_smoke(tmp_path: Path, flags: list[str]) -> None:
     with_mlflow = HAS_MLFLOW and not flags
     assert ("MlflowClient.search_runs" in report) is with_mlflow
     assert ("not measured" in report) is not with_mlflow
+
+
+@pytest.mark.slow
+def test_capture_overhead_benchmark_smoke() -> None:
+    """A real DVC pipeline project, `ledger run` against the bare command; the figures are
+    printed, not asserted (a shared machine's timings are no test)."""
+    script = ROOT / "benchmarks" / "bench_capture_overhead.py"
+
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "median(ledger run) - median(bare), wall" in proc.stdout
+    # What the benchmark times is a whole capture: snapshot, data, params, metrics, outputs.
+    assert re.search(r"data refs \(dvc.lock, \*.dvc\)\s+[1-9]", proc.stdout), proc.stdout
+    assert re.search(r"outputs train.py wrote\s+[45] of 5", proc.stdout), proc.stdout
+    assert re.search(r"capture problems\s+0\b", proc.stdout), proc.stdout

@@ -92,3 +92,25 @@ def test_core_never_imports_its_shells() -> None:
                 if name.startswith(("ledger.hooks", "ledger.tui", "textual")):
                     offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert offenders == []
+
+
+def test_ledger_run_captures_without_gitpython_or_importlib_metadata(tmp_repo) -> None:
+    """The capture only runs git commands and reads metadata files: importing GitPython or
+    importlib.metadata for that would cost `ledger run` more than the capture itself."""
+    code = (
+        "import sys\n"
+        "from ledger.cli import main\n"
+        "try:\n"
+        "    main(['run', '--', sys.executable, '-c', 'pass'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_repo.root
+    )
+
+    loaded = set(out.stdout.split())
+    assert "ledger.capture" in loaded
+    assert loaded & {"git", "importlib.metadata", "email"} == set()

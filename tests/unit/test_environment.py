@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
+import shutil
 import sys
+import time
+import zipfile
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -405,3 +410,106 @@ def test_diff_interpreter_and_platform(
     assert getattr(diff, field) == expected
     assert not diff.is_empty
     assert diff.changed == ()
+
+
+# --- reuse within a process (a sweep captures once per trial) ----------------
+
+
+def _settle(folder: Path) -> None:
+    """Make the folder's last change a minute old, as a site-packages between installs is."""
+    old = time.time() - 60
+    os.utime(folder, (old, old))
+
+
+def test_an_unchanged_path_gives_the_same_capture(site: Path) -> None:
+    make_dist(site, "foo", "1.0")
+    _settle(site)
+
+    first = capture_environment(paths=[str(site)])
+
+    assert capture_environment(paths=[str(site)]) is first
+
+
+def test_install_upgrade_and_uninstall_are_seen_by_the_next_capture(site: Path) -> None:
+    info = make_dist(site, "foo", "1.0")
+    _settle(site)
+    assert by_name(capture_environment(paths=[str(site)]))["foo"].version == "1.0"
+
+    make_dist(site, "bar", "0.1")  # pip install bar
+    assert set(by_name(capture_environment(paths=[str(site)]))) == {"foo", "bar"}
+
+    shutil.rmtree(info)  # pip install -U foo: the old dist-info goes, a new one comes
+    make_dist(site, "foo", "2.0")
+    assert by_name(capture_environment(paths=[str(site)]))["foo"].version == "2.0"
+
+    shutil.rmtree(site / "bar-0.1.dist-info")  # pip uninstall bar
+    assert set(by_name(capture_environment(paths=[str(site)]))) == {"foo"}
+
+
+def test_a_reinstall_of_the_same_version_from_elsewhere_is_seen(site: Path) -> None:
+    info = make_dist(site, "foo", "1.0")
+    _settle(site)
+    assert by_name(capture_environment(paths=[str(site)]))["foo"].source == "index"
+
+    shutil.rmtree(info)  # pip install --force-reinstall ./foo: same name, maybe the same inode
+    make_dist(site, "foo", "1.0", {"url": "file:///src/foo", "dir_info": {}})
+
+    assert by_name(capture_environment(paths=[str(site)]))["foo"].source == "local"
+
+
+def test_a_change_within_the_mtime_tick_of_a_fresh_folder_is_seen(site: Path) -> None:
+    """A folder changed just now may change again without its mtime moving: its listing
+    is not trusted until it settles (git's racy-index rule)."""
+    make_dist(site, "foo", "1.0")
+    now = time.time_ns()
+    os.utime(site, ns=(now, now))
+    assert set(by_name(capture_environment(paths=[str(site)]))) == {"foo"}
+
+    make_dist(site, "bar", "0.1")
+    os.utime(site, ns=(now, now))  # the same mtime as before the install
+
+    assert set(by_name(capture_environment(paths=[str(site)]))) == {"foo", "bar"}
+
+
+def test_a_develop_egg_info_rewritten_in_place_is_seen(site: Path) -> None:
+    info = make_dist(site, "proj", "0.1", egg=True)
+    _settle(site)
+    assert by_name(capture_environment(paths=[str(site)]))["proj"].version == "0.1"
+
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: proj\nVersion: 0.2\n")  # setup.py develop
+    later = time.time_ns() + 10_000_000
+    os.utime(info / "PKG-INFO", ns=(later, later))
+
+    assert by_name(capture_environment(paths=[str(site)]))["proj"].version == "0.2"
+
+
+def test_a_folder_added_to_sys_path_is_seen(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dist(site, "late-plugin", "3.0")
+    assert "late-plugin" not in by_name(capture_environment())
+
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+
+    assert by_name(capture_environment())["late-plugin"].version == "3.0"
+
+
+def test_a_distribution_inside_a_zip_on_the_path_is_found(tmp_path: Path) -> None:
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zipped-1.5.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipped\nVersion: 1.5\n")
+        zf.writestr("zipped/__init__.py", "")
+
+    (package,) = capture_environment(paths=[str(archive)]).packages
+
+    assert (package.name, package.version) == ("zipped", "1.5")
+
+
+def test_the_lockfile_text_and_digest_are_the_dataclass_s_canonical_json() -> None:
+    """Built by hand for speed, the JSON must stay what `asdict` gave: stored digests
+    are content addresses, and a different text would store every environment twice."""
+    env = capture_environment()
+
+    expected = json.dumps(dataclasses.asdict(env), sort_keys=True, separators=(",", ":"))
+
+    assert env.to_json() == expected
+    assert env.digest == hashlib.sha256(expected.encode()).hexdigest()
+    assert Environment.from_json(env.to_json()) == env
