@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
-from ledger.environment import capture_environment
+from ledger.commandline import command_python
+from ledger.environment import capture_environment, interpreter_environment, is_this_interpreter
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
 from ledger.metrics_files import (
@@ -127,7 +128,7 @@ def start_recorded_run(
         ws = locate(need_repo=True)
     run_id = new_run_id()
     started_at = time.time()
-    before = capture_before(ws, run_id, argv)
+    before = capture_before(ws, run_id, argv, child=source == "run")
     owner = os.getpid() if pid is None else pid
     tree, snap = before.tree, before.snapshot
     record = records.NewRun(
@@ -164,8 +165,11 @@ def start_recorded_run(
     return StartedRun(run_id, store, ws, before, started_at, record)
 
 
-def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
+def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: bool = False) -> Before:
     """Snapshot the code and read data hashes, environment and params.
+
+    `child`: `argv` is a command about to run (`ledger run`), whose environment is the
+    one its interpreter sees; otherwise the run is this process, in this interpreter.
 
     Problems with the user's files become lines in the record, never a lost run.
     """
@@ -202,7 +206,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str]) -> Before:
     return Before(
         tree=tree,
         snapshot=snapshot,
-        environment=capture_environment(),
+        environment=_run_environment(argv, errors) if child else capture_environment(),
         data=data,
         params=merge_params([*groups, argv_params]),
         params_files=params_files,
@@ -404,6 +408,19 @@ def finish_recorded_run(
             },
         )
     return dataclasses.replace(after, queued=queued)
+
+
+def _run_environment(argv: Sequence[str], errors: list[str]) -> Environment:
+    """The environment the run's Python code runs in, which need not be the ledger's own
+    (exp-ledger installed with pipx, the project in its own virtualenv)."""
+    python = command_python(argv)
+    if python is None or is_this_interpreter(python):
+        return capture_environment()
+    try:
+        return interpreter_environment(python)
+    except OSError as e:
+        errors.append(f"environment: {e}; recorded the ledger's own instead")
+        return capture_environment()
 
 
 def _read_params(root: Path, name: str, errors: list[str]) -> list[Param]:

@@ -94,6 +94,20 @@ def find_program(argv: Sequence[str]) -> Program | None:
     return None
 
 
+def command_python(argv: Sequence[str], *, path: str | None = None) -> str | None:
+    """The Python interpreter a command runs its Python code with, as a full path.
+
+    The interpreter the command names (`/venv/bin/python train.py`), else the `python`
+    that `path` (the child's PATH) finds: what `dvc repro` stages, launchers and shell
+    scripts start. None when there is none.
+    """
+    import shutil
+
+    if argv and _PYTHON.fullmatch(_base(argv[0])):
+        return shutil.which(argv[0], path=path)
+    return shutil.which("python", path=path) or shutil.which("python3", path=path)
+
+
 def dvc_set_params(argv: Sequence[str]) -> list[str]:
     """The `key=value` params `dvc exp run -S [file:]key=value` sets, file prefix removed.
 

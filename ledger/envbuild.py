@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ledger.errors import ReproduceError
@@ -36,7 +36,6 @@ MARKER = "ledger-env.json"
 """Written last: a virtualenv without it is half-built and is built again."""
 
 _BIN = "Scripts" if os.name == "nt" else "bin"
-_PROBE = "import json, platform, sys; print(json.dumps([platform.python_version(), platform.python_implementation(), sys.path]))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +103,12 @@ def build_env(lock: Environment, *, home: Path, say: Callable[[str], None]) -> B
 
 def venv_environment(python: Path) -> Environment:
     """The environment a virtualenv's interpreter sees, captured as the lockfile is."""
-    from ledger.environment import capture_environment
+    from ledger.environment import interpreter_environment
 
-    proc = subprocess.run(
-        [str(python), "-c", _PROBE], capture_output=True, text=True, env=clean_env(), check=False
-    )
-    if proc.returncode != 0:
-        raise ReproduceError(f"{python} does not start: {proc.stderr.strip()[-300:]}")
-    version, implementation, paths = json.loads(proc.stdout)
-    env = capture_environment(paths=[p for p in paths if p])
-    return replace(env, python_version=version, implementation=implementation)
+    try:
+        return interpreter_environment(str(python), env=clean_env())
+    except OSError as e:
+        raise ReproduceError(str(e)) from e
 
 
 def base_python(version: str) -> str | None:

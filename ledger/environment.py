@@ -20,7 +20,7 @@ from ledger.errors import StoreError
 from ledger.redact import redact_text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from importlib import metadata
 
 Source = Literal["index", "vcs", "url", "local", "unknown"]
@@ -168,6 +168,49 @@ def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
     env = _read_environment(search)
     _last = (key, env)
     return env
+
+
+def interpreter_environment(python: str, *, env: Mapping[str, str] | None = None) -> Environment:
+    """The environment another interpreter sees (a run's own virtualenv, a rebuilt one).
+
+    One subprocess asks it for its version and search path; the distributions are then
+    read from the files, as for this interpreter.
+
+    Raises:
+        OSError: the interpreter does not start or answers nothing readable.
+    """
+    import subprocess
+
+    proc = subprocess.run(
+        [python, "-c", _PROBE],
+        capture_output=True,
+        text=True,
+        env=None if env is None else dict(env),
+        check=False,
+    )
+    try:
+        version, implementation, paths = json.loads(proc.stdout)
+    except ValueError:
+        raise OSError(f"{python} does not start: {proc.stderr.strip()[-300:] or 'no answer'}") from None
+    found = capture_environment(paths=[p for p in paths if p])
+    return replace(found, python_version=version, implementation=implementation)
+
+
+def is_this_interpreter(python: str) -> bool:
+    """Whether `python` is the interpreter running now: the same virtualenv (whose
+    interpreters all link to one base binary), else the same file."""
+    return _home(Path(python)) == _home(Path(sys.executable))
+
+
+def _home(python: Path) -> Path:
+    folder = python.absolute().parent.parent
+    return folder if (folder / "pyvenv.cfg").is_file() else python.resolve()
+
+
+_PROBE = (
+    "import json, platform, sys; "
+    "print(json.dumps([platform.python_version(), platform.python_implementation(), sys.path]))"
+)
 
 
 _last: tuple[tuple[object, ...], Environment] | None = None
