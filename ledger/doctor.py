@@ -2,7 +2,8 @@
 
 Hooks fail open: a commit never breaks because of the ledger, but whatever a hook
 could not do is written down, and this command shows it and repairs it
-(`--fix`: ingest waiting events, retry the failed ones, backfill missed commits).
+(`--fix`: ingest waiting events, retry the failed ones, link runs to the commits that
+hold their code but that no hook saw, backfill missed commits).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
+    from ledger.ids import RunId
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `doctor` command."""
@@ -26,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Report (and with --fix, repair); exit 1 while anything needs attention."""
     from ledger import inbox
+    from ledger.ingest import ingest_pending, link_missed
     from ledger.workspace import locate, open_store
 
     ws = locate(need_repo=True)
@@ -36,13 +40,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"ledger: {ws.url}")
         if args.fix:
             _retry_failed(common)
-            from ledger.ingest import ingest_pending
-
             report = ingest_pending(ws, store)
             print(
                 f"ingested: {len(report.linked)} links, {len(report.captured)} commits captured, "
                 f"{report.moved} moved after rewrites, {len(report.failed)} failed"
             )
+            relinked = link_missed(ws, store)
+            if relinked:
+                print(f"linked: {_runs(relinked)} to commits no hook saw")
             if inbox.failures(common):
                 from ledger.backfill import backfill, result_commits
                 from ledger.git_batch import current_branch
@@ -52,6 +57,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 print(f"backfill: {len(result.recorded)} missed commits with results recorded")
                 inbox.clear_failures(common)
         waiting = inbox.pending(common)
+        unlinked = [] if waiting else link_missed(ws, store, record=False)
+        if unlinked:
+            problems += 1
+            print(f"{_runs(unlinked)}: not linked to the commit that holds its code (ledger doctor --fix)")
         failed_events = inbox.events_in(inbox.ledger_dir(common) / inbox.INBOX / "failed")
         if waiting:
             problems += 1
@@ -76,6 +85,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print(f"{problems} problem(s) found", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _runs(links: list[tuple[RunId, str]]) -> str:
+    return ", ".join(f"run {run[:12]} -> {sha[:10]}" for run, sha in links)
 
 
 def _retry_failed(common: Path) -> None:

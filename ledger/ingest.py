@@ -93,12 +93,14 @@ def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestR
     return report
 
 
-def link_runs(ws: Workspace, store: Store, sha: str, *, committed: float | None = None) -> list[RunId]:
+def link_runs(
+    ws: Workspace, store: Store, sha: str, *, committed: float | None = None, record: bool = True
+) -> list[RunId]:
     """Link every recent unlinked run whose code is the commit's, apart from its own outputs.
 
     Only runs started before the commit (`committed`: when its hook posted it) can be
     in it: a run started on the same code while the event waited has its results
-    nowhere in that commit.
+    nowhere in that commit. Without `record`, says which runs it would link.
     """
     root = ws.root
     since = time.time() - LINK_WINDOW
@@ -136,7 +138,7 @@ def link_runs(ws: Workspace, store: Store, sha: str, *, committed: float | None 
         root, sha, [RunCode(code=snapshot, written=outputs.get(r, ())) for r, snapshot in candidates]
     )
     matched = [r for (r, _), hold in zip(candidates, held, strict=True) if hold]
-    if matched:
+    if matched and record:
         now = time.time()
         with store.writing() as session:
             store.upsert(
@@ -148,6 +150,35 @@ def link_runs(ws: Workspace, store: Store, sha: str, *, committed: float | None 
         if ws.repo is not None:
             inbox.forget_runs(ws.repo.common_dir, set(matched))
     return matched
+
+
+def link_missed(ws: Workspace, store: Store, *, record: bool = True) -> list[tuple[RunId, str]]:
+    """Link runs to the commits that hold their code but that no hook saw.
+
+    A commit made with the hooks off (`LEDGER_HOOKS=0`, `--no-verify`, before
+    `ledger init`, by a tool) links nothing; the recent history of HEAD, oldest first,
+    gives each unlinked run the first commit that holds it (a commit's time counts in
+    whole seconds). Commits the ledger knows (captured, or linked already) are left as
+    they are.
+    """
+    since = int(time.time() - LINK_WINDOW)
+    out = git(
+        "log",
+        "--reverse",
+        f"--max-count={LINK_CANDIDATES}",
+        f"--since={since}",
+        "--format=%H %ct",
+        "HEAD",
+        cwd=ws.root,
+        check=False,
+    )
+    found: list[tuple[RunId, str]] = []
+    for line in out.splitlines():
+        sha, _, stamp = line.partition(" ")
+        if not stamp or _captured(store, sha):
+            continue
+        found += [(r, sha) for r in link_runs(ws, store, sha, committed=float(stamp) + 1, record=record)]
+    return found
 
 
 def follow_rewrite(ws: Workspace, store: Store, old_tip: str, new_tip: str) -> int:

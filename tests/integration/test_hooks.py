@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -423,3 +424,31 @@ def test_a_commit_of_the_results_dvc_yaml_declares_is_captured(hooked: TmpRepo) 
 
     runs = runs_json()
     assert [(r["source"], r["metrics"]) for r in runs] == [("commit", {"dice": 0.9})]
+
+
+def test_doctor_links_a_run_to_a_commit_made_without_the_hooks(hooked: TmpRepo) -> None:
+    hooked.gen({"train.py": TRAIN + "# variant a\n"})
+    ledger("run", "--", PY, "train.py", "0.7")
+    other = runs_json()[0]["id"]
+    hooked.gen({"train.py": TRAIN + "# variant b\n"})
+    ledger("run", "--", PY, "train.py", "0.8")
+    committed = next(r["id"] for r in runs_json() if r["id"] != other)
+    hooked.git("add", "-A")
+    now = f"@{int(time.time()) + 1} +0000"  # the fixed test date would put it before the runs
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "variant b, by a tool with the hooks off"],
+        cwd=hooked.root,
+        check=True,
+        env={**os.environ, "LEDGER_HOOKS": "0", "GIT_COMMITTER_DATE": now, "GIT_AUTHOR_DATE": now},
+    )
+    sha = hooked.git("rev-parse", "HEAD")
+
+    found = ledger("doctor", check=False)
+    ledger("doctor", "--fix")
+
+    assert found.returncode == 1
+    assert f"run {committed[:12]} -> {sha[:10]}" in found.stdout
+    assert other[:12] not in found.stdout
+    assert show_json(committed)["run"]["linked_commits"] == [sha]
+    assert show_json(other)["run"]["linked_commits"] == []
+    assert ledger("doctor").returncode == 0
