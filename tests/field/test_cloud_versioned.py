@@ -13,6 +13,8 @@ from tests.field import cloud_versioned
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -151,3 +153,19 @@ def test_unreadable_files_entry_is_a_capture_problem(dvc_repo: TmpRepo) -> None:
 
     assert [d["path"] for d in detail["data"]] == []
     assert detail["capture_errors"] == ["data/images.dvc: outs[0] files[1] has no relpath and md5"]
+
+
+def test_a_commit_through_the_hooks_links_the_run_of_the_versioned_dataset(
+    dvc_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    cloud_versioned.build(dvc_repo)
+    ledger("init", cwd=dvc_repo.root)
+    dvc_repo.commit("hooks")
+    run_id = run_train(dvc_repo)["summary"]["id"]
+
+    dvc_repo.commit("results")
+
+    sha = dvc_repo.git("rev-parse", "HEAD")
+    assert show_json(run_id, cwd=dvc_repo.root)["run"]["linked_commits"] == [sha]
+    assert [r["id"] for r in runs_json(cwd=dvc_repo.root)] == [run_id]

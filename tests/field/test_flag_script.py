@@ -273,3 +273,19 @@ def test_an_api_key_never_reaches_a_synced_postgresql_copy(project: TmpRepo, pg_
     exported = ledger("export", cwd=project.root, env={"LEDGER_URL": pg_url}).stdout
     assert '"api_key"' in exported
     assert SECRET not in exported
+
+
+def test_a_commit_through_the_hooks_links_the_run_and_reproduce_plans_its_command(
+    project: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    ledger("init", cwd=project.root)
+    project.commit("hooks")
+    run_id = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2")["run"]["summary"]["id"]
+
+    project.commit("retrained model")  # the rewritten model.bin and loss.png: the run's own outputs
+
+    sha = project.git("rev-parse", "HEAD")
+    assert show_json(run_id, cwd=project.root)["run"]["linked_commits"] == [sha]
+    plan = ledger("reproduce", run_id, "--dry-run", cwd=project.root).stdout
+    assert "train.py --lr 0.05 --epochs 2" in plan

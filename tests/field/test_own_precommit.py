@@ -10,7 +10,9 @@ the user's own to the same file makes a run dirty.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -135,3 +137,18 @@ def test_another_changed_file_makes_the_run_dirty(project: TmpRepo) -> None:
     run = _run(project)
 
     assert run["summary"]["dirty"] is True  # type: ignore[index]
+
+
+def test_diff_and_reproduce_of_runs_made_beside_the_users_hooks(project: TmpRepo) -> None:
+    _commit(project, "add the ledger's hooks")
+    first = _run(project)["summary"]["id"]  # type: ignore[index]
+    project.gen({"train.py": TRAIN.replace("0.91", "0.95")})
+    second = _run(project)["summary"]["id"]  # type: ignore[index]
+
+    diff = json.loads(ledger("diff", first, second, "--json").stdout)
+    done = ledger("reproduce", first, check=False)
+
+    assert {m["key"]: m["values"] for m in diff["metrics"]} == {"acc": [0.91, 0.95]}
+    assert [f[0] for f in diff["code"][0]["files"]] == ["train.py"]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(rf"reproduces {first[:7]}\w*: matched", done.stderr)
