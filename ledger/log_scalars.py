@@ -6,8 +6,10 @@ numbers from the run's log as step series. The built-in patterns are conservativ
 a key starts with a letter and is not quoted or an option (`--lr=`), `key: value`
 needs a space after the colon and `key=value` none around the `=`, and the number
 must end there, so timestamps (`12:03:04`), fractions (`1/5`), versions (`2.1.0`),
-dates, IP addresses, paths and units (`3ms`) are not read. Whole lines are skipped
-when they are progress-bar redraws (a `\\r`, `45%|`) or reprs (`Namespace(lr=0.1)`).
+dates, IP addresses, paths and units (`3ms`) are not read; a `key: value` after a
+plain word ends a phrase (`will be: 768`), not a metric. Whole lines are skipped when
+they are progress bars (a `\\r` redraw, `45%|`, a rate, bar glyphs) or reprs
+(`Namespace(lr=0.1)`).
 
 Steps come from `step`, `global_step`, `iteration` or `iter` keys, else from an
 epoch (`epoch: 3`, `Epoch 3/5`, `Epoch [3/5]`), on the value's line or the last line
@@ -45,6 +47,11 @@ _EPOCH = (
     r"(?:[ \t]*/[ \t]*[0-9]+)?(?![\w.])"
 )
 _PAIRS = re.compile(_PAIR)
+_VALUE_END = re.compile(rf"(?<![\w.])(?:{_NUMBER})%?$")
+"""The end of a previous pair's value (`loss: 0.2 acc: 0.9`)."""
+_PROGRESS = re.compile(r"%\||\bit/s\b|\bs/it\b|[\u2500-\u259f]")
+"""Progress bars (tqdm's `45%|`, a rate, Rich's and others' bar glyphs): their numbers
+are rounded, partial, and redrawn as they go."""
 _EPOCHS = re.compile(_EPOCH)
 _STEP_KEYS = frozenset({"step", "global_step", "iteration", "iter"})
 _EPOCH_KEYS = frozenset({"epoch"})
@@ -142,13 +149,16 @@ def _built_in_lines(text: str) -> Iterator[tuple[int | None, list[tuple[str, flo
     for line in text.split("\n"):
         has_pair = ":" in line or "=" in line
         has_epoch = "poch" in line or "POCH" in line
-        if not (has_pair or has_epoch) or "%|" in line or "\r" in line.rstrip("\r"):
-            continue  # nothing to read, or a progress bar (redrawn after a `\r`)
+        if not (has_pair or has_epoch) or "\r" in line.rstrip("\r") or _PROGRESS.search(line):
+            continue  # nothing to read, or a progress bar (redrawn after a `\r`, a rate, bar glyphs)
         if "(" in line and "=" in line and _REPR.search(line):
             continue
         step = epoch = None
         pairs = []
-        for key, value in _PAIRS.findall(line) if has_pair else ():
+        for pair in _PAIRS.finditer(line) if has_pair else ():
+            key, value = pair["key"], pair["value"]
+            if not _starts_a_pair(line, pair):
+                continue
             lowered = key.lower()
             if lowered in _STEP_KEYS:
                 step = _whole(value)
@@ -160,6 +170,20 @@ def _built_in_lines(text: str) -> Iterator[tuple[int | None, list[tuple[str, flo
             epoch = int(found[1])
         if pairs or step is not None or epoch is not None:
             yield (step if step is not None else epoch), pairs
+
+
+def _starts_a_pair(line: str, found: re.Match[str]) -> bool:
+    """Whether a `key: value` begins a pair: at the line's start, after a separator or
+    the previous pair's value, or set apart by a tab or two spaces. After a plain word it
+    ends a sentence (`tokens per iteration will be: 768`, `Modules in eval mode: 0`);
+    `key=value` is a pair wherever it stands."""
+    if line[found.end("key")] == "=":
+        return True
+    before = line[: found.start("key")]
+    bare = before.rstrip()
+    if not bare or before.endswith(("\t", "  ")) or bare[-1] in "-|,;:([{>":
+        return True
+    return _VALUE_END.search(bare) is not None
 
 
 def _pattern_lines(

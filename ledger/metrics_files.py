@@ -47,6 +47,10 @@ def parse_metrics(name: str, raw: bytes) -> tuple[dict[str, float], list[str]]:
     return values, errors
 
 
+TABLE_SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".tsv")
+"""Plots files that hold tables; DVC also plots images, which hold no series."""
+
+
 def shown_keys(origins: Mapping[str, Iterable[str]]) -> dict[tuple[str, str], str]:
     """The key each (origin file, key) is recorded under.
 
@@ -124,8 +128,8 @@ def read_plot_series(
     errors: list[str] = []
     for name in plots:
         path = root / name
-        if name.endswith(DVCLIVE_PLOTS_IN_DIR) or not path.is_file():
-            continue
+        if PurePosixPath(name).suffix.lower() not in TABLE_SUFFIXES or not path.is_file():
+            continue  # an image, or a folder (DVCLive's are read by `read_dvclive_series`)
         try:
             if since is not None and path.stat().st_mtime < since:
                 continue

@@ -64,8 +64,9 @@ def test_pytorch_quickstart_output() -> None:
     found = series(log)
 
     assert found["Accuracy"] == [(1, 45.3), (2, 58.1)]
-    # Within an epoch the last value printed at that step is the one kept (chunks.merge).
-    assert [s for s, _ in found["loss"]] == [1, 1, 1, 2, 2]
+    # The training loss only: `Avg loss: 2.15` ends a phrase, and the test set's loss is
+    # not the training `loss` (within an epoch the last value printed is kept).
+    assert [s for s, _ in found["loss"]] == [1, 1, 2]
 
 
 def test_guild_style_step_lines_set_the_step_of_the_lines_after() -> None:
@@ -245,3 +246,29 @@ def test_bad_user_patterns_are_refused_in_one_line(pattern: str) -> None:
         compile_patterns([pattern])
 
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "tokens per iteration will be: 768",
+        "num non-decayed parameter tensors: 5, with 320 parameters",
+        "Modules in eval mode: 0",
+        "Non-trainable params: 0",
+        "Epoch 0/9 \u2501\u2501\u2501\u2501 2/2 0:00:00 \u2022 0:00:00 0.00it/s v_num: 0 val/loss: 0.029",
+        "  3%|\u258e         | 1/30 [00:01<00:30, loss=0.5]",
+    ],
+)
+def test_a_phrase_or_a_progress_bar_is_not_a_metric(line: str) -> None:
+    assert series(line + "\n") == {}
+
+
+def test_pairs_after_a_separator_or_a_previous_value_are_metrics() -> None:
+    log = "train_loss: 0.5 val_loss: 0.6\n1875/1875 [=====] - 3s 1ms/step - loss: 0.2968 - acc: 0.9\n"
+
+    assert series(log) == {
+        "train_loss": [(0, 0.5)],
+        "val_loss": [(0, 0.6)],
+        "loss": [(0, 0.2968)],
+        "acc": [(0, 0.9)],
+    }
