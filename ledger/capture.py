@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
-from ledger.commandline import command_python
-from ledger.environment import capture_environment, interpreter_environment, is_this_interpreter
+from ledger.environment import capture_environment, command_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
 from ledger.metrics_files import (
@@ -413,11 +412,8 @@ def finish_recorded_run(
 def _run_environment(argv: Sequence[str], errors: list[str]) -> Environment:
     """The environment the run's Python code runs in, which need not be the ledger's own
     (exp-ledger installed with pipx, the project in its own virtualenv)."""
-    python = command_python(argv)
-    if python is None or is_this_interpreter(python):
-        return capture_environment()
     try:
-        return interpreter_environment(python)
+        return command_environment(argv)
     except OSError as e:
         errors.append(f"environment: {e}; recorded the ledger's own instead")
         return capture_environment()

@@ -170,6 +170,21 @@ def capture_environment(*, paths: Sequence[str] | None = None) -> Environment:
     return env
 
 
+def command_environment(argv: Sequence[str]) -> Environment:
+    """The environment a command's Python code runs in: the interpreter it names, else
+    the `python` its PATH finds (`ledger.commandline.command_python`), else this one.
+
+    Raises:
+        OSError: that interpreter does not start.
+    """
+    from ledger.commandline import command_python
+
+    python = command_python(argv)
+    if python is None or is_this_interpreter(python):
+        return capture_environment()
+    return interpreter_environment(python)
+
+
 def interpreter_environment(python: str, *, env: Mapping[str, str] | None = None) -> Environment:
     """The environment another interpreter sees (a run's own virtualenv, a rebuilt one).
 

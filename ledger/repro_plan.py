@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ledger import envbuild, queries
 from ledger.dvc import is_input
-from ledger.environment import capture_environment, diff_environments
+from ledger.environment import capture_environment, command_environment, diff_environments
 from ledger.redact import DETERMINISM_ENV, LOCALE_ENV, MASK
 from ledger.render import data_match
 from ledger.restore import dvc_setup, find_dvc, is_dvc_file, missing_message, plan_data, snapshot_refs
@@ -117,7 +117,7 @@ def make_plan(
         if original.environment_digest is None
         else queries.get_environment(store, original.environment_digest)
     )
-    drift = None if recorded is None else diff_environments(recorded, capture_environment())
+    drift = None if recorded is None else diff_environments(recorded, _current_environment(argv, warnings))
     venv = None
     if env_mode == "rebuild":
         if recorded is None:
@@ -226,6 +226,15 @@ def _without_run_cache(argv: tuple[str, ...]) -> tuple[tuple[str, ...], str | No
 def _in_git(path: str, tree: Mapping[str, str]) -> bool:
     """An output kept in git (`cache: false`, like most metrics files) comes with the code."""
     return path in tree or any(name.startswith(f"{path}/") for name in tree)
+
+
+def _current_environment(argv: Sequence[str], warnings: list[str]) -> Environment:
+    """The environment the command will run in here, as the run's was captured."""
+    try:
+        return command_environment(argv)
+    except OSError as e:
+        warnings.append(f"environment: {e}; compared with the ledger's own instead")
+        return capture_environment()
 
 
 def _with_python(argv: tuple[str, ...], python: Path) -> tuple[str, ...]:

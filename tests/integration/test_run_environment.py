@@ -82,3 +82,14 @@ def test_an_interpreter_that_does_not_start_is_a_capture_problem_not_a_lost_run(
     shown = show_json("latest")["run"]
     assert shown["summary"]["status"] == "failed"
     assert any(e.startswith("environment:") for e in shown["capture_errors"])
+
+
+def test_reproduce_compares_the_environment_the_command_will_run_in(project: TmpRepo, tmp_path: Path) -> None:
+    python = _project_venv(tmp_path / "project-venv")
+    ledger("run", "--", str(python), "train.py")
+    run_id = show_json("latest")["run"]["summary"]["id"]
+
+    plan = ledger("reproduce", run_id, "--dry-run").stdout
+
+    assert "no drift" in plan
+    assert "exp-ledger" not in plan
