@@ -284,6 +284,10 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors += problems
     metrics, series = _named_results(values, live, plotted)
     written = [p for p in changed if _written(root / p, p, before)]
+    if before.snapshot is not None and written:
+        with git.open_repo(root) as repo:
+            kept = git.same_as_in(repo, before.snapshot.commit, written)
+        written = [p for p in written if p not in kept]
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
     scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)

@@ -175,6 +175,38 @@ def make_snapshot(
     return Snapshot(commit, tree_sha, dirty=True, skipped=tuple(skipped))
 
 
+SAME_CONTENT_MAX_PATHS = 2000
+"""Past this many files a run wrote, they are not compared with the snapshot (the
+command line would grow too long); they all count as written."""
+
+
+def same_as_in(repo: Repo, commit: str, paths: Sequence[str]) -> set[str]:
+    """Of `paths`, those whose work-tree content is what `commit` holds (two processes).
+
+    A file's time can change while its content does not: pre-commit stashes and
+    restores unstaged files around a commit made while a run goes on.
+    """
+    if not paths or len(paths) > SAME_CONTENT_MAX_PATHS:
+        return set()
+    with tempfile.TemporaryDirectory(prefix="ledger-paths-") as tmp:
+        listing = Path(tmp) / "paths"
+        literal = {"GIT_LITERAL_PATHSPECS": "1"}
+        listed = _git(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths, env=literal)
+        blobs: dict[str, str] = {}
+        for entry in listed.split("\0"):
+            meta, _, path = entry.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                blobs[path] = parts[2]
+        held = [p for p in paths if p in blobs and (repo.root / p).is_file()]
+        if not held:
+            return set()
+        listing.write_bytes(b"".join(os.fsencode(p) + b"\n" for p in held))
+        with listing.open("rb") as stdin:
+            hashed = _git(repo, "hash-object", "--stdin-paths", stdin=stdin).split("\n")
+    return {p for p, sha in zip(held, hashed, strict=True) if blobs[p] == sha}
+
+
 def list_files(repo: Repo, *pathspecs: str, untracked: Sequence[str] | None = None) -> list[str]:
     """Tracked and untracked-not-ignored files matching `pathspecs`.
 

@@ -376,3 +376,25 @@ def test_dvc_data_hashes_are_recorded(dvc_repo: TmpRepo) -> None:
     data = _only_run(dvc_repo)["run"]["data"]
     assert [(d["path"], d["value"], d["workspace_match"]) for d in data] == [("data", md5, True)]
     assert math.isclose(data[0]["nfiles"], 1)
+
+
+def test_a_file_restored_to_its_content_during_a_run_is_not_an_output(tmp_repo) -> None:
+    # pre-commit stashes and restores unstaged files when a commit is made while a run goes on.
+    tmp_repo.gen({"params.yaml": "lr: 0.1\n", "notes.md": "a\n"})
+    tmp_repo.commit("code")
+    tmp_repo.gen({"params.yaml": "lr: 0.2\n"})  # unstaged, as an edit in progress
+    script = (
+        "import os, time\n"
+        "text = open('params.yaml').read()\n"
+        "open('params.yaml', 'w').write('lr: 0.1\\n'); time.sleep(0.05)\n"
+        "open('params.yaml', 'w').write(text)\n"
+        "open('notes.md', 'w').write('b\\n')\n"
+        "open('model.bin', 'wb').write(b'weights')\n"
+    )
+    tmp_repo.gen({"touch.py": script})
+
+    ledger("run", "--", sys.executable, "touch.py")
+
+    outputs = {o["path"] for o in show_json("latest")["run"]["outputs"]}
+    assert "params.yaml" not in outputs
+    assert {"notes.md", "model.bin"} <= outputs
