@@ -265,9 +265,13 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     with git.open_repo(root) as repo:
         tree = git.read_worktree(repo)
         dvc_files = git.list_files(repo, *DVC_FILES, untracked=tree.untracked)
+        changed = (*tree.changed, *tree.untracked)
+        written = [p for p in changed if _written(root / p, p, before)]
+        if before.snapshot is not None:
+            kept = git.same_as_in(repo, before.snapshot.commit, written)
+            written = [p for p in written if p not in kept]
     data, data_errors = read_data(ws, dvc_files, before=before.data)
     errors += [e for e in data_errors if e not in before.errors]
-    changed = (*tree.changed, *tree.untracked)
     # Training may declare its files as it runs (DVCLive adds its own to `dvc.yaml`).
     declared = dvc.declared_files(root, dvc_files)
     params = _written_params(root, before, declared.params, started_at=started_at, errors=errors)
@@ -283,11 +287,6 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     plotted, problems = read_plot_series(root, declared.plots, since=started_at)
     errors += problems
     metrics, series = _named_results(values, live, plotted)
-    written = [p for p in changed if _written(root / p, p, before)]
-    if before.snapshot is not None and written:
-        with git.open_repo(root) as repo:
-            kept = git.same_as_in(repo, before.snapshot.commit, written)
-        written = [p for p in written if p not in kept]
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
     scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
