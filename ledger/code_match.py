@@ -38,13 +38,23 @@ UNKNOWN = frozenset({"<snapshot missing from this repository>"})
 def foreign_changes(cwd: Path | None, target: str, runs: Sequence[RunCode]) -> list[frozenset[str]]:
     """For each run, the paths where `target` (a commit or tree) differs from its code,
     leaving out the files the run wrote; empty when `target` holds the run's code."""
-    diffs = changed_between(cwd, [(run.code, target) for run in runs])
-    return [
-        UNKNOWN if diff is None else frozenset(diff - set(run.written))
-        for run, diff in zip(runs, diffs, strict=True)
-    ]
+    return _foreign(cwd, [(run, target) for run in runs])
 
 
 def holding(cwd: Path | None, target: str, runs: Sequence[RunCode]) -> list[bool]:
     """Which of `runs` the commit or tree `target` holds."""
-    return [not changed for changed in foreign_changes(cwd, target, runs)]
+    return held(cwd, [(run, target) for run in runs])
+
+
+def held(cwd: Path | None, pairs: Sequence[tuple[RunCode, str]]) -> list[bool]:
+    """For each (run, commit or tree), whether it holds the run's code; all pairs are
+    compared in one batch, however many commits they name."""
+    return [not changed for changed in _foreign(cwd, pairs)]
+
+
+def _foreign(cwd: Path | None, pairs: Sequence[tuple[RunCode, str]]) -> list[frozenset[str]]:
+    diffs = changed_between(cwd, [(run.code, target) for run, target in pairs])
+    return [
+        UNKNOWN if diff is None else frozenset(diff - set(run.written))
+        for (run, _), diff in zip(pairs, diffs, strict=True)
+    ]

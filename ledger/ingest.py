@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 
 from ledger import inbox, models
-from ledger.code_match import RunCode, holding
+from ledger.code_match import RunCode, held
 from ledger.errors import LedgerError, StoreError
 from ledger.fileops import exclusive
 from ledger.gitcmd import git
@@ -102,53 +102,11 @@ def link_runs(
     in it: a run started on the same code while the event waited has its results
     nowhere in that commit. Without `record`, says which runs it would link.
     """
-    root = ws.root
-    since = time.time() - LINK_WINDOW
-    until = time.time() if committed is None else committed
-    linked = select(models.CommitLink.run_id)
-    with store.reading() as session:
-        rows = session.execute(
-            select(models.Run.id, models.Run.snapshot)
-            .where(
-                models.Run.source.in_(("run", "api")),
-                models.Run.snapshot.is_not(None),
-                models.Run.started_at >= since,
-                models.Run.started_at <= until,
-                models.Run.id.not_in(linked),
-            )
-            .order_by(models.Run.started_at.desc())
-            .limit(LINK_CANDIDATES)
-        ).all()
-        candidates = [(RunId(r), str(s)) for r, s in rows]
-        outputs: dict[str, set[str]] = {}
-        if candidates:
-            for run_id, path in session.execute(
-                select(models.Output.run_id, models.Output.path).where(
-                    models.Output.run_id.in_([r for r, _ in candidates])
-                )
-            ):
-                outputs.setdefault(run_id, set()).add(path)
-            for run_id, source in session.execute(
-                select(models.Metric.run_id, models.Metric.source).where(
-                    models.Metric.run_id.in_([r for r, _ in candidates])
-                )
-            ):
-                outputs.setdefault(run_id, set()).add(source)
-    held = holding(
-        root, sha, [RunCode(code=snapshot, written=outputs.get(r, ())) for r, snapshot in candidates]
-    )
-    matched = [r for (r, _), hold in zip(candidates, held, strict=True) if hold]
-    if matched and record:
-        now = time.time()
-        with store.writing() as session:
-            store.upsert(
-                session,
-                models.CommitLink,
-                [{"run_id": r, "commit": sha, "linked_at": now} for r in matched],
-                keys=("run_id", "commit"),
-            )
-        if ws.repo is not None:
-            inbox.forget_runs(ws.repo.common_dir, set(matched))
+    candidates = _unlinked_runs(store, until=time.time() if committed is None else committed)
+    found = held(ws.root, [(code, sha) for _, _, code in candidates])
+    matched = [run for (run, _, _), hold in zip(candidates, found, strict=True) if hold]
+    if record:
+        _link(ws, store, [(run, sha) for run in matched])
     return matched
 
 
@@ -159,26 +117,94 @@ def link_missed(ws: Workspace, store: Store, *, record: bool = True) -> list[tup
     `ledger init`, by a tool) links nothing; the recent history of HEAD, oldest first,
     gives each unlinked run the first commit that holds it (a commit's time counts in
     whole seconds). Commits the ledger knows (captured, or linked already) are left as
-    they are.
+    they are. Every pair of commit and run is compared in one git batch.
     """
-    since = int(time.time() - LINK_WINDOW)
+    candidates = _unlinked_runs(store, until=time.time())
+    if not candidates:
+        return []  # the common case: no git call
     out = git(
         "log",
         "--reverse",
         f"--max-count={LINK_CANDIDATES}",
-        f"--since={since}",
+        f"--since={int(time.time() - LINK_WINDOW)}",
         "--format=%H %ct",
         "HEAD",
         cwd=ws.root,
         check=False,
     )
-    found: list[tuple[RunId, str]] = []
-    for line in out.splitlines():
-        sha, _, stamp = line.partition(" ")
-        if not stamp or _captured(store, sha):
-            continue
-        found += [(r, sha) for r in link_runs(ws, store, sha, committed=float(stamp) + 1, record=record)]
+    commits = [
+        (sha, float(stamp) + 1)
+        for sha, _, stamp in (line.partition(" ") for line in out.splitlines())
+        if stamp
+    ]
+    known = _known_commits(store, [sha for sha, _ in commits])
+    pairs = [
+        (run, sha, code)
+        for sha, at in commits
+        if sha not in known
+        for run, started, code in candidates
+        if started <= at
+    ]
+    first: dict[RunId, str] = {}
+    for (run, sha, _), hold in zip(
+        pairs, held(ws.root, [(code, sha) for _, sha, code in pairs]), strict=True
+    ):
+        if hold:
+            first.setdefault(run, sha)
+    found = list(first.items())
+    if record:
+        _link(ws, store, found)
     return found
+
+
+def _unlinked_runs(store: Store, *, until: float) -> list[tuple[RunId, float, RunCode]]:
+    """Recent runs no commit holds yet, started by `until`, newest first: their start and
+    their code as `ledger.code_match` sees it (snapshot, and the files they wrote)."""
+    linked = select(models.CommitLink.run_id)
+    with store.reading() as session:
+        rows = session.execute(
+            select(models.Run.id, models.Run.started_at, models.Run.snapshot)
+            .where(
+                models.Run.source.in_(("run", "api")),
+                models.Run.snapshot.is_not(None),
+                models.Run.started_at >= time.time() - LINK_WINDOW,
+                models.Run.started_at <= until,
+                models.Run.id.not_in(linked),
+            )
+            .order_by(models.Run.started_at.desc())
+            .limit(LINK_CANDIDATES)
+        ).all()
+        ids = [r for r, _, _ in rows]
+        written: dict[str, set[str]] = {}
+        if ids:
+            for run_id, path in session.execute(
+                select(models.Output.run_id, models.Output.path).where(models.Output.run_id.in_(ids))
+            ):
+                written.setdefault(run_id, set()).add(path)
+            for run_id, source in session.execute(
+                select(models.Metric.run_id, models.Metric.source).where(models.Metric.run_id.in_(ids))
+            ):
+                written.setdefault(run_id, set()).add(source)
+    return [
+        (RunId(r), float(started), RunCode(code=str(snapshot), written=written.get(r, ())))
+        for r, started, snapshot in rows
+    ]
+
+
+def _link(ws: Workspace, store: Store, links: Sequence[tuple[RunId, str]]) -> None:
+    """Record (run, commit) links; the hooks' run index forgets the linked runs."""
+    if not links:
+        return
+    now = time.time()
+    with store.writing() as session:
+        store.upsert(
+            session,
+            models.CommitLink,
+            [{"run_id": r, "commit": sha, "linked_at": now} for r, sha in links],
+            keys=("run_id", "commit"),
+        )
+    if ws.repo is not None:
+        inbox.forget_runs(ws.repo.common_dir, {r for r, _ in links})
 
 
 def follow_rewrite(ws: Workspace, store: Store, old_tip: str, new_tip: str) -> int:
@@ -281,7 +307,11 @@ def _capture(ws: Workspace, store: Store, event: dict[str, Any]) -> list[RunId]:
         record_commit_runs,
     )
 
-    if not carries_results(event.get("files") or [], ws.config, declared_results(ws.root)):
+    files = event.get("files") or []
+    # `dvc.yaml` is read only when the configured files alone do not decide it.
+    if not carries_results(files, ws.config) and not carries_results(
+        files, ws.config, declared_results(ws.root)
+    ):
         return []
     branch = event.get("branch")
     runs = read_commit_runs(
@@ -297,16 +327,21 @@ def _capture(ws: Workspace, store: Store, event: dict[str, Any]) -> list[RunId]:
 
 
 def _captured(store: Store, sha: str) -> bool:
+    return bool(_known_commits(store, [sha]))
+
+
+def _known_commits(store: Store, shas: Sequence[str]) -> set[str]:
+    """The commits among `shas` the ledger knows: captured as runs, or linked to one."""
+    if not shas:
+        return set()
     with store.reading() as session:
-        found = session.scalar(
-            select(models.Run.id)
-            .where(models.Run.commit == sha, models.Run.source.in_(("commit", "backfill")))
-            .limit(1)
+        captured = session.scalars(
+            select(models.Run.commit).where(
+                models.Run.commit.in_(shas), models.Run.source.in_(("commit", "backfill"))
+            )
         )
-        linked = session.scalar(
-            select(models.CommitLink.run_id).where(models.CommitLink.commit == sha).limit(1)
-        )
-    return found is not None or linked is not None
+        linked = session.scalars(select(models.CommitLink.commit).where(models.CommitLink.commit.in_(shas)))
+        return {str(c) for c in (*captured, *linked)}
 
 
 def _count(result: Result[Any]) -> int:
