@@ -383,12 +383,7 @@ def test_a_run_of_thrown_away_code_is_not_linked_to_the_next_commit(hooked: TmpR
 
 
 def test_of_two_runs_only_the_one_whose_code_is_committed_is_linked(hooked: TmpRepo) -> None:
-    hooked.gen({"train.py": TRAIN + "# variant a\n"})
-    ledger("run", "--", PY, "train.py", "0.7")
-    variant_a = runs_json()[0]["id"]
-    hooked.gen({"train.py": TRAIN + "# variant b\n"})
-    ledger("run", "--", PY, "train.py", "0.8")
-    variant_b = next(r["id"] for r in runs_json() if r["id"] != variant_a)
+    variant_a, variant_b = _run_two_variants(hooked)
 
     _commit(hooked, "variant b and its results")
 
@@ -427,12 +422,7 @@ def test_a_commit_of_the_results_dvc_yaml_declares_is_captured(hooked: TmpRepo) 
 
 
 def test_doctor_links_a_run_to_a_commit_made_without_the_hooks(hooked: TmpRepo) -> None:
-    hooked.gen({"train.py": TRAIN + "# variant a\n"})
-    ledger("run", "--", PY, "train.py", "0.7")
-    other = runs_json()[0]["id"]
-    hooked.gen({"train.py": TRAIN + "# variant b\n"})
-    ledger("run", "--", PY, "train.py", "0.8")
-    committed = next(r["id"] for r in runs_json() if r["id"] != other)
+    other, committed = _run_two_variants(hooked)
     hooked.git("add", "-A")
     now = f"@{int(time.time()) + 1} +0000"  # the fixed test date would put it before the runs
     subprocess.run(
@@ -452,3 +442,13 @@ def test_doctor_links_a_run_to_a_commit_made_without_the_hooks(hooked: TmpRepo) 
     assert show_json(committed)["run"]["linked_commits"] == [sha]
     assert show_json(other)["run"]["linked_commits"] == []
     assert ledger("doctor").returncode == 0
+
+
+def _run_two_variants(repo: TmpRepo) -> tuple[str, str]:
+    """Run two edits of train.py, leaving the second in the work tree; their run IDs."""
+    ids = []
+    for name, acc in (("a", "0.7"), ("b", "0.8")):
+        repo.gen({"train.py": TRAIN + f"# variant {name}\n"})
+        ledger("run", "--", PY, "train.py", acc)
+        ids.append(next(r["id"] for r in runs_json() if r["id"] not in ids))
+    return ids[0], ids[1]
