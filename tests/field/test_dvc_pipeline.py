@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -72,6 +73,17 @@ def test_params_dvclive_writes_are_the_runs_own(dvc_repo: TmpRepo) -> None:
     )
     changed = {p["key"] for p in diff["params"] if p["values"][0] != p["values"][1]}
     assert changed == {"lr", "train.lr"}
+
+
+def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(dvc_repo: TmpRepo) -> None:
+    pipeline.build(dvc_repo, lr=0.01)
+    _repro()  # leaves DVCLive's results/train/params.yaml behind
+
+    ledger("run", "--", sys.executable, "evaluate.py")
+
+    params = show_json("latest")["run"]["summary"]["params"]
+    assert params["train.lr"] == 0.01  # params.yaml, the project's own, is read before
+    assert "lr" not in params  # DVCLive's copy belongs to the run that wrote it
 
 
 def test_filters_sort_diff_and_export_name_both_dice_keys(dvc_repo: TmpRepo, tmp_path: Path) -> None:

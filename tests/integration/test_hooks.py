@@ -432,12 +432,20 @@ def test_doctor_links_a_run_to_a_commit_made_without_the_hooks(hooked: TmpRepo) 
         env={**os.environ, "LEDGER_HOOKS": "0", "GIT_COMMITTER_DATE": now, "GIT_AUTHOR_DATE": now},
     )
     sha = hooked.git("rev-parse", "HEAD")
+    # A later commit holds the same code: the run still belongs to the first one only.
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", "later, same code"],
+        cwd=hooked.root,
+        check=True,
+        env={**os.environ, "LEDGER_HOOKS": "0", "GIT_COMMITTER_DATE": now, "GIT_AUTHOR_DATE": now},
+    )
 
     found = ledger("doctor", check=False)
     ledger("doctor", "--fix")
 
     assert found.returncode == 1
     assert f"run {committed[:12]} -> {sha[:10]}" in found.stdout
+    assert found.stdout.count(committed[:12]) == 1
     assert other[:12] not in found.stdout
     assert show_json(committed)["run"]["linked_commits"] == [sha]
     assert show_json(other)["run"]["linked_commits"] == []
