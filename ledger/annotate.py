@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import update
 
 from ledger import models, recorder
-from ledger.verdict import checks_to_json, matched
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from ledger.ids import RunId
     from ledger.records import OutputFile
     from ledger.store import Store
-    from ledger.verdict import Check
+    from ledger.verdict import Verdict
 
 _lock = threading.Lock()
 _store: Store | None = None
@@ -77,15 +76,15 @@ def set_environment(store: Store, run_id: RunId, env: Environment) -> None:
         )
 
 
-def save_reproduction(
-    store: Store, run_id: RunId, original_id: RunId, checks: Sequence[Check] | None
-) -> None:
-    """Link a reproduction to the run it reproduced; `checks` None means no verdict yet."""
+def save_reproduction(store: Store, run_id: RunId, original_id: RunId, verdict: Verdict | None) -> None:
+    """Link a reproduction to the run it reproduced; `verdict` None means no verdict yet."""
+    from ledger.verdict import MATCHED
+
     row = {
         "run_id": run_id,
         "original_id": original_id,
-        "matched": None if checks is None else matched(checks),
-        "verdict": None if checks is None else checks_to_json(checks),
+        "matched": None if verdict is None else verdict.outcome == MATCHED,
+        "verdict": None if verdict is None else json.dumps(verdict.to_dict()),
         "created_at": time.time(),
     }
     with store.writing() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
+from ledger.commandline import command_python
 from ledger.environment import capture_environment, command_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
+from ledger.ignored_inputs import find_ignored_inputs
 from ledger.metrics_files import (
     dvclive_dirs,
     read_dvclive_series,
@@ -41,9 +44,6 @@ if TYPE_CHECKING:
 
 DVC_FILES = ("*.dvc", "dvc.lock", "*/dvc.lock", "dvc.yaml", "*/dvc.yaml")
 """Pathspecs of the files DVC keeps its hashes and declarations in."""
-
-HASH_MAX_BYTES = 8 * 1024**3
-"""Outputs bigger than this are recorded by size only: hashing them would stall the exit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +154,7 @@ def start_recorded_run(
         tags=tags,
         params=merge_params([before.params, list(params)]),
         data=before.data,
+        interpreter=command_python(argv) if source == "run" else sys.executable,
     )
     if hand_over and run_records.deferrable(ws.url):
         run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
@@ -301,7 +302,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     taken = {o.path for o in outputs}
     for name in dict.fromkeys(written):
         if name not in taken:
-            outputs.append(_hash_output(root, name))
+            outputs.append(dvc_match.file_record(root, name))
     return After(
         metrics=metrics,
         series=series,
@@ -370,6 +371,17 @@ def finish_recorded_run(
             data, patterns=ws.config.log_metric_patterns, skip=taken, at_ms=int(ended_at * 1000)
         )
         after = dataclasses.replace(after, errors=[*after.errors, *problems])
+    folder = spool.run_dir(ws.spool_dir, started.run_id)
+    reads, capped = runtime.collect_reads(folder)
+    inputs, problems = find_ignored_inputs(
+        ws.root,
+        reads,
+        skip=[*(d.path for d in after.data), *(o.path for o in after.outputs), *after.run_folders],
+        started_at=started.started_at,
+        complete=not capped,
+    )
+    if problems:
+        after = dataclasses.replace(after, errors=[*after.errors, *problems])
     end = records.RunEnd(
         status=status,
         ended_at=ended_at,
@@ -384,11 +396,13 @@ def finish_recorded_run(
         log_size=size,
         log_truncated=truncated,
         run_folders=after.run_folders,
-        torch=runtime.collect(spool.run_dir(ws.spool_dir, started.run_id)),
+        torch=runtime.collect(folder),
         log_series=log_series,
+        seeds=runtime.collect_seeds(folder),
+        ignored_inputs=inputs,
     )
     if started.store is None:
-        run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, after.series)
+        run_records.write_end(folder, end, after.series)
         queued = False
     else:
         from ledger import outbox
@@ -521,13 +535,6 @@ def _written(path: Path, name: str, before: Before) -> bool:
     """A file the run created or changed: its stat differs from the one taken before."""
     now = _stat(path)
     return now is not None and now != before.stats.get(name)
-
-
-def _hash_output(root: Path, path: str) -> OutputFile:
-    full = root / path
-    size = full.stat().st_size
-    value = dvc_match.hash_file(full) if size <= HASH_MAX_BYTES else None
-    return OutputFile(path=path, algorithm="md5", value=value, size=size)
 
 
 def _user() -> str | None:

@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING
 
 from ledger.dvc import dir_digest
 from ledger.errors import CaptureError
+from ledger.records import OutputFile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ledger.dvc import DataRef
 
+HASH_MAX_BYTES = 8 * 1024**3
+"""Files larger than this are recorded by size only: hashing them would hold up the run's end."""
 CHUNK_SIZE = 1 << 20
 """Bytes read per step when hashing, so a 100 GB file never sits in memory."""
 _RACY_NS = 2_000_000_000
@@ -49,6 +52,19 @@ def workspace_matches(
     result = {ref.path: _matches(root, ref, cache) for ref in refs}
     cache.save()
     return result
+
+
+def file_record(root: Path, path: str) -> OutputFile:
+    """A file's md5 and size as the record keeps it; a file past `HASH_MAX_BYTES` gets no hash.
+
+    Raises:
+        OSError: the file is gone.
+        CaptureError: the file cannot be read.
+    """
+    full = root / path
+    size = full.stat().st_size
+    value = hash_file(full) if size <= HASH_MAX_BYTES else None
+    return OutputFile(path=path, algorithm="md5", value=value, size=size)
 
 
 def hash_file(path: Path) -> str:

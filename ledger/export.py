@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ledger.seeds import script_seeds
+
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
@@ -183,6 +185,8 @@ def to_dict(run: ExportedRun) -> dict[str, Any]:
         "pid": d.pid,
         "peak_rss": d.peak_rss,
         "seeds": d.seeds,
+        "seeded": bool(script_seeds(d.seeds)),
+        "interpreter": d.interpreter,
         "env_vars": d.env_vars,
         "tags": list(s.tags),
         "note": d.note,
@@ -213,6 +217,10 @@ def to_dict(run: ExportedRun) -> dict[str, Any]:
             {"path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size} for o in d.outputs
         ],
         "run_folders": list(d.run_folders),
+        "ignored_inputs": [
+            {"path": i.path, "algorithm": i.algorithm, "value": i.value, "size": i.size}
+            for i in d.ignored_inputs
+        ],
         "environment": None if run.environment is None else json.loads(run.environment.to_json()),
         "torch": None if d.torch is None else json.loads(d.torch.to_json()),
         "environment_digest": d.environment_digest,

@@ -95,6 +95,11 @@ class Run(Base):
     """JSON list of the folders the run made and wrote into (`lightning_logs/version_3`)."""
     torch_runtime: Mapped[str | None] = mapped_column(Text)
     """JSON `ledger.runtime.TorchRuntime`: the torch build and the CUDA devices the run had."""
+    interpreter: Mapped[str | None] = mapped_column(Text)
+    """The Python interpreter the run's command used, as a full path (what a reproduction runs)."""
+    ignored_inputs: Mapped[str | None] = mapped_column(Text)
+    """JSON list of [path, algorithm, hash, size]: files git ignores and DVC does not track
+    that the run read (`ledger.ignored_inputs`)."""
 
     tags: Mapped[list[Tag]] = relationship(lazy="raise", cascade="all, delete-orphan")
     params: Mapped[list[Param]] = relationship(lazy="raise", cascade="all, delete-orphan")

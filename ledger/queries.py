@@ -280,6 +280,11 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
             linked_commits=tuple(linked),
             run_folders=tuple(json.loads(run.run_folders or "[]")),
             torch=TorchRuntime.from_json(run.torch_runtime),
+            interpreter=run.interpreter,
+            ignored_inputs=tuple(
+                OutputFile(path=p, algorithm=a, value=v, size=n)
+                for p, a, v, n in json.loads(run.ignored_inputs or "[]")
+            ),
         )
 
 
@@ -394,7 +399,7 @@ def get_reproduction_links(
     store: Store, run_id: RunId
 ) -> tuple[ReproductionLink | None, tuple[ReproductionLink, ...]]:
     """The reproduction this run is (if any) and the reproductions of it, oldest first."""
-    from ledger.verdict import ReproductionLink, checks_from_json
+    from ledger.verdict import ReproductionLink, verdict_from_json
 
     def link(row: models.Reproduction) -> ReproductionLink:
         return ReproductionLink(
@@ -402,7 +407,7 @@ def get_reproduction_links(
             original_id=row.original_id,
             matched=row.matched,
             created_at=row.created_at,
-            checks=checks_from_json(row.verdict),
+            verdict=verdict_from_json(row.verdict),
         )
 
     with store.reading() as session:

@@ -77,6 +77,7 @@ def run_row(run: NewRun) -> dict[str, object]:
         else None,
         "environment_digest": None if run.environment is None else run.environment.digest,
         "capture_errors": json.dumps(list(run.capture_errors)) if run.capture_errors else None,
+        "interpreter": run.interpreter,
     }
 
 
@@ -91,6 +92,13 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
             "run_folders": json.dumps(list(end.run_folders)) if end.run_folders else None,
             "torch_runtime": None if end.torch is None else end.torch.to_json(),
         }
+        if end.ignored_inputs:
+            values["ignored_inputs"] = json.dumps(
+                [[i.path, i.algorithm, i.value, i.size] for i in end.ignored_inputs]
+            )
+        if end.seeds:
+            before = session.scalar(select(_RUNS.c.seeds).where(_RUNS.c.id == run_id))
+            values["seeds"] = json.dumps({**json.loads(before or "{}"), **end.seeds})
         if end.capture_errors:
             before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
             values["capture_errors"] = json.dumps(json.loads(before or "[]") + list(end.capture_errors))

@@ -108,6 +108,8 @@ class NewRun:
     params: Sequence[Param] = ()
     data: Sequence[DataItem] = ()
     status: str = "running"
+    interpreter: str | None = None
+    """The Python interpreter the command runs its code with (full path), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,10 @@ class RunEnd:
     """The torch build and CUDA devices the run had, if it imported torch."""
     log_series: Mapping[str, Points] = field(default_factory=dict)
     """Series read from the log (`ledger.log_scalars`), minus keys recorded otherwise."""
+    seeds: Mapping[str, object] = field(default_factory=dict)
+    """Seeds the run's processes set (`torch.manual_seed`: 42), joined to those recorded at start."""
+    ignored_inputs: Sequence[OutputFile] = ()
+    """Files git ignores and DVC does not track that the run read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +177,7 @@ class RunDetail:
     """Folders the run made and wrote into (its log folder)."""
     torch: TorchRuntime | None = None
     """The torch build and CUDA devices the run had; None if it did not import torch."""
+    interpreter: str | None = None
+    """The Python interpreter the run's command used; None if unknown (older records)."""
+    ignored_inputs: tuple[OutputFile, ...] = ()
+    """Files git ignores and DVC does not track that the run read."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.numbers import format_number
 from ledger.runtime import describe as describe_torch
+from ledger.seeds import describe_seeds
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -106,8 +107,9 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out.append(_kv("peak memory", f"{detail.peak_rss / 2**20:.1f} MiB"))
     if s.tags:
         out.append(_kv("tags", ", ".join(s.tags)))
-    if detail.seeds:
-        out.append(_kv("seeds", ", ".join(f"{k}={v}" for k, v in detail.seeds.items())))
+    out.append(_kv("seeds", describe_seeds(detail.seeds)))
+    if detail.interpreter:
+        out.append(_kv("python", detail.interpreter))
     out += ["", "code"]
     out.append(_kv("commit", s.commit or "(no commits yet)"))
     out.append(_kv("branch", s.branch or "(detached HEAD)"))
@@ -155,6 +157,12 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out += [_kv("wrote into", f"{f}/") for f in detail.run_folders]
         out += [
             _kv(o.path, f"{o.algorithm}:{o.value or '(not hashed)'} ({o.size} bytes)") for o in detail.outputs
+        ]
+    if detail.ignored_inputs:
+        out += ["", "ignored inputs (git-ignored, not in DVC; read by the run)"]
+        out += [
+            _kv(i.path, f"{i.algorithm}:{i.value or '(not hashed)'} ({i.size} bytes)")
+            for i in detail.ignored_inputs
         ]
     torch = describe_torch(env, detail.torch)
     if env is not None or torch is not None:

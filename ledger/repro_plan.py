@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger import envbuild, queries
+from ledger.commandline import command_python
 from ledger.dvc import is_input
 from ledger.environment import capture_environment, command_environment, diff_environments
+from ledger.ignored_inputs import describe as describe_inputs
+from ledger.ignored_inputs import workspace_state
 from ledger.redact import DETERMINISM_ENV, LOCALE_ENV, MASK
 from ledger.render import data_match
 from ledger.restore import dvc_setup, find_dvc, is_dvc_file, missing_message, plan_data, snapshot_refs
-from ledger.seeds import REPRODUCES_ENV, SEEDS_ENV, seed_environment
-from ledger.verdict import parse_tolerance, tolerances_from_config
+from ledger.seeds import REPRODUCES_ENV, SEEDS_ENV, describe_seeds, script_seeds, seed_environment
+from ledger.tolerance import parse_tolerance, tolerances_from_config
 from ledger.worktree import find_code, read_blobs, tree_files
 
 if TYPE_CHECKING:
@@ -24,10 +27,10 @@ if TYPE_CHECKING:
 
     from ledger.environment import EnvDiff, Environment
     from ledger.ids import RunId
-    from ledger.records import RunDetail
+    from ledger.records import OutputFile, RunDetail
     from ledger.restore import DataRestore, DvcSetup
     from ledger.store import Store
-    from ledger.verdict import Tolerance
+    from ledger.tolerance import Tolerance
     from ledger.workspace import Workspace
     from ledger.worktree import CodeSource
 
@@ -61,6 +64,13 @@ class Plan:
     env: dict[str, str]
     tolerances: dict[str, Tolerance]
     archived: bool = False
+    python: str | None = None
+    """The interpreter the command runs its Python code with (put first on its PATH)."""
+    seeded: bool = False
+    """Whether the original set seeds of its own (else its metrics may drift by chance)."""
+    inputs: tuple[tuple[OutputFile, str], ...] = ()
+    """Git-ignored inputs the run read, with their state in the workspace
+    (`ledger.ignored_inputs.workspace_state`); the unchanged ones are copied in."""
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
@@ -112,11 +122,25 @@ def make_plan(
     if setup is not None and lost and (setup.remote is None or any(d.cloud_only for d in lost)):
         problems.append(missing_message(lost, setup))
 
+    inputs = tuple((i, workspace_state(root, i)) for i in original.ignored_inputs)
+    gone = {
+        "changed": "has changed in the workspace since the run",
+        "missing": "is no longer in the workspace",
+    }
+    problems += [
+        f"{i.path}, which the run read (git ignores it and DVC does not track it), {gone[state]}: "
+        "the reproduction cannot give the command what it read; nothing was run"
+        for i, state in inputs
+        if state in gone
+    ]
     recorded = (
         None
         if original.environment_digest is None
         else queries.get_environment(store, original.environment_digest)
     )
+    python = None
+    if env_mode != "rebuild":
+        argv, python = _recorded_python(original, argv, warnings)
     drift = None if recorded is None else diff_environments(recorded, _current_environment(argv, warnings))
     venv = None
     if env_mode == "rebuild":
@@ -127,7 +151,8 @@ def make_plan(
             warnings += [
                 f"cannot reinstall {p} (unknown source): left out" for p in envbuild.unrestorable(recorded)
             ]
-            argv = _with_python(argv, envbuild.python_of(venv))
+            python = str(envbuild.python_of(venv))
+            argv = _with_python(argv, Path(python))
     elif recorded is None:
         warnings.append("no environment was recorded with the run: no drift report")
 
@@ -148,6 +173,9 @@ def make_plan(
         env=_command_env(original),
         tolerances=_tolerances(ws, tolerances),
         archived=queries.is_archived(store, run_id),
+        python=python,
+        seeded=bool(script_seeds(original.seeds)),
+        inputs=inputs,
         notes=tuple(notes),
         warnings=tuple(warnings),
         problems=tuple(problems),
@@ -172,15 +200,18 @@ def render_plan(plan: Plan) -> str:
         )
     )
     out += [_kv("data", line) if i == 0 else _kv("", line) for i, line in enumerate(_data_lines(plan))]
+    states = {i.path: state for i, state in plan.inputs}
+    lines = describe_inputs([i for i, _ in plan.inputs], states)
+    out += [_kv("inputs", line) if i == 0 else _kv("", line) for i, line in enumerate(lines)]
     out += [_kv("environment", line) if i == 0 else _kv("", line) for i, line in enumerate(_env_lines(plan))]
     workdir = "" if plan.workdir == "." else f" (in {plan.workdir}/)"
     out.append(_kv("command", f"{shlex.join(plan.argv)}{workdir}"))
     out.append(_kv("", "recorded as a new run, tagged `reproduction`, linked to this one"))
     seeds = plan.original.seeds
-    if seeds:
-        out.append(
-            _kv("seeds", ", ".join(f"{k}={v}" for k, v in seeds.items()) + f" (given back in {SEEDS_ENV})")
-        )
+    given = f" (given back in {SEEDS_ENV})" if seeds else ""
+    out.append(_kv("seeds", describe_seeds(seeds) + given))
+    if not plan.seeded:
+        out.append(_kv("", "its metrics may differ by chance: a drift will be named as such"))
     restored = {k: v for k, v in plan.env.items() if k not in (SEEDS_ENV, REPRODUCES_ENV)}
     if restored:
         out.append(_kv("environ", " ".join(f"{k}={shlex.quote(v)}" for k, v in restored.items())))
@@ -242,6 +273,24 @@ def _with_python(argv: tuple[str, ...], python: Path) -> tuple[str, ...]:
     if argv and _PYTHON.match(Path(argv[0]).name):
         return (str(python), *argv[1:])
     return argv
+
+
+def _recorded_python(
+    original: RunDetail, argv: tuple[str, ...], warnings: list[str]
+) -> tuple[tuple[str, ...], str | None]:
+    """Run with the interpreter the original used, whatever PATH says where reproduce starts
+    (the terminal UI started by an absolute path, a CI job outside the virtualenv)."""
+    recorded = original.interpreter
+    found = command_python(argv)
+    if recorded is None:
+        return argv, found
+    if not Path(recorded).is_file():
+        warnings.append(
+            f"the run's interpreter {recorded} is gone; the command runs with {found or 'none found'}"
+            " (--env rebuild rebuilds its environment)"
+        )
+        return argv, found
+    return _with_python(argv, Path(recorded)), recorded
 
 
 def _workdir(original: RunDetail) -> str:
@@ -318,7 +367,7 @@ def _env_lines(plan: Plan) -> list[str]:
             f"rebuild: virtualenv of the recorded lockfile ({count} packages) at {plan.venv} ({state})"
         )
     else:
-        lines.append(f"current: {sys.executable}")
+        lines.append(f"current: {plan.python or sys.executable}")
     drift = plan.drift
     if drift is None:
         return lines

@@ -6,7 +6,10 @@ recorded as a new run linked to it, and say whether every metric matched.
 3. environment: drift from the recorded lockfile printed; `--env rebuild` runs in a
    virtualenv built from it (cached by digest);
 4. run: the recorded argv (never a shell string) under `ledger run`, with the seeds;
-5. verdict: a table of original / reproduced / delta per metric; exit 0 only if all matched.
+5. verdict: every metric and every file both runs wrote, compared (`ledger.verdict`).
+
+Exit codes, for CI: 0 matched, 1 did not match, 4 inconclusive (nothing to compare),
+5 could not run (the plan's problem or a failed step is named), 130 interrupted.
 
 Only the standard library is imported at the top: `ledger.cli` imports this module.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import sys
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
     from ledger.ids import RunId
     from ledger.repro_plan import Plan
     from ledger.store import Store
-    from ledger.verdict import Check
     from ledger.workspace import Workspace
 
 REPRODUCTION_TAG = "reproduction"
@@ -50,7 +53,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Reproduce a run (or print the plan with --dry-run); 0 only when every metric matched."""
+    """Reproduce a run (or print the plan with --dry-run); the exit code is the outcome's."""
+    from ledger.errors import LedgerError
+    from ledger.verdict import COULD_NOT_RUN, EXIT_CODES
+
+    try:
+        return _reproduce(args)
+    except LedgerError as e:
+        # Its own exit code, not the usual 1: CI must tell "did not match" from "never ran".
+        _say(f"error: {e.message}" + (f"\nledger: hint: {e.hint}" if e.hint else ""))
+        if args.json:
+            json.dump({"outcome": COULD_NOT_RUN, "run": args.run, "error": e.message}, sys.stdout)
+            sys.stdout.write("\n")
+        return EXIT_CODES[COULD_NOT_RUN]
+
+
+def _reproduce(args: argparse.Namespace) -> int:
     from ledger import queries
     from ledger.repro_plan import make_plan, render_plan
     from ledger.workspace import locate, open_store
@@ -73,16 +91,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             sys.stdout.write(render_plan(plan) + "\n")
             if plan.problems:
                 _say(f"cannot reproduce: {plan.problems[0]}")
-                return 1
+                return 5
             return 0
         _say(render_plan(plan).replace("\n", "\nledger: "))
-        return execute(ws, store, plan, keep=args.keep)
+        return execute(ws, store, plan, keep=args.keep, as_json=args.json)
     finally:
         store.close()
 
 
-def execute(ws: Workspace, store: Store, plan: Plan, *, keep: bool) -> int:
-    """Carry a plan out; returns 0 when the reproduction matched, 1 when it did not.
+def execute(ws: Workspace, store: Store, plan: Plan, *, keep: bool, as_json: bool = False) -> int:
+    """Carry a plan out; returns the verdict's exit code (`ledger.verdict.EXIT_CODES`).
 
     Raises:
         ReproduceError: a step could not be done (missing data, failed build...);
@@ -113,10 +131,12 @@ def execute(ws: Workspace, store: Store, plan: Plan, *, keep: bool) -> int:
             data = pool.submit(_restore_data, plan, worktree)
             environment = _environment(ws, plan)
             lines = data.result()
+        lines += _copy_inputs(plan, ws.root, worktree)
         for line in [*lines, *environment[1]]:
             _say(line)
-        new_id = _run(ws, store, plan, worktree, environment[0])
-        return _verdict(store, plan, new_id)
+        with _stdout_to_stderr() if as_json else contextlib.nullcontext():
+            new_id = _run(ws, store, plan, worktree, environment[0])
+        return _verdict(store, plan, new_id, as_json=as_json)
     finally:
         if keep:
             _say(
@@ -163,21 +183,43 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         "default exact, or [tool.ledger] tolerance",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change and run nothing")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the verdict as one JSON object on stdout (progress stays on stderr), for CI",
+    )
     p.add_argument("--keep", action="store_true", help="keep the worktree afterwards, to look at it")
 
 
 def _restore_data(plan: Plan, worktree: Path) -> list[str]:
-    """Restore and verify the data; returns the progress lines to print."""
+    """Restore and verify the data; returns the progress lines to print: one per path."""
     from ledger.restore import restore
 
     clock = time.monotonic()
     if not plan.data or plan.dvc is None or plan.dvc_program is None:
         return [_step_line(2, "data: no DVC-tracked data", clock)]
-    warnings = restore(worktree, plan.data, plan.dvc, dvc=plan.dvc_program)
-    fetched = sum(not d.in_cache for d in plan.data)
-    where = f", {fetched} fetched from the DVC remote {plan.dvc.remote!r}" if fetched else ""
-    done = _step_line(2, f"data: {len(plan.data)} path(s) restored with DVC and verified{where}", clock)
-    return [done, *(f"warning: {line}" for line in warnings)]
+    done = restore(worktree, plan.data, plan.dvc, dvc=plan.dvc_program)
+    restored = sum(how.startswith("restored") for _, how in done)
+    left = len(done) - restored
+    tail = f", {left} left for the run to make" if left else ""
+    head = _step_line(2, f"data: {restored} of {len(done)} DVC path(s) restored{tail}", clock)
+    return [head, *(f"  {path}: {how}" for path, how in done)]
+
+
+def _copy_inputs(plan: Plan, root: Path, worktree: Path) -> list[str]:
+    """Copy the git-ignored inputs the run read, unchanged since, from the workspace."""
+    import shutil
+
+    lines = []
+    for item, state in plan.inputs:
+        target = worktree / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / item.path, target)
+        verified = (
+            "unchanged since the run" if state == "unchanged" else "not verified: too big to have been hashed"
+        )
+        lines.append(f"  {item.path}: git-ignored input copied from the workspace ({verified})")
+    return lines
 
 
 def _environment(ws: Workspace, plan: Plan) -> tuple[Path | None, list[str]]:
@@ -195,7 +237,10 @@ def _environment(ws: Workspace, plan: Plan) -> tuple[Path | None, list[str]]:
             if drift is None or drift.is_empty
             else "drifted from the recorded lockfile (see above)"
         )
-        return None, [_step_line(3, f"environment: current ({state})", clock)]
+        python_dir = None if plan.python is None else Path(plan.python).parent
+        return python_dir, [
+            _step_line(3, f"environment: current, {plan.python or sys.executable} ({state})", clock)
+        ]
     from ledger.envbuild import build_env
 
     built = build_env(plan.recorded_env, home=ws.spool_dir.parent, say=_say)
@@ -213,8 +258,10 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
 
     env = clean_env({**plan.env, "LEDGER_URL": ws.url})
     if python_dir is not None:
+        # Stages and scripts that start `python` by name find the plan's interpreter.
         env["PATH"] = os.pathsep.join([str(python_dir), env.get("PATH", "")])
-        env["VIRTUAL_ENV"] = str(python_dir.parent)
+        if (python_dir.parent / "pyvenv.cfg").is_file():
+            env["VIRTUAL_ENV"] = str(python_dir.parent)
         env.pop("PYTHONHOME", None)
     cwd = worktree / plan.workdir
     clock = time.monotonic()
@@ -230,7 +277,7 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
     )
     if new_id is None:
         raise ReproduceError(f"the reproduction was not recorded (`ledger run` exited {code})")
-    if python_dir is not None and plan.recorded_env is not None:
+    if plan.env_mode == "rebuild" and python_dir is not None and plan.recorded_env is not None:
         from ledger.envbuild import python_of, venv_environment
         from ledger.environment import diff_environments
 
@@ -247,14 +294,14 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
     return new_id
 
 
-def _verdict(store: Store, plan: Plan, new_id: RunId) -> int:
+def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     from ledger import annotate, queries
-    from ledger.verdict import compare, matched, outputs_line, summary, verdict_table
+    from ledger.verdict import EXIT_CODES, judge, verdict_table
 
     clock = time.monotonic()
     original = plan.original
     reproduced = queries.get_run(store, new_id)
-    checks: tuple[Check, ...] = compare(
+    verdict = judge(
         {m.key: m.value for m in original.metrics},
         {m.key: m.value for m in reproduced.metrics},
         tolerances=plan.tolerances,
@@ -262,24 +309,28 @@ def _verdict(store: Store, plan: Plan, new_id: RunId) -> int:
             _exit_code(original.summary.exit_code, original.summary.status),
             reproduced.summary.exit_code,
         ),
+        outputs=(
+            {o.path: o.value for o in original.outputs},
+            {o.path: o.value for o in reproduced.outputs},
+        ),
+        seeded=plan.seeded,
     )
-    annotate.save_reproduction(store, new_id, original.summary.id, checks)
-    sys.stdout.write(verdict_table(checks) + "\n")
-    sys.stdout.flush()
-    ok = matched(checks)
-    outputs = outputs_line(
-        {o.path: o.value for o in original.outputs}, {o.path: o.value for o in reproduced.outputs}
-    )
-    if outputs:
-        _say(outputs)
+    annotate.save_reproduction(store, new_id, original.summary.id, verdict)
+    table = sys.stderr if as_json else sys.stdout
+    table.write(verdict_table(verdict) + "\n")
+    table.flush()
     _step(
         5,
-        f"verdict: {reproduced.summary.short_id} reproduces {original.summary.short_id}: {summary(checks)}",
+        f"verdict: {reproduced.summary.short_id} reproduces {original.summary.short_id}: {verdict.summary()}",
         clock,
     )
+    if as_json:
+        json.dump({"run": original.summary.id, "reproduction": new_id, **verdict.to_dict()}, sys.stdout)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
     if reproduced.summary.status == "interrupted":
         raise KeyboardInterrupt
-    return 0 if ok else 1
+    return EXIT_CODES[verdict.outcome]
 
 
 def _exit_code(code: int | None, status: str) -> int | None:
@@ -287,6 +338,20 @@ def _exit_code(code: int | None, status: str) -> int | None:
     if code is None and status == "finished":
         return 0
     return code
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what the command prints to stderr: with --json, stdout holds the verdict alone."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @contextlib.contextmanager

@@ -173,8 +173,11 @@ def in_cache(cache_dir: Path, ref: DataRef) -> bool:
         return False
 
 
-def restore(worktree: Path, items: Sequence[DataRestore], setup: DvcSetup, *, dvc: str) -> list[str]:
-    """Fetch what the cache lacks, check everything out, verify it; returns warnings.
+def restore(
+    worktree: Path, items: Sequence[DataRestore], setup: DvcSetup, *, dvc: str
+) -> list[tuple[str, str]]:
+    """Fetch what the cache lacks, check everything out, verify it; returns each path
+    with what happened to it, once.
 
     Raises:
         ReproduceError: data the run read is in neither the cache nor the remote, DVC
@@ -184,32 +187,27 @@ def restore(worktree: Path, items: Sequence[DataRestore], setup: DvcSetup, *, dv
 
     (worktree / ".dvc").mkdir(exist_ok=True)
     (worktree / ".dvc" / "config.local").write_text(setup.local_config)
-    warnings: list[str] = []
     missing = [i for i in items if not in_cache(setup.cache_dir, i.ref)]
     fetch_error = ""
     fetchable = [i for i in missing if not i.ref.files]
     if fetchable and setup.remote is not None:
         proc = _dvc(dvc, worktree, "fetch", *(i.ref.path for i in fetchable))
         fetch_error = _last_line(proc.stderr or proc.stdout) if proc.returncode else ""
-        missing = [i for i in missing if not in_cache(setup.cache_dir, i.ref)]
+    fetched = {i.ref.path for i in fetchable if in_cache(setup.cache_dir, i.ref)}
+    missing = [i for i in missing if i.ref.path not in fetched]
     lost = [i for i in missing if i.required]
     if lost:
         raise ReproduceError(missing_message(lost, setup, fetch_error), hint=_missing_hint(setup, lost))
-    warnings += [
-        f"{i.ref.path}: earlier version {i.ref.value} is not in the cache; the run makes it again"
-        for i in missing
-    ]
     ready = [i for i in items if i not in missing]
     listed = [i for i in ready if i.ref.files]
     for item in listed:
         _copy_listed(worktree, setup.cache_dir, item.ref)
-    checkout = [i.ref.path for i in ready if i not in listed]
+    checkout = checkout_targets([i for i in ready if i not in listed], items)
     if checkout:
-        proc = _dvc(dvc, worktree, "checkout", *checkout)
+        proc = _dvc(dvc, worktree, "checkout", *checkout, quiet=False)
         if proc.returncode != 0:
-            raise ReproduceError(
-                f"dvc checkout failed in {worktree}: {_last_line(proc.stderr or proc.stdout)}"
-            )
+            said = " | ".join(_lines(proc.stderr or proc.stdout)[-4:]) or "no output"
+            raise ReproduceError(f"dvc checkout {' '.join(checkout)} failed in {worktree}: DVC said: {said}")
     verified = workspace_matches(worktree, [i.ref for i in ready])
     wrong = [i for i in ready if verified.get(i.ref.path) is False]
     if wrong:
@@ -218,12 +216,41 @@ def restore(worktree: Path, items: Sequence[DataRestore], setup: DvcSetup, *, dv
             f"restored data does not match its recorded hash: {names}",
             hint="dvc cache may be corrupt: dvc gc / dvc pull --force",
         )
-    warnings += [
-        f"{i.ref.path}: restored, but its hash could not be checked (DVC 2 hash)"
-        for i in ready
-        if verified.get(i.ref.path) is None
-    ]
-    return warnings
+    remote = f"fetched from the DVC remote {setup.remote!r}"
+    done = []
+    for item in items:
+        if item in missing:
+            how = f"not restored: its earlier version {item.ref.value} is in neither the cache nor the remote; the run makes it again"
+        else:
+            source = remote if item.ref.path in fetched else "from the DVC cache"
+            source += ", copied file by file by md5" if item.ref.files else ""
+            check = "hash not checked (DVC 2 hash)" if verified.get(item.ref.path) is None else "verified"
+            how = f"restored {source}, {check}"
+        done.append((item.ref.path, how))
+    return done
+
+
+def checkout_targets(ready: Sequence[DataRestore], items: Sequence[DataRestore]) -> list[str]:
+    """What to name to `dvc checkout`: the `.dvc` file or the stage, not the output path.
+
+    DVC 3 refuses an absent output path that a parent ignore rule could match (`/data/*`),
+    which is just what a fresh worktree has; by its `.dvc` file or stage it restores it.
+    A stage is named only when every output it has is to be restored; otherwise its
+    outputs are named one by one.
+    """
+    targets: dict[str, None] = {}
+    for item in ready:
+        ref = item.ref
+        if ref.stage is None:
+            targets[ref.source] = None
+            continue
+        siblings = [i for i in items if i.ref.source == ref.source and i.ref.stage == ref.stage]
+        if all(s in ready for s in siblings):
+            folder = PurePosixPath(ref.source).parent
+            targets[ref.stage if folder == PurePosixPath(".") else f"{folder}/dvc.yaml:{ref.stage}"] = None
+        else:
+            targets[ref.path] = None
+    return list(targets)
 
 
 def is_dvc_file(path: str) -> bool:
@@ -251,9 +278,14 @@ def missing_message(lost: Sequence[DataRestore], setup: DvcSetup, fetch_error: s
     return f"data missing: {names} is {where}; nothing was run{detail}"
 
 
-def _dvc(dvc: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _dvc(dvc: str, cwd: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [dvc, *args, "--quiet"], cwd=cwd, capture_output=True, text=True, env=clean_env(), check=False
+        [dvc, *args, *(["--quiet"] if quiet else [])],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
     )
 
 
@@ -339,5 +371,9 @@ def _absolute(base: Path, path: str) -> Path:
 
 
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = _lines(text)
     return lines[-1] if lines else "no output"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().splitlines() if line.strip()]

@@ -69,7 +69,7 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
         LEDGER_URL=started.workspace.url,
         PYTHONUNBUFFERED="1",
     )
-    child_env.update(runtime.child_env(folder, child_env))  # its Python processes report their torch
+    child_env.update(runtime.child_env(folder, child_env, root=started.workspace.root))
     capture = LogCapture(max_bytes=started.workspace.config.log_max_bytes, spool_path=folder / spool.LOG_NAME)
     status, code, peak = _supervise(argv, child_env, capture, started)
     code = _finish(started, capture, status=status, code=code, peak_rss=peak)

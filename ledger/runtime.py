@@ -16,7 +16,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.child.sitecustomize import REPORT_PREFIX, RUNTIME_DIR_VAR, probe_torch
+from ledger.child.sitecustomize import (
+    READS_CAP,
+    READS_PREFIX,
+    REPORT_PREFIX,
+    ROOT_VAR,
+    RUNTIME_DIR_VAR,
+    SEEDS_PREFIX,
+    probe_torch,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,13 +78,43 @@ class TorchRuntime:
             return None
 
 
-def child_env(folder: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables that make a run's Python processes report their torch to `folder`."""
+def child_env(folder: Path, environ: Mapping[str, str], *, root: Path) -> dict[str, str]:
+    """The variables that make a run's Python processes report to `folder`: their torch,
+    their seeds, and the files under `root` they read."""
     path = environ.get("PYTHONPATH")
     return {
         RUNTIME_DIR_VAR: str(folder),
+        ROOT_VAR: str(root),
         "PYTHONPATH": _HOOK_DIR if not path else f"{_HOOK_DIR}{os.pathsep}{path}",
     }
+
+
+def collect_seeds(folder: Path) -> dict[str, object]:
+    """The seeds the run's processes set (`random.seed`: 42, ...); a later process's win."""
+    seeds: dict[str, object] = {}
+    for path in sorted(folder.glob(f"{SEEDS_PREFIX}*.json"), key=_mtime):
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(found, dict):
+            seeds.update({str(k): v for k, v in found.items()})
+    return seeds
+
+
+def collect_reads(folder: Path) -> tuple[list[str], bool]:
+    """The files under the repository the run's processes opened for reading, and whether
+    a process reached the cap (then the list is not all of them)."""
+    found: dict[str, None] = {}
+    full = False
+    for path in sorted(folder.glob(f"{READS_PREFIX}*.txt"), key=_mtime):
+        try:
+            lines = path.read_bytes().decode("utf-8", "surrogateescape").splitlines()
+        except OSError:
+            continue
+        full = full or len(lines) >= READS_CAP
+        found.update(dict.fromkeys(lines))
+    return list(found), full
 
 
 def collect(folder: Path) -> TorchRuntime | None:

@@ -25,6 +25,23 @@ REPRODUCES_ENV = "LEDGER_REPRODUCES"
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
+RUNNER_SEEDS = ("PYTHONHASHSEED",)
+"""Seeds `ledger run` sets for every command: they say nothing of whether the script seeded."""
+
+
+def script_seeds(seeds: Mapping[str, object]) -> dict[str, object]:
+    """The seeds the run itself set (or logged), without those `ledger run` sets for everyone."""
+    return {k: v for k, v in seeds.items() if k not in RUNNER_SEEDS}
+
+
+def describe_seeds(seeds: Mapping[str, object]) -> str:
+    """`torch.manual_seed=42, PYTHONHASHSEED=7`, or that the run set no seed of its own."""
+    listed = ", ".join(f"{k}={v}" for k, v in seeds.items())
+    if script_seeds(seeds):
+        return listed
+    return "no seed recorded: the run set none" + (f" ({listed} only)" if listed else "")
+
+
 def reproduction_seeds() -> dict[str, object]:
     """The original run's seeds when this process runs under `ledger reproduce`, else `{}`."""
     try:

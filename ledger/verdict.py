@@ -1,53 +1,35 @@
-"""Whether a reproduction matched: per-metric tolerances, comparisons, the verdict table.
+"""Whether a reproduction matched, and on what evidence: metrics, the files both runs
+wrote, and how the commands ended.
 
-Standard library only: `ledger show` renders stored verdicts without loading anything else.
+A verdict never rests on nothing: with no metric and no output to compare it is
+"inconclusive", and outputs that differ with no metric to excuse them are a mismatch
+(a checkpoint may differ in its timestamps while every result is the same; without a
+metric nothing says so). Standard library only: `ledger show` renders stored verdicts
+without loading anything else.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ledger.errors import ConfigError, LedgerError
+from ledger.tolerance import EXACT, Tolerance, tolerance_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 EXIT_CODE_KEY = "(exit code)"
-"""The verdict row comparing how the two commands ended (parentheses keep it apart from metrics)."""
+"""The row comparing how the two commands ended (parentheses keep it apart from metrics)."""
 
+MATCHED = "matched"
+DID_NOT_MATCH = "did_not_match"
+INCONCLUSIVE = "inconclusive"
+COULD_NOT_RUN = "could_not_run"
 
-@dataclass(frozen=True, slots=True)
-class Tolerance:
-    """How far a reproduced value may be from the original: within `abs`, or within `rel` of it."""
-
-    abs: float = 0.0
-    rel: float = 0.0
-
-    def allows(self, original: float | None, reproduced: float | None) -> bool:
-        """NaN equals NaN, an infinity only itself, a missing value nothing."""
-        if original is None or reproduced is None:
-            return False
-        if math.isnan(original) or math.isnan(reproduced):
-            return math.isnan(original) and math.isnan(reproduced)
-        if original == reproduced:
-            return True
-        if math.isinf(original) or math.isinf(reproduced):
-            return False
-        return abs(reproduced - original) <= max(self.abs, self.rel * abs(original))
-
-    def __str__(self) -> str:
-        if not self.abs and not self.rel:
-            return "exact"
-        parts = [f"±{self.abs:g}"] if self.abs else []
-        parts += [f"±{self.rel:g} rel"] if self.rel else []
-        return " or ".join(parts)
-
-
-EXACT = Tolerance()
+EXIT_CODES: dict[str, int] = {MATCHED: 0, DID_NOT_MATCH: 1, INCONCLUSIVE: 4, COULD_NOT_RUN: 5}
+"""`ledger reproduce`'s exit code for each outcome (documented in the README for CI)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +56,110 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputCheck:
+    """A file both runs wrote, by its content hash."""
+
+    path: str
+    original: str
+    reproduced: str
+
+    @property
+    def identical(self) -> bool:
+        """Same bytes."""
+        return self.original == self.reproduced
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Everything compared between a run and its reproduction, and what it adds up to."""
+
+    checks: tuple[Check, ...]
+    """One row per metric either run has, then the exit code row."""
+    outputs: tuple[OutputCheck, ...] = ()
+    seeded: bool | None = None
+    """Whether the original set its seeds; None when its record cannot say."""
+
+    @property
+    def metrics(self) -> tuple[Check, ...]:
+        """The metric rows (without the exit code)."""
+        return tuple(c for c in self.checks if c.key != EXIT_CODE_KEY)
+
+    @property
+    def outcome(self) -> str:
+        """MATCHED, DID_NOT_MATCH or INCONCLUSIVE."""
+        if not all(c.ok for c in self.checks):
+            return DID_NOT_MATCH
+        if self.metrics:
+            return MATCHED
+        if not self.outputs:
+            return INCONCLUSIVE
+        return MATCHED if all(o.identical for o in self.outputs) else DID_NOT_MATCH
+
+    def summary(self) -> str:
+        """One line: what matched, on what evidence, or what did not."""
+        outcome = self.outcome
+        metrics, outputs = self.metrics, self.outputs
+        differ = [o.path for o in outputs if not o.identical]
+        if outcome == INCONCLUSIVE:
+            return "inconclusive: nothing to compare (no metrics, and no output file both runs wrote)"
+        if outcome == MATCHED and metrics:
+            line = f"matched: {_count(len(metrics), 'metric')} within tolerance, same exit code"
+            if outputs:
+                line += f"; {len(outputs) - len(differ)} of {_count(len(outputs), 'output')} identical"
+                line += f" (differ: {', '.join(differ)})" if differ else ""
+            return line
+        if outcome == MATCHED:
+            return (
+                f"matched: {_count(len(outputs), 'output')} identical, same exit code (no metrics to compare)"
+            )
+        reasons = [self._why(c) for c in self.checks if not c.ok]
+        if not metrics:
+            reasons += [f"{path} (differs)" for path in differ]
+        line = f"did not match: {', '.join(reasons)}"
+        drifted = any(not c.ok for c in metrics) or (not metrics and differ)
+        return line + ("; the original set no seed" if drifted and self.seeded is False else "")
+
+    def _why(self, check: Check) -> str:
+        if check.original is None:
+            return f"{check.key} (not in the original)"
+        if check.reproduced is None:
+            return f"{check.key} (missing)"
+        verb = " drifted" if self.seeded is False and check.key != EXIT_CODE_KEY else ""
+        return f"{check.key}{verb} (delta {_delta(check)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as `ledger reproduce --json` prints it and the ledger stores it."""
+        exit_row = next((c for c in self.checks if c.key == EXIT_CODE_KEY), None)
+        return {
+            "outcome": self.outcome,
+            "summary": self.summary(),
+            "seeded": self.seeded,
+            "metrics": [
+                {
+                    "key": c.key,
+                    "original": _encode(c.original),
+                    "reproduced": _encode(c.reproduced),
+                    "delta": _encode(c.delta),
+                    "tolerance": {"abs": c.tolerance.abs, "rel": c.tolerance.rel},
+                    "ok": c.ok,
+                }
+                for c in self.metrics
+            ],
+            "outputs": [
+                {"path": o.path, "original": o.original, "reproduced": o.reproduced, "identical": o.identical}
+                for o in self.outputs
+            ],
+            "exit_code": None
+            if exit_row is None
+            else {
+                "original": _integer(exit_row.original),
+                "reproduced": _integer(exit_row.reproduced),
+                "ok": exit_row.ok,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ReproductionLink:
     """A stored reproduction: the new run, the run it reproduced, and the verdict."""
 
@@ -82,64 +168,26 @@ class ReproductionLink:
     matched: bool | None
     """None while the reproduction is still running (or if it died before the verdict)."""
     created_at: float
-    checks: tuple[Check, ...] = ()
+    verdict: Verdict | None = None
+
+    @property
+    def outcome(self) -> str | None:
+        """The stored outcome; None while there is no verdict."""
+        if self.verdict is not None:
+            return self.verdict.outcome
+        return None if self.matched is None else (MATCHED if self.matched else DID_NOT_MATCH)
 
 
-def parse_tolerance(text: str) -> tuple[str, Tolerance]:
-    """Read `KEY=ABS[,REL]` from the command line (KEY may be a glob such as `*loss`).
-
-    Raises:
-        LedgerError: the text is not of that form.
-    """
-    key, sep, value = text.partition("=")
-    parts = value.split(",")
-    if not sep or not key.strip() or len(parts) > 2:
-        raise LedgerError(f"bad --tolerance {text!r}", hint="write KEY=ABS or KEY=ABS,REL, e.g. acc=0.001")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        raise LedgerError(f"bad --tolerance {text!r}: not a number", hint="e.g. acc=0.001,1e-6") from None
-    return key.strip(), _tolerance(numbers, where=f"--tolerance {text!r}")
-
-
-def tolerances_from_config(table: object) -> dict[str, Tolerance]:
-    """Read `[tool.ledger] tolerance = {acc = 0.01, loss = [0, 1e-6]}`.
-
-    Raises:
-        ConfigError: the table or one of its values is malformed; the message names the key.
-    """
-    if table is None:
-        return {}
-    if not isinstance(table, dict):
-        raise ConfigError("ledger setting 'tolerance': expected a table of metric = abs or [abs, rel]")
-    found = {}
-    for key, value in table.items():
-        where = f"ledger setting 'tolerance.{key}'"
-        numbers = value if isinstance(value, list) else [value]
-        if not 1 <= len(numbers) <= 2 or not all(_is_number(n) for n in numbers):
-            raise ConfigError(f"{where}: expected a number or [abs, rel], got {value!r}")
-        found[str(key)] = _tolerance([float(n) for n in numbers], where=where)
-    return found
-
-
-def tolerance_for(key: str, tolerances: Mapping[str, Tolerance]) -> Tolerance:
-    """The tolerance of a metric: its own entry, else the first glob matching it, else exact."""
-    if key in tolerances:
-        return tolerances[key]
-    for pattern, tolerance in tolerances.items():
-        if fnmatch.fnmatchcase(key, pattern):
-            return tolerance
-    return EXACT
-
-
-def compare(
+def judge(
     original: Mapping[str, float],
     reproduced: Mapping[str, float],
     *,
     tolerances: Mapping[str, Tolerance],
     exit_codes: tuple[int | None, int | None],
-) -> tuple[Check, ...]:
-    """Compare every metric either run has, then how the commands ended (which must agree)."""
+    outputs: tuple[Mapping[str, str | None], Mapping[str, str | None]] = ({}, {}),
+    seeded: bool | None = None,
+) -> Verdict:
+    """Compare every metric either run has, every file both wrote, and how the commands ended."""
     checks = []
     for key in sorted(set(original) | set(reproduced)):
         tolerance = tolerance_for(key, tolerances)
@@ -147,17 +195,14 @@ def compare(
         checks.append(Check(key, old, new, tolerance, tolerance.allows(old, new)))
     old_exit, new_exit = (None if c is None else float(c) for c in exit_codes)
     checks.append(Check(EXIT_CODE_KEY, old_exit, new_exit, EXACT, old_exit == new_exit))
-    return tuple(checks)
+    before, after = outputs
+    common = sorted(p for p in set(before) & set(after) if before[p] and after[p])
+    files = tuple(OutputCheck(p, str(before[p]), str(after[p])) for p in common)
+    return Verdict(tuple(checks), files, seeded)
 
 
-def matched(checks: Iterable[Check]) -> bool:
-    """Every row within tolerance."""
-    return all(c.ok for c in checks)
-
-
-def verdict_table(checks: Iterable[Check]) -> str:
-    """The table `ledger reproduce` prints: metric, original, reproduced, delta, tolerance, ok."""
-    headers = ["METRIC", "ORIGINAL", "REPRODUCED", "DELTA", "TOLERANCE", "OK"]
+def verdict_table(verdict: Verdict) -> str:
+    """The tables `ledger reproduce` prints: every metric compared, then every output."""
     rows = [
         [
             c.key,
@@ -167,77 +212,53 @@ def verdict_table(checks: Iterable[Check]) -> str:
             str(c.tolerance),
             "ok" if c.ok else "DIFFERS" if c.original is not None and c.reproduced is not None else "MISSING",
         ]
-        for c in checks
+        for c in verdict.checks
     ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = [headers, *rows]
-    left = (0, 4, 5)  # text columns; numbers are right-aligned so their digits line up
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i in left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in lines
-    )
-
-
-def summary(checks: Iterable[Check]) -> str:
-    """One line: `matched: 6 metrics equal` or which rows differ."""
-    rows = list(checks)
-    bad = [c for c in rows if not c.ok]
-    metrics = sum(c.key != EXIT_CODE_KEY for c in rows)
-    if not bad:
-        return f"matched: {metrics} metric{'s' * (metrics != 1)} within tolerance, same exit code"
-    names = ", ".join(_why(c) for c in bad)
-    return f"did not match: {names}"
-
-
-def outputs_line(original: Mapping[str, str | None], reproduced: Mapping[str, str | None]) -> str | None:
-    """How the files both runs wrote compare (a hint, not part of the verdict: a log or a
-    lock file may differ while every result is the same). None when they share none."""
-    common = sorted(p for p in set(original) & set(reproduced) if original[p] and reproduced[p])
-    if not common:
-        return None
-    differ = [p for p in common if original[p] != reproduced[p]]
-    same = len(common) - len(differ)
-    line = f"outputs: {same} of {len(common)} written by both runs are identical"
-    return line + (f"; differ: {', '.join(differ)}" if differ else "")
-
-
-def checks_to_json(checks: Iterable[Check]) -> str:
-    """The `reproductions.verdict` column: a JSON list; NaN and infinities as strings."""
-    return json.dumps(
+    table = _table(["METRIC", "ORIGINAL", "REPRODUCED", "DELTA", "TOLERANCE", "OK"], rows, left=(0, 4, 5))
+    if not verdict.outputs:
+        return table
+    excused = bool(verdict.metrics) and all(c.ok for c in verdict.checks)
+    files = [
         [
-            {
-                "key": c.key,
-                "original": _encode(c.original),
-                "reproduced": _encode(c.reproduced),
-                "delta": _encode(c.delta),
-                "abs": c.tolerance.abs,
-                "rel": c.tolerance.rel,
-                "ok": c.ok,
-            }
-            for c in checks
+            o.path,
+            o.original[:12],
+            o.reproduced[:12],
+            "ok" if o.identical else "differs" if excused else "DIFFERS",
         ]
-    )
+        for o in verdict.outputs
+    ]
+    return table + "\n\n" + _table(["OUTPUT", "ORIGINAL", "REPRODUCED", "OK"], files, left=(0, 1, 2, 3))
 
 
-def checks_from_json(text: str | None) -> tuple[Check, ...]:
-    """Read what `checks_to_json` wrote; an unreadable verdict reads as no rows."""
+def verdict_from_json(text: str | None) -> Verdict | None:
+    """Read a stored verdict (also the bare list of rows older ledgers stored); None if unreadable."""
     try:
-        items = json.loads(text or "[]")
-        return tuple(
+        data = json.loads(text or "null")
+        if isinstance(data, list):
+            return Verdict(tuple(_old_check(item) for item in data))
+        if not isinstance(data, dict):
+            return None
+        checks = [
             Check(
-                key=str(item["key"]),
-                original=_decode(item["original"]),
-                reproduced=_decode(item["reproduced"]),
-                tolerance=Tolerance(float(item.get("abs", 0.0)), float(item.get("rel", 0.0))),
-                ok=bool(item["ok"]),
+                str(m["key"]),
+                _decode(m["original"]),
+                _decode(m["reproduced"]),
+                Tolerance(float(m["tolerance"]["abs"]), float(m["tolerance"]["rel"])),
+                bool(m["ok"]),
             )
-            for item in items
+            for m in data["metrics"]
+        ]
+        code = data.get("exit_code")
+        if isinstance(code, dict):
+            old, new = _decode(code["original"]), _decode(code["reproduced"])
+            checks.append(Check(EXIT_CODE_KEY, old, new, EXACT, bool(code["ok"])))
+        outputs = tuple(
+            OutputCheck(str(o["path"]), str(o["original"]), str(o["reproduced"])) for o in data["outputs"]
         )
+        seeded = data.get("seeded")
+        return Verdict(tuple(checks), outputs, seeded if isinstance(seeded, bool) else None)
     except (ValueError, TypeError, KeyError):
-        return ()
+        return None
 
 
 def render_links(
@@ -253,8 +274,8 @@ def render_links(
     if reproduces is not None:
         original = names.get(reproduces.original_id, reproduces.original_id[:12])
         lines.append(f"  {'reproduces':<16} {original}: {_state(reproduces)}")
-        if reproduces.checks:
-            lines += [f"    {line}" for line in verdict_table(reproduces.checks).splitlines()]
+        if reproduces.verdict is not None:
+            lines += [f"    {line}" for line in verdict_table(reproduces.verdict).splitlines()]
     for link in reproduced_by:
         run = names.get(link.run_id, link.run_id[:12])
         lines.append(f"  {'reproduced by':<16} {run}: {_state(link)}")
@@ -264,25 +285,35 @@ def render_links(
 def _state(link: ReproductionLink) -> str:
     if link.matched is None:
         return "no verdict (still running, or stopped before the end)"
-    return summary(link.checks) if link.checks else ("matched" if link.matched else "did not match")
+    if link.verdict is not None:
+        return link.verdict.summary()
+    return "matched" if link.matched else "did not match"
 
 
-def _why(check: Check) -> str:
-    if check.original is None:
-        return f"{check.key} (not in the original)"
-    if check.reproduced is None:
-        return f"{check.key} (missing)"
-    return f"{check.key} (delta {_delta(check)})"
+def _old_check(item: dict[str, Any]) -> Check:
+    return Check(
+        key=str(item["key"]),
+        original=_decode(item["original"]),
+        reproduced=_decode(item["reproduced"]),
+        tolerance=Tolerance(float(item.get("abs", 0.0)), float(item.get("rel", 0.0))),
+        ok=bool(item["ok"]),
+    )
 
 
-def _tolerance(numbers: list[float], *, where: str) -> Tolerance:
-    if any(not math.isfinite(n) or n < 0 for n in numbers):
-        raise ConfigError(f"{where}: tolerances must be finite and 0 or more")
-    return Tolerance(numbers[0], numbers[1] if len(numbers) > 1 else 0.0)
+def _table(headers: list[str], rows: list[list[str]], *, left: tuple[int, ...]) -> str:
+    """Text columns left-aligned; numbers right-aligned so their digits line up."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i in left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in [headers, *rows]
+    )
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _number(value: float | None) -> str:
@@ -304,6 +335,10 @@ def _delta(check: Check) -> str:
     if delta == 0:
         return "0"
     return f"{delta:+.3g}"
+
+
+def _integer(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _encode(value: float | None) -> float | str | None:

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from ledger.errors import ConfigError, LedgerError
+from ledger.tolerance import EXACT, Tolerance, parse_tolerance, tolerance_for, tolerances_from_config
 from ledger.verdict import (
-    EXACT,
+    DID_NOT_MATCH,
     EXIT_CODE_KEY,
+    INCONCLUSIVE,
+    MATCHED,
     Check,
     ReproductionLink,
-    Tolerance,
-    checks_from_json,
-    checks_to_json,
-    compare,
-    matched,
-    outputs_line,
-    parse_tolerance,
+    Verdict,
+    judge,
     render_links,
-    summary,
-    tolerance_for,
-    tolerances_from_config,
+    verdict_from_json,
     verdict_table,
 )
 
@@ -119,44 +116,84 @@ def test_tolerance_for_prefers_the_exact_key_then_the_first_glob() -> None:
     assert tolerance_for("acc", {}) == EXACT
 
 
-def test_compare_covers_every_metric_of_both_runs_and_the_exit_code() -> None:
-    checks = compare(
+def test_judge_covers_every_metric_of_both_runs_and_the_exit_code() -> None:
+    verdict = judge(
         {"acc": 0.9, "loss": NAN, "gone": 1.0},
         {"acc": 0.9, "loss": NAN, "new": 2.0},
         tolerances={},
         exit_codes=(0, 0),
     )
 
-    assert [(c.key, c.ok) for c in checks] == [
+    assert [(c.key, c.ok) for c in verdict.checks] == [
         ("acc", True),
         ("gone", False),
         ("loss", True),
         ("new", False),
         (EXIT_CODE_KEY, True),
     ]
-    assert not matched(checks)
-    assert summary(checks) == "did not match: gone (missing), new (not in the original)"
+    assert verdict.outcome == DID_NOT_MATCH
+    assert verdict.summary() == "did not match: gone (missing), new (not in the original)"
 
 
 def test_a_different_exit_code_is_a_mismatch() -> None:
-    checks = compare({"acc": 1.0}, {"acc": 1.0}, tolerances={}, exit_codes=(0, 1))
+    verdict = judge({"acc": 1.0}, {"acc": 1.0}, tolerances={}, exit_codes=(0, 1))
 
-    assert not matched(checks)
-    assert summary(checks) == "did not match: (exit code) (delta +1)"
+    assert verdict.outcome == DID_NOT_MATCH
+    assert verdict.summary() == "did not match: (exit code) (delta +1)"
 
 
 def test_summary_of_a_match() -> None:
-    checks = compare({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 2.0}, tolerances={}, exit_codes=(0, 0))
+    verdict = judge({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 2.0}, tolerances={}, exit_codes=(0, 0))
 
-    assert summary(checks) == "matched: 2 metrics within tolerance, same exit code"
+    assert verdict.outcome == MATCHED
+    assert verdict.summary() == "matched: 2 metrics within tolerance, same exit code"
+
+
+def test_nothing_compared_is_inconclusive_never_matched() -> None:
+    verdict = judge({}, {}, tolerances={}, exit_codes=(0, 0), outputs=({"a.pt": "1"}, {"b.pt": "1"}))
+
+    assert verdict.outcome == INCONCLUSIVE
+    assert verdict.summary().startswith("inconclusive: nothing to compare")
+
+
+def test_outputs_decide_when_there_is_no_metric() -> None:
+    same = judge({}, {}, tolerances={}, exit_codes=(0, 0), outputs=({"m.pt": "1", "x": None}, {"m.pt": "1"}))
+    differ = judge({}, {}, tolerances={}, exit_codes=(0, 0), outputs=({"m.pt": "1"}, {"m.pt": "2"}))
+
+    assert same.outcome == MATCHED
+    assert [o.path for o in same.outputs] == ["m.pt"]  # a file without a hash is not evidence
+    assert same.summary() == "matched: 1 output identical, same exit code (no metrics to compare)"
+    assert differ.outcome == DID_NOT_MATCH
+    assert differ.summary() == "did not match: m.pt (differs)"
+
+
+def test_matching_metrics_excuse_outputs_that_differ() -> None:
+    verdict = judge(
+        {"acc": 1.0}, {"acc": 1.0}, tolerances={}, exit_codes=(0, 0), outputs=({"log": "1"}, {"log": "2"})
+    )
+
+    assert verdict.outcome == MATCHED
+    assert (
+        verdict.summary()
+        == "matched: 1 metric within tolerance, same exit code; 0 of 1 output identical (differ: log)"
+    )
+    assert "OUTPUT" in verdict_table(verdict)
+
+
+def test_an_unseeded_drift_says_the_original_set_no_seed() -> None:
+    unseeded = judge({"loss": 2.0}, {"loss": 1.0}, tolerances={}, exit_codes=(0, 0), seeded=False)
+    seeded = judge({"loss": 2.0}, {"loss": 1.0}, tolerances={}, exit_codes=(0, 0), seeded=True)
+    crashed = judge({"loss": 2.0}, {"loss": 2.0}, tolerances={}, exit_codes=(0, 1), seeded=False)
+
+    assert unseeded.summary() == "did not match: loss drifted (delta -1); the original set no seed"
+    assert seeded.summary() == "did not match: loss (delta -1)"
+    assert "seed" not in crashed.summary()
 
 
 def test_verdict_table_shows_full_precision_and_the_delta() -> None:
-    checks = compare(
-        {"acc": 0.1 + 0.2}, {"acc": 0.3}, tolerances={"acc": Tolerance(0.001)}, exit_codes=(0, 0)
-    )
+    verdict = judge({"acc": 0.1 + 0.2}, {"acc": 0.3}, tolerances={"acc": Tolerance(0.001)}, exit_codes=(0, 0))
 
-    lines = verdict_table(checks).splitlines()
+    lines = verdict_table(verdict).splitlines()
 
     assert lines[0].split() == ["METRIC", "ORIGINAL", "REPRODUCED", "DELTA", "TOLERANCE", "OK"]
     assert lines[1].split() == ["acc", "0.30000000000000004", "0.3", "-5.55e-17", "±0.001", "ok"]
@@ -171,43 +208,52 @@ def test_verdict_table_shows_full_precision_and_the_delta() -> None:
     ]
 
 
-def test_checks_survive_json_with_nan_and_infinities() -> None:
-    checks = (
-        Check("a", NAN, NAN, EXACT, True),
-        Check("b", INF, -INF, Tolerance(0.5, 0.1), False),
-        Check("c", 1.5, None, EXACT, False),
+def test_verdicts_survive_json_with_nan_and_infinities() -> None:
+    verdict = Verdict(
+        (
+            Check("a", NAN, NAN, EXACT, True),
+            Check("b", INF, -INF, Tolerance(0.5, 0.1), False),
+            Check("c", 1.5, None, EXACT, False),
+            Check(EXIT_CODE_KEY, 0.0, 0.0, EXACT, True),
+        ),
+        seeded=False,
     )
 
-    back = checks_from_json(checks_to_json(checks))
+    back = verdict_from_json(json.dumps(verdict.to_dict()))
 
-    assert math.isnan(back[0].original or 0.0)
-    assert back[1].original == INF
-    assert back[1].reproduced == -INF
-    assert back[1].tolerance == Tolerance(0.5, 0.1)
-    assert back[2] == checks[2]
-    assert checks_from_json("not json") == ()
-    assert checks_from_json(None) == ()
+    assert back is not None
+    assert math.isnan(back.checks[0].original or 0.0)
+    assert back.checks[1].original == INF
+    assert back.checks[1].reproduced == -INF
+    assert back.checks[1].tolerance == Tolerance(0.5, 0.1)
+    assert back.checks[2:] == verdict.checks[2:]
+    assert back.seeded is False
+    assert back.outcome == verdict.outcome
+    assert verdict_from_json("not json") is None
+    assert verdict_from_json(None) is None
+
+
+def test_verdicts_stored_by_older_ledgers_still_read() -> None:
+    old = '[{"key": "acc", "original": 1.0, "reproduced": 1.0, "delta": 0.0, "abs": 0.0, "rel": 0.0, "ok": true}]'
+
+    back = verdict_from_json(old)
+
+    assert back is not None
+    assert back.checks == (Check("acc", 1.0, 1.0, EXACT, True),)
 
 
 def test_render_links_for_show() -> None:
-    checks = compare({"acc": 1.0}, {"acc": 1.0}, tolerances={}, exit_codes=(0, 0))
-    link = ReproductionLink("b" * 32, "a" * 32, True, 0.0, checks)
+    verdict = judge({"acc": 1.0}, {"acc": 1.0}, tolerances={}, exit_codes=(0, 0))
+    link = ReproductionLink("b" * 32, "a" * 32, True, 0.0, verdict)
     pending = ReproductionLink("c" * 32, "a" * 32, None, 0.0)
 
     as_copy = render_links(link, ())
     as_original = render_links(None, [link, pending], short={"b" * 32: "bbbbbbb"})
 
-    assert as_copy[:3] == ["", "reproduction", f"  reproduces       {'a' * 12}: {summary(checks)}"]
+    assert as_copy[:3] == ["", "reproduction", f"  reproduces       {'a' * 12}: {verdict.summary()}"]
     assert "METRIC" in as_copy[3]
     assert as_original[2:] == [
-        f"  reproduced by    bbbbbbb: {summary(checks)}",
+        f"  reproduced by    bbbbbbb: {verdict.summary()}",
         f"  reproduced by    {'c' * 12}: no verdict (still running, or stopped before the end)",
     ]
     assert render_links(None, ()) == []
-
-
-def test_outputs_line() -> None:
-    assert outputs_line({"m.pt": "1", "log": "2"}, {"m.pt": "1", "log": "3"}) == (
-        "outputs: 1 of 2 written by both runs are identical; differ: log"
-    )
-    assert outputs_line({"m.pt": "1"}, {"other": "1"}) is None

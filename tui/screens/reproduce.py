@@ -27,6 +27,7 @@ from textual.widgets import Button, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from ledger.tui.widgets.text_view import TextView
+from ledger.verdict import DID_NOT_MATCH, EXIT_CODES, INCONCLUSIVE, MATCHED
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,7 +60,7 @@ class OutputArrived(Message):
 
 @dataclass
 class Finished(Message):
-    """The reproduction exited with `code` (0: every metric matched)."""
+    """The reproduction exited with `code` (`ledger.verdict.EXIT_CODES`)."""
 
     code: int
 
@@ -187,16 +188,16 @@ class ReproduceScreen(ModalScreen[None]):
         self.state = "done"
         self._process = None
         verdict = self.query_one("#repro-verdict", Static)
-        if message.code == 0:
-            verdict.update("reproduced: every metric matched (the table above)")
-            self.set_class(True, "-good")
+        words = {
+            EXIT_CODES[MATCHED]: "reproduced: it matched, on the evidence in the tables above",
+            EXIT_CODES[DID_NOT_MATCH]: "NOT reproduced: see the verdict above",
+            EXIT_CODES[INCONCLUSIVE]: "inconclusive: no metric and no output file to compare",
+            130: "stopped: the reproduction was interrupted",
+        }
+        verdict.update(words.get(message.code, f"could not run (exit {message.code}): see the error above"))
+        self.set_class(True, "-good" if message.code == EXIT_CODES[MATCHED] else "-bad")
+        if message.code == EXIT_CODES[MATCHED]:
             self.query_one(ProgressBar).update(progress=5, total=5)
-        elif message.code == 130:
-            verdict.update("stopped: the reproduction was interrupted")
-            self.set_class(True, "-bad")
-        else:
-            verdict.update(f"NOT reproduced (exit {message.code}): see the verdict or the error above")
-            self.set_class(True, "-bad")
         self.query_one("#close", Button).focus()
         from ledger.tui.screens.run_actions import RunActionsScreen
 
