@@ -150,3 +150,22 @@ def test_torch_seed_everything_prefers_the_recorded_seed(monkeypatch: pytest.Mon
         torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
     )
     torch.use_deterministic_algorithms(False)
+
+
+def test_checkout_names_dvc_files_and_whole_stages_never_bare_paths() -> None:
+    from ledger.dvc import DataRef
+    from ledger.restore import DataRestore, checkout_targets
+
+    def item(path: str, source: str, stage: str | None) -> DataRestore:
+        ref = DataRef(path, "md5", "a" * 32, 1, None, source, stage, "out")
+        return DataRestore(ref, ref.value, in_cache=True)
+
+    raw = item("data/raw", "data/raw.dvc", None)
+    model = item("models/m.pt", "dvc.lock", "train")
+    report = item("reports/r.json", "dvc.lock", "train")
+    nested = item("sub/out.bin", "sub/dvc.lock", "make")
+    everything = [raw, model, report, nested]
+
+    assert checkout_targets(everything, everything) == ["data/raw.dvc", "train", "sub/dvc.yaml:make"]
+    # A stage with an output that cannot be restored is named output by output.
+    assert checkout_targets([raw, model], everything) == ["data/raw.dvc", "models/m.pt"]

@@ -212,3 +212,29 @@ def test_reproduce_runs_the_recorded_interpreter_whatever_path_says(
     assert done.returncode == EXIT_CODES["matched"], done.stderr
     new = next(r for r in runs_json() if r["id"] != run)
     assert show_json(new["id"])["run"]["interpreter"] == recorded
+
+
+def test_data_under_a_parent_ignore_rule_is_restored_and_each_path_told_once(dvc_repo: TmpRepo) -> None:
+    """`/data/*` in the root `.gitignore`: DVC refuses `dvc checkout data/raw` in a fresh
+    worktree, but restores it by its `.dvc` file."""
+    dvc_repo.gen(
+        {
+            ".gitignore": "/data/*\n!/data/*.dvc\n!/data/.gitignore\n",
+            "data/raw/a.csv": "id,x\n1,0.5\n",
+            "data/raw/b.csv": "id,x\n2,1.5\n",
+        }
+    )
+    dvc_repo.dvc_add("data/raw")
+    script = (
+        "import json, pathlib\n"
+        "rows = sorted(pathlib.Path('data/raw').glob('*.csv'))\n"
+        "json.dump({'files': len(rows)}, open('metrics.json', 'w'))\n"
+    )
+    run = one_run(dvc_repo, script)
+
+    done = reproduce(run)
+
+    assert done.returncode == EXIT_CODES["matched"], done.stderr
+    assert "[2/5] data: 1 of 1 DVC path(s) restored" in done.stderr
+    assert done.stderr.count("data/raw: restored from the DVC cache, verified") == 1
+    assert "warning" not in done.stderr

@@ -172,6 +172,7 @@ class ReproduceScreen(ModalScreen[None]):
                 batch, last = [], time.monotonic()
         if batch:
             self.post_message(OutputArrived(batch))
+        proc.stdout.close()
         code = proc.wait()
         if not worker.is_cancelled:
             self.post_message(Finished(code))
