@@ -216,7 +216,7 @@ def restore(
             f"restored data does not match its recorded hash: {names}",
             hint="dvc cache may be corrupt: dvc gc / dvc pull --force",
         )
-    remote = f"fetched from the DVC remote {setup.remote!r}"
+    remote = f"from the DVC remote {setup.remote!r} (fetched into the cache)"
     done = []
     for item in items:
         if item in missing:

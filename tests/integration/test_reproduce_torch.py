@@ -77,7 +77,7 @@ def test_example_reproduces_bit_for_bit_with_its_old_code_data_and_params(
     again = reproduce("second")  # its snapshot holds the first run's dvc.lock and outputs
 
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "data: 3 path(s) restored with DVC and verified" in again.stderr
+    assert "data: 3 of 3 DVC path(s) restored" in again.stderr
     assert "Stage 'prepare' didn't change, skipping" in again.stdout
 
 
