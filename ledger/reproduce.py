@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from ledger.ids import RunId
+    from ledger.records import Metric
     from ledger.repro_plan import Plan
     from ledger.store import Store
     from ledger.workspace import Workspace
@@ -314,6 +315,7 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
             {o.path: o.value for o in reproduced.outputs},
         ),
         seeded=plan.seeded,
+        printed=(_printed(original.metrics), _printed(reproduced.metrics)),
     )
     annotate.save_reproduction(store, new_id, original.summary.id, verdict)
     table = sys.stderr if as_json else sys.stdout
@@ -331,6 +333,12 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     if reproduced.summary.status == "interrupted":
         raise KeyboardInterrupt
     return EXIT_CODES[verdict.outcome]
+
+
+def _printed(metrics: Sequence[Metric]) -> set[str]:
+    from ledger.log_scalars import LOG_SOURCE
+
+    return {m.key for m in metrics if m.source == LOG_SOURCE}
 
 
 def _exit_code(code: int | None, status: str) -> int | None:

@@ -78,6 +78,9 @@ class Verdict:
     outputs: tuple[OutputCheck, ...] = ()
     seeded: bool | None = None
     """Whether the original set its seeds; None when its record cannot say."""
+    not_compared: tuple[str, ...] = ()
+    """Metrics read from the printed output of one run only: a progress bar's last frame
+    may hold a value in one run and not in the other, which says nothing of the results."""
 
     @property
     def metrics(self) -> tuple[Check, ...]:
@@ -149,6 +152,7 @@ class Verdict:
                 {"path": o.path, "original": o.original, "reproduced": o.reproduced, "identical": o.identical}
                 for o in self.outputs
             ],
+            "not_compared": list(self.not_compared),
             "exit_code": None
             if exit_row is None
             else {
@@ -186,10 +190,17 @@ def judge(
     exit_codes: tuple[int | None, int | None],
     outputs: tuple[Mapping[str, str | None], Mapping[str, str | None]] = ({}, {}),
     seeded: bool | None = None,
+    printed: tuple[set[str], set[str]] = (set(), set()),
 ) -> Verdict:
-    """Compare every metric either run has, every file both wrote, and how the commands ended."""
+    """Compare every metric either run has, every file both wrote, and how the commands ended.
+
+    `printed`: the keys each run's metrics took from its printed output; one that only
+    one run has is not compared (`Verdict.not_compared`).
+    """
+    one_sided = set(original) ^ set(reproduced)
+    skipped = sorted(k for k in one_sided if k in printed[0] or k in printed[1])
     checks = []
-    for key in sorted(set(original) | set(reproduced)):
+    for key in sorted((set(original) | set(reproduced)) - set(skipped)):
         tolerance = tolerance_for(key, tolerances)
         old, new = original.get(key), reproduced.get(key)
         checks.append(Check(key, old, new, tolerance, tolerance.allows(old, new)))
@@ -198,7 +209,7 @@ def judge(
     before, after = outputs
     common = sorted(p for p in set(before) & set(after) if before[p] and after[p])
     files = tuple(OutputCheck(p, str(before[p]), str(after[p])) for p in common)
-    return Verdict(tuple(checks), files, seeded)
+    return Verdict(tuple(checks), files, seeded, tuple(skipped))
 
 
 def verdict_table(verdict: Verdict) -> str:
@@ -215,6 +226,8 @@ def verdict_table(verdict: Verdict) -> str:
         for c in verdict.checks
     ]
     table = _table(["METRIC", "ORIGINAL", "REPRODUCED", "DELTA", "TOLERANCE", "OK"], rows, left=(0, 4, 5))
+    if verdict.not_compared:
+        table += f"\nnot compared (printed by one run only): {', '.join(verdict.not_compared)}"
     if not verdict.outputs:
         return table
     excused = bool(verdict.metrics) and all(c.ok for c in verdict.checks)
@@ -256,7 +269,8 @@ def verdict_from_json(text: str | None) -> Verdict | None:
             OutputCheck(str(o["path"]), str(o["original"]), str(o["reproduced"])) for o in data["outputs"]
         )
         seeded = data.get("seeded")
-        return Verdict(tuple(checks), outputs, seeded if isinstance(seeded, bool) else None)
+        skipped = tuple(str(k) for k in data.get("not_compared", ()))
+        return Verdict(tuple(checks), outputs, seeded if isinstance(seeded, bool) else None, skipped)
     except (ValueError, TypeError, KeyError):
         return None
 

@@ -257,3 +257,21 @@ def test_render_links_for_show() -> None:
         f"  reproduced by    {'c' * 12}: no verdict (still running, or stopped before the end)",
     ]
     assert render_links(None, ()) == []
+
+
+def test_a_metric_printed_by_one_run_only_is_not_compared() -> None:
+    """A progress bar's last frame may carry `val/acc` in one log and not the other."""
+    verdict = judge(
+        {"loss": 1.0},
+        {"loss": 1.0, "val/acc": 0.4},
+        tolerances={},
+        exit_codes=(0, 0),
+        printed=(set(), {"val/acc"}),
+    )
+    from_a_file = judge({"loss": 1.0}, {"loss": 1.0, "val/acc": 0.4}, tolerances={}, exit_codes=(0, 0))
+
+    assert verdict.outcome == MATCHED
+    assert verdict.not_compared == ("val/acc",)
+    assert "not compared (printed by one run only): val/acc" in verdict_table(verdict)
+    assert verdict_from_json(json.dumps(verdict.to_dict())) == verdict
+    assert from_a_file.outcome == DID_NOT_MATCH
