@@ -249,14 +249,17 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
 
 def _verdict(store: Store, plan: Plan, new_id: RunId) -> int:
     from ledger import annotate, queries
+    from ledger.run_folder import folder_relative
     from ledger.verdict import compare, matched, outputs_line, summary, verdict_table
 
     clock = time.monotonic()
     original = plan.original
     reproduced = queries.get_run(store, new_id)
+    # Each run wrote into its own folder: `outputs/<its time>/x` is compared with the other's.
+    mine, theirs = original.run_folders, reproduced.run_folders
     checks: tuple[Check, ...] = compare(
-        {m.key: m.value for m in original.metrics},
-        {m.key: m.value for m in reproduced.metrics},
+        {folder_relative(m.key, mine): m.value for m in original.metrics},
+        {folder_relative(m.key, theirs): m.value for m in reproduced.metrics},
         tolerances=plan.tolerances,
         exit_codes=(
             _exit_code(original.summary.exit_code, original.summary.status),
@@ -268,7 +271,8 @@ def _verdict(store: Store, plan: Plan, new_id: RunId) -> int:
     sys.stdout.flush()
     ok = matched(checks)
     outputs = outputs_line(
-        {o.path: o.value for o in original.outputs}, {o.path: o.value for o in reproduced.outputs}
+        {folder_relative(o.path, mine): o.value for o in original.outputs},
+        {folder_relative(o.path, theirs): o.value for o in reproduced.outputs},
     )
     if outputs:
         _say(outputs)
