@@ -40,7 +40,7 @@ if __name__ == "__main__":
     main()
 """
 
-HYDRA_FILES = {
+HYDRA_FILES: dict[str, str | bytes] = {
     "app.py": HYDRA_APP,
     "conf/config.yaml": "defaults:\n  - model: small\n  - _self_\nepochs: 2\n",
     "conf/model/small.yaml": "depth: 2\noptimizer:\n  name: adam\n  lr: 0.001\n",
