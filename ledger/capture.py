@@ -293,7 +293,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
     scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
-    folders = own_folders(root, scan.folders, written, before.argv_params)
+    folders = own_folders(root, scan.folders, [*written, *scan.files], before.argv_params)
     overridden = {p.key for p in before.argv_params}
     params = merge_params([params, [p for p in folders.params if p.key not in overridden]])
     written += scan.files

@@ -78,7 +78,9 @@ def own_folders(
         for key, where in differing.items()
         if key not in argv
     ]
-    return RunFolders(sorted(dict.fromkeys(folders)), params, problems)
+    # A folder inside another of the run's (Hydra's `.hydra/` made in a reused folder) is part of it.
+    outer = [f for f in dict.fromkeys(folders) if not any(_within(f, [g]) and f != g for g in folders)]
+    return RunFolders(sorted(outer), params, problems)
 
 
 def folder_relative(text: str, folders: Sequence[str]) -> str:

@@ -7,6 +7,7 @@ first run had none and `diff` showed `model.optimizer.lr (none) -> 0.01`.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -114,6 +115,22 @@ def test_a_stale_hydra_folder_is_not_this_runs(hydra_project: TmpRepo) -> None:
     [folder] = run["run_folders"]
     assert params_of(run)["model.optimizer.lr"] == (0.001, f"{folder}/.hydra/config.yaml")
     assert "model.extra" not in params_of(run)
+
+
+def test_a_run_reusing_an_earlier_runs_folder_reads_what_it_wrote_there(hydra_project: TmpRepo) -> None:
+    # Hydra names folders by the second; a fixed `hydra.run.dir` makes the reuse certain.
+    hydra_project.gen({"outputs/fixed/earlier-run-only.txt": "left by an earlier run\n"})
+    old = time.time() - 3600
+    os.utime(hydra_project.root / "outputs/fixed/earlier-run-only.txt", (old, old))
+
+    ledger("run", "--", sys.executable, "app.py", "hydra.run.dir=outputs/fixed", "model.depth=5")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    assert run["run_folders"] == ["outputs/fixed"]
+    params = params_of(run)
+    assert params["model.optimizer.lr"] == (0.001, "outputs/fixed/.hydra/config.yaml")
+    assert params["model.depth"] == (5, "argv")
+    assert "outputs/fixed/earlier-run-only.txt" not in [o["path"] for o in run["outputs"]]
 
 
 def test_reproduce_compares_the_reproductions_own_folder(tmp_repo: TmpRepo) -> None:
