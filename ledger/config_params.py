@@ -13,16 +13,18 @@ so it is never read; only a JSON copy of the arguments is.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ledger.commandline import find_program
 from ledger.params import params_from, read_params_file
+from ledger.redact import MASK, is_secret_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.records import Param
+    from ledger.records import Param, ParamValue
 
 CONFIG_FLAGS = ("--config", "-c", "--cfg", "--config-file", "--config_file")
 """Flags whose value names the config file the script reads."""
@@ -32,6 +34,9 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
 HYDRA_CONFIG = ".hydra/config.yaml"
 HYDRA_OVERRIDES = ".hydra/overrides.yaml"
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
+"""An OmegaConf interpolation that is the whole value and names a key: `${model.lr}`."""
+
 FOLDER_CONFIGS = (HYDRA_CONFIG, "hparams.yaml", "training_args.json")
 """Files frameworks write into a run's folder that say what the run was configured with:
 Hydra's composed config, Lightning's hyperparameters, Trainer arguments saved as JSON."""
@@ -78,15 +83,39 @@ def read_named_configs(argv: Sequence[str], *, cwd: Path, root: Path, errors: li
 def read_config(path: Path, source: str, errors: list[str]) -> list[Param]:
     """One config file's params; a broken file is a problem line naming it, not a crash."""
     try:
-        return params_from(read_params_file(path), source)
+        values = read_params_file(path)
     except ValueError as e:
         text = str(e)
         errors.append(
             text.replace(path.name, source, 1) if text.startswith(path.name) else f"{source}: {text}"
         )
+        return []
     except OSError as e:
         errors.append(f"{source}: cannot read it: {e.strerror or e}")
-    return []
+        return []
+    return params_from({key: _masked(key, value) for key, value in _resolved(values).items()}, source)
+
+
+def _resolved(values: dict[str, ParamValue]) -> dict[str, ParamValue]:
+    """Whole-value references to another key of the same file (`lr: ${optimizer.lr}`,
+    as Hydra saves its config unresolved) take that key's value; others stay as written."""
+    resolved = dict(values)
+    for key, value in values.items():
+        seen = {key}
+        while isinstance(value, str) and (ref := _REFERENCE.fullmatch(value)) and ref[1] in values:
+            if ref[1] in seen:
+                break
+            seen.add(ref[1])
+            value = values[ref[1]]
+        resolved[key] = value
+    return resolved
+
+
+def _masked(key: str, value: ParamValue) -> ParamValue:
+    """A config may hold a token (`hub_token`, `wandb.api_key`): never stored."""
+    if isinstance(value, str) and value and is_secret_name(key.rpartition(".")[2]):
+        return MASK
+    return value
 
 
 def is_folder_config(path: str) -> bool:

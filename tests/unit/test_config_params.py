@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.config_params import is_folder_config, named_config_files, read_named_configs
+from ledger.config_params import is_folder_config, named_config_files, read_config, read_named_configs
+from ledger.redact import MASK
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -113,3 +114,37 @@ def test_a_broken_config_is_one_problem_line(tmp_path: Path, name: str, text: st
 )
 def test_folder_configs(path: str, expected: bool) -> None:
     assert is_folder_config(path) is expected
+
+
+def test_references_to_keys_of_the_same_config_are_resolved(tmp_path: Path) -> None:
+    (tmp_path / "hparams.yaml").write_text(
+        "optimizer:\n  lr: 0.01\nscheduler:\n  lr: ${optimizer.lr}\n"
+        "a: ${b}\nb: ${a}\npath: ${paths.data_dir}/x\nenv: ${oc.env:HOME}\n"
+    )
+    errors: list[str] = []
+
+    params = {p.key: p.value for p in read_config(tmp_path / "hparams.yaml", "hparams.yaml", errors)}
+
+    assert params["scheduler.lr"] == 0.01
+    # A cycle, a reference inside a longer text, a resolver: kept as written.
+    assert params["a"] == "${a}"
+    assert params["path"] == "${paths.data_dir}/x"
+    assert params["env"] == "${oc.env:HOME}"
+    assert errors == []
+
+
+def test_a_token_in_a_config_is_never_stored(tmp_path: Path) -> None:
+    (tmp_path / "training_args.json").write_text(
+        '{"hub_token": "hf_abcdefghijklmnopqrstuvwxyz0123", "pad_token_id": 0, "logger": {"api_key": "k-123"},'
+        ' "max_tokens": 512, "hub_model_id": "me/model"}'
+    )
+
+    params = {p.key: p.value for p in read_config(tmp_path / "training_args.json", "training_args.json", [])}
+
+    assert params == {
+        "hub_token": MASK,
+        "pad_token_id": 0,
+        "logger.api_key": MASK,
+        "max_tokens": 512,
+        "hub_model_id": "me/model",
+    }
