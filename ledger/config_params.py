@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     from ledger.records import Param, ParamValue
 
+SOURCE_MAX = 255
+"""Characters of a param's source the params table holds."""
+
 CONFIG_FLAGS = ("--config", "-c", "--cfg", "--config-file", "--config_file")
 """Flags whose value names the config file the script reads."""
 
@@ -81,7 +84,13 @@ def read_named_configs(argv: Sequence[str], *, cwd: Path, root: Path, errors: li
 
 
 def read_config(path: Path, source: str, errors: list[str]) -> list[Param]:
-    """One config file's params; a broken file is a problem line naming it, not a crash."""
+    """One config file's params; a broken file is a problem line naming it, not a crash.
+
+    A source longer than the params table holds (a Hydra sweep's folder named after its
+    overrides) keeps its end, which is what tells the files apart.
+    """
+    if len(source) > SOURCE_MAX:
+        source = f"...{source[-(SOURCE_MAX - 3) :]}"
     try:
         values = read_params_file(path)
     except ValueError as e:

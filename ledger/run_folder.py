@@ -70,7 +70,8 @@ def own_folders(
             folders.append(folder)
         else:
             folders += [leaf for leaf in inside if leaf not in foreign]
-    folders += [leaf for leaf in leaves if leaf not in foreign and not _within(leaf, folders)]
+    # The repository itself is never a run's folder, though a config the run wrote there counts.
+    folders += [leaf for leaf in leaves if leaf not in foreign | {"."} and not _within(leaf, folders)]
     own = {leaf: found for leaf, found in leaves.items() if leaf not in foreign}
     params, differing = _agreed(own)
     problems += [

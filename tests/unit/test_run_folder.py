@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ledger.config_params import SOURCE_MAX
 from ledger.params import params_from
 from ledger.run_folder import RUN_FOLDER_MARK, folder_relative, own_folders
 
@@ -115,3 +116,46 @@ def test_folder_relative() -> None:
     )
     assert folder_relative("metrics.json:acc", folders) == "metrics.json:acc"
     assert folder_relative("outputs/2026-01-01/10-00-001/x", folders) == "outputs/2026-01-01/10-00-001/x"
+
+
+def test_a_config_written_at_the_root_is_read_but_the_root_is_no_run_folder(tmp_path: Path) -> None:
+    write(tmp_path, {"training_args.json": '{"learning_rate": 0.001}'})
+
+    found = own_folders(tmp_path, [], ["training_args.json"], [])
+
+    assert found.folders == []
+    assert [(p.key, p.value, p.source) for p in found.params] == [
+        ("learning_rate", 0.001, "training_args.json")
+    ]
+
+
+def test_a_template_run_folder_keeps_hydras_and_lightnings_params(tmp_path: Path) -> None:
+    run = "logs/train/runs/2026-01-01_10-00-00"
+    write(
+        tmp_path,
+        {
+            f"{run}/.hydra/config.yaml": "model:\n  optimizer:\n    lr: 0.001\nseed: 12\n",
+            f"{run}/csv/version_0/hparams.yaml": "model/params/total: 1000\nseed: 12\n",
+        },
+    )
+
+    found = own_folders(tmp_path, [run], [], [])
+
+    assert found.folders == [run]
+    assert {p.key: p.source for p in found.params} == {
+        "model.optimizer.lr": f"{run}/.hydra/config.yaml",
+        "seed": f"{run}/.hydra/config.yaml",
+        "model/params/total": f"{run}/csv/version_0/hparams.yaml",
+    }
+    assert found.problems == []
+
+
+def test_a_source_longer_than_the_column_keeps_its_end(tmp_path: Path) -> None:
+    job = "multirun/d/t/" + "/".join(f"model.layer{i}.width={i}" for i in range(20))
+    write(tmp_path, {f"{job}/.hydra/config.yaml": "lr: 0.1\n"})
+
+    [param] = own_folders(tmp_path, [job], [], []).params
+
+    assert len(param.source) == SOURCE_MAX
+    assert param.source.startswith("...")
+    assert param.source.endswith("=19/.hydra/config.yaml")
