@@ -127,12 +127,16 @@ def _masked(key: str, value: ParamValue) -> ParamValue:
     return value
 
 
+CONFIG_NAMES = frozenset(PurePosixPath(c).name for c in FOLDER_CONFIGS)
+"""File names of `FOLDER_CONFIGS`: a folder's listing is checked against these first."""
+
+
 def is_folder_config(path: str) -> bool:
     """A repo-relative path one of `FOLDER_CONFIGS` names (at any depth)."""
     posix = PurePosixPath(path)
-    return posix.name in {PurePosixPath(c).name for c in FOLDER_CONFIGS if "/" not in c} or (
-        posix.name == "config.yaml" and posix.parent.name == ".hydra"
-    )
+    if posix.name not in CONFIG_NAMES:
+        return False
+    return posix.name != "config.yaml" or posix.parent.name == ".hydra"
 
 
 def _label(path: Path, root: Path, name: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from ledger.config_params import HYDRA_OVERRIDES, is_folder_config, read_config
+from ledger.config_params import CONFIG_NAMES, HYDRA_OVERRIDES, is_folder_config, read_config
 from ledger.output_match import PRUNED
 from ledger.params import parse_argv_params
 
@@ -107,7 +107,11 @@ def _configs_in(root: Path, folders: Sequence[str], problems: list[str]) -> list
                 return found
             dirs[:] = sorted(d for d in dirs if d not in PRUNED)
             rel = PurePosixPath(os.path.relpath(top, root)).as_posix()
-            found += [f"{rel}/{name}" for name in sorted(files) if is_folder_config(f"{rel}/{name}")]
+            found += [
+                f"{rel}/{name}"
+                for name in sorted(CONFIG_NAMES.intersection(files))
+                if is_folder_config(f"{rel}/{name}")
+            ]
     return found
 
 
