@@ -6,8 +6,9 @@ Lightning's `lightning_logs/version_N/`. `ledger.output_match` finds the folders
 run made and filled; this module decides which of them are the run's, by what was
 written, never by the name's timestamp: two runs started in the same second (side by
 side) both find both folders new, and a folder whose config says other values than
-this run's command line gave is the other run's. Identical commands started at once
-cannot be told apart; each then keeps both folders.
+this run's command line gave is the other run's, when another folder agrees with it (a
+script may save a value it derived from its argument). Identical commands started at
+once cannot be told apart; each then keeps both folders.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def own_folders(
         leaves.setdefault(_leaf(path), []).extend(read_config(root / path, path, problems))
     argv = {p.key: p.value for p in argv_params}
     foreign = {leaf for leaf in leaves if _contradicts(root, leaf, leaves[leaf], argv)}
+    if len(foreign) == len(leaves):
+        foreign = set()  # none agrees: the script saved values it derived (`lr * world_size`)
     folders: list[str] = []
     for folder in made:
         inside = [leaf for leaf in leaves if _within(leaf, [folder])]

@@ -159,3 +159,12 @@ def test_a_source_longer_than_the_column_keeps_its_end(tmp_path: Path) -> None:
     assert len(param.source) == SOURCE_MAX
     assert param.source.startswith("...")
     assert param.source.endswith("=19/.hydra/config.yaml")
+
+
+def test_a_lone_folder_that_saved_a_derived_value_is_still_the_runs(tmp_path: Path) -> None:
+    write(tmp_path, {"lightning_logs/version_0/hparams.yaml": "lr: 0.04\nwidth: 8\n"})
+
+    found = own_folders(tmp_path, ["lightning_logs/version_0"], [], params_from({"lr": 0.01}, "argv"))
+
+    assert found.folders == ["lightning_logs/version_0"]
+    assert {p.key: p.value for p in found.params} == {"lr": 0.04, "width": 8}
