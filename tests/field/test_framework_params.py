@@ -85,6 +85,18 @@ def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo
     assert "model.optimizer.lr 0.01   [argv]" in shown
 
 
+def test_a_template_style_run_dir_is_the_runs_folder(hydra_project: TmpRepo) -> None:
+    run_dir = "hydra.run.dir=logs/train/runs/${now:%Y-%m-%d}_${now:%H-%M-%S}"
+
+    ledger("run", "--", sys.executable, "app.py", run_dir, "epochs=4")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    [folder] = run["run_folders"]
+    assert folder.startswith("logs/train/runs/")
+    assert params_of(run)["model.optimizer.lr"] == (0.001, f"{folder}/.hydra/config.yaml")
+    assert params_of(run)["epochs"] == (4, "argv")
+
+
 def test_hydra_multirun_jobs_give_the_params_they_share(hydra_project: TmpRepo) -> None:
     ledger("run", "--", sys.executable, "app.py", "-m", "model.depth=3", "model.optimizer.lr=0.1,0.2")
 
