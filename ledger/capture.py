@@ -84,7 +84,7 @@ class After:
     queued: bool = False
     """The ledger server was unreachable: the record waits in the local outbox."""
     run_folders: list[str] = field(default_factory=list)
-    """Folders the run made and wrote into (`ledger.output_match`)."""
+    """The run's own folders: made and written into during it (`ledger.run_folder`)."""
 
 
 @dataclass(frozen=True, slots=True)
