@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
 from ledger.commandline import command_python
+from ledger.config_params import read_named_configs
 from ledger.environment import capture_environment, command_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
@@ -31,6 +32,7 @@ from ledger.params import merge_params, params_from, parse_argv_params, read_par
 from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
 from ledger.redact import capture_env, redact_argv
+from ledger.run_folder import own_folders
 from ledger.workspace import Workspace, locate
 
 if TYPE_CHECKING:
@@ -82,7 +84,7 @@ class After:
     queued: bool = False
     """The ledger server was unreachable: the record waits in the local outbox."""
     run_folders: list[str] = field(default_factory=list)
-    """Folders the run made and wrote into (`ledger.output_match`)."""
+    """The run's own folders: made and written into during it (`ledger.run_folder`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
     params_files = tuple(dict.fromkeys((*ws.config.params_files, *declared.params)))
     products = _products(data)
     groups = [_read_params(root, name, errors) for name in params_files if not _within(name, products)]
+    configs = read_named_configs(argv, cwd=Path.cwd(), root=root, errors=errors)
     argv_params = params_from(parse_argv_params(argv), "argv") if ws.config.argv_params else []
     metrics_files = tuple(dict.fromkeys((*ws.config.metrics_files, *declared.metrics)))
     watched = (*tree.changed, *tree.untracked, *params_files, *metrics_files)
@@ -208,7 +211,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
         snapshot=snapshot,
         environment=_run_environment(argv, errors) if child else capture_environment(),
         data=data,
-        params=merge_params([*groups, argv_params]),
+        params=merge_params([*groups, configs, argv_params]),
         params_files=params_files,
         metrics_files=metrics_files,
         argv_params=tuple(argv_params),
@@ -291,8 +294,11 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
     scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
+    folders = own_folders(root, scan.folders, [*written, *scan.files], before.argv_params)
+    overridden = {p.key for p in before.argv_params}
+    params = merge_params([params, [p for p in folders.params if p.key not in overridden]])
     written += scan.files
-    errors += scan.problems
+    errors += scan.problems + folders.problems
     before_data = {(d.path, d.value) for d in before.data}
     outputs = [
         OutputFile(path=d.path, algorithm=d.algorithm, value=d.value, size=d.size or 0)
@@ -310,7 +316,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
         outputs=outputs,
         errors=errors,
         params=params,
-        run_folders=scan.folders,
+        run_folders=folders.folders,
     )
 
 

@@ -130,7 +130,7 @@ class RunEnd:
     log_size: int = 0
     log_truncated: bool = False
     run_folders: Sequence[str] = ()
-    """Folders the run made and wrote into (`ledger.output_match`)."""
+    """The run's own folders: made and written into during it (`ledger.run_folder`)."""
     torch: TorchRuntime | None = None
     """The torch build and CUDA devices the run had, if it imported torch."""
     log_series: Mapping[str, Points] = field(default_factory=dict)

@@ -297,25 +297,28 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
 
 def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     from ledger import annotate, queries
+    from ledger.run_folder import folder_relative
     from ledger.verdict import EXIT_CODES, judge, verdict_table
 
     clock = time.monotonic()
     original = plan.original
     reproduced = queries.get_run(store, new_id)
+    # Each run wrote into its own folder: `outputs/<its time>/x` is compared with the other's.
+    mine, theirs = original.run_folders, reproduced.run_folders
     verdict = judge(
-        {m.key: m.value for m in original.metrics},
-        {m.key: m.value for m in reproduced.metrics},
+        {folder_relative(m.key, mine): m.value for m in original.metrics},
+        {folder_relative(m.key, theirs): m.value for m in reproduced.metrics},
         tolerances=plan.tolerances,
         exit_codes=(
             _exit_code(original.summary.exit_code, original.summary.status),
             reproduced.summary.exit_code,
         ),
         outputs=(
-            {o.path: o.value for o in original.outputs},
-            {o.path: o.value for o in reproduced.outputs},
+            {folder_relative(o.path, mine): o.value for o in original.outputs},
+            {folder_relative(o.path, theirs): o.value for o in reproduced.outputs},
         ),
         seeded=plan.seeded,
-        printed=(_printed(original.metrics), _printed(reproduced.metrics)),
+        printed=(_printed(original.metrics, mine), _printed(reproduced.metrics, theirs)),
     )
     annotate.save_reproduction(store, new_id, original.summary.id, verdict)
     table = sys.stderr if as_json else sys.stdout
@@ -335,10 +338,11 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     return EXIT_CODES[verdict.outcome]
 
 
-def _printed(metrics: Sequence[Metric]) -> set[str]:
+def _printed(metrics: Sequence[Metric], folders: Sequence[str]) -> set[str]:
     from ledger.log_scalars import LOG_SOURCE
+    from ledger.run_folder import folder_relative
 
-    return {m.key for m in metrics if m.source == LOG_SOURCE}
+    return {folder_relative(m.key, folders) for m in metrics if m.source == LOG_SOURCE}
 
 
 def _exit_code(code: int | None, status: str) -> int | None:

@@ -10,6 +10,7 @@ without loading anything else.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ MATCHED = "matched"
 DID_NOT_MATCH = "did_not_match"
 INCONCLUSIVE = "inconclusive"
 COULD_NOT_RUN = "could_not_run"
+
+NOT_EVIDENCE = ("*.log", ".hydra/hydra.yaml", "*/.hydra/hydra.yaml")
+"""Files a run writes about itself rather than its results (log lines with their times,
+Hydra's record of its own folder and clock): never compared."""
 
 EXIT_CODES: dict[str, int] = {MATCHED: 0, DID_NOT_MATCH: 1, INCONCLUSIVE: 4, COULD_NOT_RUN: 5}
 """`ledger reproduce`'s exit code for each outcome (documented in the README for CI)."""
@@ -207,7 +212,11 @@ def judge(
     old_exit, new_exit = (None if c is None else float(c) for c in exit_codes)
     checks.append(Check(EXIT_CODE_KEY, old_exit, new_exit, EXACT, old_exit == new_exit))
     before, after = outputs
-    common = sorted(p for p in set(before) & set(after) if before[p] and after[p])
+    common = sorted(
+        p
+        for p in set(before) & set(after)
+        if before[p] and after[p] and not any(fnmatch.fnmatchcase(p, g) for g in NOT_EVIDENCE)
+    )
     files = tuple(OutputCheck(p, str(before[p]), str(after[p])) for p in common)
     return Verdict(tuple(checks), files, seeded, tuple(skipped))
 

@@ -275,3 +275,19 @@ def test_a_metric_printed_by_one_run_only_is_not_compared() -> None:
     assert "not compared (printed by one run only): val/acc" in verdict_table(verdict)
     assert verdict_from_json(json.dumps(verdict.to_dict())) == verdict
     assert from_a_file.outcome == DID_NOT_MATCH
+
+
+def test_logs_and_hydras_own_record_are_not_evidence() -> None:
+    verdict = judge(
+        {},
+        {},
+        tolerances={},
+        exit_codes=(0, 0),
+        outputs=(
+            {"train.log": "1", "o/.hydra/hydra.yaml": "1", "o/model.pt": "5"},
+            {"train.log": "2", "o/.hydra/hydra.yaml": "2", "o/model.pt": "5"},
+        ),
+    )
+
+    assert [o.path for o in verdict.outputs] == ["o/model.pt"]
+    assert verdict.outcome == MATCHED

@@ -1,0 +1,290 @@
+"""Params from the config a run used: a real Hydra app, a `--config` script, Lightning's
+`hparams.yaml`, each through `ledger run`, `show --json`, `diff` and `reproduce`.
+
+The Hydra project's learning rate lives only in its composed config: before, the
+first run had none and `diff` showed `model.optimizer.lr (none) -> 0.01`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.helpers import ledger, runs_json, show_json
+
+if TYPE_CHECKING:
+    from tests.repo import TmpRepo
+
+pytestmark = pytest.mark.integration
+
+pytest.importorskip("hydra", reason="hydra-core is not installed (test dependency group)")
+
+HYDRA_APP = """\
+import json, os
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base=None, config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    out = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
+    with open(os.path.join(out, "model.pt"), "w") as f:
+        f.write(f"weights trained with lr={cfg.model.optimizer.lr}")
+    print(f"lr is {cfg.model.optimizer.lr}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+HYDRA_FILES: dict[str, str | bytes] = {
+    "app.py": HYDRA_APP,
+    "conf/config.yaml": "defaults:\n  - model: small\n  - _self_\nepochs: 2\n",
+    "conf/model/small.yaml": "depth: 2\noptimizer:\n  name: adam\n  lr: 0.001\n",
+}
+
+
+def params_of(run: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    return {p["key"]: (p["value"], p["source"]) for p in run["params"]}
+
+
+@pytest.fixture
+def hydra_project(tmp_repo: TmpRepo) -> TmpRepo:
+    tmp_repo.gen({**HYDRA_FILES, ".gitignore": "outputs/\nmultirun/\n"})
+    tmp_repo.commit("hydra app")
+    return tmp_repo
+
+
+def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo) -> None:
+    ledger("run", "--", sys.executable, "app.py")
+    ledger("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+
+    second, first = runs_json()
+    base = show_json(first["id"])["run"]
+    tuned = show_json(second["id"])["run"]
+    [base_folder], [tuned_folder] = base["run_folders"], tuned["run_folders"]
+    assert base_folder.startswith("outputs/")
+    assert tuned_folder.startswith("outputs/")
+    assert params_of(base)["model.optimizer.lr"] == (0.001, f"{base_folder}/.hydra/config.yaml")
+    assert params_of(base)["model.depth"] == (2, f"{base_folder}/.hydra/config.yaml")
+    # The command line wins over the composed config, and says so.
+    assert params_of(tuned)["model.optimizer.lr"] == (0.01, "argv")
+    assert params_of(tuned)["epochs"] == (2, f"{tuned_folder}/.hydra/config.yaml")
+    assert base["capture_errors"] == []
+    assert tuned["capture_errors"] == []
+
+    diff = ledger("diff", first["id"], second["id"]).stdout
+    assert "model.optimizer.lr  0.001  ->  0.01" in diff
+    assert "epochs" not in diff  # the same in both: no spurious row
+    shown = ledger("show", second["id"]).stdout
+    assert f"wrote into       {tuned_folder}/" in shown
+    assert "model.optimizer.lr 0.01   [argv]" in shown
+
+
+def test_a_template_style_run_dir_is_the_runs_folder(hydra_project: TmpRepo) -> None:
+    run_dir = "hydra.run.dir=logs/train/runs/${now:%Y-%m-%d}_${now:%H-%M-%S}"
+
+    ledger("run", "--", sys.executable, "app.py", run_dir, "epochs=4")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    [folder] = run["run_folders"]
+    assert folder.startswith("logs/train/runs/")
+    assert params_of(run)["model.optimizer.lr"] == (0.001, f"{folder}/.hydra/config.yaml")
+    assert params_of(run)["epochs"] == (4, "argv")
+
+
+def test_hydra_multirun_jobs_give_the_params_they_share(hydra_project: TmpRepo) -> None:
+    ledger("run", "--", sys.executable, "app.py", "-m", "model.depth=3", "model.optimizer.lr=0.1,0.2")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    [folder] = run["run_folders"]
+    assert folder.startswith("multirun/")
+    params = params_of(run)
+    assert params["model.depth"] == (3, "argv")
+    assert params["model.optimizer.name"] == ("adam", f"{folder}/0/.hydra/config.yaml")
+    # The swept key is the command line's sweep, not one job's value.
+    assert params["model.optimizer.lr"] == ("0.1,0.2", "argv")
+    assert run["capture_errors"] == []
+
+
+def test_a_stale_hydra_folder_is_not_this_runs(hydra_project: TmpRepo) -> None:
+    stale = "outputs/2024-05-01/09-00-00"
+    hydra_project.gen(
+        {
+            f"{stale}/.hydra/config.yaml": "model:\n  optimizer:\n    lr: 0.5\n  extra: 1\n",
+            f"{stale}/.hydra/overrides.yaml": "- model.optimizer.lr=0.5\n",
+        }
+    )
+
+    ledger("run", "--", sys.executable, "app.py")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    assert stale not in run["run_folders"]
+    [folder] = run["run_folders"]
+    assert params_of(run)["model.optimizer.lr"] == (0.001, f"{folder}/.hydra/config.yaml")
+    assert "model.extra" not in params_of(run)
+
+
+def test_a_run_reusing_an_earlier_runs_folder_reads_what_it_wrote_there(hydra_project: TmpRepo) -> None:
+    # Hydra names folders by the second; a fixed `hydra.run.dir` makes the reuse certain.
+    hydra_project.gen({"outputs/fixed/earlier-run-only.txt": "left by an earlier run\n"})
+    old = time.time() - 3600
+    os.utime(hydra_project.root / "outputs/fixed/earlier-run-only.txt", (old, old))
+
+    ledger("run", "--", sys.executable, "app.py", "hydra.run.dir=outputs/fixed", "model.depth=5")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    assert run["run_folders"] == ["outputs/fixed"]
+    params = params_of(run)
+    assert params["model.optimizer.lr"] == (0.001, "outputs/fixed/.hydra/config.yaml")
+    assert params["model.depth"] == (5, "argv")
+    assert "outputs/fixed/earlier-run-only.txt" not in [o["path"] for o in run["outputs"]]
+
+
+def test_reproduce_compares_the_reproductions_own_folder(tmp_repo: TmpRepo) -> None:
+    # Nothing ignored: the original's folder is in its snapshot, so in the worktree too.
+    tmp_repo.gen(HYDRA_FILES)
+    tmp_repo.commit("hydra app")
+    ledger("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+    original = show_json(runs_json()[0]["id"])["run"]
+    [original_folder] = original["run_folders"]
+    time.sleep(1 - time.time() % 1)  # Hydra names folders by the second: make it a new one
+
+    done = ledger("reproduce", original["summary"]["id"], check=False)
+
+    copy = show_json(runs_json("tag:reproduction")[0]["id"])["run"]
+    [copy_folder] = copy["run_folders"]
+    assert copy_folder != original_folder
+    assert not [o for o in copy["outputs"] if o["path"].startswith(f"{original_folder}/")]
+    assert params_of(copy)["model.optimizer.lr"] == (0.01, "argv")
+    assert params_of(copy)["model.depth"] == (2, f"{copy_folder}/.hydra/config.yaml")
+    # The same files in the two folders are compared; Hydra's own record of its folder
+    # and clock is not evidence.
+    assert done.returncode == 0, done.stderr
+    assert "<run folder>/model.pt" in done.stdout
+    assert "<run folder>/.hydra/config.yaml" in done.stdout
+    assert "hydra.yaml" not in done.stdout
+    assert "matched: 3 outputs identical" in done.stderr
+
+
+@pytest.mark.parametrize("flag", ["--config", "-c", "--cfg", "--config-file", "--config_file", "--config="])
+def test_a_config_file_named_on_the_command_line_is_read(tmp_repo: TmpRepo, flag: str) -> None:
+    tmp_repo.gen(
+        {
+            "train.py": "import sys; print('trained')\n",
+            "configs/cfg.yaml": "optimizer:\n  lr: 0.001\n  name: adam\nbatch_size: 32\n",
+        }
+    )
+    tmp_repo.commit("config script")
+    given = [f"{flag}configs/cfg.yaml"] if flag.endswith("=") else [flag, "configs/cfg.yaml"]
+
+    ledger("run", "--", sys.executable, "train.py", *given, "--optimizer.lr", "0.01")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    params = params_of(run)
+    assert params["optimizer.name"] == ("adam", "configs/cfg.yaml")
+    assert params["batch_size"] == (32, "configs/cfg.yaml")
+    assert params["optimizer.lr"] == (0.01, "argv")  # the command line beats the file
+    assert run["capture_errors"] == []
+
+
+def test_a_json_config_diffs_by_its_values(tmp_repo: TmpRepo) -> None:
+    tmp_repo.gen(
+        {
+            "train.py": "print('trained')\n",
+            "a.json": '{"model": {"lr": 0.001}}',
+            "b.json": '{"model": {"lr": 0.01}}',
+        }
+    )
+    tmp_repo.commit("two configs")
+    ledger("run", "--", sys.executable, "train.py", "--config", "a.json")
+    ledger("run", "--", sys.executable, "train.py", "--config", "b.json")
+
+    second, first = runs_json()
+    assert "model.lr  0.001  ->  0.01" in ledger("diff", first["id"], second["id"]).stdout
+
+
+def test_a_malformed_config_file_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
+    tmp_repo.gen({"train.py": "print('still trained')\n", "cfg.yaml": "lr: [0.1\n  bad: {\n"})
+    tmp_repo.commit("broken config")
+
+    done = ledger("run", "--", sys.executable, "train.py", "--config", "cfg.yaml")
+
+    assert "still trained" in done.stdout
+    assert "Traceback" not in done.stderr
+    run = show_json(runs_json()[0]["id"])["run"]
+    assert run["summary"]["status"] == "finished"
+    [problem] = run["capture_errors"]
+    assert problem.startswith("cfg.yaml: not valid yaml")
+    assert params_of(run)["config"] == ("cfg.yaml", "argv")
+
+
+def test_a_config_flag_that_names_no_file_reads_nothing(tmp_repo: TmpRepo) -> None:
+    tmp_repo.gen({"train.py": "print('ok')\n"})
+    tmp_repo.commit("script")
+
+    ledger("run", "--", sys.executable, "train.py", "-c", "4", "--config", "missing.yaml")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    assert run["capture_errors"] == ["missing.yaml: config file named on the command line was not found"]
+    assert {k for k, (_, source) in params_of(run).items() if source != "argv"} == set()
+
+
+LIGHTNING_STYLE = """\
+import os, sys
+lr = float(sys.argv[sys.argv.index("--lr") + 1])
+root = "lightning_logs"
+os.makedirs(root, exist_ok=True)
+n = len([d for d in os.listdir(root) if d.startswith("version_")])
+folder = os.path.join(root, f"version_{n}")
+os.makedirs(folder)
+with open(os.path.join(folder, "hparams.yaml"), "w") as f:
+    f.write(f"lr: {lr}\\nhidden_dim: 64\\nloss: mse\\n")
+with open(os.path.join(folder, "metrics.csv"), "w") as f:
+    f.write("epoch,train_loss\\n0,0.5\\n")
+"""
+
+
+def test_lightning_hparams_of_this_runs_version_folder(tmp_repo: TmpRepo) -> None:
+    tmp_repo.gen(
+        {
+            "train.py": LIGHTNING_STYLE,
+            ".gitignore": "lightning_logs/\n",
+            "lightning_logs/version_0/hparams.yaml": "lr: 0.5\nhidden_dim: 8\nold_only: 1\n",
+        }
+    )
+    tmp_repo.commit("lightning script")
+
+    ledger("run", "--", sys.executable, "train.py", "--lr", "0.02")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    assert run["run_folders"] == ["lightning_logs/version_1"]
+    params = params_of(run)
+    assert params["hidden_dim"] == (64, "lightning_logs/version_1/hparams.yaml")
+    assert params["lr"] == (0.02, "argv")
+    assert "old_only" not in params
+
+
+def test_trainer_arguments_are_read_only_from_json(tmp_repo: TmpRepo) -> None:
+    script = (
+        "import json, os\n"
+        "os.makedirs('out/run1', exist_ok=True)\n"
+        "open('out/run1/training_args.bin', 'wb').write(b'\\x80\\x04not read')\n"
+        "json.dump({'learning_rate': 5e-05, 'per_device_train_batch_size': 8},"
+        " open('out/run1/training_args.json', 'w'))\n"
+    )
+    tmp_repo.gen({"train.py": script, ".gitignore": "out/\n"})
+    tmp_repo.commit("trainer script")
+
+    ledger("run", "--", sys.executable, "train.py")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    params = params_of(run)
+    assert params["learning_rate"] == (5e-05, "out/run1/training_args.json")
+    assert params["per_device_train_batch_size"] == (8, "out/run1/training_args.json")
+    assert run["capture_errors"] == []
+    assert not [p for p in run["params"] if p["source"].endswith(".bin")]
