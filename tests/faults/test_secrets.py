@@ -21,6 +21,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
+from ledger.redact import MASK
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ time.sleep(600)
 """
 
 
-def _untracked(s: dict[str, str]) -> dict[str, str]:
+def _untracked(s: dict[str, str]) -> dict[str, str | bytes]:
     """Credential files as tools write them, and the params file, none of them committed."""
     return {
         "params.yaml": (
@@ -255,7 +256,7 @@ def test_what_is_not_secret_is_kept(tmp_repo: TmpRepo, tmp_path: Path) -> None:
         "lr": 0.01,
     }
     assert params["db.host"] == "db.internal"
-    assert params["password"] == params["db.password"] == params["service.api_key"] == "***"
+    assert params["password"] == params["db.password"] == params["service.api_key"] == MASK
     log = shown[f"log {finished['id']}"]
     assert "max_tokens=512 tokenizer: bert-base-uncased num_tokens=7 secret_santa_count=3" in log
     assert "--tokenizer bert-base-uncased --max_tokens 512 num_tokens=7" in log

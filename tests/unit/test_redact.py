@@ -466,7 +466,11 @@ def test_redact_param_keeps_params_that_only_look_secret(key: str, value: object
     ("text", "config", "kind"),
     [
         (f"token = '{GITHUB}'", False, "GitHub token"),
-        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n", False, "private key"),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n",
+            False,
+            "private key",
+        ),
         ('{"type": "service_account", "project_id": "p"}', True, "service-account key"),
         ("db = 'postgres://u:hunter2@db/x'", False, "password in a URL"),
         ("database:\n  password: hunter2\n", True, "value of 'password'"),

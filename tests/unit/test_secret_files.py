@@ -67,7 +67,11 @@ def test_secret_in_file_reads_small_text_files(tmp_path: Path) -> None:
 
     found = {p.name: secret_in_file(p, p.stat().st_size) for p in (notes, config, code)}
 
-    assert found == {"notes.txt": "GitHub token", "config.local.yaml": "value of 'password'", "train.py": None}
+    assert found == {
+        "notes.txt": "GitHub token",
+        "config.local.yaml": "value of 'password'",
+        "train.py": None,
+    }
 
 
 def test_secret_in_file_skips_binary_and_big_files(tmp_path: Path) -> None:
