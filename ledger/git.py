@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ledger import secret_files
 from ledger.errors import GitError, NotAGitRepoError
 from ledger.gitcmd import GIT_LOCATION_VARS
 
@@ -286,6 +285,8 @@ def _exclusion(
     A size of -1 means the file is gone: a deleted tracked file is recorded as deleted.
     `scan`: read the file (untracked, so never pushed before) for secrets.
     """
+    from ledger import secret_files  # its patterns compile only when a snapshot is taken
+
     credential = secret_files.credential_file(path)
     if credential is not None:
         return f"credential file (matches {credential!r})", 0

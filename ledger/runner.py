@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from ledger import run_records, runtime, spool
 from ledger.logcapture import LogCapture, compress_log
 from ledger.procinfo import HEARTBEAT_EVERY
-from ledger.redact import known_secrets
+from ledger.redact import known_secrets, redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -192,4 +192,5 @@ def _heartbeat(store: Store, run_id: RunId, stop: threading.Event) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"ledger: {message}", file=sys.stderr, flush=True)
+    # A capture problem may quote a value the run wrote (a URL with its password).
+    print(f"ledger: {redact_text(message)}", file=sys.stderr, flush=True)

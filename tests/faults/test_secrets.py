@@ -65,6 +65,7 @@ SECRETS = {
     ".git-credentials": "gitCredPl4nted",
     "notes.txt GitHub token": "ghp_" + "Pl4ntedInNotes00" * 3,
     ".env HF_TOKEN": "dotenvPl4ntedValue",
+    "metrics.json value quoted in a capture problem": "mlflowPl4ntedPass",
 }
 
 TRAIN = """\
@@ -87,6 +88,8 @@ print("pat", vault["printed fine-grained GitHub token"])
 print("Authorization: Bearer " + vault["printed Bearer token"])
 print("max_tokens=512 tokenizer: bert-base-uncased num_tokens=7 secret_santa_count=3")
 ledger.log_params({"service": {"api_key": vault["API log_params service.api_key"]}})
+tracking = "https://trainer:" + vault["metrics.json value quoted in a capture problem"] + "@mlflow.internal"
+json.dump({"acc": 0.9, "tracking": tracking}, open("metrics.json", "w"))
 """
 
 WAIT = """\
@@ -256,6 +259,9 @@ def test_what_is_not_secret_is_kept(tmp_repo: TmpRepo, tmp_path: Path) -> None:
         "lr": 0.01,
     }
     assert params["db.host"] == "db.internal"
+    assert detail["run"]["summary"]["metrics"] == {"acc": 0.9}
+    problems = detail["run"]["capture_errors"]
+    assert [e for e in problems if "'tracking' is not a number" in e and "@mlflow.internal" in e], problems
     assert params["password"] == params["db.password"] == params["service.api_key"] == MASK
     log = shown[f"log {finished['id']}"]
     assert "max_tokens=512 tokenizer: bert-base-uncased num_tokens=7 secret_santa_count=3" in log
