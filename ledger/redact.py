@@ -104,14 +104,16 @@ _PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL
 )
 """An unterminated key (a truncated log) runs to the end."""
-_KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
+KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     *((name, re.compile(rf"{re.escape(p)}(?<!\w{re.escape(p)}){rest}")) for name, p, rest in _TOKEN_FORMATS),
     ("private key", _PRIVATE_KEY),
 )
+"""(what it is, pattern) of secrets recognised by their shape alone."""
+URL_PASSWORD = re.compile(r"(://[^\s:/@]*:)[^\s/@]+@")
 _SUBSTITUTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    *((pattern, MASK) for _, pattern in _KNOWN_FORMATS),
+    *((pattern, MASK) for _, pattern in KNOWN_FORMATS),
     # scheme://user:password@host keeps the user, which is useful and rarely secret.
-    (re.compile(r"(://[^\s:/@]*:)[^\s/@]+@"), rf"\1{MASK}@"),
+    (URL_PASSWORD, rf"\1{MASK}@"),
     *(
         (re.compile(rf"({b})(?<!\w{b})([ \t]+)[\w.~+/=-]{{8,}}"), rf"\1\2{MASK}")
         for b in ("Bearer", "bearer", "BEARER")
@@ -131,7 +133,6 @@ _PAIR_VALUE = re.compile(
 )
 _OPTION_VALUE = re.compile(r"[ \t]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;-][^\s\"',;]*)")
 _NOT_KEY_CHAR = re.compile(r"[^\w.-]")
-_SERVICE_ACCOUNT = re.compile(r"\"type\"\s*:\s*\"service_account\"")
 _NOT_SECRET_VALUES = frozenset({"null", "none", "true", "false", "changeme", "required", "optional"})
 _KNOWN_MIN_CHARS = 6
 """A shorter value the run was given as a secret is not masked wherever it appears in
@@ -253,36 +254,13 @@ def known_secrets(argv: Sequence[str], environ: Mapping[str, str]) -> frozenset[
         if arg != masked:
             found += _masked_parts(arg, masked)
     found += (value for name, value in environ.items() if is_secret_name(name))
-    return frozenset(v for v in found if _is_literal(v) and len(v) >= _KNOWN_MIN_CHARS)
-
-
-def find_secret(text: str, *, config: bool) -> str | None:
-    """What kind of secret `text` holds, or None; the secret itself is never named.
-
-    Known token formats, private keys, service-account keys and URL passwords count
-    anywhere. A literal value under a secret-looking key counts when quoted
-    (`password = "x"` in code), or in any form in a config file (`config`:
-    `password: x`, `_authToken=x`); `token = get_token()` does not.
-    """
-    for name, pattern in _KNOWN_FORMATS:
-        if pattern.search(text):
-            return name
-    if _SERVICE_ACCOUNT.search(text):
-        return "service-account key"
-    if _SUBSTITUTIONS[len(_KNOWN_FORMATS)][0].search(text):
-        return "password in a URL"
-    for key, pair in _secret_pairs(text):
-        value = pair["value"]
-        quoted = value[0] in "\"'"
-        if (quoted or config) and _is_literal(value.strip("\"'")):
-            return f"value of {key.lstrip('-')!r}"
-    return None
+    return frozenset(v for v in found if is_literal(v) and len(v) >= _KNOWN_MIN_CHARS)
 
 
 def _mask_pairs(text: str) -> str:
     pieces: list[str] = []
     done = 0
-    for _, pair in _secret_pairs(text):
+    for _, pair in secret_pairs(text):
         value = pair["value"]
         quote = value[0] if value[0] in "\"'" else ""
         pieces += (text[done : pair.start("value")], quote, MASK, quote)
@@ -290,7 +268,7 @@ def _mask_pairs(text: str) -> str:
     return "".join((*pieces, text[done:]))
 
 
-def _secret_pairs(text: str) -> Iterator[tuple[str, re.Match[str]]]:
+def secret_pairs(text: str) -> Iterator[tuple[str, re.Match[str]]]:
     """(key, match of its value) for each secret-looking key given a value in `text`."""
     done = 0
     for hint in _PAIR_HINT.finditer(text.translate(_ASCII_LOWER)):
@@ -328,7 +306,7 @@ def _masked_parts(original: str, masked: str) -> list[str]:
     return parts
 
 
-def _is_literal(value: str) -> bool:
+def is_literal(value: str) -> bool:
     """A value written out, not a placeholder, reference or empty slot."""
     return (
         len(value) >= 3

@@ -8,10 +8,11 @@ or a password is left out too. The run's record lists each with its reason.
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from ledger.redact import find_secret
+from ledger.redact import KNOWN_FORMATS, URL_PASSWORD, is_literal, secret_pairs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -73,6 +74,7 @@ _CONFIG_SUFFIXES = frozenset(
     {"", ".yaml", ".yml", ".json", ".toml", ".ini", ".cfg", ".conf", ".env", ".properties", ".txt"}
 )
 """Where `password: x` means a password; in code it may be `password: str`."""
+_SERVICE_ACCOUNT = re.compile(r"\"type\"\s*:\s*\"service_account\"")
 
 
 def credential_file(path: str) -> str | None:
@@ -99,3 +101,25 @@ def secret_in_file(full: Path, size: int) -> str | None:
         return None
     config = PurePosixPath(full.name).suffix.lower() in _CONFIG_SUFFIXES or full.name.startswith(".")
     return find_secret(raw.decode("utf-8", errors="replace"), config=config)
+
+
+def find_secret(text: str, *, config: bool) -> str | None:
+    """What kind of secret `text` holds, or None; the secret itself is never named.
+
+    Known token formats, private keys, service-account keys and URL passwords count
+    anywhere. A literal value under a secret-looking key counts when quoted
+    (`password = "x"` in code), or in any form in a config file (`config`:
+    `password: x`, `_authToken=x`); `token = get_token()` does not.
+    """
+    for name, pattern in KNOWN_FORMATS:
+        if pattern.search(text):
+            return name
+    if _SERVICE_ACCOUNT.search(text):
+        return "service-account key"
+    if URL_PASSWORD.search(text):
+        return "password in a URL"
+    for key, pair in secret_pairs(text):
+        value = pair["value"]
+        if (value[0] in "\"'" or config) and is_literal(value.strip("\"'")):
+            return f"value of {key.lstrip('-')!r}"
+    return None

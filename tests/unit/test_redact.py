@@ -8,7 +8,6 @@ from ledger.redact import (
     ENV_ALLOW,
     MASK,
     capture_env,
-    find_secret,
     is_secret_name,
     known_secrets,
     redact_argv,
@@ -460,50 +459,3 @@ def test_redact_param_masks_secret_values(key: str, value: object, expected: obj
 )
 def test_redact_param_keeps_params_that_only_look_secret(key: str, value: object) -> None:
     assert redact_param(key, value) == value  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("text", "config", "kind"),
-    [
-        (f"token = '{GITHUB}'", False, "GitHub token"),
-        (
-            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n",
-            False,
-            "private key",
-        ),
-        ('{"type": "service_account", "project_id": "p"}', True, "service-account key"),
-        ("db = 'postgres://u:hunter2@db/x'", False, "password in a URL"),
-        ("database:\n  password: hunter2\n", True, "value of 'password'"),
-        ("//registry.npmjs.org/:_authToken=abc123\n", True, "value of '_authToken'"),
-        ('API_KEY = "abc123"\n', False, "value of 'API_KEY'"),
-        (f"key: {AWS}", True, "AWS access key"),
-    ],
-    ids=["token", "pem", "service-account", "url", "yaml-pair", "npmrc", "quoted-in-code", "aws"],
-)
-def test_find_secret_names_the_kind(text: str, *, config: bool, kind: str) -> None:
-    assert find_secret(text, config=config) == kind
-
-
-@pytest.mark.parametrize(
-    ("text", "config"),
-    [
-        ("password = getpass.getpass()\ntoken = tok.encode(password)\n", False),
-        ("password: hunter2\n", False),
-        ("tokenizer: bert\nmax_tokens: 512\npad_token: '<pad>'\nsecret_santa_count: 3\n", True),
-        ("password: ${DB_PASSWORD}\napi_key: null\ntoken: ''\nauth: true\n", True),
-        ('parser.add_argument("--password", help="the db password")\n', False),
-        ("password: ***\n", True),
-        ("lr: 0.1\nepochs: 3\n", True),
-    ],
-    ids=[
-        "code-reading-secrets",
-        "unquoted-pair-in-code",
-        "lookalike-keys",
-        "placeholders",
-        "argparse",
-        "already-masked",
-        "params",
-    ],
-)
-def test_find_secret_finds_nothing_in_ordinary_files(text: str, *, config: bool) -> None:
-    assert find_secret(text, config=config) is None

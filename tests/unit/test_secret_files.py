@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.secret_files import SCAN_MAX_BYTES, credential_file, secret_in_file
+from ledger.secret_files import SCAN_MAX_BYTES, credential_file, find_secret, secret_in_file
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 GITHUB = "ghp_" + "a1B2" * 9
+AWS = "AKIAIOSFODNN7EXAMPLE"
 
 
 @pytest.mark.parametrize(
@@ -82,3 +83,50 @@ def test_secret_in_file_skips_binary_and_big_files(tmp_path: Path) -> None:
 
     assert secret_in_file(binary, binary.stat().st_size) is None
     assert secret_in_file(big, big.stat().st_size) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "config", "kind"),
+    [
+        (f"token = '{GITHUB}'", False, "GitHub token"),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n",
+            False,
+            "private key",
+        ),
+        ('{"type": "service_account", "project_id": "p"}', True, "service-account key"),
+        ("db = 'postgres://u:hunter2@db/x'", False, "password in a URL"),
+        ("database:\n  password: hunter2\n", True, "value of 'password'"),
+        ("//registry.npmjs.org/:_authToken=abc123\n", True, "value of '_authToken'"),
+        ('API_KEY = "abc123"\n', False, "value of 'API_KEY'"),
+        (f"key: {AWS}", True, "AWS access key"),
+    ],
+    ids=["token", "pem", "service-account", "url", "yaml-pair", "npmrc", "quoted-in-code", "aws"],
+)
+def test_find_secret_names_the_kind(text: str, *, config: bool, kind: str) -> None:
+    assert find_secret(text, config=config) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "config"),
+    [
+        ("password = getpass.getpass()\ntoken = tok.encode(password)\n", False),
+        ("password: hunter2\n", False),
+        ("tokenizer: bert\nmax_tokens: 512\npad_token: '<pad>'\nsecret_santa_count: 3\n", True),
+        ("password: ${DB_PASSWORD}\napi_key: null\ntoken: ''\nauth: true\n", True),
+        ('parser.add_argument("--password", help="the db password")\n', False),
+        ("password: ***\n", True),
+        ("lr: 0.1\nepochs: 3\n", True),
+    ],
+    ids=[
+        "code-reading-secrets",
+        "unquoted-pair-in-code",
+        "lookalike-keys",
+        "placeholders",
+        "argparse",
+        "already-masked",
+        "params",
+    ],
+)
+def test_find_secret_finds_nothing_in_ordinary_files(text: str, *, config: bool) -> None:
+    assert find_secret(text, config=config) is None
