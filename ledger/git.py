@@ -289,7 +289,7 @@ def _exclusion(
 
     credential = secret_files.credential_file(path)
     if credential is not None:
-        return f"credential file (matches {credential!r})", 0
+        return f"credential file: matches deny pattern {credential!r}", 0
     name = path.rsplit("/", 1)[-1]
     for pattern in deny:
         if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(path, pattern):

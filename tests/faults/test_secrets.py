@@ -280,9 +280,7 @@ def test_the_record_says_what_the_snapshot_left_out_and_why(tmp_repo: TmpRepo, t
     credentials += [".git-credentials", ".env"]
     scanned = ["conf/config.local.yaml", "keys/trainer-sa.json", "notes.txt", "params.yaml"]
     assert not set(snapshot) & {*credentials, *scanned}
-    assert {p: skipped[p].split(" (")[0] for p in credentials} == dict.fromkeys(
-        credentials, "credential file"
-    )
+    assert {p: skipped[p].split(":")[0] for p in credentials} == dict.fromkeys(credentials, "credential file")
     assert skipped["conf/config.local.yaml"] == "holds a secret (value of 'password')"
     assert skipped["keys/trainer-sa.json"] == "holds a secret (service-account key)"
     assert skipped["notes.txt"] == "holds a secret (GitHub token)"
