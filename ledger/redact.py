@@ -124,8 +124,10 @@ _SUBSTITUTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 # by a hint in an ASCII-lowercased copy (same offsets), then the whole key is checked
 # by word so `max_tokens=5` or `author: me` survive.
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_PAIR_HINT = re.compile(
-    r"(?:pass|pwd|secret|token|auth|credential|key)[\w.-]*(?=[\"']?[ \t]*[:=]|[ \t]+[^\s-])"
+_PAIR_HINTS = tuple(
+    # One pattern per word, each starting with its literal (see `_TOKEN_FORMATS`).
+    re.compile(rf"{word}[\w.-]*(?=[\"']?[ \t]*[:=]|[ \t]+[^\s-])")
+    for word in ("pass", "pwd", "secret", "token", "auth", "credential", "key")
 )
 _PAIR_VALUE = re.compile(
     r"[\"']?[ \t]*[:=](?!=)[ \t]*(?:(?i:bearer|basic|token|digest)[ \t]+)?"
@@ -172,8 +174,8 @@ def redact_text(text: str, known: Collection[str] = ()) -> str:
     `known`: secrets the run was given (`known_secrets`), masked wherever they appear
     as a whole word, however the run printed them.
     """
-    if known:
-        text = _known_pattern(frozenset(known)).sub(MASK, text)
+    for pattern in _known_patterns(frozenset(known)):
+        text = pattern.sub(MASK, text)
     for pattern, replacement in _SUBSTITUTIONS:
         text = pattern.sub(replacement, text)
     return _mask_pairs(text)
@@ -271,7 +273,8 @@ def _mask_pairs(text: str) -> str:
 def secret_pairs(text: str) -> Iterator[tuple[str, re.Match[str]]]:
     """(key, match of its value) for each secret-looking key given a value in `text`."""
     done = 0
-    for hint in _PAIR_HINT.finditer(text.translate(_ASCII_LOWER)):
+    lowered = text.translate(_ASCII_LOWER)
+    for hint in sorted((m for p in _PAIR_HINTS for m in p.finditer(lowered)), key=lambda m: m.start()):
         if hint.start() < done:
             continue
         before = text[max(done, hint.start() - 64) : hint.start()][::-1]
@@ -317,9 +320,10 @@ def is_literal(value: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _known_pattern(known: frozenset[str]) -> re.Pattern[str]:
-    words = "|".join(re.escape(v) for v in sorted(known, key=len, reverse=True))
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])")
+def _known_patterns(known: frozenset[str]) -> tuple[re.Pattern[str], ...]:
+    # Longest first, so a secret holding another is masked whole.
+    literals = (re.escape(v) for v in sorted(known, key=len, reverse=True))
+    return tuple(re.compile(rf"{v}(?<![A-Za-z0-9]{v})(?![A-Za-z0-9])") for v in literals)
 
 
 @functools.lru_cache(maxsize=4096)
