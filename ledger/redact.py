@@ -256,7 +256,10 @@ def known_secrets(argv: Sequence[str], environ: Mapping[str, str]) -> frozenset[
         if arg != masked:
             found += _masked_parts(arg, masked)
     found += (value for name, value in environ.items() if is_secret_name(name))
-    return frozenset(v for v in found if is_literal(v) and len(v) >= _KNOWN_MIN_CHARS)
+    # A number is left to the other rules: masking it everywhere would take metrics with it.
+    return frozenset(
+        v for v in found if is_literal(v) and len(v) >= _KNOWN_MIN_CHARS and not v.replace(".", "").isdigit()
+    )
 
 
 def _mask_pairs(text: str) -> str:

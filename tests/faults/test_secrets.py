@@ -207,8 +207,9 @@ def _kill_a_run(repo: TmpRepo, env: dict[str, str]) -> str:
         assert time.monotonic() < deadline, "the log never reached the spool"
         time.sleep(0.05)
     log = next(spool.glob("*/output.log"))
-    modes = (
-        f"output.log {stat.S_IMODE(log.stat().st_mode):o}, folder {stat.S_IMODE(log.parent.stat().st_mode):o}"
+    modes = ", ".join(
+        f"{path.name} {stat.S_IMODE(path.stat().st_mode):o}"
+        for path in (log.parent, log, log.parent / "start.pickle")
     )
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -241,7 +242,8 @@ def test_no_planted_secret_is_kept_shown_or_exported(tmp_repo: TmpRepo, tmp_path
     shown = plant_and_run(tmp_repo, tmp_path / "vault.json", kill=True)
 
     assert leaks(tmp_repo, shown) == {}
-    assert shown["killed run: spool"] == "output.log 600, folder 700"
+    run_id = next(r["id"] for r in runs_json(cwd=tmp_repo.root) if r["status"] == "crashed")
+    assert shown["killed run: spool"] == f"{run_id} 700, output.log 600, start.pickle 600"
     assert not any((tmp_repo.root / ".git" / "ledger" / "spool").iterdir()), "raw spool left after ingest"
 
 

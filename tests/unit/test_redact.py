@@ -412,7 +412,12 @@ def test_redact_text_keeps_options_that_are_not_secret(text: str) -> None:
 
 def test_known_secrets_are_what_the_command_masks_and_secret_env_values() -> None:
     argv = ["python", "t.py", "--password", "hunter2", "--url=postgres://u:pgpass1@db/x", "--lr", "0.1"]
-    environ = {"WANDB_API_KEY": "wandb-123456", "HF_TOKEN": "short", "PATH": "/usr/bin", "HOME": "/root"}
+    environ = {
+        "WANDB_API_KEY": "wandb-123456",
+        "HF_TOKEN": "short",
+        "DB_PASSWORD": "1200000",
+        "PATH": "/usr/bin",
+    }
 
     assert known_secrets(argv, environ) == {"hunter2", "pgpass1", "wandb-123456"}
 
