@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import stat
 import subprocess
 import tempfile
 import time
@@ -148,8 +149,11 @@ def make_snapshot(
     skipped: list[tuple[str, str]] = []
     paths: list[str] = []
     total = 0
+    untracked = set(tree.untracked)
     for path in (*tree.changed, *tree.untracked):
-        reason, size = _exclusion(root / path, path, deny=deny, max_file_bytes=max_file_bytes)
+        reason, size = _exclusion(
+            root / path, path, deny=deny, max_file_bytes=max_file_bytes, scan=path in untracked
+        )
         if reason is None and total + size > max_total_bytes:
             reason = f"snapshot total over {max_total_bytes} bytes"
         if reason is not None:
@@ -273,21 +277,33 @@ def _pathspec_match(path: str, spec: str) -> bool:
     return any(c in spec for c in "*?[") and fnmatch.fnmatchcase(path, spec)
 
 
-def _exclusion(full: Path, path: str, *, deny: Sequence[str], max_file_bytes: int) -> tuple[str | None, int]:
+def _exclusion(
+    full: Path, path: str, *, deny: Sequence[str], max_file_bytes: int, scan: bool
+) -> tuple[str | None, int]:
     """Why a path must stay out of a snapshot (None if it may go in), and its size.
 
     A size of -1 means the file is gone: a deleted tracked file is recorded as deleted.
+    `scan`: read the file (untracked, so never pushed before) for secrets.
     """
+    from ledger import secret_files  # its patterns compile only when a snapshot is taken
+
+    credential = secret_files.credential_file(path)
+    if credential is not None:
+        return f"credential file: matches deny pattern {credential!r}", 0
     name = path.rsplit("/", 1)[-1]
     for pattern in deny:
         if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(path, pattern):
             return f"matches deny pattern {pattern!r}", 0
     try:
-        size = full.lstat().st_size
+        info = full.lstat()
     except FileNotFoundError:
         return None, -1
+    size, mode = info.st_size, info.st_mode
     if size > max_file_bytes:
         return f"larger than {max_file_bytes} bytes ({size})", size
+    secret = secret_files.secret_in_file(full, size) if scan and stat.S_ISREG(mode) else None
+    if secret is not None:
+        return f"holds a secret ({secret})", size
     return None, size
 
 

@@ -63,6 +63,7 @@ def ingest_spool(store: Store, spool_dir: Path, run_id: RunId) -> int:
 
         data = log.read_bytes()
         recorder.store_log(store, run_id, compress_log(data), size=len(data), truncated=False)
+        log.unlink(missing_ok=True)  # the raw copy may hold secrets the stored one has masked
     return count
 
 

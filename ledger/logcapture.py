@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+_SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+
 PIECE = 65536
 """Bytes of an unfinished line kept back before they go into the capture anyway."""
 
@@ -29,7 +31,8 @@ class LogCapture:
         self._tail = bytearray()
         self._total = 0
         self._lock = threading.Lock()
-        self._spool = None if spool_path is None else spool_path.open("ab")
+        # Owner-only: the raw output may hold secrets until it is ingested, redacted.
+        self._spool = None if spool_path is None else os.open(spool_path, _SPOOL_FLAGS, 0o600)
         self._threads: list[threading.Thread] = []
 
     def pump(self, fd: int, echo: BinaryIO | None) -> None:
@@ -46,8 +49,7 @@ class LogCapture:
             if room > 0:
                 self._head += data[:room]
                 if self._spool is not None:
-                    self._spool.write(data[:room])
-                    self._spool.flush()
+                    os.write(self._spool, data[:room])
                 data = data[room:]
             if data:
                 self._tail += data
@@ -60,7 +62,7 @@ class LogCapture:
             thread.join()
         with self._lock:
             if self._spool is not None:
-                self._spool.close()
+                os.close(self._spool)
                 self._spool = None
             dropped = self._total - len(self._head) - len(self._tail)
             if dropped <= 0:
@@ -100,11 +102,12 @@ class LogCapture:
         os.close(fd)
 
 
-def compress_log(data: bytes) -> bytes:
-    """Redact secrets, then compress, as the `logs` table stores it."""
+def compress_log(data: bytes, *, known: frozenset[str] = frozenset()) -> bytes:
+    """Redact secrets (and the `known` ones the run was given), then compress, as the
+    `logs` table stores it."""
     from ledger.redact import redact_text
 
-    text = redact_text(data.decode("utf-8", errors="replace"))
+    text = redact_text(data.decode("utf-8", errors="replace"), known)
     return zlib.compress(text.encode(), 6)
 
 

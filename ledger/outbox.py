@@ -182,7 +182,7 @@ def spool_extras(
     from ledger.spool import run_dir
 
     folder = run_dir(spool_dir, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = json.dumps(
         {"params": [[p.key, p.value, p.source] for p in params], "tags": list(tags)}, default=str
     )

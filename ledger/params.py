@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ledger.commandline import dvc_set_params, find_program
-from ledger.redact import redact_argv
+from ledger.redact import redact_argv, redact_param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -173,10 +173,11 @@ def from_row(kind: str, text: str) -> ParamValue:
 
 
 def params_from(values: Mapping[str, ParamValue], source: str) -> list[Param]:
-    """Wrap plain values as records tagged with their source."""
+    """Wrap plain values as records tagged with their source, secrets masked: every
+    param (files, command line, API, history) is made here, before it is kept anywhere."""
     from ledger.records import Param
 
-    return [Param(key=k, value=v, source=source) for k, v in values.items()]
+    return [Param(key=k, value=redact_param(k, v), source=source) for k, v in values.items()]
 
 
 def merge_params(groups: Iterable[list[Param]]) -> list[Param]:

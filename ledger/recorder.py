@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from ledger import chunks, models
 from ledger.params import to_row
+from ledger.redact import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -76,7 +77,9 @@ def run_row(run: NewRun) -> dict[str, object]:
         if run.snapshot_skipped
         else None,
         "environment_digest": None if run.environment is None else run.environment.digest,
-        "capture_errors": json.dumps(list(run.capture_errors)) if run.capture_errors else None,
+        "capture_errors": json.dumps([redact_text(e) for e in run.capture_errors])
+        if run.capture_errors
+        else None,
         "interpreter": run.interpreter,
     }
 
@@ -101,7 +104,10 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
             values["seeds"] = json.dumps({**json.loads(before or "{}"), **end.seeds})
         if end.capture_errors:
             before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
-            values["capture_errors"] = json.dumps(json.loads(before or "[]") + list(end.capture_errors))
+            added = [
+                redact_text(e) for e in end.capture_errors
+            ]  # a problem may quote a URL with its password
+            values["capture_errors"] = json.dumps(json.loads(before or "[]") + added)
         found = session.execute(_UPDATE_RUN, {"run_id": run_id, **values})
         if not found.rowcount:
             return

@@ -51,7 +51,7 @@ def write_start(folder: Path, url: str, record: NewRun) -> None:
     """Keep the run as it starts, and the ledger it goes to, for the recorder to insert."""
     import pickle
 
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_durably(folder / START, pickle.dumps((url, record), protocol=pickle.HIGHEST_PROTOCOL))
 
 

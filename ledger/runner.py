@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ledger import run_records, runtime, spool
 from ledger.logcapture import LogCapture, compress_log
 from ledger.procinfo import HEARTBEAT_EVERY
+from ledger.redact import known_secrets, redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,10 +59,10 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
         argv=argv, name=name, tags=tags, source="run", seeds=seeds, ws=ws, hand_over=hand_over
     )
     folder = spool.run_dir(started.workspace.spool_dir, started.run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Held open until this process ends: the recorder's signal that the run is over.
     recorder_pipe = run_records.spawn_recorder(folder) if started.store is None else None
-    _say(f"run {_short(started)} started: {shlex.join(argv)}")
+    _say(f"run {_short(started)} started: {shlex.join(started.record.argv)}")
     for line in started.before.errors:
         _say(f"warning: {line}")
     child_env.update(
@@ -72,7 +73,8 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
     child_env.update(runtime.child_env(folder, child_env, root=started.workspace.root))
     capture = LogCapture(max_bytes=started.workspace.config.log_max_bytes, spool_path=folder / spool.LOG_NAME)
     status, code, peak = _supervise(argv, child_env, capture, started)
-    code = _finish(started, capture, status=status, code=code, peak_rss=peak)
+    known = known_secrets(argv, os.environ)
+    code = _finish(started, capture, status=status, code=code, peak_rss=peak, known=known)
     if recorder_pipe is not None:
         os.close(recorder_pipe)
     return code
@@ -132,7 +134,15 @@ def _supervise(
     return "failed", code, peak
 
 
-def _finish(started: StartedRun, capture: LogCapture, *, status: str, code: int, peak_rss: int | None) -> int:
+def _finish(
+    started: StartedRun,
+    capture: LogCapture,
+    *,
+    status: str,
+    code: int,
+    peak_rss: int | None,
+    known: frozenset[str],
+) -> int:
     from ledger.capture import finish_recorded_run
 
     kept, total, truncated = capture.finish()
@@ -141,8 +151,10 @@ def _finish(started: StartedRun, capture: LogCapture, *, status: str, code: int,
         status=status,
         exit_code=code,
         peak_rss=peak_rss,
-        log=(compress_log(kept), total, truncated),
+        log=(compress_log(kept, known=known), total, truncated),
     )
+    # The redacted log is in the run's end record now: the raw copy (kept for a crash) goes.
+    (spool.run_dir(started.workspace.spool_dir, started.run_id) / spool.LOG_NAME).unlink(missing_ok=True)
     for line in after.errors:
         _say(f"warning: {line}")
     elapsed = time.time() - started.started_at
@@ -180,4 +192,5 @@ def _heartbeat(store: Store, run_id: RunId, stop: threading.Event) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"ledger: {message}", file=sys.stderr, flush=True)
+    # A capture problem may quote a value the run wrote (a URL with its password).
+    print(f"ledger: {redact_text(message)}", file=sys.stderr, flush=True)

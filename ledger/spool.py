@@ -31,7 +31,7 @@ def run_dir(spool_dir: Path, run_id: str) -> Path:
 def open_points_file(spool_dir: Path, run_id: str, seq: int) -> tuple[int, Path]:
     """Create this process's `seq`-th points file; returns a raw fd for unbuffered writes."""
     folder = run_dir(spool_dir, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"points-{os.getpid()}-{seq}.bin"
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), path
 

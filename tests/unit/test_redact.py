@@ -9,7 +9,9 @@ from ledger.redact import (
     MASK,
     capture_env,
     is_secret_name,
+    known_secrets,
     redact_argv,
+    redact_param,
     redact_text,
 )
 
@@ -22,6 +24,8 @@ ANTHROPIC = "sk-ant-api03-" + "aB1-cD2_eF3" * 8
 SLACK = "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 AWS = "AKIAIOSFODNN7EXAMPLE"
 GOOGLE = "AIzaSy" + "A1b-" * 8 + "x"
+GOOGLE_LONGER = GOOGLE + "Z"
+"""A 40-character run of key characters: masked whole, not down to its last one."""
 HF = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3"
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
@@ -35,11 +39,13 @@ TOKENS = [
     SLACK,
     AWS,
     GOOGLE,
+    GOOGLE_LONGER,
     HF,
     JWT,
+    "npm_" + "Ab3dEf6hIj" * 3 + "123456",
 ]
 TOKEN_IDS = ["github", "github-oauth", "github-pat", "openai", "anthropic", "slack"]
-TOKEN_IDS += ["aws", "google", "huggingface", "jwt"]
+TOKEN_IDS += ["aws", "google", "google-40-chars", "huggingface", "jwt", "npm"]
 
 
 @pytest.mark.parametrize(
@@ -360,3 +366,101 @@ def test_capture_env_redacts_allowed_values() -> None:
 def test_env_allow_list_has_no_secret_names_or_duplicates() -> None:
     assert len(set(ENV_ALLOW)) == len(ENV_ALLOW)
     assert not [name for name in ENV_ALLOW if is_secret_name(name, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("argv: --password hunter2 --lr 0.1", f"argv: --password {MASK} --lr 0.1"),
+        ("--hf_token X --epochs 3", f"--hf_token {MASK} --epochs 3"),
+        ("connecting with --api-key 'a b'", f"connecting with --api-key '{MASK}'"),
+        ("-p 8080 --db-passwd s3cr3t", f"-p 8080 --db-passwd {MASK}"),
+        ("+ python t.py --secret abc\n", f"+ python t.py --secret {MASK}\n"),
+    ],
+    ids=["password", "hf_token-short-value", "quoted", "passwd", "shell-trace"],
+)
+def test_redact_text_masks_an_option_and_its_value_as_printed(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "--token-file /run/token --password-file pw.txt",
+        "--use-auth-token --lr 1e-3",
+        "--max-tokens 512 --max_new_tokens 64 --num-tokens 7",
+        "--tokenizer bert-base-uncased --secret-santa-count 3",
+        "tokenizer=bert max_tokens=512 num_tokens=7 secret_santa_count=3",
+        "processed 1200 tokens per second; auth ok",
+        "the password was rotated; use a token from the vault",
+        "--password --lr 0.1",
+    ],
+    ids=[
+        "pointers",
+        "flag-then-option",
+        "token-counts",
+        "lookalike-options",
+        "lookalike-assignments",
+        "prose-words",
+        "prose-sentence",
+        "option-without-value",
+    ],
+)
+def test_redact_text_keeps_options_that_are_not_secret(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_known_secrets_are_what_the_command_masks_and_secret_env_values() -> None:
+    argv = ["python", "t.py", "--password", "hunter2", "--url=postgres://u:pgpass1@db/x", "--lr", "0.1"]
+    environ = {
+        "WANDB_API_KEY": "wandb-123456",
+        "HF_TOKEN": "short",
+        "DB_PASSWORD": "1200000",
+        "PATH": "/usr/bin",
+    }
+
+    assert known_secrets(argv, environ) == {"hunter2", "pgpass1", "wandb-123456"}
+
+
+def test_redact_text_masks_known_secrets_wherever_they_are_printed() -> None:
+    known = frozenset({"hunter2", "wandb-123456"})
+    text = "using wandb-123456 now\nNamespace(pw=hunter2)\nhunter22 and xhunter2 stay\n"
+
+    assert redact_text(text, known) == f"using {MASK} now\nNamespace(pw={MASK})\nhunter22 and xhunter2 stay\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("password", "hunter2", MASK),
+        ("db.password", 1234, MASK),
+        ("wandb.api_key", "abc", MASK),
+        ("hub.hf_token", HF, MASK),
+        ("model", f"org/model?token={HF}", f"org/model?token={MASK}"),
+        ("url", "https://u:pw@host/x", f"https://u:{MASK}@host/x"),
+        ("headers", ["a", GITHUB], ["a", MASK]),
+        ("service", {"api_key": "x", "port": 1}, {"api_key": MASK, "port": 1}),
+        ("use_auth_token", True, True),
+        ("token", None, None),
+    ],
+    ids=["password", "number", "nested", "hf", "text", "url", "list", "dict", "bool", "null"],
+)
+def test_redact_param_masks_secret_values(key: str, value: object, expected: object) -> None:
+    assert redact_param(key, value) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("tokenizer", "bert-base-uncased"),
+        ("max_tokens", 512),
+        ("num_tokens", 7),
+        ("secret_santa_count", 3),
+        ("model.pad_token", "<pad>"),
+        ("author", "me"),
+        ("token_file", "/run/token"),
+        ("lr", 0.1),
+    ],
+)
+def test_redact_param_keeps_params_that_only_look_secret(key: str, value: object) -> None:
+    assert redact_param(key, value) == value  # type: ignore[arg-type]
