@@ -120,7 +120,8 @@ def test_dry_run_prints_the_plan_and_changes_nothing(dvc_repo: TmpRepo, tmp_path
     assert f"git worktree of refs/ledger/runs/{original} at {tmp_path / 'wt'}" in plan
     assert f"data/raw (md5 {data_hash}) from the DVC cache" in plan
     assert "no drift: the current environment is the recorded one" in plan
-    assert "command      python score.py" in plan
+    interpreter = show_json(original)["run"]["interpreter"]
+    assert f"command      {interpreter} score.py" in plan  # the interpreter the run used, by its path
     assert "PYTHONHASHSEED=" in plan
     assert len(runs_json()) == 1
     assert not (tmp_path / "wt").exists()
