@@ -1,0 +1,150 @@
+"""Metrics and series from the logs training frameworks already write.
+
+Read after a run, from the files it wrote that the `framework_logs` setting names
+(found by the same walk as the outputs, `ledger.output_match`): Lightning's and
+Keras' CSV loggers, the Hugging Face `Trainer`'s `trainer_state.json` and
+`*_results.json`, and TensorBoard event files. Per-step values become series (their
+last values the run's metrics), final values metrics; each keeps the file it came
+from. Nothing here imports a framework: the formats are read with the standard library.
+
+What is this run's in a folder an earlier run wrote: TensorBoard events carry a wall
+time, and only those logged since the run started count; row logs count the rows
+after those the files held at the start (`ledger.framework_logs.rows`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ledger.framework_logs import rows as row_logs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    from ledger.chunks import Points
+
+TRAINER_STATE = "trainer_state.json"
+RESULTS = ("all_results.json", "eval_results.json", "train_results.json")
+"""The Trainer's final values; `all_results.json` holds the other two's together."""
+_CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkLogs:
+    """What the logs held, by the file each part came from."""
+
+    values: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Final values (the Trainer's results files)."""
+    series: dict[str, dict[str, Points]] = field(default_factory=dict)
+    same: dict[str, str] = field(default_factory=dict)
+    """Series files whose keys are one metric with those of a values file (a Trainer's
+    `log_history` and its results), so that they are named alike."""
+    problems: list[str] = field(default_factory=list)
+
+
+def take_marks(root: Path, names: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """The rows each row log holds before a run (unreadable ones hold none)."""
+    marks = {}
+    for name in names:
+        reader = _row_reader(name)
+        if reader is None:
+            continue
+        try:
+            marks[name] = row_logs.row_marks(reader(root / name))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+    return marks
+
+
+def read_framework_logs(
+    root: Path, written: Sequence[str], *, since: float, marks: Mapping[str, tuple[int, ...]]
+) -> FrameworkLogs:
+    """Read the log files a run wrote (repo-relative names), leaving out what is older
+    than the run: events before `since`, rows the files held at the start (`marks`)."""
+    found = FrameworkLogs()
+    states = _newest_states(n for n in written if posixpath.basename(n) == TRAINER_STATE)
+    results = _results(n for n in written if posixpath.basename(n) in RESULTS)
+    for name in written:
+        base = posixpath.basename(name)
+        try:
+            if base.startswith("events.out.tfevents."):
+                from ledger.framework_logs.tfevents import read_event_scalars
+
+                series, problems = read_event_scalars(root / name, since=since)
+                found.problems.extend(f"{name}: {p}" for p in problems)
+            elif base == TRAINER_STATE:
+                if name not in states.values():
+                    continue  # an older checkpoint's copy of the same history
+                folder = _trainer_folder(name)
+                earlier = [
+                    m
+                    for other, m in marks.items()
+                    if posixpath.basename(other) == TRAINER_STATE and _trainer_folder(other) == folder
+                ]
+                rows = row_logs.own_rows(row_logs.read_log_history(root / name), earlier)
+                series = row_logs.step_series(rows)
+                if folder in results:
+                    found.same[name] = results[folder][0]
+            elif base in RESULTS or name.endswith(".json"):
+                if base in RESULTS and name not in results.get(posixpath.dirname(name), ()):
+                    continue  # `all_results.json` beside it holds the same values
+                from ledger.metrics_files import read_metrics_file
+
+                found.values[name], problems = read_metrics_file(root / name, label=name)
+                found.problems.extend(problems)
+                continue
+            else:
+                table = row_logs.read_csv_rows(root / name)
+                series = row_logs.step_series(row_logs.own_rows(table, [marks.get(name, ())]))
+        except (OSError, ValueError, UnicodeDecodeError) as e:
+            found.problems.append(f"{name}: unreadable log ({' '.join(str(e).split())}); skipped")
+            continue
+        if series:
+            found.series[name] = series
+    return found
+
+
+def _row_reader(name: str) -> Callable[[Path], list[row_logs.Row]] | None:
+    base = posixpath.basename(name)
+    if base == TRAINER_STATE:
+        return row_logs.read_log_history
+    if base.startswith("events.out.tfevents.") or base.endswith(".json"):
+        return None
+    return row_logs.read_csv_rows
+
+
+def _trainer_folder(name: str) -> str:
+    """The Trainer's output folder: a state's own folder, or the one above its checkpoint."""
+    folder = posixpath.dirname(name)
+    if _CHECKPOINT.fullmatch(posixpath.basename(folder)):
+        return posixpath.dirname(folder)
+    return folder
+
+
+def _newest_states(names: Iterable[str]) -> dict[str, str]:
+    """The one `trainer_state.json` to read per output folder: the one the Trainer saves
+    at the end beside its results, else the latest checkpoint's (each checkpoint holds
+    the whole history up to it)."""
+    chosen: dict[str, tuple[float, str]] = {}
+    for name in names:
+        folder = _trainer_folder(name)
+        match = _CHECKPOINT.fullmatch(posixpath.basename(posixpath.dirname(name)))
+        rank = float(match.group(1)) if match else float("inf")
+        if folder not in chosen or rank > chosen[folder][0]:
+            chosen[folder] = (rank, name)
+    return {folder: name for folder, (_, name) in chosen.items()}
+
+
+def _results(names: Iterable[str]) -> dict[str, list[str]]:
+    """The results files to read per folder: `all_results.json` alone when there."""
+    by_folder: dict[str, list[str]] = {}
+    for name in sorted(names):
+        by_folder.setdefault(posixpath.dirname(name), []).append(name)
+    return {
+        folder: [n for n in found if n.endswith("/all_results.json") or n == "all_results.json"] or found
+        for folder, found in by_folder.items()
+    }
