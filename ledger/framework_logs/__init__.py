@@ -71,7 +71,7 @@ def read_framework_logs(
     for name in written:
         base = posixpath.basename(name)
         try:
-            if base.startswith("events.out.tfevents."):
+            if _is_events(name):
                 from ledger.framework_logs.tfevents import read_event_scalars
 
                 series, problems = read_event_scalars(root / name, since=since)
@@ -105,14 +105,43 @@ def read_framework_logs(
             continue
         if series:
             found.series[name] = series
+    _drop_copies(found.series)
     return found
+
+
+def _drop_copies(series: dict[str, dict[str, Points]]) -> None:
+    """Keep one of the series two loggers wrote of the same metric (Lightning with both
+    its CSV and TensorBoard loggers): same key, same steps, the same values to float32
+    precision (TensorBoard stores float32). The CSV's is kept: it has full precision.
+    Series that differ stay, and are named by their files (`ledger.metrics_files.shown_keys`)."""
+    holders: dict[str, list[str]] = {}
+    for name in sorted(series, key=lambda n: (_is_events(n), n)):
+        for key in series[name]:
+            holders.setdefault(key, []).append(name)
+    for key, names in holders.items():
+        kept = series[names[0]][key]
+        for name in names[1:]:
+            if _same_points(kept, series[name][key]):
+                del series[name][key]
+                if not series[name]:
+                    del series[name]
+
+
+def _same_points(a: Points, b: Points) -> bool:
+    return list(a.steps) == list(b.steps) and all(
+        x == y or abs(x - y) <= 1e-6 * max(abs(x), abs(y)) for x, y in zip(a.values, b.values, strict=True)
+    )
+
+
+def _is_events(name: str) -> bool:
+    return posixpath.basename(name).startswith("events.out.tfevents.")
 
 
 def _row_reader(name: str) -> Callable[[Path], list[row_logs.Row]] | None:
     base = posixpath.basename(name)
     if base == TRAINER_STATE:
         return row_logs.read_log_history
-    if base.startswith("events.out.tfevents.") or base.endswith(".json"):
+    if _is_events(name) or base.endswith(".json"):
         return None
     return row_logs.read_csv_rows
 

@@ -19,6 +19,7 @@ Damage keeps what was read before it and becomes a capture problem.
 
 from __future__ import annotations
 
+import re
 import struct
 from array import array
 from typing import TYPE_CHECKING
@@ -33,6 +34,13 @@ _LENGTH = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 _FLOAT = struct.Struct("<f")
+
+_SIMPLE = re.compile(
+    rb"\x09(.{8})(?:\x10([\x80-\xff]{0,9}[\x00-\x7f]))?\x2a([\x00-\x7f])\x0a([\x00-\x7f])\x0a([\x00-\x7f])",
+    re.DOTALL,
+)
+"""The start of the event torch's `add_scalar` writes (wall time, step, a summary with
+one short-tagged `simple_value`), read without the general decoder: most events are these."""
 
 _NUMERIC = {1: ("f", 4), 2: ("d", 8), 3: ("i", 4), 9: ("q", 8), 4: ("B", 1), 5: ("h", 2), 6: ("b", 1)}
 """TensorFlow dtypes a scalar can have: float, double, int32, int64, uint8, int16, int8."""
@@ -88,6 +96,20 @@ def read_event_scalars(path: Path, *, since: float | None = None) -> tuple[dict[
 
 def _event(data: bytes) -> tuple[float, int, list[tuple[str, float]]]:
     """(wall_time, step, [(tag, value)]) of one Event."""
+    m = _SIMPLE.match(data)
+    if m is not None:
+        summary, value, tag = m.group(3)[0], m.group(4)[0], m.group(5)[0]
+        start = m.end()
+        if (
+            summary == value + 2
+            and value == tag + 7
+            and len(data) == start + tag + 5
+            and data[start + tag] == 0x15
+        ):
+            step = _signed(_varint(m.group(2), 0)[0]) if m.group(2) else 0
+            number = _FLOAT.unpack_from(data, start + tag + 1)[0]
+            name = data[start : start + tag].decode("utf-8", "replace")
+            return _DOUBLE.unpack(m.group(1))[0], step, [(name, number)]
     wall_time, step = 0.0, 0
     values: list[tuple[str, float]] = []
     for field, wire, number, value in _fields(data):
