@@ -16,7 +16,6 @@ import shutil
 import struct
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import _common as c
@@ -29,6 +28,7 @@ from ledger.workspace import locate
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
 GOAL = 0.2
 """Seconds the readers may add to the end of such a run."""

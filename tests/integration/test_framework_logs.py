@@ -327,3 +327,19 @@ def test_events_logged_before_the_run_started_are_not_its_own(tmp_repo: TmpRepo)
 
     assert run["series"]["loss"]["steps"] == [1]
     assert run["metrics"] == {"loss": 0.5}
+
+
+def test_another_layout_named_in_tool_ledger(tmp_repo: TmpRepo) -> None:
+    script = (
+        "import json\n"
+        "open('epochs.csv', 'w').write('epoch,score\\n0,0.5\\n1,0.75\\n')\n"
+        "json.dump({'final': {'score': 0.75}}, open('scores.json', 'w'))\n"
+        "open('metrics.csv', 'w').write('step,loss\\n0,1.0\\n')\n"
+    )
+    pyproject = '[tool.ledger]\nframework_logs = ["epochs.csv", "scores.json"]\n'
+    _project(tmp_repo, script, extra={"pyproject.toml": pyproject})
+
+    run = _run()
+
+    assert run["metric_sources"] == {"score": "epochs.csv", "final.score": "scores.json"}  # no metrics.csv
+    assert run["series"]["score"]["steps"] == [0, 1]
