@@ -31,6 +31,8 @@ TRAINER_STATE = "trainer_state.json"
 RESULTS = ("all_results.json", "eval_results.json", "train_results.json")
 """The Trainer's final values; `all_results.json` holds the other two's together."""
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+MARKED_FILES = 20
+"""Row logs whose rows are taken down when a run starts: the most recently written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +48,17 @@ class FrameworkLogs:
     problems: list[str] = field(default_factory=list)
 
 
-def take_marks(root: Path, names: Iterable[str]) -> dict[str, tuple[int, ...]]:
-    """The rows each row log holds before a run (unreadable ones hold none)."""
+def take_marks(root: Path, found: Mapping[str, float]) -> dict[str, tuple[int, ...]]:
+    """The rows the newest row logs hold before a run (unreadable ones hold none).
+
+    `found` maps each log file to its modification time. Only the `MARKED_FILES`
+    newest are read: a run resumes into the latest folders, and the start of a run
+    must not read every log that years of runs left behind.
+    """
     marks = {}
-    for name in names:
-        reader = _row_reader(name)
-        if reader is None:
-            continue
+    readable = [(name, reader) for name in found if (reader := _row_reader(name)) is not None]
+    readable.sort(key=lambda item: found[item[0]], reverse=True)
+    for name, reader in readable[:MARKED_FILES]:
         try:
             marks[name] = row_logs.row_marks(reader(root / name))
         except (OSError, ValueError, UnicodeDecodeError):

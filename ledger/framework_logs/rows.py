@@ -54,7 +54,7 @@ def read_log_history(path: Path) -> list[Row]:
 
 def row_marks(rows: Iterable[Row]) -> tuple[int, ...]:
     """What identifies each row, to recognise it at the run's end."""
-    return tuple(hash(json.dumps(row, sort_keys=True, default=str)) for row in rows)
+    return tuple(hash(repr(sorted(row.items()))) for row in rows)
 
 
 def own_rows(rows: Sequence[Row], earlier: Iterable[tuple[int, ...]]) -> Sequence[Row]:

@@ -74,7 +74,6 @@ def read_event_scalars(path: Path, *, since: float | None = None) -> tuple[dict[
         try:
             wall_time, step, values = _event(data)
         except (ValueError, IndexError, struct.error):
-            values, wall_time, step = [], 0.0, 0
             bad_data += 1
             continue
         if not values or (since is not None and wall_time < since):

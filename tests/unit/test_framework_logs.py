@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.framework_logs import read_framework_logs, take_marks
+from ledger.framework_logs import MARKED_FILES, read_framework_logs, take_marks
 from ledger.framework_logs.crc32c import crc32c, masked_crc32c
 from ledger.framework_logs.rows import own_rows, read_csv_rows, row_marks, step_series
 from ledger.framework_logs.tfevents import read_event_scalars
@@ -249,3 +249,17 @@ def test_marks_and_log_files_come_from_the_outputs_walk(tmp_path: Path) -> None:
     assert marks == {
         "lightning_logs/version_0/metrics.csv": row_marks([{"epoch": "0", "step": "0", "loss": "0.5"}])
     }
+
+
+def test_only_the_newest_row_logs_are_taken_down_at_the_start(tmp_path: Path) -> None:
+    found = {}
+    for n in range(MARKED_FILES + 1):
+        name = f"lightning_logs/version_{n}/metrics.csv"
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text("epoch,step,loss\n0,0,0.5\n")
+        found[name] = 1000.0 + n
+
+    marks = take_marks(tmp_path, found)
+
+    assert len(marks) == MARKED_FILES
+    assert "lightning_logs/version_0/metrics.csv" not in marks
