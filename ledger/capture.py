@@ -67,8 +67,8 @@ class Before:
     watched: frozenset[str] = frozenset()
     """The paths `stats` was taken for, present or not."""
     errors: list[str] = field(default_factory=list)
-    log_marks: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    """The rows framework logs held before the run (`ledger.framework_logs.take_marks`)."""
+    row_logs: dict[str, bytes] = field(default_factory=dict)
+    """Framework logs as they were before the run (`ledger.framework_logs.copy_row_logs`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +218,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
         watched=frozenset(watched),
         stats={p: s for p in watched if (s := _stat(root / p)) is not None},
         errors=errors,
-        log_marks=_log_marks(root, ws.config.framework_logs),
+        row_logs=_copy_row_logs(root, ws.config.framework_logs),
     )
 
 
@@ -511,11 +511,11 @@ def _named_results(
     return metrics, series
 
 
-def _log_marks(root: Path, patterns: Sequence[str]) -> dict[str, tuple[int, ...]]:
+def _copy_row_logs(root: Path, patterns: Sequence[str]) -> dict[str, bytes]:
     """What the framework logs already there hold, to tell a resumed run's rows apart."""
-    from ledger.framework_logs import take_marks
+    from ledger.framework_logs import copy_row_logs
 
-    return take_marks(root, scan_outputs(root, (), math.inf, logs=patterns).logs)
+    return copy_row_logs(root, scan_outputs(root, (), math.inf, logs=patterns).logs)
 
 
 def _framework_logs(
@@ -524,7 +524,7 @@ def _framework_logs(
     from ledger.framework_logs import read_framework_logs
 
     written = sorted(name for name, mtime in found.items() if mtime >= started_at)
-    return read_framework_logs(root, written, since=started_at, marks=before.log_marks)
+    return read_framework_logs(root, written, since=started_at, copies=before.row_logs)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

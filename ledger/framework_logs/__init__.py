@@ -31,8 +31,10 @@ TRAINER_STATE = "trainer_state.json"
 RESULTS = ("all_results.json", "eval_results.json", "train_results.json")
 """The Trainer's final values; `all_results.json` holds the other two's together."""
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)")
-MARKED_FILES = 20
-"""Row logs whose rows are taken down when a run starts: the most recently written."""
+COPIED_FILES = 20
+"""Row logs copied when a run starts: the most recently written."""
+COPY_MAX_BYTES = 64 * 1024 * 1024
+"""A bigger row log is not copied (a run resuming into it is credited with all its rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,29 +50,30 @@ class FrameworkLogs:
     problems: list[str] = field(default_factory=list)
 
 
-def take_marks(root: Path, found: Mapping[str, float]) -> dict[str, tuple[int, ...]]:
-    """The rows the newest row logs hold before a run (unreadable ones hold none).
+def copy_row_logs(root: Path, found: Mapping[str, float]) -> dict[str, bytes]:
+    """The bytes of the newest row logs before a run (unreadable or big ones: none).
 
-    `found` maps each log file to its modification time. Only the `MARKED_FILES`
+    `found` maps each log file to its modification time. Only the `COPIED_FILES`
     newest are read: a run resumes into the latest folders, and the start of a run
-    must not read every log that years of runs left behind.
+    must not read every log that years of runs left behind. The copies are parsed only
+    for the files the run then changes.
     """
-    marks = {}
-    readable = [(name, reader) for name in found if (reader := _row_reader(name)) is not None]
-    readable.sort(key=lambda item: found[item[0]], reverse=True)
-    for name, reader in readable[:MARKED_FILES]:
+    names = sorted((n for n in found if _row_parser(n) is not None), key=found.__getitem__, reverse=True)
+    copies = {}
+    for name in names[:COPIED_FILES]:
         try:
-            marks[name] = row_logs.row_marks(reader(root / name))
-        except (OSError, ValueError, UnicodeDecodeError):
+            if (root / name).stat().st_size <= COPY_MAX_BYTES:
+                copies[name] = (root / name).read_bytes()
+        except OSError:
             continue
-    return marks
+    return copies
 
 
 def read_framework_logs(
-    root: Path, written: Sequence[str], *, since: float, marks: Mapping[str, tuple[int, ...]]
+    root: Path, written: Sequence[str], *, since: float, copies: Mapping[str, bytes]
 ) -> FrameworkLogs:
     """Read the log files a run wrote (repo-relative names), leaving out what is older
-    than the run: events before `since`, rows the files held at the start (`marks`)."""
+    than the run: events before `since`, rows the files held at the start (`copies`)."""
     found = FrameworkLogs()
     states = _newest_states(n for n in written if posixpath.basename(n) == TRAINER_STATE)
     results = _results(n for n in written if posixpath.basename(n) in RESULTS)
@@ -87,11 +90,13 @@ def read_framework_logs(
                     continue  # an older checkpoint's copy of the same history
                 folder = _trainer_folder(name)
                 earlier = [
-                    m
-                    for other, m in marks.items()
+                    copy
+                    for other, copy in copies.items()
                     if posixpath.basename(other) == TRAINER_STATE and _trainer_folder(other) == folder
                 ]
-                rows = row_logs.own_rows(row_logs.read_log_history(root / name), earlier)
+                rows = row_logs.own_rows(
+                    row_logs.parse_log_history((root / name).read_bytes()), _parsed(earlier, name)
+                )
                 series = row_logs.step_series(rows)
                 if folder in results:
                     found.same[name] = results[folder][0]
@@ -104,8 +109,9 @@ def read_framework_logs(
                 found.problems.extend(problems)
                 continue
             else:
-                table = row_logs.read_csv_rows(root / name)
-                series = row_logs.step_series(row_logs.own_rows(table, [marks.get(name, ())]))
+                table = row_logs.parse_csv_rows((root / name).read_bytes())
+                earlier = [copies[name]] if name in copies else []
+                series = row_logs.step_series(row_logs.own_rows(table, _parsed(earlier, name)))
         except (OSError, ValueError, UnicodeDecodeError) as e:
             found.problems.append(f"{name}: unreadable log ({' '.join(str(e).split())}); skipped")
             continue
@@ -143,13 +149,25 @@ def _is_events(name: str) -> bool:
     return posixpath.basename(name).startswith("events.out.tfevents.")
 
 
-def _row_reader(name: str) -> Callable[[Path], list[row_logs.Row]] | None:
+def _row_parser(name: str) -> Callable[[bytes], list[row_logs.Row]] | None:
     base = posixpath.basename(name)
     if base == TRAINER_STATE:
-        return row_logs.read_log_history
+        return row_logs.parse_log_history
     if _is_events(name) or base.endswith(".json"):
         return None
-    return row_logs.read_csv_rows
+    return row_logs.parse_csv_rows
+
+
+def _parsed(copies: Iterable[bytes], name: str) -> list[list[row_logs.Row]]:
+    """The rows of earlier copies; one that no longer parses holds none."""
+    parse = _row_parser(name)
+    found = []
+    for raw in copies:
+        try:
+            found.append(parse(raw) if parse is not None else [])
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return found
 
 
 def _trainer_folder(name: str) -> str:

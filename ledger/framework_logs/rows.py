@@ -5,10 +5,10 @@ A run that resumes into a folder an earlier run wrote finds that run's rows stil
 the top of the file: Lightning's CSV logger and Keras' `CSVLogger(append=True)` append
 to it (Lightning rewrites it whole when a column is new, keeping the old rows), and
 the Trainer carries the `log_history` of the checkpoint it resumed from. So the rows a
-file held when the run started are taken down then (`row_marks`), and the rows that
-still open the file at the end are the earlier run's (`own_rows`); a row is compared
-by its non-empty cells, so a column Lightning adds to the header does not make an old
-row new.
+file held when the run started are copied then (its bytes: parsed only if the run
+changes the file), and the rows that still open the file at the end are the earlier
+run's (`own_rows`); a row is compared by its non-empty cells, so a column Lightning
+adds to the header does not make an old row new.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from ledger.metrics_files import as_number
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from pathlib import Path
 
 Row = dict[str, object]
 
@@ -31,41 +30,42 @@ AXES = ("step", "epoch")
 """Columns that say when a row was logged; the first present is the series' step."""
 
 
-def read_csv_rows(path: Path) -> list[Row]:
+def parse_csv_rows(raw: bytes) -> list[Row]:
     """A CSV logger's rows, any line endings, empty cells left out; none when the header
     has no `step` or `epoch` column (another program's table, or a text log)."""
-    with path.open("rb") as f:
-        header = f.readline().decode("utf-8-sig")
-        if not set(AXES) & {cell.strip() for cell in header.split(",")}:
-            return []
-        text = header + f.read().decode("utf-8")
-    reader = csv.DictReader(text.splitlines())
+    header = raw.split(b"\n", 1)[0].decode("utf-8-sig")
+    if not set(AXES) & {cell.strip() for cell in header.split(",")}:
+        return []
+    reader = csv.DictReader(raw.decode("utf-8-sig").splitlines())
     return [{k: v for k, v in row.items() if k and v not in (None, "")} for row in reader]
 
 
-def read_log_history(path: Path) -> list[Row]:
+def parse_log_history(raw: bytes) -> list[Row]:
     """The Trainer's `log_history` in `trainer_state.json`."""
-    data = json.loads(path.read_bytes())
+    data = json.loads(raw)
     history = data.get("log_history") if isinstance(data, dict) else None
     if not isinstance(history, list):
         raise ValueError("no log_history list")
     return [row for row in history if isinstance(row, dict)]
 
 
-def row_marks(rows: Iterable[Row]) -> tuple[int, ...]:
-    """What identifies each row, to recognise it at the run's end."""
-    return tuple(hash(repr(sorted(row.items()))) for row in rows)
+def row_marks(rows: Iterable[Row]) -> list[int]:
+    """What identifies each row, to recognise it in another copy of the file."""
+    return [hash(repr(sorted(row.items()))) for row in rows]
 
 
-def own_rows(rows: Sequence[Row], earlier: Iterable[tuple[int, ...]]) -> Sequence[Row]:
-    """The rows after the longest run of rows that opened one of the `earlier` files.
+def own_rows(rows: Sequence[Row], earlier: Iterable[Sequence[Row]]) -> Sequence[Row]:
+    """The rows after the longest run of rows that opened one of the `earlier` copies.
 
     A file whose rows all match is one the run wrote again with the same rows (a
     deterministic run started over in the same folder): they are all its own.
     """
+    copies = [row_marks(old) for old in earlier if old]
+    if not copies:
+        return rows
     marks = row_marks(rows)
     skip = 0
-    for old in earlier:
+    for old in copies:
         n = 0
         for a, b in zip(marks, old, strict=False):
             if a != b:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.framework_logs import MARKED_FILES, read_framework_logs, take_marks
+from ledger.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
 from ledger.framework_logs.crc32c import crc32c, masked_crc32c
-from ledger.framework_logs.rows import own_rows, read_csv_rows, row_marks, step_series
+from ledger.framework_logs.rows import Row, own_rows, parse_csv_rows, step_series
 from ledger.framework_logs.tfevents import read_event_scalars
 from ledger.output_match import scan_outputs
 
@@ -152,7 +152,7 @@ def test_lightning_csv_rows_mix_columns_with_empty_cells(tmp_path: Path) -> None
     path = tmp_path / "metrics.csv"
     path.write_bytes(b"epoch,step,train_loss,val_loss\r\n0,0,0.5,\r\n0,1,0.4,\r\n0,1,,0.45\r\n")
 
-    series = step_series(read_csv_rows(path))
+    series = step_series(parse_csv_rows(path.read_bytes()))
 
     assert {k: (list(p.steps), list(p.values)) for k, p in series.items()} == {
         "train_loss": ([0, 1], [0.5, 0.4]),
@@ -164,17 +164,17 @@ def test_a_table_without_step_or_epoch_is_no_log(tmp_path: Path) -> None:
     path = tmp_path / "training.log"
     path.write_text("2024-05-01 INFO starting, lr=0.1\nloss 0.5\n")
 
-    assert read_csv_rows(path) == []
+    assert parse_csv_rows(path.read_bytes()) == []
 
 
 def test_rows_an_earlier_run_left_at_the_top_are_not_this_runs() -> None:
-    old = [{"epoch": "0", "loss": "0.5"}, {"epoch": "1", "loss": "0.4"}]
-    # Lightning rewrote the file with a new column; old rows keep their cells.
-    now = [*old, {"epoch": "2", "loss": "0.3"}]
+    old: list[Row] = [{"epoch": "0", "loss": "0.5"}, {"epoch": "1", "loss": "0.4"}]
+    now: list[Row] = [*old, {"epoch": "2", "loss": "0.3"}]
 
-    assert own_rows(now, [row_marks(old)]) == [{"epoch": "2", "loss": "0.3"}]
-    assert own_rows(old, [row_marks(old)]) == old  # written again, same rows: all its own
-    assert own_rows(now, [row_marks([{"epoch": "0", "loss": "9"}])]) == now
+    assert own_rows(now, [old]) == [{"epoch": "2", "loss": "0.3"}]
+    assert own_rows(old, [old]) == old  # written again, same rows: all its own
+    other: list[Row] = [{"epoch": "0", "loss": "9"}]
+    assert own_rows(now, [other]) == now
 
 
 def _trainer_files(root: Path, folder: str, lr: float) -> list[str]:
@@ -200,7 +200,7 @@ def _trainer_files(root: Path, folder: str, lr: float) -> list[str]:
 def test_the_trainers_newest_state_and_all_results_only(tmp_path: Path) -> None:
     written = _trainer_files(tmp_path, "out", 0.1)
 
-    found = read_framework_logs(tmp_path, written, since=0.0, marks={})
+    found = read_framework_logs(tmp_path, written, since=0.0, copies={})
 
     assert list(found.series) == ["out/trainer_state.json"]
     assert list(found.series["out/trainer_state.json"]["loss"].steps) == [1, 2, 3, 4]
@@ -211,7 +211,7 @@ def test_the_trainers_newest_state_and_all_results_only(tmp_path: Path) -> None:
 def test_a_checkpoint_state_when_the_trainer_saved_no_final_one(tmp_path: Path) -> None:
     written = [n for n in _trainer_files(tmp_path, "out", 0.1) if "checkpoint-" in n]
 
-    found = read_framework_logs(tmp_path, written, since=0.0, marks={})
+    found = read_framework_logs(tmp_path, written, since=0.0, copies={})
 
     assert list(found.series) == ["out/checkpoint-4/trainer_state.json"]
 
@@ -227,7 +227,7 @@ def test_one_metric_two_loggers_wrote_is_kept_once(tmp_path: Path) -> None:
         )
     )
 
-    found = read_framework_logs(tmp_path, ["csv/metrics.csv", events], since=0.0, marks={})
+    found = read_framework_logs(tmp_path, ["csv/metrics.csv", events], since=0.0, copies={})
 
     assert {n: sorted(s) for n, s in found.series.items()} == {
         "csv/metrics.csv": ["acc", "loss"],
@@ -235,7 +235,7 @@ def test_one_metric_two_loggers_wrote_is_kept_once(tmp_path: Path) -> None:
     }
 
 
-def test_marks_and_log_files_come_from_the_outputs_walk(tmp_path: Path) -> None:
+def test_log_files_and_copies_come_from_the_outputs_walk(tmp_path: Path) -> None:
     (tmp_path / "lightning_logs" / "version_0").mkdir(parents=True)
     (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").write_text("epoch,step,loss\n0,0,0.5\n")
     (tmp_path / "data.csv").write_text("step,x\n0,1\n")
@@ -243,23 +243,34 @@ def test_marks_and_log_files_come_from_the_outputs_walk(tmp_path: Path) -> None:
     (tmp_path / "runs" / "events.out.tfevents.1.host").write_bytes(b"")
 
     scan = scan_outputs(tmp_path, (), float("inf"), logs=("metrics.csv", "events.out.tfevents.*"))
-    marks = take_marks(tmp_path, scan.logs)
+    copies = copy_row_logs(tmp_path, scan.logs)
 
     assert sorted(scan.logs) == ["lightning_logs/version_0/metrics.csv", "runs/events.out.tfevents.1.host"]
-    assert marks == {
-        "lightning_logs/version_0/metrics.csv": row_marks([{"epoch": "0", "step": "0", "loss": "0.5"}])
-    }
+    assert copies == {"lightning_logs/version_0/metrics.csv": b"epoch,step,loss\n0,0,0.5\n"}
 
 
-def test_only_the_newest_row_logs_are_taken_down_at_the_start(tmp_path: Path) -> None:
+def test_only_the_newest_row_logs_are_copied_at_the_start(tmp_path: Path) -> None:
     found = {}
-    for n in range(MARKED_FILES + 1):
+    for n in range(COPIED_FILES + 1):
         name = f"lightning_logs/version_{n}/metrics.csv"
         (tmp_path / name).parent.mkdir(parents=True)
         (tmp_path / name).write_text("epoch,step,loss\n0,0,0.5\n")
         found[name] = 1000.0 + n
 
-    marks = take_marks(tmp_path, found)
+    copies = copy_row_logs(tmp_path, found)
 
-    assert len(marks) == MARKED_FILES
-    assert "lightning_logs/version_0/metrics.csv" not in marks
+    assert len(copies) == COPIED_FILES
+    assert "lightning_logs/version_0/metrics.csv" not in copies
+
+
+def test_rows_lightning_kept_when_it_rewrote_the_header_are_still_the_earlier_runs(tmp_path: Path) -> None:
+    """Resumed into the same version, Lightning rewrites `metrics.csv` with the new run's
+    (sorted) columns, the old rows first, then appends."""
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"epoch,step,train_loss\r\n0,0,0.5\r\n0,1,0.4\r\n")
+    before = path.read_bytes()
+    path.write_bytes(b"epoch,lr,step,train_loss\r\n0,,0,0.5\r\n0,,1,0.4\r\n1,0.1,2,0.3\r\n")
+
+    rows = own_rows(parse_csv_rows(path.read_bytes()), [parse_csv_rows(before)])
+
+    assert rows == [{"epoch": "1", "lr": "0.1", "step": "2", "train_loss": "0.3"}]
