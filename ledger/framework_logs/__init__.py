@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.framework_logs import rows as row_logs
+from ledger.framework_logs.tfevents import read_event_scalars
+from ledger.metrics_files import read_metrics_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -81,8 +83,6 @@ def read_framework_logs(
         base = posixpath.basename(name)
         try:
             if _is_events(name):
-                from ledger.framework_logs.tfevents import read_event_scalars
-
                 series, problems = read_event_scalars(root / name, since=since)
                 found.problems.extend(f"{name}: {p}" for p in problems)
             elif base == TRAINER_STATE:
@@ -103,8 +103,6 @@ def read_framework_logs(
             elif base in RESULTS or name.endswith(".json"):
                 if base in RESULTS and name not in results.get(posixpath.dirname(name), ()):
                     continue  # `all_results.json` beside it holds the same values
-                from ledger.metrics_files import read_metrics_file
-
                 found.values[name], problems = read_metrics_file(root / name, label=name)
                 found.problems.extend(problems)
                 continue
