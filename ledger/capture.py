@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import math
 import os
 import sys
 import threading
@@ -32,7 +33,7 @@ from ledger.params import merge_params, params_from, parse_argv_params, read_par
 from ledger.procinfo import hostname, process_start
 from ledger.records import DataItem, Metric, OutputFile
 from ledger.redact import capture_env, redact_argv
-from ledger.run_folder import own_folders
+from ledger.run_folder import own_folders, within
 from ledger.workspace import Workspace, locate
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
     from ledger.chunks import Points
     from ledger.environment import Environment
+    from ledger.framework_logs import FrameworkLogs
     from ledger.git import Snapshot, WorkTree
     from ledger.records import NewRun, Param
     from ledger.store import Store
@@ -67,6 +69,8 @@ class Before:
     watched: frozenset[str] = frozenset()
     """The paths `stats` was taken for, present or not."""
     errors: list[str] = field(default_factory=list)
+    row_logs: dict[str, bytes] = field(default_factory=dict)
+    """Framework logs as they were before the run (`ledger.framework_logs.copy_row_logs`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
         watched=frozenset(watched),
         stats={p: s for p in watched if (s := _stat(root / p)) is not None},
         errors=errors,
+        row_logs=_copy_row_logs(root, ws.config.framework_logs),
     )
 
 
@@ -290,15 +295,27 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors += problems
     plotted, problems = read_plot_series(root, declared.plots, since=started_at)
     errors += problems
-    metrics, series = _named_results(values, live, plotted)
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
-    scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
+    scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets, logs=ws.config.framework_logs)
     folders = own_folders(root, scan.folders, [*written, *scan.files], before.argv_params)
     overridden = {p.key for p in before.argv_params}
     params = merge_params([params, [p for p in folders.params if p.key not in overridden]])
     written += scan.files
     errors += scan.problems + folders.problems
+    # A log in a folder another run made at the same time is that run's.
+    others = [
+        f
+        for f in scan.folders
+        if not within(f, folders.folders) and not any(within(o, [f]) for o in folders.folders)
+    ]
+    logs = _framework_logs(
+        root, {p: t for p, t in scan.logs.items() if not within(p, others)}, before, started_at
+    )
+    errors += logs.problems
+    metrics, series = _named_results(
+        {**values, **logs.values}, {**live, **logs.series}, plotted, same=logs.same
+    )
     before_data = {(d.path, d.value) for d in before.data}
     outputs = [
         OutputFile(path=d.path, algorithm=d.algorithm, value=d.value, size=d.size or 0)
@@ -487,24 +504,32 @@ def _named_results(
     files: Mapping[str, Mapping[str, float]],
     live: Mapping[str, Mapping[str, Points]],
     plotted: Mapping[str, Mapping[str, Points]],
+    *,
+    same: Mapping[str, str] | None = None,
 ) -> tuple[list[Metric], dict[str, dict[str, Points]]]:
     """Final values and series under keys that never collide.
 
     DVCLive's series and the summary file beside them are one metric, so they share a
-    key; a key two files hold is qualified by its file. Series of plain plots files are
-    named apart from the metrics, and qualified only when another series has the name.
+    key, as do the series files `same` maps to a values file (a Trainer's history and
+    its results); a key two files hold is qualified by its file. Series of plain plots
+    files are named apart from the metrics, and qualified only when another series has
+    the name.
     """
+    alias = same or {}
     origins: dict[str, set[str]] = {}
     for source in (files, live):
         for origin, keys in source.items():
-            origins.setdefault(origin, set()).update(keys)
+            origins.setdefault(alias.get(origin, origin), set()).update(keys)
     names = shown_keys(origins)
     metrics = [
         Metric(key=names[(origin, k)], value=v, step=None, source=origin)
         for origin, found in files.items()
         for k, v in found.items()
     ]
-    series = {origin: {names[(origin, k)]: p for k, p in found.items()} for origin, found in live.items()}
+    series = {
+        origin: {names[(alias.get(origin, origin), k)]: p for k, p in found.items()}
+        for origin, found in live.items()
+    }
     taken = {key for found in series.values() for key in found}
     plot_names = shown_keys({origin: set(found) for origin, found in plotted.items()})
     for origin, found in plotted.items():
@@ -512,6 +537,22 @@ def _named_results(
             key = plot_names[(origin, k)]
             series.setdefault(origin, {})[f"{origin}:{k}" if key in taken else key] = points
     return metrics, series
+
+
+def _copy_row_logs(root: Path, patterns: Sequence[str]) -> dict[str, bytes]:
+    """What the framework logs already there hold, to tell a resumed run's rows apart."""
+    from ledger.framework_logs import copy_row_logs
+
+    return copy_row_logs(root, scan_outputs(root, (), math.inf, logs=patterns).logs)
+
+
+def _framework_logs(
+    root: Path, found: Mapping[str, float], before: Before, started_at: float
+) -> FrameworkLogs:
+    from ledger.framework_logs import read_framework_logs
+
+    written = sorted(name for name, mtime in found.items() if mtime >= started_at)
+    return read_framework_logs(root, written, since=started_at, copies=before.row_logs)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -52,6 +52,20 @@ class Config:
         "dvclive/metrics.json",
     )
     """Metrics files read after a run, besides those `dvc.yaml` declares."""
+    framework_logs: tuple[str, ...] = (
+        "metrics.csv",
+        "events.out.tfevents.*",
+        "trainer_state.json",
+        "all_results.json",
+        "eval_results.json",
+        "train_results.json",
+        "training.log",
+        "training.csv",
+        "history.csv",
+    )
+    """Logs training frameworks write, read after a run when it wrote them, as
+    `.gitignore` patterns (`metrics.csv` at any depth): CSV loggers with a `step` or
+    `epoch` column, TensorBoard event files, the Trainer's state and results (JSON)."""
     outputs: tuple[str, ...] = (
         "checkpoints/",
         "models/",

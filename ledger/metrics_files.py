@@ -39,7 +39,7 @@ def parse_metrics(name: str, raw: bytes) -> tuple[dict[str, float], list[str]]:
     values: dict[str, float] = {}
     errors: list[str] = []
     for key, value in flatten(data).items():
-        number = _number(value)
+        number = as_number(value)
         if number is None:
             errors.append(f"{name}: metric {key!r} is not a number ({value!r}); skipped")
         else:
@@ -165,7 +165,7 @@ def _step_series(rows: list[dict[str, object]]) -> dict[str, Points]:
         return {}  # columns plotted against each other (recall against threshold): a curve
     steps: list[int] = []
     for i, row in enumerate(rows):
-        value = _number(row.get(axis)) if axis is not None else float(i)
+        value = as_number(row.get(axis)) if axis is not None else float(i)
         if value is None or not value.is_integer() or (steps and value < steps[-1]):
             return {}
         steps.append(int(value))
@@ -173,7 +173,7 @@ def _step_series(rows: list[dict[str, object]]) -> dict[str, Points]:
     for key in rows[0]:
         if key in (axis, "timestamp"):
             continue
-        values = [_number(row.get(key)) for row in rows]
+        values = [as_number(row.get(key)) for row in rows]
         numbers = [v for v in values if v is not None]
         if len(numbers) == len(values):
             columns[str(key)] = Points(array("q", steps), array("q", [0] * len(steps)), array("d", numbers))
@@ -191,7 +191,7 @@ def _read_tsv(path: Path, name: str) -> Points:
     return points
 
 
-def _number(value: object) -> float | None:
+def as_number(value: object) -> float | None:
     """Numbers, and strings float() reads (`"nan"`, `"inf"`); booleans are not metrics."""
     if isinstance(value, bool):
         return None

@@ -84,6 +84,8 @@ class OutputScan:
     folders: list[str]
     """Folders the run made and filled: nothing in them is older than the run."""
     problems: list[str]
+    logs: dict[str, float] = field(default_factory=dict)
+    """Files the `logs` patterns name, whenever written, with their modification times."""
 
 
 def _compile_patterns(patterns: Iterable[str]) -> list[_Pattern]:
@@ -110,14 +112,20 @@ def scan_outputs(
     *,
     skip: Iterable[str] = (),
     limit: int = WALK_LIMIT,
+    logs: Sequence[str] = (),
 ) -> OutputScan:
     """Walk the work tree for files named by `patterns` written at or after `since`.
 
     Args:
         skip: repo-relative folders not to enter (data DVC already hashes).
         limit: entries to look at before giving up.
+        logs: patterns of framework log files (`ledger.framework_logs`), found in the
+            same walk and listed whatever their age.
     """
     matchers = _compile_patterns(patterns)
+    log_matchers = _compile_patterns(logs)
+    any_log = re.compile("|".join(f"(?:{m.regex.pattern})" for m in log_matchers) or "(?!)")
+    found_logs: dict[str, float] = {}
     # One regex for "could any pattern name this?": most entries are named by none.
     anything = re.compile("|".join(f"(?:{m.regex.pattern})" for m in matchers) or "(?!)")
     top = str(root)
@@ -171,6 +179,8 @@ def scan_outputs(
                 if not entry.is_file():
                     continue
                 folder.files += 1
+                if any_log.fullmatch(path) and _is_named(log_matchers, path, -1):
+                    found_logs[path] = entry.stat().st_mtime
                 named = (inherited >= 0 or anything.fullmatch(path) is not None) and _is_named(
                     matchers, path, inherited
                 )
@@ -183,7 +193,7 @@ def scan_outputs(
             folder.written += written
             if named and written:
                 found.append(path)
-    return OutputScan(sorted(found), _made_folders(folders), problems)
+    return OutputScan(sorted(found), _made_folders(folders), problems, found_logs)
 
 
 def _last_match(matchers: Sequence[_Pattern], path: str, inherited: int, *, folder: bool) -> int:

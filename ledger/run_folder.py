@@ -58,7 +58,7 @@ def own_folders(
     """
     problems: list[str] = []
     configs = _configs_in(root, made, problems)
-    configs += [p for p in written if is_folder_config(p) and not _within(p, made)]
+    configs += [p for p in written if is_folder_config(p) and not within(p, made)]
     leaves: dict[str, list[Param]] = {}
     for path in dict.fromkeys(configs):
         leaves.setdefault(_leaf(path), []).extend(read_config(root / path, path, problems))
@@ -68,13 +68,13 @@ def own_folders(
         foreign = set()  # none agrees: the script saved values it derived (`lr * world_size`)
     folders: list[str] = []
     for folder in made:
-        inside = [leaf for leaf in leaves if _within(leaf, [folder])]
+        inside = [leaf for leaf in leaves if within(leaf, [folder])]
         if not any(leaf in foreign for leaf in inside):
             folders.append(folder)
         else:
             folders += [leaf for leaf in inside if leaf not in foreign]
     # The repository itself is never a run's folder, though a config the run wrote there counts.
-    folders += [leaf for leaf in leaves if leaf not in foreign | {"."} and not _within(leaf, folders)]
+    folders += [leaf for leaf in leaves if leaf not in foreign | {"."} and not within(leaf, folders)]
     own = {leaf: found for leaf, found in leaves.items() if leaf not in foreign}
     params, differing = _agreed(own)
     problems += [
@@ -83,7 +83,7 @@ def own_folders(
         if key not in argv
     ]
     # A folder inside another of the run's (Hydra's `.hydra/` made in a reused folder) is part of it.
-    outer = [f for f in dict.fromkeys(folders) if not any(_within(f, [g]) and f != g for g in folders)]
+    outer = [f for f in dict.fromkeys(folders) if not any(within(f, [g]) and f != g for g in folders)]
     return RunFolders(sorted(outer), params, problems)
 
 
@@ -164,5 +164,6 @@ def _agreed(leaves: Mapping[str, Sequence[Param]]) -> tuple[list[Param], dict[st
     return [p for key, p in kept.items() if key not in differing], differing
 
 
-def _within(path: str, folders: Iterable[str]) -> bool:
+def within(path: str, folders: Iterable[str]) -> bool:
+    """Whether `path` is one of `folders` or inside one."""
     return any(path == f or path.startswith(f"{f}/") for f in folders)

@@ -88,3 +88,22 @@ def test_capture_overhead_benchmark_smoke() -> None:
     assert re.search(r"data refs \(dvc.lock, \*.dvc\)\s+[1-9]", proc.stdout), proc.stdout
     assert re.search(r"outputs train.py wrote\s+[45] of 5", proc.stdout), proc.stdout
     assert re.search(r"capture problems\s+0\b", proc.stdout), proc.stdout
+
+
+@pytest.mark.slow
+def test_framework_logs_benchmark_smoke() -> None:
+    """The readers read what the benchmark's run wrote; the figures are printed, not asserted."""
+    script = ROOT / "benchmarks" / "bench_framework_logs.py"
+
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "added by the readers:" in proc.stdout
+    assert re.search(r"events \(training mix\)\s+0\.\d\d MB", proc.stdout), proc.stdout

@@ -114,3 +114,25 @@ def test_ledger_run_captures_without_gitpython_or_importlib_metadata(tmp_repo) -
     loaded = set(out.stdout.split())
     assert "ledger.capture" in loaded
     assert loaded & {"git", "importlib.metadata", "email"} == set()
+
+
+def test_framework_log_readers_import_no_framework() -> None:
+    """TensorBoard files are read without TensorFlow, torch's writer or protobuf."""
+    code = "import ledger.framework_logs, ledger.framework_logs.tfevents, ledger.framework_logs.rows"
+
+    loaded = _imported_after(code)
+
+    assert loaded & {*HEAVY, "tensorboard", "tensorflow", "google", "numpy", "lightning", "yaml"} == set()
+
+
+def test_git_hooks_never_load_the_framework_log_readers() -> None:
+    code = (
+        "import ledger.hooks.cli, ledger.hooks.post_commit, ledger.hooks.post_rewrite, "
+        "ledger.hooks.runs_match, ledger.hooks.check_results, ledger.hooks.prepare_commit_msg\n"
+        "import sys\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert [m for m in out.stdout.split() if m.startswith("ledger.framework_logs")] == []

@@ -1,0 +1,345 @@
+"""Metrics and series from the logs training frameworks write, through `ledger run`,
+`show --json`, `diff` and `reproduce`, with files written by the real writers (torch's
+`SummaryWriter`, Lightning's loggers) or in the exact shape the framework writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.helpers import ledger, runs_json, show_json
+
+if TYPE_CHECKING:
+    from tests.repo import TmpRepo
+
+pytestmark = pytest.mark.integration
+
+SUMMARY_WRITER = """\
+import sys
+import torch
+from torch.utils.tensorboard import SummaryWriter
+lr = float(sys.argv[1])
+with SummaryWriter("runs/exp") as w:
+    for step in range(5):
+        w.add_scalar("train/loss", 1.0 / (1 + lr * step), step)
+        w.add_histogram("weights", torch.tensor([0.1 * step, 0.2, 0.3]), step)
+    w.add_scalar("val/acc", 0.5 + lr, 4)
+"""
+
+TRAINER = """\
+import json, os, sys
+lr = float(sys.argv[1])
+out = sys.argv[2] if len(sys.argv) > 2 else "out"
+history = []
+for step in range(1, 5):
+    history.append({"epoch": step / 2, "grad_norm": 0.5, "learning_rate": lr, "loss": 2.0 - lr * step, "step": step})
+    if step % 2 == 0:
+        history.append({"epoch": step / 2, "eval_loss": 1.9 - lr * step, "eval_runtime": 0.01, "step": step})
+        os.makedirs(f"{out}/checkpoint-{step}", exist_ok=True)
+        json.dump({"global_step": step, "log_history": history}, open(f"{out}/checkpoint-{step}/trainer_state.json", "w"), indent=2)
+history.append({"epoch": 2.0, "step": 4, "total_flos": 10.0, "train_loss": 1.7, "train_runtime": 0.5})
+json.dump({"global_step": 4, "log_history": history}, open(f"{out}/trainer_state.json", "w"), indent=2)
+results = {"epoch": 2.0, "eval_loss": 1.9 - 4 * lr, "train_loss": 1.7}
+json.dump(results, open(f"{out}/all_results.json", "w"))
+json.dump({"epoch": 2.0, "eval_loss": results["eval_loss"]}, open(f"{out}/eval_results.json", "w"))
+json.dump({"epoch": 2.0, "train_loss": 1.7}, open(f"{out}/train_results.json", "w"))
+"""
+
+KERAS = """\
+import csv, sys
+lr = float(sys.argv[1])
+append = len(sys.argv) > 2
+first = int(sys.argv[2]) if append else 0
+with open("training.log", "a" if append else "w", newline="") as f:  # as keras.callbacks.CSVLogger
+    writer = csv.DictWriter(f, fieldnames=["epoch", "accuracy", "loss", "val_accuracy", "val_loss"])
+    if not append:
+        writer.writeheader()
+    for epoch in range(first, first + 3):
+        writer.writerow({"epoch": epoch, "accuracy": 0.5 + lr * epoch, "loss": 1 - lr * epoch,
+                         "val_accuracy": 0.4 + lr * epoch, "val_loss": 1.1 - lr * epoch})
+"""
+
+LIGHTNING = """\
+import sys
+import torch
+import lightning as L
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+lr = float(sys.argv[1])
+L.seed_everything(0, verbose=False)
+
+
+class Model(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("train_loss", loss)
+        return loss
+
+    def validation_step(self, batch, _):
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=lr)
+
+
+g = torch.Generator().manual_seed(0)
+x = torch.randn(64, 4, generator=g)
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16)
+trainer = L.Trainer(
+    max_epochs=2,
+    logger=[CSVLogger("logs", name="csv"), TensorBoardLogger("logs", name="tb")],
+    log_every_n_steps=1,
+    enable_checkpointing=False,
+    enable_progress_bar=False,
+    enable_model_summary=False,
+    accelerator="cpu",
+)
+trainer.fit(Model(), loader, loader)
+"""
+
+
+def _project(repo: TmpRepo, script: str, *, extra: dict[str, str | bytes] | None = None) -> TmpRepo:
+    repo.gen({"train.py": script, ".gitignore": "runs/\nout/\nlogs/\ntraining.log\n", **(extra or {})})
+    repo.commit("training script")
+    return repo
+
+
+def _run(*args: str, script: str = "train.py") -> dict[str, Any]:
+    """`ledger run -- python train.py ARGS`; the parts of `show --json` the tests read."""
+    ledger("run", "--", sys.executable, script, *args)
+    shown = show_json(runs_json()[0]["id"])
+    run = shown["run"]
+    return {
+        "id": run["summary"]["id"],
+        "status": run["summary"]["status"],
+        "metrics": run["summary"]["metrics"],
+        "metric_sources": {m["key"]: m["source"] for m in run["metrics"]},
+        "series": shown["series"],
+        "capture_errors": run["capture_errors"],
+    }
+
+
+def _reproduce(run_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger.reproduce", run_id], capture_output=True, text=True, check=False
+    )
+
+
+def _diff_line(a: str, b: str, key: str) -> list[str]:
+    diff = ledger("diff", a, b).stdout
+    return next(line.split() for line in diff.splitlines() if line.split()[1:2] == [key])
+
+
+def test_summary_writer_scalars_are_series_and_metrics(tmp_repo: TmpRepo) -> None:
+    pytest.importorskip("tensorboard")
+    _project(tmp_repo, SUMMARY_WRITER)
+
+    first = _run("0.5")
+    second = _run("0.25")
+
+    assert first["metrics"] == {"train/loss": pytest.approx(1 / 3), "val/acc": 1.0}
+    source = first["metric_sources"]["train/loss"]
+    assert source.startswith("runs/exp/events.out.tfevents.")
+    assert first["metric_sources"]["val/acc"] == source
+    assert first["series"]["train/loss"]["steps"] == [0, 1, 2, 3, 4]
+    assert first["series"]["train/loss"]["values"][1] == pytest.approx(1 / 1.5)
+    assert "weights" not in first["series"]  # a histogram is no scalar
+    assert first["capture_errors"] == []
+    assert _diff_line(first["id"], second["id"], "val/acc")[2:5] == ["1", "->", "0.75"]
+    done = _reproduce(first["id"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    again = next(r for r in runs_json() if r["id"] not in (first["id"], second["id"]))
+    assert again["metrics"] == first["metrics"]
+
+
+def test_trainer_history_and_results_once_each(tmp_repo: TmpRepo) -> None:
+    _project(tmp_repo, TRAINER)
+
+    first = _run("0.1")
+    second = _run("0.2")
+
+    assert first["metrics"]["eval_loss"] == pytest.approx(1.5)
+    assert first["metric_sources"]["eval_loss"] == "out/all_results.json"
+    assert first["metric_sources"]["loss"] == "out/trainer_state.json"
+    # One history (the newest, not each checkpoint's copy), one set of results.
+    assert first["series"]["loss"]["steps"] == [1, 2, 3, 4]
+    assert first["series"]["eval_loss"]["steps"] == [2, 4]
+    assert not any(":" in key for key in first["metrics"])
+    assert "epoch" not in first["series"]
+    assert _diff_line(first["id"], second["id"], "eval_loss")[2:5] == ["1.5", "->", "1.1"]
+    done = _reproduce(first["id"])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_keras_csv_logger_epochs(tmp_repo: TmpRepo) -> None:
+    _project(tmp_repo, KERAS)
+
+    first = _run("0.1")
+    second = _run("0.2")
+
+    assert first["series"]["val_loss"]["steps"] == [0, 1, 2]
+    assert first["metrics"]["val_loss"] == pytest.approx(0.9)
+    assert first["metric_sources"]["val_loss"] == "training.log"
+    assert _diff_line(first["id"], second["id"], "loss")[2:5] == ["0.8", "->", "0.6"]
+    done = _reproduce(first["id"])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_lightning_csv_and_tensorboard_loggers(tmp_repo: TmpRepo) -> None:
+    """A real Lightning run with both loggers: what both wrote is one metric, not two."""
+    pytest.importorskip("lightning")
+    pytest.importorskip("tensorboard")
+    _project(tmp_repo, LIGHTNING)
+
+    first = _run("0.05")
+    second = _run("0.01")
+
+    csv_file = "logs/csv/version_0/metrics.csv"
+    assert first["metric_sources"]["val_loss"] == csv_file
+    assert first["metric_sources"]["train_loss"] == csv_file
+    assert first["series"]["train_loss"]["steps"] == list(range(8))
+    assert first["series"]["val_loss"]["steps"] == [3, 7]
+    assert not any(
+        key.endswith("_loss") and key != "val_loss" and key != "train_loss" for key in first["metrics"]
+    )
+    assert first["metric_sources"]["epoch"].startswith("logs/tb/version_0/events.out.tfevents.")
+    assert second["metric_sources"]["val_loss"] == "logs/csv/version_1/metrics.csv"
+    line = _diff_line(first["id"], second["id"], "val_loss")
+    assert line[3] == "->"
+    assert float(line[2]) == pytest.approx(first["metrics"]["val_loss"], rel=1e-5)
+    assert first["capture_errors"] == []
+    done = _reproduce(first["id"])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_empty_version_beside_a_full_one(tmp_repo: TmpRepo) -> None:
+    """Lightning made `version_0` and wrote nothing in it before a restart filled `version_1`."""
+    script = (
+        "import os\n"
+        "for v, rows in (('version_0', ''), ('version_1', '0,0,0.5\\r\\n0,1,0.25\\r\\n')):\n"
+        "    os.makedirs(f'lightning_logs/{v}', exist_ok=True)\n"
+        "    open(f'lightning_logs/{v}/metrics.csv', 'w', newline='').write('epoch,step,loss\\r\\n' + rows)\n"
+    )
+    _project(tmp_repo, script)
+
+    run = _run()
+
+    assert run["metrics"] == {"loss": 0.25}
+    assert run["metric_sources"] == {"loss": "lightning_logs/version_1/metrics.csv"}
+    assert run["capture_errors"] == []
+
+
+def test_an_earlier_runs_folder_is_not_read(tmp_repo: TmpRepo) -> None:
+    stale = "lightning_logs/version_0/metrics.csv"
+    script = (
+        "import os\n"
+        "os.makedirs('lightning_logs/version_1')\n"
+        "open('lightning_logs/version_1/metrics.csv', 'w').write('epoch,step,loss\\n0,0,0.5\\n')\n"
+    )
+    _project(tmp_repo, script, extra={".gitignore": "lightning_logs/\n"})
+    tmp_repo.gen({stale: "epoch,step,loss,acc\n0,0,9.0,0.1\n", "runs/old/events.out.tfevents.1.host": b"x"})
+    old = time.time() - 3600
+    for path in (stale, "runs/old/events.out.tfevents.1.host"):
+        os.utime(tmp_repo.root / path, (old, old))
+
+    run = _run()
+
+    assert run["metrics"] == {"loss": 0.5}
+    assert run["capture_errors"] == []
+
+
+def test_a_corrupt_event_file_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
+    pytest.importorskip("tensorboard")
+    script = SUMMARY_WRITER + (
+        "import glob\n"
+        "path = glob.glob('runs/exp/events.out.tfevents.*')[0]\n"
+        "raw = bytearray(open(path, 'rb').read())\n"
+        "raw[-30] ^= 0xFF  # a flipped byte in the last record, then a torn write\n"
+        "open(path, 'wb').write(bytes(raw) + b'\\x10\\x00\\x00')\n"
+    )
+    _project(tmp_repo, script)
+
+    run = _run("0.5")
+
+    assert run["status"] == "finished"
+    assert run["series"]["train/loss"]["steps"] == [0, 1, 2, 3, 4]  # read before the damage
+    assert "val/acc" not in run["metrics"]  # the damaged record
+    problems = [e for e in run["capture_errors"] if "events.out.tfevents" in e]
+    assert len(problems) == 2
+    assert any("1 damaged record(s) skipped" in p for p in problems)
+    assert any("truncated" in p for p in problems)
+
+
+def test_a_resumed_csv_log_counts_only_the_rows_appended(tmp_repo: TmpRepo) -> None:
+    _project(tmp_repo, KERAS)
+    _run("0.1")
+
+    resumed = _run("0.1", "3")  # `CSVLogger(append=True)` after a restart at epoch 3
+
+    assert resumed["series"]["loss"]["steps"] == [3, 4, 5]
+    assert resumed["metrics"]["loss"] == pytest.approx(0.5)
+
+
+def test_a_resumed_trainer_counts_only_the_steps_after_its_checkpoint(tmp_repo: TmpRepo) -> None:
+    resume = """\
+import json, os
+# Resume from checkpoint-2: its history, then new steps with the new values.
+history = json.load(open("out/checkpoint-2/trainer_state.json"))["log_history"]
+for step in (3, 4):
+    history.append({"epoch": step / 2, "loss": 0.5 / step, "step": step})
+os.makedirs("out/checkpoint-4", exist_ok=True)
+json.dump({"global_step": 4, "log_history": history}, open("out/checkpoint-4/trainer_state.json", "w"))
+"""
+    _project(tmp_repo, TRAINER, extra={"resume.py": resume})
+    _run("0.1")
+
+    run = _run(script="resume.py")
+
+    assert run["series"]["loss"]["steps"] == [3, 4]
+    assert run["series"]["loss"]["values"] == [pytest.approx(0.5 / 3), 0.125]
+    assert run["metric_sources"]["loss"] == "out/checkpoint-4/trainer_state.json"
+    assert "eval_loss" not in run["metrics"]  # the first run's, not this one's
+
+
+def test_events_logged_before_the_run_started_are_not_its_own(tmp_repo: TmpRepo) -> None:
+    pytest.importorskip("tensorboard")
+    script = (
+        "import time\n"
+        "from torch.utils.tensorboard import SummaryWriter\n"
+        "with SummaryWriter('runs/exp') as w:\n"
+        "    w.add_scalar('loss', 9.0, 0, walltime=time.time() - 3600)  # replayed from an earlier run\n"
+        "    w.add_scalar('loss', 0.5, 1)\n"
+    )
+    _project(tmp_repo, script)
+
+    run = _run()
+
+    assert run["series"]["loss"]["steps"] == [1]
+    assert run["metrics"] == {"loss": 0.5}
+
+
+def test_another_layout_named_in_tool_ledger(tmp_repo: TmpRepo) -> None:
+    script = (
+        "import json\n"
+        "open('epochs.csv', 'w').write('epoch,score\\n0,0.5\\n1,0.75\\n')\n"
+        "json.dump({'final': {'score': 0.75}}, open('scores.json', 'w'))\n"
+        "open('metrics.csv', 'w').write('step,loss\\n0,1.0\\n')\n"
+    )
+    pyproject = '[tool.ledger]\nframework_logs = ["epochs.csv", "scores.json"]\n'
+    _project(tmp_repo, script, extra={"pyproject.toml": pyproject})
+
+    run = _run()
+
+    assert run["metric_sources"] == {"score": "epochs.csv", "final.score": "scores.json"}  # no metrics.csv
+    assert run["series"]["score"]["steps"] == [0, 1]

@@ -1,0 +1,276 @@
+"""The framework log readers on files in the frameworks' exact formats."""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ledger.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
+from ledger.framework_logs.crc32c import crc32c, masked_crc32c
+from ledger.framework_logs.rows import Row, own_rows, parse_csv_rows, step_series
+from ledger.framework_logs.tfevents import read_event_scalars
+from ledger.output_match import scan_outputs
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _event(step: int, tag: str, value: float, *, wall_time: float = 1e9) -> bytes:
+    """An Event with one simple_value, encoded from the protobuf spec (no library)."""
+    value_msg = _field(1, tag.encode()) + _varint(2 << 3 | 5) + struct.pack("<f", value)
+    summary = _field(1, value_msg)
+    return (
+        (_varint(1 << 3 | 1) + struct.pack("<d", wall_time))
+        + _varint(2 << 3)
+        + _varint(step)
+        + _field(5, summary)
+    )
+
+
+def _record(data: bytes) -> bytes:
+    head = struct.pack("<Q", len(data))
+    return head + struct.pack("<I", masked_crc32c(head)) + data + struct.pack("<I", masked_crc32c(data))
+
+
+def test_crc32c_matches_the_standard_check_value() -> None:
+    assert crc32c(b"123456789") == 0xE3069283
+    assert crc32c(b"") == 0
+    assert crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720, B.4: 32 bytes of zeroes
+
+
+def test_event_records_built_from_the_spec(tmp_path: Path) -> None:
+    path = tmp_path / "events.out.tfevents.1.host"
+    path.write_bytes(b"".join(_record(_event(s, "loss", 1 / (abs(s) + 1))) for s in (0, 1, -1)))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert list(found["loss"].steps) == [0, 1, -1]
+    assert list(found["loss"].values) == [1.0, 0.5, 0.5]
+    assert list(found["loss"].times_ms) == [10**12] * 3
+
+
+def test_damage_keeps_what_was_read_before_it(tmp_path: Path) -> None:
+    good = [_record(_event(s, "loss", float(s))) for s in range(3)]
+    flipped = bytearray(_record(_event(3, "loss", 3.0)))
+    flipped[-6] ^= 0x01  # in the float: the data's CRC no longer matches
+    broken_header = bytearray(_record(_event(4, "loss", 4.0)))
+    broken_header[0] ^= 0x01
+    path = tmp_path / "events.out.tfevents.2.host"
+    path.write_bytes(b"".join(good) + bytes(flipped) + bytes(broken_header) + good[0])
+
+    found, problems = read_event_scalars(path)
+
+    assert list(found["loss"].steps) == [0, 1, 2]
+    assert problems == [
+        f"corrupt record header at byte {sum(map(len, good)) + len(flipped)}; the rest is unreadable",
+        "1 damaged record(s) skipped",
+    ]
+
+
+def test_a_torn_last_record_is_reported_as_truncated(tmp_path: Path) -> None:
+    records = [_record(_event(s, "loss", float(s))) for s in range(2)]
+    path = tmp_path / "events.out.tfevents.3.host"
+    path.write_bytes(records[0] + records[1][:-5])
+
+    found, problems = read_event_scalars(path)
+
+    assert list(found["loss"].steps) == [0]
+    assert problems == [f"truncated after {len(records[0])} bytes"]
+
+
+def test_events_before_since_are_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "events.out.tfevents.4.host"
+    path.write_bytes(
+        _record(_event(0, "a", 1.0, wall_time=100.0)) + _record(_event(1, "a", 2.0, wall_time=200.0))
+    )
+
+    found, _ = read_event_scalars(path, since=150.0)
+
+    assert list(found["a"].steps) == [1]
+
+
+def test_tensorflow2_style_tensor_scalars_from_tensorboards_writer(tmp_path: Path) -> None:
+    """TF2 `tf.summary.scalar` writes a scalar-shaped tensor; histograms and text are tensors too."""
+    pytest.importorskip("tensorboard")
+    np = pytest.importorskip("numpy")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.util import tensor_util
+
+    writer = EventFileWriter(str(tmp_path))
+    values = {
+        "f32": np.float32(0.5),
+        "f64": np.float64(-2.25),
+        "i64": np.int64(-7),
+        "histogram": np.array([[0.0, 1.0, 3.0]], dtype=np.float64),
+        "text": np.array(b"hello", dtype=object),
+    }
+    for step in range(2):
+        summary = summary_pb2.Summary(
+            value=[
+                summary_pb2.Summary.Value(tag=t, tensor=tensor_util.make_tensor_proto(v))
+                for t, v in values.items()
+            ]
+        )
+        writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+    writer.close()
+    path = next(tmp_path.glob("events.out.tfevents.*"))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert {k: list(p.values) for k, p in found.items()} == {
+        "f32": [0.5, 0.5],
+        "f64": [-2.25, -2.25],
+        "i64": [-7.0, -7.0],
+    }
+
+
+def test_lightning_csv_rows_mix_columns_with_empty_cells(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"epoch,step,train_loss,val_loss\r\n0,0,0.5,\r\n0,1,0.4,\r\n0,1,,0.45\r\n")
+
+    series = step_series(parse_csv_rows(path.read_bytes()))
+
+    assert {k: (list(p.steps), list(p.values)) for k, p in series.items()} == {
+        "train_loss": ([0, 1], [0.5, 0.4]),
+        "val_loss": ([1], [0.45]),
+    }
+
+
+def test_a_table_without_step_or_epoch_is_no_log(tmp_path: Path) -> None:
+    path = tmp_path / "training.log"
+    path.write_text("2024-05-01 INFO starting, lr=0.1\nloss 0.5\n")
+
+    assert parse_csv_rows(path.read_bytes()) == []
+
+
+def test_rows_an_earlier_run_left_at_the_top_are_not_this_runs() -> None:
+    old: list[Row] = [{"epoch": "0", "loss": "0.5"}, {"epoch": "1", "loss": "0.4"}]
+    now: list[Row] = [*old, {"epoch": "2", "loss": "0.3"}]
+
+    assert own_rows(now, [old]) == [{"epoch": "2", "loss": "0.3"}]
+    assert own_rows(old, [old]) == old  # written again, same rows: all its own
+    other: list[Row] = [{"epoch": "0", "loss": "9"}]
+    assert own_rows(now, [other]) == now
+
+
+def _trainer_files(root: Path, folder: str, lr: float) -> list[str]:
+    history: list[dict[str, float]] = []
+    names = []
+    for step in (1, 2, 3, 4):
+        history.append({"epoch": step / 2, "loss": 1 - lr * step, "step": step})
+        if step % 2 == 0:
+            name = f"{folder}/checkpoint-{step}/trainer_state.json"
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(json.dumps({"log_history": history}))
+            names.append(name)
+    for name, data in (
+        ("trainer_state.json", {"log_history": history}),
+        ("all_results.json", {"epoch": 2.0, "eval_loss": 0.5}),
+        ("eval_results.json", {"epoch": 2.0, "eval_loss": 0.5}),
+    ):
+        (root / folder / name).write_text(json.dumps(data))
+        names.append(f"{folder}/{name}")
+    return names
+
+
+def test_the_trainers_newest_state_and_all_results_only(tmp_path: Path) -> None:
+    written = _trainer_files(tmp_path, "out", 0.1)
+
+    found = read_framework_logs(tmp_path, written, since=0.0, copies={})
+
+    assert list(found.series) == ["out/trainer_state.json"]
+    assert list(found.series["out/trainer_state.json"]["loss"].steps) == [1, 2, 3, 4]
+    assert found.values == {"out/all_results.json": {"epoch": 2.0, "eval_loss": 0.5}}
+    assert found.same == {"out/trainer_state.json": "out/all_results.json"}
+
+
+def test_a_checkpoint_state_when_the_trainer_saved_no_final_one(tmp_path: Path) -> None:
+    written = [n for n in _trainer_files(tmp_path, "out", 0.1) if "checkpoint-" in n]
+
+    found = read_framework_logs(tmp_path, written, since=0.0, copies={})
+
+    assert list(found.series) == ["out/checkpoint-4/trainer_state.json"]
+
+
+def test_one_metric_two_loggers_wrote_is_kept_once(tmp_path: Path) -> None:
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "metrics.csv").write_text("step,loss,acc\n0,0.1,0.5\n1,0.2,0.6\n")
+    events = "tb/events.out.tfevents.1.host"
+    (tmp_path / "tb").mkdir()
+    (tmp_path / events).write_bytes(
+        b"".join(
+            _record(_event(s, k, v)) for s, k, v in ((0, "loss", 0.1), (1, "loss", 0.2), (1, "acc", 0.7))
+        )
+    )
+
+    found = read_framework_logs(tmp_path, ["csv/metrics.csv", events], since=0.0, copies={})
+
+    assert {n: sorted(s) for n, s in found.series.items()} == {
+        "csv/metrics.csv": ["acc", "loss"],
+        events: ["acc"],
+    }
+
+
+def test_log_files_and_copies_come_from_the_outputs_walk(tmp_path: Path) -> None:
+    (tmp_path / "lightning_logs" / "version_0").mkdir(parents=True)
+    (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").write_text("epoch,step,loss\n0,0,0.5\n")
+    (tmp_path / "data.csv").write_text("step,x\n0,1\n")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "events.out.tfevents.1.host").write_bytes(b"")
+
+    scan = scan_outputs(tmp_path, (), float("inf"), logs=("metrics.csv", "events.out.tfevents.*"))
+    copies = copy_row_logs(tmp_path, scan.logs)
+
+    assert sorted(scan.logs) == ["lightning_logs/version_0/metrics.csv", "runs/events.out.tfevents.1.host"]
+    assert copies == {"lightning_logs/version_0/metrics.csv": b"epoch,step,loss\n0,0,0.5\n"}
+
+
+def test_only_the_newest_row_logs_are_copied_at_the_start(tmp_path: Path) -> None:
+    found = {}
+    for n in range(COPIED_FILES + 1):
+        name = f"lightning_logs/version_{n}/metrics.csv"
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text("epoch,step,loss\n0,0,0.5\n")
+        found[name] = 1000.0 + n
+
+    copies = copy_row_logs(tmp_path, found)
+
+    assert len(copies) == COPIED_FILES
+    assert "lightning_logs/version_0/metrics.csv" not in copies
+
+
+def test_rows_lightning_kept_when_it_rewrote_the_header_are_still_the_earlier_runs(tmp_path: Path) -> None:
+    """Resumed into the same version, Lightning rewrites `metrics.csv` with the new run's
+    (sorted) columns, the old rows first, then appends."""
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"epoch,step,train_loss\r\n0,0,0.5\r\n0,1,0.4\r\n")
+    before = path.read_bytes()
+    path.write_bytes(b"epoch,lr,step,train_loss\r\n0,,0,0.5\r\n0,,1,0.4\r\n1,0.1,2,0.3\r\n")
+
+    rows = own_rows(parse_csv_rows(path.read_bytes()), [parse_csv_rows(before)])
+
+    assert rows == [{"epoch": "1", "lr": "0.1", "step": "2", "train_loss": "0.3"}]
