@@ -384,5 +384,5 @@ def _write_log(
 
 
 def _db_float(value: float) -> float | None:
-    """NaN is stored as NULL: SQLite cannot hold NaN, and both backends must agree."""
-    return None if math.isnan(value) else value
+    """NaN is stored as NULL and -0.0 as 0.0: SQLite holds neither, and both backends must agree."""
+    return None if math.isnan(value) else value + 0.0
