@@ -36,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a command and record it."""
     from ledger.errors import LedgerError
+    from ledger.limits import check_labels
     from ledger.runner import run_command
 
+    check_labels(name=args.name, tags=args.tag)
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
@@ -155,7 +157,9 @@ def cmd_log(args: argparse.Namespace) -> int:
 def cmd_tag(args: argparse.Namespace) -> int:
     """Add (or remove) tags."""
     from ledger import queries, recorder
+    from ledger.limits import check_labels
 
+    check_labels(tags=[] if args.remove else args.tags)
     _, store = _open()
     with closing(store):
         run_id = queries.resolve_run_id(store, args.run)
