@@ -17,6 +17,7 @@ would take minutes.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from typing import TYPE_CHECKING
 
@@ -173,3 +174,31 @@ def test_generated_filters_answer_alike_on_every_backend_and_path(
 
     # The grammar must mostly make filters that run, not only syntax errors.
     assert sum(found) >= len(filters) // 2, sum(found)
+
+
+@pytest.mark.parametrize(
+    ("limit", "code", "runs"),
+    [("-1", 2, None), ("99999999999999999999999999", 0, 11), ("0", 0, 0), ("2", 0, 2), ("²", 2, None)],
+    ids=["negative", "past-int64", "zero", "two", "not-ascii"],
+)
+def test_list_limits_answer_alike_on_every_backend_and_path(
+    ledgers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    limit: str,
+    code: int,
+    runs: int | None,
+) -> None:
+    for url in ledgers.values():
+        monkeypatch.setenv("LEDGER_URL", url)
+        try:
+            got = main(["list", "--json", "--archived", "-n", limit])
+        except SystemExit as e:  # argparse refuses before any ledger is opened
+            got = int(str(e.code))
+        out, err = capsys.readouterr()
+
+        assert got == code, (url, err)
+        if runs is None:
+            assert "expected a whole number of runs, 0 or more" in err
+        else:
+            assert len(json.loads(out)) == runs
