@@ -231,8 +231,8 @@ class _Parser:
         shown = "".join(" " if char.isspace() else char for char in self.shown)
         shown = _UNUSABLE_RE.sub("\N{REPLACEMENT CHARACTER}", shown)  # printable, encodable
         if len(shown) > 4 * _SHOWN:  # a long filter: the part around the column
-            start = max(0, pos - _SHOWN)
-            shown = f"{'…' if start else ''}{shown[start : pos + _SHOWN]}{'…' if pos + _SHOWN < len(shown) else ''}"
+            start, end = max(0, pos - _SHOWN), pos + _SHOWN
+            shown = ("…" if start else "") + shown[start:end] + ("…" if end < len(shown) else "")
         message = f"{self.label}: {message} at column {pos + 1}: {shown}"
         return FilterSyntaxError(message, hint=hint or None)
 
