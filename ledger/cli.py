@@ -36,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a command and record it."""
     from ledger.errors import LedgerError
+    from ledger.limits import check_labels
     from ledger.runner import run_command
 
+    check_labels(name=args.name, tags=args.tag)
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
@@ -155,7 +157,9 @@ def cmd_log(args: argparse.Namespace) -> int:
 def cmd_tag(args: argparse.Namespace) -> int:
     """Add (or remove) tags."""
     from ledger import queries, recorder
+    from ledger.limits import check_labels
 
+    check_labels(tags=[] if args.remove else args.tags)
     _, store = _open()
     with closing(store):
         run_id = queries.resolve_run_id(store, args.run)
@@ -243,7 +247,7 @@ def _parser(*, every_command: bool = True) -> argparse.ArgumentParser:
         default=[],
         help="sort key: metrics.acc, -metrics.acc or metrics.acc:desc (write --sort=-KEY); repeatable",
     )
-    p.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
+    p.add_argument("-n", "--limit", type=_count, default=20, help="how many runs (default 20)")
     p.add_argument("--all", action="store_true", help="every matching run")
     p.add_argument("--params", help="comma-separated params to show as columns")
     p.add_argument("--metrics", help="comma-separated metrics to show as columns")
@@ -324,6 +328,14 @@ def _reap(ws: Workspace, store: Store) -> None:
     from ledger.liveness import reap_dead_runs
 
     reap_dead_runs(store, ws.spool_dir)
+
+
+def _count(text: str) -> int:
+    """A number of runs: never negative (SQLite reads -1 as no limit, PostgreSQL refuses
+    it), and capped where every database can bind it."""
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number of runs, 0 or more, got {text!r}")
+    return min(int(text), 2**62)
 
 
 def _split(text: str | None) -> list[str]:

@@ -1,4 +1,4 @@
-"""Order text byte for byte on every backend, as SQLite does.
+"""Order and fold text the same on every backend, as SQLite does.
 
 SQLite compares text with memcmp; PostgreSQL uses the database's collation, which on
 most servers is a natural-language one (`en_US.UTF-8`: `a` < `B` < `b`, `_` ignored).
@@ -8,6 +8,7 @@ on PostgreSQL such expressions carry `COLLATE "C"`, which orders by code point.
 
 from __future__ import annotations
 
+import string
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.compiler import compiles
@@ -40,3 +41,33 @@ def _plain(element: Bytewise, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(Bytewise, "postgresql")
 def _c_collation(element: Bytewise, compiler: SQLCompiler, **kw: Any) -> str:
     return f'({compiler.process(element.inner, **kw)}) COLLATE "C"'
+
+
+class AsciiLower(ColumnElement[Any]):
+    """A text expression with A-Z folded to a-z and nothing else, on every backend."""
+
+    inherit_cache = True
+
+    def __init__(self, inner: ColumnElement[Any]) -> None:
+        self.inner = inner
+        self.type = inner.type
+
+
+def ascii_lower(inner: Any) -> ColumnElement[Any]:
+    """Fold only ASCII letters (`ledger.filter_shared.ascii_lower` on the Python side).
+
+    SQLite's `lower()` does exactly that; PostgreSQL's folds by the server's locale
+    (`École` to `école` under `C.UTF-8`), so there the letters are translated one by one.
+    """
+    return AsciiLower(inner)
+
+
+@compiles(AsciiLower)
+def _lower(element: AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.inner, **kw)})"
+
+
+@compiles(AsciiLower, "postgresql")
+def _translate(element: AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
+    upper, lower = string.ascii_uppercase, string.ascii_lowercase
+    return f"translate({compiler.process(element.inner, **kw)}, '{upper}', '{lower}')"

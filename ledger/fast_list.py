@@ -129,7 +129,7 @@ def _values(
     if "*" not in keys:
         sql += f" AND key {fast_sql.IN_IDS}"
         args.append(json.dumps(list(keys)))
-    for run_id, *rest in conn.execute(sql, args):
+    for run_id, *rest in conn.execute(sql + " ORDER BY key", args):
         found.setdefault(run_id, []).append(tuple(rest))
     return found
 

@@ -13,9 +13,17 @@ a `?` parameter.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, assert_never, cast
 
-from ledger.filter_shared import glob_to_like, requires_key
+from ledger.filter_shared import (
+    as_float,
+    ascii_lower,
+    balanced,
+    contains_pattern,
+    exit_code_value,
+    glob_to_like,
+    requires_key,
+)
 from ledger.filters import And, Compare, HasKey, HasTag, Not, Or, Text
 
 if TYPE_CHECKING:
@@ -94,9 +102,9 @@ def _condition(expr: Expr, args: list[object]) -> str:
     """SQL for a filter, appending its arguments; the semantics of `filter_sql.compile_filter`."""
     match expr:
         case And(items):
-            return "(" + " AND ".join(_condition(i, args) for i in items) + ")"
+            return balanced([_condition(i, args) for i in items], lambda a, b: f"({a} AND {b})")
         case Or(items):
-            return "(" + " OR ".join(_condition(i, args) for i in items) + ")"
+            return balanced([_condition(i, args) for i in items], lambda a, b: f"({a} OR {b})")
         case Not(item):
             # SQL's NOT of NULL is NULL: a run without a branch must match `not branch:main`.
             return f"(NOT coalesce({_condition(item, args)}, 0))"
@@ -108,7 +116,7 @@ def _condition(expr: Expr, args: list[object]) -> str:
             table = "metrics" if field.scope == "metrics" else "params"
             return f"EXISTS (SELECT 1 FROM {table} WHERE {table}.run_id = runs.id AND {table}.key = ?)"  # noqa: S608
         case Text(text):
-            args.append("%" + _escape_like(text.lower()) + "%")
+            args.append(contains_pattern(text))
             return "(lower(coalesce(runs.name, '')) LIKE ? ESCAPE '/')"
         case Compare(field, op, value):
             return _compare(field, op, value, args)
@@ -116,6 +124,8 @@ def _condition(expr: Expr, args: list[object]) -> str:
 
 
 def _compare(field: Field, op: Op, value: Value, args: list[object]) -> str:
+    if field.scope == "run" and field.name == "exit_code" and isinstance(value, int):
+        return _test(_RUN_COLUMNS[field.name], op, exit_code_value(value), args)
     if field.scope == "run":
         return _test(_RUN_COLUMNS[field.name], op, value, args)
     table = "metrics" if field.scope == "metrics" else "params"
@@ -127,9 +137,9 @@ def _compare(field: Field, op: Op, value: Value, args: list[object]) -> str:
 def _metric_test(op: Op, value: Value, args: list[object]) -> str:
     if value is None:
         return "1" if op == "!=" else "0"
-    number = float(value)
-    if math.isnan(number):  # NaN is stored as NULL (see recorder._db_float)
-        return "metrics.value IS NULL" if op == "=" else "metrics.value IS NOT NULL"
+    number = as_float(cast("int | float", value))  # the parser lets only numbers through
+    if math.isnan(number):  # NaN is stored as NULL (see recorder._db_float); nothing orders with it
+        return {"=": "metrics.value IS NULL", "!=": "metrics.value IS NOT NULL"}.get(op, "0")
     return _test("metrics.value", op, number, args)
 
 
@@ -142,14 +152,18 @@ def _param_test(op: Op, value: Value, args: list[object]) -> str:
             return "(params.kind = 'bool' AND params.text = ?)"
         return "(params.kind != 'bool' OR params.text != ?)"
     if isinstance(value, (int, float)) and op not in ("~", "!~"):
-        return _test("params.num", op, float(value), args)  # only int and float params have a num
+        number = as_float(value)
+        if math.isnan(number):  # a NaN param is a float without a num (see params.to_row)
+            nan = "(params.kind = 'float' AND params.num IS NULL)"
+            return {"=": nan, "!=": f"(NOT {nan})"}.get(op, "0")
+        return _test("params.num", op, number, args)  # only int and float params have a num
     return _test("params.text", op, str(value), args)
 
 
 def _test(column: str, op: Op, value: Value, args: list[object]) -> str:
     if op in ("~", "!~"):
-        args.append(glob_to_like(str(value)))
-        like = f"lower({column}) LIKE lower(?) ESCAPE '\\'"
+        args.append(ascii_lower(glob_to_like(str(value))))
+        like = f"lower({column}) LIKE ? ESCAPE '\\'"
         return like if op == "~" else f"({column} IS NULL OR NOT ({like}))"
     if value is None:
         return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
@@ -157,8 +171,3 @@ def _test(column: str, op: Op, value: Value, args: list[object]) -> str:
     if op == "!=":
         return f"({column} != ? OR {column} IS NULL)"
     return f"{column} {op} ?"
-
-
-def _escape_like(text: str) -> str:
-    """As SQLAlchemy's `contains(..., autoescape=True)`: `/` escapes itself, `%` and `_`."""
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING, Any, TypeVarTuple, assert_never
+from typing import TYPE_CHECKING, Any, TypeVarTuple, assert_never, cast
 
-from sqlalchemy import and_, exists, false, func, not_, or_, true
+from sqlalchemy import Boolean, Float, and_, exists, false, func, literal, not_, or_, true, type_coerce
 from sqlalchemy.orm import aliased
 
 from ledger import models
-from ledger.collation import bytewise
-from ledger.filter_shared import TEXT_COLUMNS, glob_to_like, requires_key
+from ledger.collation import ascii_lower, bytewise
+from ledger.filter_shared import (
+    TEXT_COLUMNS,
+    as_float,
+    balanced,
+    contains_pattern,
+    exit_code_value,
+    glob_to_like,
+    requires_key,
+)
+from ledger.filter_shared import ascii_lower as fold
 from ledger.filters import And, Compare, HasKey, HasTag, Not, Or, SortKey, Text
 
 if TYPE_CHECKING:
@@ -48,9 +57,9 @@ def compile_filter(expr: Expr) -> ColumnElement[bool]:
     """
     match expr:
         case And(items):
-            return and_(*(compile_filter(i) for i in items))
+            return balanced([compile_filter(i) for i in items], lambda a, b: _group(and_(a, b)))
         case Or(items):
-            return or_(*(compile_filter(i) for i in items))
+            return balanced([compile_filter(i) for i in items], lambda a, b: _group(or_(a, b)))
         case Not(item):
             # SQL's NOT of NULL is NULL: a run without a branch must match `not branch:main`.
             return not_(func.coalesce(compile_filter(item), false()))
@@ -61,10 +70,16 @@ def compile_filter(expr: Expr) -> ColumnElement[bool]:
                 return exists().where(models.Metric.run_id == models.Run.id, models.Metric.key == field.name)
             return exists().where(models.Param.run_id == models.Run.id, models.Param.key == field.name)
         case Text(text):
-            return func.lower(func.coalesce(models.Run.name, "")).contains(text.lower(), autoescape=True)
+            return ascii_lower(func.coalesce(models.Run.name, "")).like(contains_pattern(text), escape="/")
         case Compare(field, op, value):
             return _compare(field, op, value)
     assert_never(expr)
+
+
+def _group(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Parenthesised for good: `and_` flattens a nested `and_`, even a grouped one, which
+    would undo `balanced`; behind a type coercion it stays a node of its own."""
+    return type_coerce(clause, Boolean).self_group()
 
 
 def order_runs(stmt: Select[*_Row], sort: Sequence[SortKey], *, where: Expr | None) -> Select[*_Row]:
@@ -116,6 +131,11 @@ def _sort_alias(model: type[models.Metric | models.Param], position: int) -> Any
 
 
 def _compare(field: Field, op: Op, value: Value) -> ColumnElement[bool]:
+    if field.scope == "run" and field.name == "exit_code" and isinstance(value, int):
+        bound = exit_code_value(value)
+        return _test(
+            _run_column(field.name), op, literal(bound, Float) if isinstance(bound, float) else bound
+        )
     if field.scope == "run":
         return _test(_run_column(field.name), op, value)
     if field.scope == "metrics":
@@ -131,9 +151,9 @@ def _metric_test(op: Op, value: Value) -> ColumnElement[bool]:
     column = models.Metric.value
     if value is None:
         return true() if op == "!=" else false()
-    number = float(value)
-    if math.isnan(number):  # NaN is stored as NULL (see recorder._db_float)
-        return column.is_(None) if op == "=" else column.is_not(None)
+    number = as_float(cast("int | float", value))  # the parser lets only numbers through
+    if math.isnan(number):  # NaN is stored as NULL (see recorder._db_float); nothing orders with it
+        return {"=": column.is_(None), "!=": column.is_not(None)}.get(op, false())
     return _test(column, op, number)
 
 
@@ -145,17 +165,20 @@ def _param_test(op: Op, value: Value) -> ColumnElement[bool]:
         text = "true" if value else "false"
         return and_(p.kind == "bool", p.text == text) if op == "=" else or_(p.kind != "bool", p.text != text)
     if isinstance(value, (int, float)) and op not in ("~", "!~"):
-        return _test(p.num, op, float(value))  # only int and float params have a num
+        number = as_float(value)
+        if math.isnan(number):  # a NaN param is a float without a num (see params.to_row)
+            nan = and_(p.kind == "float", p.num.is_(None))
+            return {"=": nan, "!=": not_(nan)}.get(op, false())
+        return _test(p.num, op, number)  # only int and float params have a num
     return _test(p.text, op, str(value))
 
 
 def _test(
-    column: ColumnElement[Any] | InstrumentedAttribute[Any], op: Op, value: Value
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], op: Op, value: Value | ColumnElement[Any]
 ) -> ColumnElement[bool]:
-    if op == "~":
-        return column.ilike(glob_to_like(str(value)), escape="\\")
-    if op == "!~":
-        return or_(column.is_(None), not_(column.ilike(glob_to_like(str(value)), escape="\\")))
+    if op in ("~", "!~"):
+        like = ascii_lower(column).like(fold(glob_to_like(str(value))), escape="\\")
+        return like if op == "~" else or_(column.is_(None), not_(like))
     if value is None:
         return column.is_(None) if op == "=" else column.is_not(None)
     if isinstance(value, str) and op in ("<", "<=", ">", ">="):

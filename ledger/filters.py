@@ -41,6 +41,15 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 _QUOTING = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _MAX_DEPTH = 64
 """Parenthesis nesting limit, so that no input can exhaust the Python stack."""
+MAX_TERMS = 10_000
+"""Terms in one filter: each is a bound value or two in SQL, and SQLite takes 32,766."""
+MAX_WORD = 10_000
+"""Characters in one word or quoted string: a glob of them stays under SQLite's
+50,000-byte LIKE pattern limit however it is escaped and encoded."""
+_SHOWN = 60
+"""Characters of a long filter an error line shows on each side of the column."""
+_UNUSABLE_RE = re.compile(r"[\x00\ud800-\udfff]")
+"""NUL, which PostgreSQL text cannot hold, and the lone surrogates of undecodable bytes."""
 _FIELDS_HINT = "fields: metrics.<key>, params.<key>, " + ", ".join(RUN_FIELDS)
 
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -214,12 +223,16 @@ class _Parser:
 
     def __init__(self, text: str, *, label: str = "filter", shown: str = "") -> None:
         self.text, self.label, self.shown = text, label, shown or text
-        self.index = self.depth = 0
+        self.index = self.depth = self.terms = 0
         self.tokens = self._tokenize()
 
     def fail(self, message: str, pos: int, *, hint: str = "") -> FilterSyntaxError:
         # Whitespace shown as spaces: the message stays one line, columns still match.
         shown = "".join(" " if char.isspace() else char for char in self.shown)
+        shown = _UNUSABLE_RE.sub("\N{REPLACEMENT CHARACTER}", shown)  # printable, encodable
+        if len(shown) > 4 * _SHOWN:  # a long filter: the part around the column
+            start, end = max(0, pos - _SHOWN), pos + _SHOWN
+            shown = ("…" if start else "") + shown[start:end] + ("…" if end < len(shown) else "")
         message = f"{self.label}: {message} at column {pos + 1}: {shown}"
         return FilterSyntaxError(message, hint=hint or None)
 
@@ -272,6 +285,9 @@ class _Parser:
     def _tokenize(self) -> list[_Token]:
         tokens: list[_Token] = []
         pos, text = 0, self.text
+        if unusable := _UNUSABLE_RE.search(text):
+            char = f"U+{ord(unusable[0]):04X}"
+            raise self.fail(f"character {char} cannot be stored or matched", unusable.start())
         while pos < len(text):
             match = _TOKEN_RE.match(text, pos)
             if match is None:  # only a lone '&' or '|' gets here
@@ -287,6 +303,8 @@ class _Parser:
             elif not match[0].isspace():
                 kind = match[0].lower() if match[0].lower() in _KEYWORDS else "word"
                 tokens.append(_Token(kind, match[0], pos, end))
+            if tokens and len(tokens[-1].text) > MAX_WORD:
+                raise self.fail(f"a word or string longer than {MAX_WORD:,} characters", tokens[-1].pos)
             pos = end
         return [*tokens, _Token("end", "", len(text), len(text))]
 
@@ -317,6 +335,9 @@ class _Parser:
 
     def _term(self) -> Expr:
         token = self.take()
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.fail(f"more than {MAX_TERMS:,} terms", token.pos)
         if token.kind == "(" and self.depth >= _MAX_DEPTH:
             raise self.fail(f"more than {_MAX_DEPTH} nested parentheses", token.pos)
         if token.kind == "(":
@@ -428,11 +449,15 @@ class _Parser:
 
 
 def _join(kind: type[And | Or], items: list[Expr]) -> Expr:
-    """One item stays itself; a nested group of the same kind is flattened in."""
+    """One item stays itself; a nested group of the same kind is flattened in, and an
+    item repeated is kept once (`a and a` is `a`): a generated filter costs no more SQL
+    than it means."""
     if len(items) == 1:
         return items[0]
     flat = (part for i in items for part in (i.items if isinstance(i, kind) else (i,)))
-    return kind(tuple(flat))
+    # Keyed by repr, which tells `true` from `1` where equality does not.
+    unique = tuple({repr(part): part for part in flat}.values())
+    return unique[0] if len(unique) == 1 else kind(unique)
 
 
 def _literal(word: str) -> Value:

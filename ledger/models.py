@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ledger import limits
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -59,7 +61,7 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(limits.NAME))
     status: Mapped[str] = mapped_column(String(16), index=True)
     source: Mapped[str] = mapped_column(String(16))
     """How the run got in: `run` (the wrapper), `api`, `commit` (a hook), `backfill`."""
@@ -71,8 +73,8 @@ class Run(Base):
     """JSON list, redacted."""
     cwd: Mapped[str | None] = mapped_column(Text)
     repo: Mapped[str | None] = mapped_column(Text)
-    host: Mapped[str | None] = mapped_column(String(255))
-    user: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(limits.LABEL))
+    user: Mapped[str | None] = mapped_column(String(limits.LABEL))
     pid: Mapped[int | None] = mapped_column(Integer)
     pid_start: Mapped[str | None] = mapped_column(String(32))
     """The process's start time as the OS reports it, so a reused PID is not mistaken."""
@@ -80,7 +82,7 @@ class Run(Base):
     seeds: Mapped[str | None] = mapped_column(Text)
     env_vars: Mapped[str | None] = mapped_column(Text)
     commit: Mapped[str | None] = mapped_column(String(40), index=True)
-    branch: Mapped[str | None] = mapped_column(String(255))
+    branch: Mapped[str | None] = mapped_column(String(limits.LABEL))
     snapshot: Mapped[str | None] = mapped_column(String(40))
     dirty: Mapped[bool | None] = mapped_column(Boolean)
     snapshot_skipped: Mapped[str | None] = mapped_column(Text)
@@ -112,7 +114,7 @@ class Tag(Base):
     __tablename__ = "tags"
 
     run_id: Mapped[str] = mapped_column(_run_fk(), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    tag: Mapped[str] = mapped_column(String(limits.TAG), primary_key=True, index=True)
 
 
 class Param(Base):
@@ -122,12 +124,12 @@ class Param(Base):
     __table_args__ = (Index("ix_params_key_num", "key", "num"),)
 
     run_id: Mapped[str] = mapped_column(_run_fk(), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(limits.KEY), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
     """`int`, `float`, `bool`, `str`, `null` or `json`: the value's type, kept exactly."""
     num: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(limits.SOURCE))
 
 
 class Metric(Base):
@@ -137,10 +139,10 @@ class Metric(Base):
     __table_args__ = (Index("ix_metrics_key_value", "key", "value"),)
 
     run_id: Mapped[str] = mapped_column(_run_fk(), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(limits.KEY), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float)
     step: Mapped[int | None] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(limits.SOURCE))
 
 
 class Series(Base):
@@ -151,7 +153,7 @@ class Series(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(_run_fk())
-    key: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(limits.KEY))
 
 
 class MetricChunk(Base):
@@ -178,14 +180,14 @@ class DataRef(Base):
     __tablename__ = "data_refs"
 
     run_id: Mapped[str] = mapped_column(_run_fk(), primary_key=True)
-    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    path: Mapped[str] = mapped_column(String(limits.PATH), primary_key=True)
     role: Mapped[str] = mapped_column(String(8), primary_key=True)
     algorithm: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(128))
     size: Mapped[int | None] = mapped_column(BigInteger)
     nfiles: Mapped[int | None] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(1024))
-    stage: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(limits.PATH))
+    stage: Mapped[str | None] = mapped_column(String(limits.LABEL))
     workspace_match: Mapped[bool | None] = mapped_column(Boolean)
     checked: Mapped[str | None] = mapped_column(String(8))
     """When `workspace_match` was taken: `start` (inputs) or `end` (outputs)."""
@@ -199,7 +201,7 @@ class Output(Base):
     __tablename__ = "outputs"
 
     run_id: Mapped[str] = mapped_column(_run_fk(), primary_key=True)
-    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    path: Mapped[str] = mapped_column(String(limits.PATH), primary_key=True)
     algorithm: Mapped[str] = mapped_column(String(32))
     value: Mapped[str | None] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(BigInteger)

@@ -156,7 +156,8 @@ def deliver(
                     )
                 )
             report = copy_runs(box, target, ids, progress=progress)
-            delete_runs(box, ids)
+            refused = {run_id for run_id, _ in report.refused}  # kept, and named, for the next try
+            delete_runs(box, [i for i in ids if i not in refused])
         finally:
             box.close()
     return report

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, false, func, select
 from sqlalchemy.orm import aliased
 
 from ledger import chunks, models
+from ledger.collation import bytewise
 from ledger.errors import AmbiguousRunIdError, RunNotFoundError
 from ledger.filter_sql import compile_filter, order_runs
 from ledger.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
@@ -55,15 +56,22 @@ _NEIGHBOURS = select(
     select(func.max(_OTHER.id)).where(_OTHER.id < models.Run.id).scalar_subquery(),
     select(func.min(_OTHER.id)).where(_OTHER.id > models.Run.id).scalar_subquery(),
 ).where(models.Run.id.in_(_IDS))
-_TAGS = select(models.Tag.run_id, models.Tag.tag).where(models.Tag.run_id.in_(_IDS)).order_by(models.Tag.tag)
+# Keys and tags in code point order, as SQLite gives them and whatever the server's collation.
+_TAGS = (
+    select(models.Tag.run_id, models.Tag.tag)
+    .where(models.Tag.run_id.in_(_IDS))
+    .order_by(bytewise(models.Tag.tag))
+)
 _PARAMS = select(models.Param.run_id, models.Param.key, models.Param.kind, models.Param.text).where(
     models.Param.run_id.in_(_IDS)
 )
 _METRICS = select(models.Metric.run_id, models.Metric.key, models.Metric.value).where(
     models.Metric.run_id.in_(_IDS)
 )
-_PARAMS_BY_KEY = _PARAMS.where(models.Param.key.in_(_KEYS))
-_METRICS_BY_KEY = _METRICS.where(models.Metric.key.in_(_KEYS))
+_PARAMS_BY_KEY = _PARAMS.where(models.Param.key.in_(_KEYS)).order_by(bytewise(models.Param.key))
+_METRICS_BY_KEY = _METRICS.where(models.Metric.key.in_(_KEYS)).order_by(bytewise(models.Metric.key))
+_PARAMS = _PARAMS.order_by(bytewise(models.Param.key))
+_METRICS = _METRICS.order_by(bytewise(models.Metric.key))
 """The look-ups that fill a page of summaries, built once with the IDs as a parameter:
 building and hashing a statement costs more than SQLite takes to run it (issue 7)."""
 

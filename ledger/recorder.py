@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from ledger import chunks, models
+from ledger import chunks, limits, models
 from ledger.params import to_row
 from ledger.redact import redact_text
 
@@ -36,6 +37,7 @@ _SERIES = models.Base.metadata.tables["series"]
 
 def create_run(store: Store, run: NewRun) -> None:
     """Insert a run with everything captured before it started."""
+    run = limits.fit_new_run(run)
     with store.writing_core() as session:
         if run.environment is not None:
             save_environment(store, session, run.environment)
@@ -86,6 +88,7 @@ def run_row(run: NewRun) -> dict[str, object]:
 
 def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
     """Record the end of a run; metrics from files join those logged through the API."""
+    end = limits.fit_run_end(end)
     with store.writing_core() as session:
         values: dict[str, object] = {
             "status": end.status,
@@ -157,15 +160,19 @@ def save_environment(store: Store, session: Session | Connection, env: Environme
 
 def add_params(store: Store, run_id: RunId, params: Sequence[Param]) -> None:
     """Add or overwrite params of a run (the API's `log_params`)."""
+    problems: list[str] = []
+    params = [replace(p, key=limits.fitted("param key", p.key, limits.KEY, problems)) for p in params]
     with store.writing() as session:
         _write_params(store, session, run_id, params)
+        _add_problems(session, [run_id], problems)
 
 
 def add_points(
     store: Store, run_id: RunId, batches: Mapping[str, chunks.Points], *, source: str = "api"
 ) -> None:
     """Append one chunk per series and move each final value to its newest step."""
-    batches = {k: p for k, p in batches.items() if len(p)}
+    problems: list[str] = []
+    batches = {limits.fitted("metric key", k, limits.KEY, problems): p for k, p in batches.items() if len(p)}
     if not batches:
         return
     # Core, not the ORM session: its bookkeeping cost more than the inserts (issue 7,
@@ -203,6 +210,7 @@ def add_points(
             finals.append((key, points.values[last], newest))
         _upsert_finals(store, session, run_id, finals, source=source)
         session.execute(_UPDATE_RUN, {"run_id": run_id, "heartbeat_at": time.time()})
+        _add_problems(session, [run_id], problems)
 
 
 def metric_keys(store: Store, run_id: RunId) -> set[str]:
@@ -240,9 +248,12 @@ def heartbeat(store: Store, run_id: RunId) -> None:
 
 
 def add_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
-    """Tag runs; tagging twice is harmless."""
+    """Tag runs; tagging twice is harmless. A tag over its limit is shortened (the CLI refuses it first)."""
+    problems: list[str] = []
+    tags = limits.fit_all("tag", tags, limits.TAG, problems)
     with store.writing() as session:
         _write_tags(store, session, run_ids, tags)
+        _add_problems(session, run_ids, problems)
 
 
 def remove_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
@@ -262,6 +273,16 @@ def set_note(store: Store, run_id: RunId, note: str | None, *, append: bool = Fa
                 run.note = f"{run.note}\n{note}" if run.note else note
         else:
             run.note = note
+
+
+def _add_problems(session: Session | Connection, run_ids: Sequence[RunId], problems: Sequence[str]) -> None:
+    """Add capture problems to runs, each once however often the same thing happens."""
+    for run_id in run_ids if problems else ():
+        before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
+        known = json.loads(before or "[]")
+        new = [p for p in dict.fromkeys(problems) if p not in known]
+        if new:
+            session.execute(_UPDATE_RUN, {"run_id": run_id, "capture_errors": json.dumps(known + new)})
 
 
 def _upsert_finals(
@@ -398,5 +419,5 @@ def _write_log(
 
 
 def _db_float(value: float) -> float | None:
-    """NaN is stored as NULL: SQLite cannot hold NaN, and both backends must agree."""
-    return None if math.isnan(value) else value
+    """NaN is stored as NULL and -0.0 as 0.0: SQLite holds neither, and both backends must agree."""
+    return None if math.isnan(value) else value + 0.0

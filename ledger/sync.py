@@ -76,6 +76,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     ws = locate()
     bar = ProgressBar("runs", enabled=False if args.no_progress else None)
+    refused: list[tuple[str, str]] = []
     try:
         if args.to is None and args.from_url is None:
             _say(_deliver_outbox(ws, bar))
@@ -92,13 +93,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             bar.close()
             _say(f"synced {_describe(report)} {'to' if direction == 'push' else 'from'} {_safe(other)}")
+            refused = report.refused
     finally:
         bar.close()
+    for run_id, why in refused:
+        sys.stderr.write(f"ledger: run {run_id} not copied: {why}\n")
     if args.git_remote:
         moved = move_refs(ws.root, args.git_remote, direction=direction)
         verb = "pushed to" if moved.direction == "push" else "fetched from"
         _say(f"snapshot refs {verb} {moved.remote} ({moved.refs} in this repository)")
-    return 0
+    return 1 if refused else 0
 
 
 def sync(
@@ -192,6 +196,8 @@ def _describe(report: CopyReport) -> str:
         f"{report.updated} updated",
         f"{report.unchanged} already there",
     ]
+    if report.refused:
+        parts.append(f"{len(report.refused)} not copied")
     if report.reproductions_skipped:
         parts.append(f"{report.reproductions_skipped} reproduction link(s) skipped (original not synced)")
     return ", ".join(parts)

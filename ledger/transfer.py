@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 
 from ledger import models
+from ledger.errors import StoreError, StoreUnreachableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -65,6 +66,9 @@ class CopyReport:
     reproductions_skipped: int = 0
     """Reproductions not copied because their original run is not in the target."""
     copied_ids: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """Runs not copied, each with why: a value over its column's limit (`ledger.limits`;
+    a ledger written before the limits may hold one), or a write the target refused."""
 
     @property
     def total(self) -> int:
@@ -106,25 +110,84 @@ def copy_runs(
         batch = list(ids[start : start + BATCH])
         with source.reading() as session:
             src = _read(session, batch)
-        with target.writing() as session:
-            present = set(session.scalars(select(models.Run.id).where(models.Run.id.in_(batch))))
-            absent = [i for i in batch if i in src.runs and i not in present]
-            dst = _read(session, sorted(present)) if present else _Bundle()
-            _ensure_environments(source, target, session, src, absent, dst)
-            if absent:
-                _insert_runs(target, session, src, absent)
-                report.copied += len(absent)
-                report.copied_ids += absent
-            for run_id in sorted(present & src.runs.keys()):
-                if _merge_run(target, session, src, dst, run_id):
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-            deferred += _reproductions_to_write(src, dst, batch)
+        for run_id, why in _over_limits(src).items():
+            report.refused.append((run_id, why))
+            batch.remove(run_id)
+        try:
+            deferred += _copy_batch(source, target, src, batch, report)
+        except StoreUnreachableError:
+            raise
+        except StoreError:
+            # One run the target refuses must not keep the others out: each on its own.
+            for run_id in batch:
+                try:
+                    deferred += _copy_batch(source, target, src, [run_id], report)
+                except StoreUnreachableError:
+                    raise
+                except StoreError as e:
+                    report.refused.append((run_id, e.message))
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
     report.reproductions_skipped = _write_reproductions(target, deferred)
     return report
+
+
+def _copy_batch(
+    source: Store, target: Store, src: _Bundle, batch: list[str], report: CopyReport
+) -> list[dict[str, Any]]:
+    """Copy some runs of `src` in one target transaction; the reproductions to write after.
+
+    `report` is counted only once the transaction has committed.
+    """
+    done = CopyReport()
+    with target.writing() as session:
+        present = set(session.scalars(select(models.Run.id).where(models.Run.id.in_(batch))))
+        absent = [i for i in batch if i in src.runs and i not in present]
+        dst = _read(session, sorted(present)) if present else _Bundle()
+        _ensure_environments(source, target, session, src, absent, dst)
+        if absent:
+            _insert_runs(target, session, src, absent)
+            done.copied += len(absent)
+            done.copied_ids += absent
+        for run_id in sorted(present & src.runs.keys()):
+            if _merge_run(target, session, src, dst, run_id):
+                done.updated += 1
+            else:
+                done.unchanged += 1
+        deferred = _reproductions_to_write(src, dst, batch)
+    report.copied += done.copied
+    report.copied_ids += done.copied_ids
+    report.updated += done.updated
+    report.unchanged += done.unchanged
+    return deferred
+
+
+def _over_limits(src: _Bundle) -> dict[str, str]:
+    """Runs holding a value longer than its column allows, with the first such value."""
+    found: dict[str, str] = {}
+    for run_id, row in src.runs.items():
+        if why := _too_long("runs", row):
+            found[run_id] = why
+    for name, per_run in src.rows.items():
+        for run_id, rows in per_run.items():
+            for row in rows:
+                if run_id not in found and (why := _too_long(name, row)):
+                    found[run_id] = why
+    for run_id, keyed in src.series.items():
+        for key in keyed:
+            if run_id not in found and (why := _too_long("series", {"key": key})):
+                found[run_id] = why
+    return found
+
+
+def _too_long(name: str, row: dict[str, Any]) -> str | None:
+    for column in _table(name).columns:
+        length = getattr(column.type, "length", None)
+        value = row.get(column.name)
+        if length is not None and isinstance(value, str) and len(value) > length:
+            shown = value if len(value) <= 40 else f"{value[:24]}…{value[-12:]}"
+            return f"{name}.{column.name} {shown!r} is {len(value):,} characters, over the {length} allowed"
+    return None
 
 
 def delete_runs(store: Store, ids: Iterable[str]) -> None:
@@ -173,10 +236,16 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
+    from psycopg import Error
+
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except Error as e:  # the driver's own, below SQLAlchemy's translation
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StoreError(f"ledger database refused a write: {first}") from e
 
 
 def _table(name: str) -> Table:
