@@ -51,15 +51,17 @@ if [ -z "${PRE_COMMIT_RUNNING_LEGACY:-}" ] && [ -f "$config" ]; then
     sum=$(cksum <"$config")
     chain=$ledger/chains/${sum%% *}-${sum#* }.$hook_type.yaml
     if [ ! -f "$chain" ]; then
+        # A config seen for the first time (edited, another branch): work out its copies.
         [ -x "$python" ] || python=python3
-        "$python" -m ledger.hook_config "$ledger" </dev/null
+        "$python" -m ledger.hook_config "$ledger" "$hook_type" </dev/null || chain=
     fi
-    if [ -s "$chain" ]; then
-        run_pre_commit "$@"
-    elif [ ! -f "$chain" ]; then
+    if [ -z "$chain" ]; then
+        # No copy to run from: pre-commit runs the whole config, less the ledger's hook.
         chain=$config
         SKIP=${SKIP:+$SKIP,}$hook_id
         export SKIP
+        run_pre_commit "$@"
+    elif [ -s "$chain" ]; then
         run_pre_commit "$@"
     fi
 fi

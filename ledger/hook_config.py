@@ -93,16 +93,28 @@ def chained_config(text: str, hook_type: str) -> str | None:
     return _HEADER + out.getvalue()
 
 
-def write_plans(ledger_dir: Path, text: bytes) -> None:
-    """Write the config's copy for each of the ledger's git hook types (empty: none)."""
+def plans(text: bytes) -> dict[str, str | None]:
+    """The config's copy for each of the ledger's git hook types (None: nothing to hand over).
+
+    Raises:
+        ValueError: the config is not YAML, not UTF-8, or not a pre-commit config.
+    """
+    decoded = text.decode()
+    return {t: chained_config(decoded, t) for t in dict.fromkeys(h.stage for h in HOOKS)}
+
+
+def write_plans(ledger_dir: Path, text: bytes, copies: dict[str, str | None] | None = None) -> None:
+    """Write the config's copies where the git hook script looks for them (empty: none).
+
+    Raises:
+        OSError: the ledger's folder cannot be written.
+    """
     from ledger.fileops import write_durably
 
     config_key = key(text)
-    decoded = text.decode()
     folder = ledger_dir / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    for hook_type in dict.fromkeys(h.stage for h in HOOKS):
-        copy = chained_config(decoded, hook_type)
+    for hook_type, copy in (plans(text) if copies is None else copies).items():
         write_durably(plan_path(ledger_dir, config_key, hook_type), (copy or "").encode())
     _prune(folder)
 
@@ -128,21 +140,36 @@ def _prune(folder: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m ledger.hook_config LEDGER_DIR`: the copies of the work tree's config.
+    """`python -m ledger.hook_config LEDGER_DIR HOOK_TYPE`: write the work tree's config's copies.
 
-    Run by the git hook script when it finds none for the config it sees; on failure it
-    prints one line and the script hands over to pre-commit with the config itself.
+    Run by the git hook script when it finds none for the config it sees. Exit 1 (after
+    one line on stderr) when the hook type has hooks to hand over but no copy could be
+    written: the script then hands the whole config to pre-commit.
     """
     from pathlib import Path
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        sys.stderr.write("usage: python -m ledger.hook_config LEDGER_DIR HOOK_TYPE\n")
+        return 2
+    ledger_dir, hook_type = Path(args[0]), args[1]
     try:
-        write_plans(Path(args[0]), Path(CONFIG_NAME).read_bytes())
-    except (IndexError, OSError, ValueError, UnicodeDecodeError, subprocess.SubprocessError) as e:
-        message = " ".join(str(e).split()) or type(e).__name__
-        sys.stderr.write(f"exp-ledger: cannot read {CONFIG_NAME} ({message}): pre-commit runs it whole\n")
-        return 1
+        text = Path(CONFIG_NAME).read_bytes()
+        copies = plans(text)
+    except (OSError, ValueError) as e:
+        return _cannot(f"cannot read {CONFIG_NAME}", e)
+    try:
+        write_plans(ledger_dir, text, copies)
+    except (OSError, subprocess.SubprocessError) as e:
+        if copies.get(hook_type) is not None:
+            return _cannot(f"cannot write the copy of {CONFIG_NAME} for {hook_type}", e)
     return 0
+
+
+def _cannot(what: str, error: Exception) -> int:
+    message = " ".join(str(error).split()) or type(error).__name__
+    sys.stderr.write(f"exp-ledger: {what} ({message}): pre-commit runs it whole\n")
+    return 1
 
 
 if __name__ == "__main__":
