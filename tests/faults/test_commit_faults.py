@@ -109,7 +109,7 @@ def _full(folder: Path) -> Iterator[None]:
             while True:
                 f.write(b"\0" * 4096)
                 f.flush()
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="No space left"):
             (folder / "probe").write_bytes(b"x" * 4096)
         yield
     finally:

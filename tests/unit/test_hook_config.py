@@ -94,7 +94,9 @@ def test_the_plans_are_found_under_the_key_the_shell_computes(tmp_path: Path) ->
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
     with config.open("rb") as f:
-        crc, size = subprocess.run(["cksum"], stdin=f, capture_output=True, text=True, check=True).stdout.split()
+        crc, size = subprocess.run(
+            ["cksum"], stdin=f, capture_output=True, text=True, check=True
+        ).stdout.split()
 
     write_plans(tmp_path / "ledger", config.read_bytes())
 
