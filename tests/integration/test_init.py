@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
 from ledger.error_handler import Exit, error_handler
 from ledger.git_hooks import is_ours
 from ledger.hook_specs import HOOKS
