@@ -29,7 +29,14 @@ if [ -x "$own" ]; then
 fi
 
 if [ -f "$hook_script" ]; then
-    sh "$hook_script" "$command" "$@" </dev/null || code=$?
+    # Sourced in a subshell (no second shell to start), with the folders it would ask git
+    # for: git runs hooks at the top of the work tree, and this script is in the common
+    # dir's hooks folder.
+    (
+        dirs_known=1 hooks=$here common=${here%/*} top=$PWD
+        set -- "$command" "$@"
+        . "$hook_script"
+    ) </dev/null || code=$?
 else
     echo "exp-ledger: $hook_type hook: $hook_script is gone; run \`ledger init\` again (\`ledger doctor --fix\` records what was missed)" >&2
 fi

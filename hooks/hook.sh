@@ -53,13 +53,16 @@ run_python() {
 
 # Hooks run at the top of the work tree; the common dir (shared by every worktree, where
 # the ledger lives) may be relative to it.
-{
-    IFS= read -r common
-    IFS= read -r top
-    IFS= read -r hooks
-} <<EOF
+# (hooks/git_hook.sh, which sources this file, knows them already.)
+if [ -z "${dirs_known:-}" ]; then
+    {
+        IFS= read -r common
+        IFS= read -r top
+        IFS= read -r hooks
+    } <<EOF
 $(git rev-parse --git-common-dir --show-toplevel --git-path hooks 2>/dev/null)
 EOF
+fi
 if [ -z "$common" ]; then
     echo "exp-ledger: $hook hook: cannot find the git directory; nothing recorded" >&2
     exit 0
