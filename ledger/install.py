@@ -249,14 +249,14 @@ def _pre_commit() -> list[str]:
 
 
 def _refuse_hooks_path(root: Path) -> None:
-    """pre-commit will not install while `core.hooksPath` points elsewhere: say what to do."""
+    """Git runs no hook of the hooks folder while `core.hooksPath` points elsewhere: say what to do."""
     value = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
     if not value:
         return
     scope = _git(root, "config", "--show-scope", "--get", "core.hooksPath").stdout.partition("\t")[0]
     flag = {"global": "--global ", "system": "--system ", "worktree": "--worktree "}.get(scope, "")
     raise InstallError(
-        f"core.hooksPath is set ({value}) and pre-commit will not install hooks there: "
+        f"core.hooksPath is set ({value}) and `ledger init` will not install hooks there: "
         f"run `git config {flag}--unset-all core.hooksPath`, then `ledger init`"
     )
 
