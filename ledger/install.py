@@ -106,7 +106,7 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     hooks_dir = _hooks_dir(root)
     if install:
         _refuse_hooks_path(root)
-    paths = _paths(_pre_commit()) if install else None
+    paths = _installed_paths(required=install)
     stale = [h for h in hooks if paths is None or not git_hooks.state(hooks_dir, h, paths)[0]]
     clean = plan.changed and _has_no_unstaged_changes(root)
 
@@ -127,11 +127,11 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     if plan.changed:
         _write(config, plan.text)
         done.append(_config_summary(plan, created=existing is None))
-    if paths is not None and stale:
+    if install and paths is not None and stale:
         for h in stale:
             done += git_hooks.install(hooks_dir, h, paths)
         done.append(f"installed git hooks: {', '.join(h.stage for h in stale)}")
-    if paths is not None:
+    if install:
         _prepare_chains(ws, config)
     elif stale:
         done.append(
@@ -159,7 +159,7 @@ def check(ws: Workspace, hooks: Sequence[HookSpec]) -> list[CheckItem]:
         items.append(CheckItem(ok=not types, what=HOOK_TYPES_KEY, detail=types and f"lacks {types}"))
     hooks_path = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
     try:
-        paths = _paths(_pre_commit())
+        paths, missing = _installed_paths(required=True), ""
     except InstallError as e:
         paths, missing = None, e.message
     for h in hooks:
@@ -184,8 +184,19 @@ def _prepare_chains(ws: Workspace, config: Path) -> None:
         hook_config.write_plans(ws.spool_dir.parent.resolve(), config.read_bytes())
 
 
-def _paths(pre_commit: list[str]) -> git_hooks.Paths:
-    return git_hooks.Paths(hook_script=hook_script(), python=sys.executable, pre_commit=pre_commit[0])
+def _installed_paths(*, required: bool) -> git_hooks.Paths | None:
+    """What the git hook scripts run; None without pre-commit, unless `required` (then an error).
+
+    Raises:
+        InstallError: pre-commit is not installed and `required`.
+    """
+    try:
+        pre_commit = _pre_commit()[0]
+    except InstallError:
+        if required:
+            raise
+        return None
+    return git_hooks.Paths(hook_script=hook_script(), python=sys.executable, pre_commit=pre_commit)
 
 
 def _stage_list(hooks: Sequence[HookSpec]) -> str:
