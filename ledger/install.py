@@ -169,8 +169,28 @@ def check(ws: Workspace, hooks: Sequence[HookSpec]) -> list[CheckItem]:
             ok, detail = False, missing
         else:
             ok, detail = git_hooks.state(_hooks_dir(root), h, paths)
+            detail += _handed_over(root, h.stage) if ok else ""
         items.append(CheckItem(ok=ok, what=f"git hook {h.stage}", detail=detail))
     return items
+
+
+def _handed_over(root: Path, hook_type: str) -> str:
+    """What the git hook then runs through pre-commit, and what pre-commit must download for it."""
+    from ledger.hook_config import chained_config
+
+    try:
+        text = _read(root / CONFIG_NAME)
+        copy = chained_config(text, hook_type) if text is not None else None
+    except (InstallError, ValueError):
+        return ""
+    if copy is None:
+        return ""
+    from ruamel.yaml import YAML
+
+    repos = YAML(typ="safe", pure=True).load(copy)["repos"]
+    remote = [str(r["repo"]) for r in repos if r.get("repo") not in ("local", "meta")]
+    downloads = f"; pre-commit must be able to download {', '.join(remote)}" if remote else ""
+    return f", then pre-commit for the config's other {hook_type} hooks{downloads}"
 
 
 def _prepare_chains(ws: Workspace, config: Path) -> None:

@@ -115,6 +115,27 @@ def test_remote_hook_repositories_need_no_network(repo: TmpRepo) -> None:
     sha = repo.git("rev-parse", "HEAD~1")
     assert f"Ledger-Run: {run_id[:16]}" in repo.git("log", "-1", "--format=%B", sha)
     assert show_json(run_id)["run"]["linked_commits"] == [sha]
+    check = ledger("init", "--check")
+    assert "download" not in check.stdout
+    assert "then pre-commit" not in check.stdout
+
+
+def test_check_names_what_a_hook_type_needs_downloaded(repo: TmpRepo) -> None:
+    repo.gen(
+        {
+            ".pre-commit-config.yaml": REMOTE_CONFIG.replace(
+                "id: check-yaml", "id: notify\n        stages: [post-commit]"
+            )
+        }
+    )
+    ledger("init")
+
+    lines = ledger("init", "--check").stdout.splitlines()
+
+    post_commit = next(line for line in lines if "git hook post-commit" in line)
+    assert post_commit.startswith("ok")
+    assert "pre-commit must be able to download https://github.com/pre-commit/pre-commit-hooks" in post_commit
+    assert not any("download" in line for line in lines if "git hook prepare-commit-msg" in line)
 
 
 def test_the_configs_other_hooks_for_a_type_still_run_once(repo: TmpRepo, tmp_path: Path) -> None:
