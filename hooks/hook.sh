@@ -1,8 +1,8 @@
 # exp-ledger's git hooks, the fast path: `sh hook.sh HOOK [ARGS...]`.
 #
-# pre-commit already costs 0.1-0.2 s per hook stage; starting Python on top costs another
-# 0.05-0.07 s per hook (interpreter, site-packages, imports). So the two hooks that run on
-# every commit do their common case here with the shell and git plumbing:
+# Starting Python costs 0.05-0.07 s per hook (interpreter, site-packages, imports), more
+# than a bare commit. So the two hooks that run on every commit do their common case here
+# with the shell and git plumbing:
 # - post-commit writes the commit to the ledger's inbox durably (fsync'ed, renamed into
 #   place) and starts the ingester detached; `ledger.ingest` turns it into ledger rows.
 # - prepare-commit-msg starts Python only when a run that no commit has linked yet ended
@@ -53,17 +53,32 @@ run_python() {
 
 # Hooks run at the top of the work tree; the common dir (shared by every worktree, where
 # the ledger lives) may be relative to it.
-{
-    IFS= read -r common
-    IFS= read -r top
-} <<EOF
-$(git rev-parse --git-common-dir --show-toplevel 2>/dev/null)
+# (hooks/git_hook.sh, which sources this file, knows them already.)
+if [ -z "${dirs_known:-}" ]; then
+    {
+        IFS= read -r common
+        IFS= read -r top
+        IFS= read -r hooks
+    } <<EOF
+$(git rev-parse --git-common-dir --show-toplevel --git-path hooks 2>/dev/null)
 EOF
+fi
 if [ -z "$common" ]; then
     echo "exp-ledger: $hook hook: cannot find the git directory; nothing recorded" >&2
     exit 0
 fi
 ledger=$common/ledger
+
+# pre-commit's own git hook script (a `pre-commit install` after `ledger init`) runs the
+# script `ledger init` wrote as its `.legacy` hook, which ran this hook already: pre-commit's
+# run of it from the config does nothing.
+if [ "${PRE_COMMIT:-}" = 1 ] && [ -z "${PRE_COMMIT_RUNNING_LEGACY:-}" ]; then
+    case $hook in check-results) hook_type=pre-commit ;; *) hook_type=$hook ;; esac
+    legacy=$hooks/$hook_type.legacy
+    if [ -x "$legacy" ] && grep -q '^# exp-ledger git hook' "$legacy" 2>/dev/null; then
+        exit 0
+    fi
+fi
 
 case $hook in
 post-commit)

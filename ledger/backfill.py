@@ -165,11 +165,16 @@ class Progress:
             self._stream.flush()
 
 
-def _dry_run(store: Store, commits: Sequence[LoggedCommit]) -> int:
+def not_recorded(store: Store, commits: Sequence[LoggedCommit]) -> list[LoggedCommit]:
+    """The commits among `commits` whose results the ledger does not hold, in order."""
     from ledger.commit_runs import known_commits
 
     known = known_commits(store, [c.sha for c in commits])
-    todo = [c for c in commits if c.sha not in known]
+    return [c for c in commits if c.sha not in known]
+
+
+def _dry_run(store: Store, commits: Sequence[LoggedCommit]) -> int:
+    todo = not_recorded(store, commits)
     for c in todo:
         day = time.strftime("%Y-%m-%d %H:%M", time.gmtime(c.committed_at))
         sys.stdout.write(f"{c.sha[:12]}  {day}  {', '.join(c.paths)}\n")

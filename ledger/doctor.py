@@ -3,20 +3,25 @@
 Hooks fail open: a commit never breaks because of the ledger, but whatever a hook
 could not do is written down, and this command shows it and repairs it
 (`--fix`: ingest waiting events, retry the failed ones, link runs to the commits that
-hold their code but that no hook saw, backfill missed commits).
+hold their code but that no hook saw, backfill missed commits). History is compared
+with the ledger itself, so a commit is found missing whatever the reason, even when
+not even the hook's failure could be written down.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
+    from ledger.git_batch import LoggedCommit
     from ledger.ids import RunId
+    from ledger.store import Store
+    from ledger.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,19 +53,27 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             relinked = link_missed(ws, store)
             if relinked:
                 print(f"linked: {_runs(relinked)} to commits no hook saw")
-            if inbox.failures(common):
-                from ledger.backfill import backfill, result_commits
+            missed = _missed_commits(ws, store, waiting=[])
+            if missed:
+                from ledger.backfill import backfill
                 from ledger.git_batch import current_branch
 
-                commits = result_commits(ws.root, ws.config, tip="HEAD", since=None)
-                result = backfill(ws.root, store, ws.config, commits, branch=current_branch(ws.root))
+                result = backfill(ws.root, store, ws.config, missed, branch=current_branch(ws.root))
                 print(f"backfill: {len(result.recorded)} missed commits with results recorded")
-                inbox.clear_failures(common)
+            inbox.clear_failures(common)
         waiting = inbox.pending(common)
         unlinked = [] if waiting else link_missed(ws, store, record=False)
         if unlinked:
             problems += 1
             print(f"{_runs(unlinked)}: not linked to the commit that holds its code (ledger doctor --fix)")
+        missing = _missed_commits(ws, store, waiting=[event for _, event in waiting])
+        if missing:
+            problems += 1
+            newest = missing[-1]
+            print(
+                f"{len(missing)} commits with results are not in the ledger (newest {newest.sha[:10]}: "
+                f"{', '.join(newest.paths)}); ledger doctor --fix records them"
+            )
         failed_events = inbox.events_in(inbox.ledger_dir(common) / inbox.INBOX / "failed")
         if waiting:
             problems += 1
@@ -85,6 +98,23 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print(f"{problems} problem(s) found", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _missed_commits(ws: Workspace, store: Store, *, waiting: list[dict[str, Any]]) -> list[LoggedCommit]:
+    """History's commits with results that the ledger does not hold, oldest first.
+
+    Whatever the reason (a hook that could not write, `LEDGER_HOOKS=0`, `--no-verify`,
+    commits from before `ledger init`), history is the truth, as for `ledger backfill`.
+    Commits still waiting in the inbox are on their way and not counted.
+    """
+    from ledger.backfill import not_recorded, result_commits
+    from ledger.git_batch import verify_commit
+
+    if verify_commit(ws.root, "HEAD") is None:
+        return []
+    on_the_way = {str(e.get("sha")) for e in waiting if e.get("kind") == "commit"}
+    commits = result_commits(ws.root, ws.config, tip="HEAD", since=None)
+    return [c for c in not_recorded(store, commits) if c.sha not in on_the_way]
 
 
 def _runs(links: list[tuple[RunId, str]]) -> str:

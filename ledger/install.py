@@ -2,14 +2,16 @@
 
 The hooks go into the repository's `.pre-commit-config.yaml` as one `repo: local`
 block with `language: system` (they run in the user's own environment), merged into
-an existing file without reformatting it, and are installed by pre-commit itself.
+an existing file without reformatting it: that is how they are declared and shared.
+The git hooks themselves are small scripts (`ledger.git_hooks`) that run the ledger's
+hook directly and hand over to pre-commit only for the config's other hooks.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -17,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import hook_config
+from ledger import git_hooks
 from ledger.errors import InstallError
 from ledger.hook_specs import HOOKS, PYTHON_CONFIG_KEY, SCRIPT_CONFIG_KEY, HookSpec
 from ledger.precommit_config import CONFIG_NAME, HOOK_TYPES_KEY, ConfigPlan, plan_config
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Sequence
 
     from ledger.workspace import Workspace
 
@@ -43,9 +45,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     defaults = ", ".join(dict.fromkeys(h.stage for h in select_hooks(None)))
     p = sub.add_parser(
         "init",
-        help="set up the ledger and its git hooks (through pre-commit)",
+        help="set up the ledger and its git hooks",
         description="Create the ledger, add exp-ledger's hooks to .pre-commit-config.yaml "
-        "and install them with pre-commit. Running it again changes nothing.",
+        "and install its git hooks (which hand over to pre-commit for the config's other "
+        "hooks). Running it again changes nothing.",
     )
     p.add_argument("--check", action="store_true", help="report what is and is not set up; change nothing")
     p.add_argument(
@@ -58,7 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--no-install",
         action="store_true",
-        help="write the config but do not run `pre-commit install` (hooks managed another way)",
+        help="write the config but install no git hooks (hooks managed another way)",
     )
     p.set_defaults(func=cmd_init)
 
@@ -100,11 +103,12 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     config = root / CONFIG_NAME
     existing = _read(config)
     plan = plan_config(existing, hooks)
-    copy, configs = hook_config.plan_copy(_ledger_dir(ws), hooks, plan.text)
-    stale = [t for t, (ok, _) in _git_hook_states(root, configs).items() if not ok]
-    if stale and install:
+    hooks_dir = _hooks_dir(root)
+    if install:
         _refuse_hooks_path(root)
-    pre_commit = _pre_commit() if stale and install else []
+    paths = _installed_paths(required=install)
+    stale = [h for h in hooks if paths is None or not git_hooks.state(hooks_dir, h, paths)[0]]
+    clean = plan.changed and _has_no_unstaged_changes(root)
 
     done: list[str] = []
     db = _sqlite_path(ws.url)
@@ -123,20 +127,18 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     if plan.changed:
         _write(config, plan.text)
         done.append(_config_summary(plan, created=existing is None))
-    done += hook_config.write_copy(_ledger_dir(ws), copy)
-    if stale and install:
-        _run_pre_commit_install(root, pre_commit, stale, configs)
-        done.append(f"installed git hooks with pre-commit: {', '.join(stale)}")
-        hooks_dir = _hooks_dir(root)
-        done += [
-            f"kept your own {t} hook: pre-commit runs it too ({t}.legacy)"
-            for t in stale
-            if (hooks_dir / f"{t}.legacy").exists()
-        ]
+    if install and paths is not None and stale:
+        for h in stale:
+            done += git_hooks.install(hooks_dir, h, paths)
+        done.append(f"installed git hooks: {', '.join(h.stage for h in stale)}")
+    if install:
+        _prepare_chains(ws, config)
     elif stale:
         done.append(
-            f"git hooks not installed (--no-install); to install: pre-commit install {_hook_type_args(stale)}"
+            f"git hooks not installed (--no-install); to install: ledger init --stages {_stage_list(stale)}"
         )
+    if plan.changed and existing is not None:
+        done += _unblock_pre_commit(root, hooks_dir, staged_before=clean)
     return done or [f"exp-ledger is already set up in {root}: nothing changed"]
 
 
@@ -144,28 +146,99 @@ def check(ws: Workspace, hooks: Sequence[HookSpec]) -> list[CheckItem]:
     """What is and is not set up, one item per part; changes nothing."""
     root = ws.root
     items = [_check_store(ws.url), _check_python(root), _check_script(root)]
-    configs = dict.fromkeys((h.stage for h in hooks), CONFIG_NAME)
     try:
         plan = plan_config(_read(root / CONFIG_NAME), hooks)
-        copy, configs = hook_config.plan_copy(_ledger_dir(ws), hooks, plan.text)
     except InstallError as e:
         items.append(CheckItem(ok=False, what=CONFIG_NAME, detail=e.message))
     else:
-        if copy is not None:
-            path = hook_config.path_in(_ledger_dir(ws))
-            ok = path.is_file() and _read(path) == copy
-            items.append(
-                CheckItem(ok=ok, what="offline hooks config", detail=str(path) if ok else "out of date")
-            )
         for h in hooks:
             detail = "out of date" if h.id in plan.updated else f"not in {CONFIG_NAME}"
             ok = h.id not in plan.added + plan.updated
             items.append(CheckItem(ok=ok, what=f"hook {h.id}", detail="" if ok else detail))
         types = ", ".join(plan.hook_types_added)
         items.append(CheckItem(ok=not types, what=HOOK_TYPES_KEY, detail=types and f"lacks {types}"))
-    for t, (ok, detail) in _git_hook_states(root, configs).items():
-        items.append(CheckItem(ok=ok, what=f"git hook {t}", detail=detail))
+    hooks_path = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
+    try:
+        paths, missing = _installed_paths(required=True), ""
+    except InstallError as e:
+        paths, missing = None, e.message
+    for h in hooks:
+        if hooks_path:
+            ok, detail = False, f"core.hooksPath is set ({hooks_path}): `ledger init` cannot install"
+        elif paths is None:
+            ok, detail = False, missing
+        else:
+            ok, detail = git_hooks.state(_hooks_dir(root), h, paths)
+            detail += _handed_over(root, h.stage) if ok else ""
+        items.append(CheckItem(ok=ok, what=f"git hook {h.stage}", detail=detail))
     return items
+
+
+def _handed_over(root: Path, hook_type: str) -> str:
+    """What the git hook then runs through pre-commit, and what pre-commit must download for it."""
+    from ledger.hook_config import chained_config
+
+    try:
+        text = _read(root / CONFIG_NAME)
+        copy = chained_config(text, hook_type) if text is not None else None
+    except (InstallError, ValueError):
+        return ""
+    if copy is None:
+        return ""
+    from ruamel.yaml import YAML
+
+    repos = YAML(typ="safe", pure=True).load(copy)["repos"]
+    remote = [str(r["repo"]) for r in repos if r.get("repo") not in ("local", "meta")]
+    downloads = f"; pre-commit must be able to download {', '.join(remote)}" if remote else ""
+    return f", then pre-commit for the config's other {hook_type} hooks{downloads}"
+
+
+def _prepare_chains(ws: Workspace, config: Path) -> None:
+    """Work out now what the git hooks hand over to pre-commit, so the first commit need not.
+
+    A config pre-commit cannot read is left to the first commit, whose hook says so.
+    """
+    from ledger import hook_config
+
+    with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
+        hook_config.write_plans(ws.spool_dir.parent.resolve(), config.read_bytes())
+
+
+def _installed_paths(*, required: bool) -> git_hooks.Paths | None:
+    """What the git hook scripts run; None without pre-commit, unless `required` (then an error).
+
+    Raises:
+        InstallError: pre-commit is not installed and `required`.
+    """
+    try:
+        pre_commit = _pre_commit()[0]
+    except InstallError:
+        if required:
+            raise
+        return None
+    return git_hooks.Paths(hook_script=hook_script(), python=sys.executable, pre_commit=pre_commit)
+
+
+def _stage_list(hooks: Sequence[HookSpec]) -> str:
+    return ",".join(h.stage for h in hooks)
+
+
+def _has_no_unstaged_changes(root: Path) -> bool:
+    """Whether `.pre-commit-config.yaml` is tracked and its work-tree copy is what is staged."""
+    tracked = _git(root, "ls-files", "--error-unmatch", "--", CONFIG_NAME).returncode == 0
+    return tracked and _git(root, "diff", "--quiet", "--", CONFIG_NAME).returncode == 0
+
+
+def _unblock_pre_commit(root: Path, hooks_dir: Path, *, staged_before: bool) -> list[str]:
+    """pre-commit's own git hooks refuse to run while their config has unstaged changes:
+    stage ours when nothing of the user's is unstaged in it, else say so."""
+    blocking = sorted(p.name for p in hooks_dir.glob("*") if git_hooks.runs_project_config(p))
+    if not blocking:
+        return []
+    why = f"pre-commit's {', '.join(blocking)} hook refuses to run while it has unstaged changes"
+    if staged_before and _git(root, "add", "--", CONFIG_NAME).returncode == 0:
+        return [f"staged {CONFIG_NAME}: {why}"]
+    return [f"before your next commit, run `git add {CONFIG_NAME}`: {why}"]
 
 
 def _config_summary(plan: ConfigPlan, *, created: bool) -> str:
@@ -207,89 +280,20 @@ def _pre_commit() -> list[str]:
 
 
 def _refuse_hooks_path(root: Path) -> None:
-    """pre-commit will not install while `core.hooksPath` points elsewhere: say what to do."""
+    """Git runs no hook of the hooks folder while `core.hooksPath` points elsewhere: say what to do."""
     value = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
     if not value:
         return
     scope = _git(root, "config", "--show-scope", "--get", "core.hooksPath").stdout.partition("\t")[0]
     flag = {"global": "--global ", "system": "--system ", "worktree": "--worktree "}.get(scope, "")
     raise InstallError(
-        f"core.hooksPath is set ({value}) and pre-commit will not install hooks there: "
+        f"core.hooksPath is set ({value}) and `ledger init` will not install hooks there: "
         f"run `git config {flag}--unset-all core.hooksPath`, then `ledger init`"
     )
 
 
-def _run_pre_commit_install(
-    root: Path, pre_commit: list[str], types: Sequence[str], configs: Mapping[str, str]
-) -> None:
-    for config in dict.fromkeys(configs[t] for t in types):
-        # The offline copy may vanish (a moved repository): its hooks then skip, never block.
-        own = ["--config", config, "--allow-missing-config"] if config != CONFIG_NAME else []
-        group = [arg for t in types if configs[t] == config for arg in ("--hook-type", t)]
-        cmd = [*pre_commit, "install", *own, *group]
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            out = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-            if any("core.hooksPath" in line for line in out):
-                _refuse_hooks_path(root)
-            raise InstallError(
-                f"`pre-commit install` failed: {out[-1] if out else f'exit {proc.returncode}'}"
-            )
-        if own:
-            for t in types:
-                if configs[t] == config:
-                    hook_config.pin_config(_hooks_dir(root) / t, config)
-
-
-def _ledger_dir(ws: Workspace) -> Path:
-    """The ledger's folder in the git common dir (the spool's parent)."""
-    return ws.spool_dir.parent.resolve()
-
-
-def _hook_type_args(types: Sequence[str]) -> str:
-    return " ".join(f"--hook-type {t}" for t in types)
-
-
 def _hooks_dir(root: Path) -> Path:
     return root / _git(root, "rev-parse", "--git-path", "hooks", check=True).stdout.strip()
-
-
-def _git_hook_states(root: Path, configs: Mapping[str, str]) -> dict[str, tuple[bool, str]]:
-    """For each hook type: is pre-commit's script installed, running the config in
-    `configs`, and able to run; and why not."""
-    hooks_path = _git(root, "config", "--get", "core.hooksPath").stdout.strip()
-    if hooks_path:
-        return dict.fromkeys(
-            configs, (False, f"core.hooksPath is set ({hooks_path}): pre-commit cannot install")
-        )
-    hooks_dir = _hooks_dir(root)
-    return {t: _git_hook_state(hooks_dir / t, t, config) for t, config in configs.items()}
-
-
-def _git_hook_state(path: Path, hook_type: str, config: str) -> tuple[bool, str]:
-    try:
-        script = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return False, "not installed"
-    except OSError as e:
-        return False, f"cannot read {path}: {e}"
-    if "File generated by pre-commit" not in script or "hook-impl" not in script:
-        return False, f"{path} is not pre-commit's (`ledger init` keeps it as {hook_type}.legacy)"
-    values = dict(_script_values(script))
-    args = shlex.split(values.get("ARGS", "").strip("()"))
-    if f"--config={config}" not in args or f"--hook-type={hook_type}" not in args:
-        return False, f"{path} runs another pre-commit config: {' '.join(args)}"
-    python = values.get("INSTALL_PYTHON", "")
-    if python and not os.access(python, os.X_OK) and shutil.which("pre-commit") is None:
-        return False, f"pre-commit's interpreter {python} is gone"
-    return True, f"pre-commit ({path})"
-
-
-def _script_values(script: str) -> Iterator[tuple[str, str]]:
-    for line in script.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name in ("INSTALL_PYTHON", "ARGS"):
-            yield name, value if name == "ARGS" else "".join(shlex.split(value))
 
 
 def _check_store(url: str) -> CheckItem:

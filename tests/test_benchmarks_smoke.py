@@ -107,3 +107,25 @@ def test_framework_logs_benchmark_smoke() -> None:
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert "added by the readers:" in proc.stdout
     assert re.search(r"events \(training mix\)\s+0\.\d\d MB", proc.stdout), proc.stdout
+
+
+@pytest.mark.slow
+def test_commit_benchmark_smoke() -> None:
+    """A bare commit, the ledger's hooks after `ledger init`, pre-commit's no-op floor: each
+    commit timed and every result commit recorded; the figures are printed, not asserted."""
+    script = ROOT / "benchmarks" / "bench_commit.py"
+
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        cwd=ROOT / "benchmarks",
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    for case in ("bare commit", "exp-ledger hooks (ledger init)", "pre-commit floor (one no-op hook)"):
+        assert re.search(rf"{re.escape(case)}\s+\d+\.\d+ s", proc.stdout), proc.stdout
+    assert "exp-ledger above a bare commit:" in proc.stdout
+    assert "runs the ledger recorded from the 2 result commits: 2" in proc.stdout

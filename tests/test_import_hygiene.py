@@ -28,8 +28,9 @@ def _imported_after(code: str, *, cwd: Path | None = None) -> set[str]:
         "import ledger.spool",
         "import ledger.reproduce",
         "import ledger.hooks.runs_match, ledger.hooks.check_results, ledger.hooks.prepare_commit_msg",
+        "from ledger.hook_config import plans; plans(b'repos: []')",
     ],
-    ids=["package", "cli", "workspace", "spool", "reproduce", "commit-hooks"],
+    ids=["package", "cli", "workspace", "spool", "reproduce", "commit-hooks", "hook-chains"],
 )
 def test_light_modules_import_nothing_heavy(code: str) -> None:
     assert _imported_after(code) & set(HEAVY) == set()

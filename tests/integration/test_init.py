@@ -1,4 +1,4 @@
-"""`ledger init` on real repositories, with the real pre-commit installing the hooks."""
+"""`ledger init` on real repositories: the config pre-commit reads, and the git hooks."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from pre_commit.commands.install_uninstall import (  # no types
-    is_our_script,
-)
 
 from ledger.error_handler import Exit, error_handler
+from ledger.git_hooks import is_ours
 from ledger.hook_specs import HOOKS
 from ledger.install import register
 
@@ -108,11 +106,11 @@ def test_init_sets_up_a_repo_without_a_config(tmp_repo: TmpRepo, capsys: pytest.
     _validate_config(root)
     for stage in STAGES:
         hook = root / ".git" / "hooks" / stage
-        assert is_our_script(str(hook)), stage
-        assert f"--hook-type={stage}" in hook.read_text()
+        assert is_ours(hook), stage
+        assert f"hook_type={stage}\n" in hook.read_text()
         assert os.access(hook, os.X_OK)
     assert "created the ledger" in out
-    assert f"installed git hooks with pre-commit: {', '.join(STAGES)}" in out
+    assert f"installed git hooks: {', '.join(STAGES)}" in out
 
 
 def test_init_merges_into_an_existing_config_without_reformatting(tmp_repo: TmpRepo) -> None:
@@ -177,8 +175,8 @@ def test_check_and_init_repair_a_removed_hook(tmp_repo: TmpRepo, capsys: pytest.
     assert "git hook post-rewrite" in missing[0]
 
     assert _init() == 0
-    assert capsys.readouterr().out.strip() == "installed git hooks with pre-commit: post-rewrite"
-    assert is_our_script(str(tmp_repo.root / ".git" / "hooks" / "post-rewrite"))
+    assert capsys.readouterr().out.strip() == "installed git hooks: post-rewrite"
+    assert is_ours(tmp_repo.root / ".git" / "hooks" / "post-rewrite")
 
 
 def test_core_hooks_path_is_refused_in_one_line(
@@ -217,20 +215,23 @@ def test_init_from_a_subdirectory_sets_up_the_repository_root(
 
     assert (tmp_repo.root / ".pre-commit-config.yaml").exists()
     assert not (tmp_repo.root / "src" / "pkg" / ".pre-commit-config.yaml").exists()
-    assert is_our_script(str(tmp_repo.root / ".git" / "hooks" / "post-commit"))
+    assert is_ours(tmp_repo.root / ".git" / "hooks" / "post-commit")
 
 
-def test_own_hook_is_kept_as_legacy(tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_own_hook_is_kept_and_still_runs(tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str]) -> None:
     mine = tmp_repo.root / ".git" / "hooks" / "post-commit"
     mine.parent.mkdir(exist_ok=True)
-    mine.write_text("#!/bin/sh\necho mine\n")
+    mine.write_text("#!/bin/sh\necho mine >> own-hook.log\n")
     mine.chmod(0o755)
 
     assert _init() == 0
+    tmp_repo.commit("first")
 
-    assert (mine.parent / "post-commit.legacy").read_text() == "#!/bin/sh\necho mine\n"
-    assert is_our_script(str(mine))
+    assert (mine.parent / "post-commit.before-ledger").read_text() == "#!/bin/sh\necho mine >> own-hook.log\n"
+    assert not (mine.parent / "post-commit.legacy").exists()  # where pre-commit would overwrite it
+    assert is_ours(mine)
     assert "kept your own post-commit hook" in capsys.readouterr().out
+    assert (tmp_repo.root / "own-hook.log").read_text() == "mine\n"
 
 
 def test_stages_selects_the_hooks(tmp_repo: TmpRepo) -> None:
@@ -240,7 +241,7 @@ def test_stages_selects_the_hooks(tmp_repo: TmpRepo) -> None:
     assert "ledger-post-commit" in config
     assert "ledger-post-rewrite" not in config
     hooks = tmp_repo.root / ".git" / "hooks"
-    assert is_our_script(str(hooks / "post-commit"))
+    assert is_ours(hooks / "post-commit")
     assert not (hooks / "post-rewrite").exists()
 
 
@@ -249,7 +250,7 @@ def test_no_install_writes_the_config_only(tmp_repo: TmpRepo, capsys: pytest.Cap
 
     assert (tmp_repo.root / ".pre-commit-config.yaml").exists()
     assert not any((tmp_repo.root / ".git" / "hooks" / t).exists() for t in STAGES)
-    assert "pre-commit install --hook-type post-commit" in capsys.readouterr().out
+    assert "ledger init --stages post-commit,prepare-commit-msg,post-rewrite" in capsys.readouterr().out
 
 
 def test_init_outside_a_repository_is_one_error_line(
