@@ -46,6 +46,16 @@ def settle(store: Store, spool_dir: Path, *, wait: float = SETTLE_WAIT) -> None:
                 _write_what_is_there(store, folder)
 
 
+def record_now(store: Store, folder: Path) -> None:
+    """Write one handed-over run now, as a reader settling it would (the API's own run, at its end)."""
+    with (
+        contextlib.suppress(FileNotFoundError),
+        exclusive(folder / run_records.LOCK, wait=SETTLE_WAIT) as mine,
+    ):
+        if mine:
+            _write_what_is_there(store, folder)
+
+
 def ensure_started(store: Store, spool_dir: Path, run_id: str) -> None:
     """Insert a handed-over run now if its recorder has not yet (the API in its child needs the row)."""
     start = run_records.read_start(spool.run_dir(spool_dir, run_id))
