@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ledger.ids import RunId
+    from ledger.store import Store
+    from ledger.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +41,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         print(f"ledger: {ws.url}")
         if args.fix:
+            _record_spooled_runs(ws, store)
             _retry_failed(common)
             report = ingest_pending(ws, store)
             print(
@@ -85,6 +88,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print(f"{problems} problem(s) found", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _record_spooled_runs(ws: Workspace, store: Store) -> None:
+    """Record the runs that wait in the spool (their ledger was in trouble, or their process died)."""
+    from ledger import run_records
+    from ledger.liveness import reap_dead_runs
+
+    waiting = len(run_records.handed_over(ws.spool_dir))
+    reap_dead_runs(store, ws.spool_dir)
+    if waiting:
+        left = len(run_records.handed_over(ws.spool_dir))
+        print(f"spool: {waiting - left} run(s) recorded, {left} still running")
 
 
 def _runs(links: list[tuple[RunId, str]]) -> str:

@@ -91,9 +91,15 @@ def _survived(proc: subprocess.CompletedProcess[str]) -> str:
     return warnings[0]
 
 
-def _delivered(repo: TmpRepo) -> None:
-    """`ledger doctor --fix` records the run whole: status, params, every point."""
-    ledger("doctor", "--fix", cwd=repo.root, check=False)
+def _delivered(repo: TmpRepo, *, recorder_may_have: bool = False) -> None:
+    """`ledger doctor --fix` records the run whole: status, params, every point.
+
+    `recorder_may_have`: a `ledger run` recorder that waited out the fault may have
+    recorded the run itself by then.
+    """
+    fixed = ledger("doctor", "--fix", cwd=repo.root, check=False)
+    if not recorder_may_have:
+        assert "spool: 1 run(s) recorded, 0 still running" in fixed.stdout, fixed.stdout + fixed.stderr
     (run,) = [r for r in runs_json(cwd=repo.root) if r["source"] in ("api", "run")]
     assert run["status"] == "finished"
     assert run["params"]["lr"] == 0.1
@@ -180,7 +186,7 @@ def test_a_write_lock_held_by_another_process(repo: TmpRepo, wrapped: bool) -> N
 
     assert held_through_training, "the lock must outlast the training for this test to mean anything"
     _survived(proc)
-    _delivered(repo)
+    _delivered(repo, recorder_may_have=wrapped)
 
 
 @pytest.mark.postgres
@@ -224,7 +230,8 @@ def test_a_server_that_stops_answering_mid_run(tmp_repo: TmpRepo, pg_url: str) -
     try:
         _survived(subprocess.CompletedProcess(argv, proc.returncode, out, err))
         proxy.speak()
-        ledger("doctor", "--fix", cwd=tmp_repo.root, env={"LEDGER_URL": via_proxy}, check=False)
+        fixed = ledger("doctor", "--fix", cwd=tmp_repo.root, env={"LEDGER_URL": via_proxy}, check=False)
+        assert "spool: 1 run(s) recorded, 0 still running" in fixed.stdout, fixed.stdout + fixed.stderr
         (run,) = _runs_at(tmp_repo, via_proxy)
         assert run["status"] == "finished"
         series = _show_at(tmp_repo, via_proxy, run["id"])["series"]
