@@ -7,7 +7,8 @@ socket timeout ends that wait). So the API's calls only append to the run's spoo
 and hand database work to this thread, which runs the jobs one at a time. The
 first job that fails, and a caller that stops waiting for a job, turn the writer
 off for the rest of the process with one warning line: everything stays in the
-spool, and the run's end, `ledger doctor --fix` or `ledger sync` delivers it.
+spool, and the run's end, `ledger doctor --fix` or any command that reads the
+ledger delivers it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def warn_once(problem: str) -> None:
     _warned.set()
     _log.warning(
         "ledger: warning: %s; training goes on, and what it logs is kept in the spool "
-        "until `ledger doctor --fix` or `ledger sync` delivers it",
+        "(`ledger doctor --fix` records it once the ledger is fine again)",
         problem,
     )
 

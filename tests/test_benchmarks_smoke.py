@@ -1,5 +1,5 @@
-"""The peer comparison (benchmarks/compare.py) and the capture-overhead benchmark run end
-to end at their smoke sizes.
+"""The peer comparison (benchmarks/compare.py), the capture-overhead and the log_metrics
+latency benchmarks run end to end at their smoke sizes.
 
 MLflow is optional: without it the comparison still passes and reports MLflow's
 cases as not measured. DVC is a dependency, so its workloads always run.
@@ -88,3 +88,25 @@ def test_capture_overhead_benchmark_smoke() -> None:
     assert re.search(r"data refs \(dvc.lock, \*.dvc\)\s+[1-9]", proc.stdout), proc.stdout
     assert re.search(r"outputs train.py wrote\s+[45] of 5", proc.stdout), proc.stdout
     assert re.search(r"capture problems\s+0\b", proc.stdout), proc.stdout
+
+
+@pytest.mark.slow
+def test_log_metrics_latency_benchmark_smoke() -> None:
+    """Eight writers into one SQLite ledger, then into PostgreSQL through a proxy gone
+    silent; the latencies are printed against a plain file append, not asserted."""
+    script = ROOT / "benchmarks" / "bench_log_metrics.py"
+
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert re.search(r"append a JSON line to a file \(baseline\)\s+\d", proc.stdout), proc.stdout
+    assert re.search(r"log_metrics, 8 writers, one SQLite ledger\s+\d", proc.stdout), proc.stdout
+    assert "log_metrics, 8 writers, server goes silent" in proc.stdout
+    assert "Traceback" not in proc.stderr
