@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ from sqlalchemy import update
 from ledger import models, recorder
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from ledger.environment import Environment
     from ledger.ids import RunId
@@ -20,18 +19,14 @@ if TYPE_CHECKING:
     from ledger.store import Store
     from ledger.verdict import Verdict
 
-_lock = threading.Lock()
-_store: Store | None = None
 
+def for_current_run(job: Callable[[Store, RunId], None]) -> None:
+    """Write `job` into the run this process logs into, in its background writer.
 
-def current_target() -> tuple[RunId, Store]:
-    """The run this process logs into (started as the API starts one) and a store to write it.
-
-    The store is opened once per process and kept: a script may record many checkpoints.
+    Started as the API starts one; like every API call it never waits on the ledger
+    nor raises because of it (`ledger.flusher`).
     """
-    global _store
     from ledger import api
-    from ledger.workspace import locate, open_store
 
     run = api.current_run()
     if run is None:
@@ -39,10 +34,8 @@ def current_target() -> tuple[RunId, Store]:
         run = api.current_run()
     if run is None:  # pragma: no cover - log_params always leaves a run active
         raise RuntimeError("no ledger run is active")
-    with _lock:
-        if _store is None:
-            _store = open_store(locate())
-        return run.id, _store
+    run_id = run.id
+    run.defer(lambda store: job(store, run_id))
 
 
 def add_seeds(store: Store, run_id: RunId, seeds: Mapping[str, object]) -> None:

@@ -2,45 +2,59 @@
 
 A metric point costs microseconds: it is appended to in-memory arrays and to the
 run's spool file (one unbuffered `write()` per call, so a SIGKILL loses nothing);
-the ledger database is written in blocks, on a timer, when the buffer fills, and
-at exit.
+the ledger database is written in blocks by a background thread (`ledger.flusher`),
+on a timer and when the buffer fills. No call here raises or waits because of the
+ledger: trouble with it is one warning line, and the spool keeps everything.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import logging
+import dataclasses
 import os
 import signal
+import struct
 import sys
 import threading
 import time
 from array import array
 from typing import TYPE_CHECKING, Any
 
-from ledger import recorder, spool
+from ledger import recorder, run_records, spool
 from ledger.chunks import Points
-from ledger.errors import StoreUnreachableError
+from ledger.errors import LedgerError
+from ledger.flusher import Flusher, describe, warn_once
 from ledger.ids import RunId
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from ledger.capture import StartedRun
+    from ledger.records import Param
     from ledger.store import Store
+    from ledger.workspace import Workspace
 
 FLUSH_POINTS = 250_000
 """Buffered points that trigger a write before the timer does (bounds memory)."""
 
-_log = logging.getLogger("ledger")
+FLUSH_WAIT = 10.0
+"""Seconds an explicit `flush()` waits for the ledger before leaving the points to the spool."""
+
+END_WAIT = 5.0
+"""Seconds the end of a run waits for the ledger to take its record (it is in the spool already)."""
 
 _Buffer = tuple["array[int]", "array[int]", "array[float]"]
 
 
 class ActiveRun:
-    """A run this process logs into; either its own or the one `ledger run` made."""
+    """A run this process logs into; either its own or the one `ledger run` made.
+
+    Only the background writer (`ledger.flusher`) touches the database; the calls a
+    training loop makes append to the spool and to in-memory arrays, under a lock
+    that no database call ever holds.
+    """
 
     def __init__(
         self,
@@ -50,12 +64,15 @@ class ActiveRun:
         *,
         started: StartedRun | None,
         flush_interval: float,
+        opener: Callable[[], Store] | None = None,
     ) -> None:
         self.id = run_id
         self.owned = started is not None
         """Whether this process created the run, and so decides its final status."""
         self._started = started
-        self._store = store  # None while the ledger server is unreachable: spool only
+        self._store = store
+        self._opener = opener
+        """Opens the ledger in the writer thread, when `store` is not open yet."""
         self._spool_dir = spool_dir
         self._lock = threading.Lock()
         self._buffers: dict[str, _Buffer] = {}
@@ -65,9 +82,8 @@ class ActiveRun:
         self._keysets: dict[tuple[str, ...], spool.KeySet] = {}
         self._fd, self._spool_path = spool.open_points_file(spool_dir, run_id, self._seq)
         self._closed = False
-        self._stop = threading.Event()
-        self._timer = threading.Thread(target=self._tick, args=(flush_interval,), daemon=True)
-        self._timer.start()
+        self._asked_flush = False
+        self._writer = Flusher(self._write_buffered, interval=flush_interval, name="ledger-writer")
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Buffer one value per key at `step` (default: one past the key's last step).
@@ -84,15 +100,24 @@ class ActiveRun:
             if self._closed:
                 raise RuntimeError(f"run {self.id} has ended; start a new one to log more")
             keyset = self._keysets.get(keys)
-            if keyset is None:
-                keyset = self._keysets[keys] = spool.KeySet(len(self._keysets), keys)
-                os.write(self._fd, keyset.declaration())
-            if step is None:
-                steps = [self._next_step.get(k, 0) for k in keys]
-                os.write(self._fd, keyset.pack_steps(now, steps, values))
-            else:
-                steps = [step] * len(keys)
-                os.write(self._fd, keyset.pack(now, step, values))
+            try:
+                if keyset is None:
+                    keyset = spool.KeySet(len(self._keysets), keys)
+                    os.write(self._fd, keyset.declaration())
+                    self._keysets[keys] = keyset
+                if step is None:
+                    steps = [self._next_step.get(k, 0) for k in keys]
+                    os.write(self._fd, keyset.pack_steps(now, steps, values))
+                else:
+                    steps = [step] * len(keys)
+                    os.write(self._fd, keyset.pack(now, step, values))
+            except (OSError, struct.error) as e:
+                warn_once(f"cannot write the run's spool ({describe(e)}); these metrics are not recorded")
+                return
+            for key, at in zip(keys, steps, strict=True):
+                self._next_step[key] = at + 1
+            if self._writer.failed:
+                return  # the spool holds the points; no database write will take them
             buffers = self._buffers
             for key, at, value in zip(keys, steps, values, strict=True):
                 buf = buffers.get(key)
@@ -101,112 +126,125 @@ class ActiveRun:
                 buf[0].append(at)
                 buf[1].append(now)
                 buf[2].append(value)
-                self._next_step[key] = at + 1
             self._pending += len(keys)
-            if self._pending >= FLUSH_POINTS:
-                self._flush_locked()
+            if self._pending >= FLUSH_POINTS and not self._asked_flush:
+                self._asked_flush = True
+                self._writer.submit()
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Record params now (they are few; no buffering)."""
+        """Record params: kept in the spool at once, written to the ledger in the background."""
         from ledger.params import flatten, params_from
 
-        rows = params_from(flatten(params), "api")
-        if self._store is not None:
-            try:
-                recorder.add_params(self._store, self.id, rows)
-                return
-            except StoreUnreachableError as e:
-                self._go_offline(e)
-        from ledger.outbox import spool_extras
-
-        spool_extras(self._spool_dir, self.id, params=rows)
+        self._keep_extras(params=params_from(flatten(params), "api"))
 
     def set_tags(self, tags: Sequence[str]) -> None:
-        """Tag the run."""
-        if self._store is not None:
-            try:
-                recorder.add_tags(self._store, [self.id], list(tags))
-                return
-            except StoreUnreachableError as e:
-                self._go_offline(e)
-        from ledger.outbox import spool_extras
+        """Tag the run (kept in the spool at once, written in the background)."""
+        self._keep_extras(tags=list(tags))
 
-        spool_extras(self._spool_dir, self.id, tags=tags)
+    def defer(self, job: Callable[[Store], None]) -> None:
+        """Run a database write of the run in the background writer, never in the caller."""
+        self._writer.submit(lambda: self._with_store(job))
 
     def flush(self) -> None:
-        """Write buffered points to the ledger now."""
-        with self._lock:
-            self._flush_locked()
+        """Write buffered points to the ledger now; waits a bounded time, never for good."""
+        self._writer.wait(self._writer.submit(), FLUSH_WAIT)
 
     def close(self, status: str | None = None) -> None:
-        """Flush, and if this process owns the run, set its final status."""
+        """End logging; if this process owns the run, record its end with `status`.
+
+        A run `ledger run` started keeps what is left in the spool: the wrapper saves
+        it when the command ends. A run of this process gets its end written to the
+        spool first (durable), then to the ledger within END_WAIT; a ledger that
+        cannot take it by then leaves it to the next command that reads the ledger.
+        """
         started = self._started if status is not None else None
         with self._lock:
             if self._closed:
                 return
-            after = None
-            if started is not None:
-                from ledger.capture import start_capture_after
-
-                after = start_capture_after(started)  # overlaps the flush below
-            self._flush_locked(final=True)
             self._closed = True
-        self._stop.set()
-        if started is not None and status is not None and after is not None:
-            from ledger.capture import finish_recorded_run
+        if started is not None and status is not None:
+            self._record_end(started, status)
+        else:  # what `defer` queued (seeds, checkpoint hashes) goes in before the process ends
+            self._writer.wait(self._writer.submit(_nothing), END_WAIT)
+        self._writer.stop()
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
-            finish_recorded_run(started, status=status, after=after())
+    def _record_end(self, started: StartedRun, status: str) -> None:
+        from ledger.capture import finish_recorded_run, start_capture_after
+        from ledger.run_recorder import record_now
 
-    def _flush_locked(self, *, final: bool = False) -> None:
+        after = start_capture_after(started)  # git work, overlapping the last points' write
+        self._writer.submit()
+        folder = spool.run_dir(self._spool_dir, self.id)
+        try:
+            captured = after()
+            if started.store is not None:
+                # Recorded directly since its start: its record joins the spool too, so
+                # whoever finds it there can finish it if this process cannot.
+                run_records.write_start(folder, started.store.url, started.record)
+            finish_recorded_run(dataclasses.replace(started, store=None), status=status, after=captured)
+        except (LedgerError, OSError) as e:
+            self._writer.fail(f"cannot record the end of run {self.id[:12]} ({describe(e)})")
+            return
+        ticket = self._writer.submit(lambda: self._with_store(lambda store: record_now(store, folder)))
+        self._writer.wait(ticket, END_WAIT)
+
+    def _keep_extras(self, *, params: Sequence[Param] = (), tags: Sequence[str] = ()) -> None:
+        from ledger.outbox import spool_extras
+
+        try:
+            spool_extras(self._spool_dir, self.id, params=params, tags=tags)
+        except OSError as e:
+            warn_once(f"cannot write the run's spool ({describe(e)})")
+        self.defer(lambda store: _write_extras(store, self.id, params, tags))
+
+    def _with_store(self, job: Callable[[Store], None]) -> None:
+        if self._store is None:
+            if self._opener is None:
+                raise LedgerError("the run's ledger is not open")
+            self._store = self._opener()
+        job(self._store)
+
+    def _write_buffered(self) -> None:
         """Swap buffers and spool file, write the blocks, then drop the old spool file.
 
-        Runs with the lock held, so points logged meanwhile wait rather than race;
-        the old spool file goes only after the database has the points. The `final`
-        flush of a closing run opens no new spool file.
+        The lock is held only for the swap: points logged meanwhile go to the new
+        file. The old file goes only after the database has its points; a failed
+        write leaves it for whoever ends the run.
         """
-        if self._store is None:
-            # Offline: the spool file already holds every point, and whoever ends the
-            # run saves it (into the ledger or the local outbox, `ledger.outbox`).
+        with self._lock:
+            self._asked_flush = False
+            if not self._pending or self._fd < 0:
+                return
+            batches = {k: Points(*b) for k, b in self._buffers.items() if len(b[0])}
+            old_fd, old_path = self._fd, self._spool_path
             self._buffers = {}
             self._pending = 0
-            if final:
-                os.close(self._fd)
-            return
-        if not self._pending and not final:
-            return
-        batches = {k: Points(*b) for k, b in self._buffers.items() if len(b[0])}
-        old_fd, old_path = self._fd, self._spool_path
-        if not final:
-            self._seq += 1
-            self._fd, self._spool_path = spool.open_points_file(self._spool_dir, self.id, self._seq)
-            self._keysets = {}  # a new file starts with no key sets declared
-        self._buffers = {}
-        self._pending = 0
+            if self._closed:
+                self._fd = -1
+            else:
+                self._seq += 1
+                self._fd, self._spool_path = spool.open_points_file(self._spool_dir, self.id, self._seq)
+                self._keysets = {}  # a new file starts with no key sets declared
         try:
-            recorder.add_points(self._store, self.id, batches)
-        except StoreUnreachableError as e:
-            self._go_offline(e)  # the old spool file keeps this batch
-            return
+            self._with_store(lambda store: recorder.add_points(store, self.id, batches))
         finally:
             os.close(old_fd)
         old_path.unlink(missing_ok=True)
 
-    def _go_offline(self, error: StoreUnreachableError) -> None:
-        """Stop writing to an unreachable server for the rest of the run (one warning)."""
-        if self._store is None:
-            return
-        self._store = None
-        _log.warning(
-            "ledger: warning: %s; metrics and params are kept in the spool and saved when the run ends",
-            error.message,
-        )
 
-    def _tick(self, interval: float) -> None:
-        while not self._stop.wait(interval):
-            try:
-                self.flush()
-            except Exception as e:  # noqa: BLE001 - a flush failure must not kill training; the spool keeps the points
-                _log.warning("exp-ledger: could not write metrics yet (%s); they are kept in the spool", e)
+def _nothing() -> None:
+    """A job that only marks its place in the writer's queue."""
+
+
+def _write_extras(store: Store, run_id: RunId, params: Sequence[Param], tags: Sequence[str]) -> None:
+    if params:
+        recorder.add_params(store, run_id, params)
+    if tags:
+        recorder.add_tags(store, [run_id], list(tags))
 
 
 _active: ActiveRun | None = None
@@ -324,37 +362,59 @@ def _exit_by_sigint() -> None:
 
 
 def _attach(run_id: RunId) -> ActiveRun:
-    from ledger.run_recorder import ensure_started
-    from ledger.workspace import locate, open_store
+    from ledger.workspace import locate
 
     ws = locate()
-    try:
-        opened = open_store(ws)
-        # `ledger run` may have handed the run to a recorder still starting up.
-        ensure_started(opened, ws.spool_dir, run_id)
-        store: Store | None = opened
-    except StoreUnreachableError as e:
-        # `ledger run` ingests this process's spool when it ends, wherever it records the run.
-        _log.warning("ledger: warning: %s; metrics are kept in the spool until the run ends", e.message)
-        store = None
-    run = ActiveRun(store, run_id, ws.spool_dir, started=None, flush_interval=ws.config.flush_interval)
+    run = ActiveRun(
+        None,
+        run_id,
+        ws.spool_dir,
+        started=None,
+        flush_interval=ws.config.flush_interval,
+        opener=lambda: _open_for(ws, run_id),
+    )
     _watch_exit(run)
     atexit.register(run.close)
     return run
 
 
+def _open_for(ws: Workspace, run_id: RunId) -> Store:
+    """Open the ledger of a run `ledger run` made (in the writer thread: it may be slow)."""
+    from ledger.run_recorder import ensure_started
+    from ledger.workspace import open_store
+
+    store = open_store(ws)
+    # `ledger run` may have handed the run to a recorder still starting up.
+    ensure_started(store, ws.spool_dir, run_id)
+    return store
+
+
 def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any]) -> ActiveRun:
+    """Start the script's own run; a SQLite ledger is not even opened here (`hand_over`)."""
     from ledger.capture import start_recorded_run
     from ledger.params import flatten, params_from
+    from ledger.workspace import open_store
 
     rows = params_from(flatten(params), "api")
-    started = start_recorded_run(argv=sys.argv, name=name, tags=tags, params=rows, source="api")
+    started = start_recorded_run(
+        argv=sys.argv, name=name, tags=tags, params=rows, source="api", hand_over=True
+    )
+    ws = started.workspace
+
+    def _open() -> Store:
+        from ledger.run_recorder import ensure_started
+
+        store = open_store(ws)
+        ensure_started(store, ws.spool_dir, started.run_id)
+        return store
+
     return ActiveRun(
         started.store,
         started.run_id,
-        started.workspace.spool_dir,
+        ws.spool_dir,
         started=started,
-        flush_interval=started.workspace.config.flush_interval,
+        flush_interval=ws.config.flush_interval,
+        opener=_open,
     )
 
 

@@ -17,7 +17,7 @@ from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, s
 from ledger.commandline import command_python
 from ledger.config_params import read_named_configs
 from ledger.environment import capture_environment, command_environment
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreError
 from ledger.ids import RunId, new_run_id
 from ledger.ignored_inputs import find_ignored_inputs
 from ledger.metrics_files import (
@@ -127,7 +127,8 @@ def start_recorded_run(
     An unreachable ledger server does not stop the run: it is recorded in the local
     outbox instead (`ledger.outbox`), and the returned workspace points there.
     With `hand_over`, a SQLite ledger is not opened at all: the start record is
-    written to the run's spool folder for `spawn_recorder` (`ledger.run_records`).
+    written to the run's spool folder for `spawn_recorder` (`ledger.run_records`); a
+    server that refuses the run then gets it the same way, from the next reader.
     """
     if ws is None:
         ws = locate(need_repo=True)
@@ -167,7 +168,14 @@ def start_recorded_run(
         return StartedRun(run_id, None, ws, before, started_at, record)
     from ledger import outbox
 
-    store, ws = outbox.start_run(ws, record)
+    try:
+        store, ws = outbox.start_run(ws, record)
+    except StoreError:
+        if not hand_over:
+            raise
+        # The API's run starts whatever the ledger says; the spool keeps it for later.
+        run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
+        return StartedRun(run_id, None, ws, before, started_at, record)
     return StartedRun(run_id, store, ws, before, started_at, record)
 
 

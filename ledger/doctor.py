@@ -44,6 +44,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         print(f"ledger: {ws.url}")
         if args.fix:
+            _record_spooled_runs(ws, store)
             _retry_failed(common)
             report = ingest_pending(ws, store)
             print(
@@ -115,6 +116,18 @@ def _missed_commits(ws: Workspace, store: Store, *, waiting: list[dict[str, Any]
     on_the_way = {str(e.get("sha")) for e in waiting if e.get("kind") == "commit"}
     commits = result_commits(ws.root, ws.config, tip="HEAD", since=None)
     return [c for c in not_recorded(store, commits) if c.sha not in on_the_way]
+
+
+def _record_spooled_runs(ws: Workspace, store: Store) -> None:
+    """Record the runs that wait in the spool (their ledger was in trouble, or their process died)."""
+    from ledger import run_records
+    from ledger.liveness import reap_dead_runs
+
+    waiting = len(run_records.handed_over(ws.spool_dir))
+    reap_dead_runs(store, ws.spool_dir)
+    if waiting:
+        left = len(run_records.handed_over(ws.spool_dir))
+        print(f"spool: {waiting - left} run(s) recorded, {left} still running")
 
 
 def _runs(links: list[tuple[RunId, str]]) -> str:

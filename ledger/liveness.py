@@ -1,7 +1,8 @@
 """Status truth: a run whose process died without saying so is marked `crashed`.
 
 Checked by every command that reads runs, so a `kill -9` shows up the next time
-anyone looks, with every metric the run logged before it died.
+anyone looks, with every metric the run logged before it died. A run whose wrapper
+died is not dead while its command still runs (`ledger.orphans`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from ledger import models, recorder, spool
 from ledger.ids import RunId
+from ledger.orphans import child_alive, last_sign_of_life
 from ledger.procinfo import owners_gone
 from ledger.run_recorder import is_handed_over, settle
 
@@ -36,10 +38,16 @@ def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
                 models.Run.id, models.Run.host, models.Run.pid, models.Run.pid_start, models.Run.heartbeat_at
             ).where(models.Run.status == "running")
         ).all()
-    dead = [RunId(run_id) for run_id in owners_gone(rows) if not is_handed_over(spool_dir, run_id)]
+    dead = [
+        RunId(run_id)
+        for run_id in owners_gone(rows)
+        if not is_handed_over(spool_dir, run_id) and not child_alive(spool.run_dir(spool_dir, run_id))
+    ]
     for run_id in dead:
+        # A command that outlived its killed wrapper ended when it last wrote to the spool.
+        ended = last_sign_of_life(spool.run_dir(spool_dir, run_id)) or _last_sign_of_life(store, run_id)
         ingest_spool(store, spool_dir, run_id)
-        recorder.set_status(store, run_id, status="crashed", ended_at=_last_sign_of_life(store, run_id))
+        recorder.set_status(store, run_id, status="crashed", ended_at=ended)
         spool.remove_run_dir(spool_dir, run_id)
     return dead
 

@@ -13,6 +13,7 @@ import contextlib
 import os
 import select
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,16 @@ def settle(store: Store, spool_dir: Path, *, wait: float = SETTLE_WAIT) -> None:
         with contextlib.suppress(FileNotFoundError), exclusive(lock, wait=wait if ended else 0.0) as mine:
             if mine:
                 _write_what_is_there(store, folder)
+
+
+def record_now(store: Store, folder: Path) -> None:
+    """Write one handed-over run now, as a reader settling it would (the API's own run, at its end)."""
+    with (
+        contextlib.suppress(FileNotFoundError),
+        exclusive(folder / run_records.LOCK, wait=SETTLE_WAIT) as mine,
+    ):
+        if mine:
+            _write_what_is_there(store, folder)
 
 
 def ensure_started(store: Store, spool_dir: Path, run_id: str) -> None:
@@ -82,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _insert(store, record)
             _wait_for_wrapper(store, record, fd)
             _write_what_is_there(store, folder)
+            if run_records.read_start(folder) is not None:
+                _wait_for_orphan(store, record, folder)
         finally:
             store.close()
     return 0
@@ -98,6 +111,22 @@ def _wait_for_wrapper(store: Store, record: NewRun, fd: int) -> None:
             # A missed heartbeat only delays crash detection on other hosts.
             with contextlib.suppress(LedgerError):
                 recorder.heartbeat(store, record.id)
+
+
+def _wait_for_orphan(store: Store, record: NewRun, folder: Path) -> None:
+    """The wrapper was killed: wait for its command to end, then record the run as crashed
+    with every point the command logged, those after the wrapper's death included."""
+    from ledger.liveness import reap_dead_runs
+    from ledger.orphans import child_alive
+
+    beat = time.monotonic()
+    while child_alive(folder):
+        time.sleep(0.2)
+        if time.monotonic() - beat > HEARTBEAT_EVERY:
+            beat = time.monotonic()
+            with contextlib.suppress(LedgerError):
+                recorder.heartbeat(store, record.id)
+    reap_dead_runs(store, folder.parent)
 
 
 def _write_what_is_there(store: Store, folder: Path) -> None:

@@ -19,13 +19,14 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ledger import run_records, runtime, spool
+from ledger import orphans, run_records, runtime, spool
 from ledger.logcapture import LogCapture, compress_log
 from ledger.procinfo import HEARTBEAT_EVERY
 from ledger.redact import known_secrets, redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
     from types import FrameType
 
     from ledger.capture import StartedRun
@@ -72,7 +73,7 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
     )
     child_env.update(runtime.child_env(folder, child_env, root=started.workspace.root))
     capture = LogCapture(max_bytes=started.workspace.config.log_max_bytes, spool_path=folder / spool.LOG_NAME)
-    status, code, peak = _supervise(argv, child_env, capture, started)
+    status, code, peak = _supervise(argv, child_env, capture, started, folder)
     known = known_secrets(argv, os.environ)
     code = _finish(started, capture, status=status, code=code, peak_rss=peak, known=known)
     if recorder_pipe is not None:
@@ -81,16 +82,26 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
 
 
 def _supervise(
-    argv: Sequence[str], env: dict[str, str], capture: LogCapture, started: StartedRun
+    argv: Sequence[str], env: dict[str, str], capture: LogCapture, started: StartedRun, folder: Path
 ) -> tuple[str, int, int | None]:
-    """Run the child to its end; returns (status, exit code, peak RSS in bytes)."""
+    """Run the child to its end; returns (status, exit code, peak RSS in bytes).
+
+    The child is stopped with this process if it is killed (`ledger.orphans`).
+    """
     try:
-        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            preexec_fn=orphans.die_with_parent(),  # two system calls between fork and exec
+        )
     except OSError as e:
         message = f"cannot start {argv[0]!r}: {e.strerror or e}"
         capture.add(f"exp-ledger: {message}\n".encode())
         _say(message)
         return "failed", 127 if isinstance(e, FileNotFoundError) else 126, None
+    orphans.note_child(folder, proc.pid)
     assert proc.stdout is not None  # noqa: S101 - PIPE was asked for
     assert proc.stderr is not None  # noqa: S101
     capture.pump(os.dup(proc.stdout.fileno()), sys.stdout.buffer)

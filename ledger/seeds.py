@@ -62,5 +62,5 @@ def log_seeds(seeds: Mapping[str, object]) -> None:
     """Record seeds into the current run (merged with those already recorded)."""
     from ledger import annotate
 
-    run_id, store = annotate.current_target()
-    annotate.add_seeds(store, run_id, seeds)
+    chosen = dict(seeds)
+    annotate.for_current_run(lambda store, run_id: annotate.add_seeds(store, run_id, chosen))

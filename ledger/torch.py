@@ -130,11 +130,10 @@ def log_checkpoint(path: str | os.PathLike[str]) -> OutputFile:
     from ledger.records import OutputFile
 
     full = Path(path).resolve()
-    run_id, store = annotate.current_target()
     output = OutputFile(
         path=_repo_path(full), algorithm="md5", value=hash_file(full), size=full.stat().st_size
     )
-    annotate.add_outputs(store, run_id, [output])
+    annotate.for_current_run(lambda store, run_id: annotate.add_outputs(store, run_id, [output]))
     return output
 
 

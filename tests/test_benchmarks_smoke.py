@@ -129,3 +129,25 @@ def test_commit_benchmark_smoke() -> None:
         assert re.search(rf"{re.escape(case)}\s+\d+\.\d+ s", proc.stdout), proc.stdout
     assert "exp-ledger above a bare commit:" in proc.stdout
     assert "runs the ledger recorded from the 2 result commits: 2" in proc.stdout
+
+
+@pytest.mark.slow
+def test_log_metrics_latency_benchmark_smoke() -> None:
+    """Eight writers into one SQLite ledger, then into PostgreSQL through a proxy gone
+    silent; the latencies are printed against a plain file append, not asserted."""
+    script = ROOT / "benchmarks" / "bench_log_metrics.py"
+
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert re.search(r"append a JSON line to a file \(baseline\)\s+\d", proc.stdout), proc.stdout
+    assert re.search(r"log_metrics, 8 writers, one SQLite ledger\s+\d", proc.stdout), proc.stdout
+    assert "log_metrics, 8 writers, server goes silent" in proc.stdout
+    assert "Traceback" not in proc.stderr
