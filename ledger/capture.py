@@ -9,9 +9,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
+from ledger.capture_limits import cap_params, cap_results, scrub
 from ledger.environment import capture_environment, command_environment
 from ledger.errors import LedgerError
 from ledger.ids import RunId, new_run_id
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 DVC_FILES = ("*.dvc", "dvc.lock", "*/dvc.lock", "dvc.yaml", "*/dvc.yaml")
 """Pathspecs of the files DVC keeps its hashes and declarations in."""
+
+_R = TypeVar("_R", records.NewRun, records.RunEnd)
 
 HASH_MAX_BYTES = 8 * 1024**3
 """Outputs bigger than this are recorded by size only: hashing them would stall the exit."""
@@ -152,9 +155,10 @@ def start_recorded_run(
         environment=before.environment,
         capture_errors=before.errors,
         tags=tags,
-        params=merge_params([before.params, list(params)]),
+        params=cap_params(merge_params([before.params, list(params)]), before.errors),
         data=before.data,
     )
+    record = _scrubbed(record)
     if hand_over and run_records.deferrable(ws.url):
         run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
         return StartedRun(run_id, None, ws, before, started_at, record)
@@ -286,7 +290,7 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors += problems
     plotted, problems = read_plot_series(root, declared.plots, since=started_at)
     errors += problems
-    metrics, series = _named_results(values, live, plotted)
+    metrics, series = cap_results(*_named_results(values, live, plotted), errors)
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
     scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets)
@@ -370,30 +374,36 @@ def finish_recorded_run(
             data, patterns=ws.config.log_metric_patterns, skip=taken, at_ms=int(ended_at * 1000)
         )
         after = dataclasses.replace(after, errors=[*after.errors, *problems])
+    errors = list(after.errors)
+    recorded = {m.key for m in after.metrics} | {k for found in after.series.values() for k in found}
+    _, log_series_kept = cap_results([], {"log": log_series}, errors, taken=len(recorded))
     end = records.RunEnd(
         status=status,
         ended_at=ended_at,
         exit_code=exit_code,
         peak_rss=peak_rss,
         metrics=after.metrics,
-        params=after.params,
+        params=cap_params(after.params, errors),
         outputs=after.outputs,
         data=after.data,
-        capture_errors=after.errors,
+        capture_errors=errors,
         log=data,
         log_size=size,
         log_truncated=truncated,
         run_folders=after.run_folders,
         torch=runtime.collect(spool.run_dir(ws.spool_dir, started.run_id)),
-        log_series=log_series,
+        log_series=log_series_kept.get("log", {}),
     )
+    unsafe: list[str] = []
+    series = scrub(after.series, unsafe)
+    end = _scrubbed(end, unsafe)
     if started.store is None:
-        run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, after.series)
+        run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, series)
         queued = False
     else:
         from ledger import outbox
 
-        queued = outbox.finish_run(started, started.store, end, series=after.series)
+        queued = outbox.finish_run(started, started.store, end, series=series)
         spool.remove_run_dir(ws.spool_dir, started.run_id)
     snapshot = started.before.snapshot
     if ws.repo is not None and snapshot is not None:
@@ -409,7 +419,16 @@ def finish_recorded_run(
                 "ended_at": time.time(),
             },
         )
-    return dataclasses.replace(after, queued=queued)
+    return dataclasses.replace(after, errors=list(end.capture_errors), queued=queued)
+
+
+def _scrubbed(record: _R, problems: list[str] | None = None) -> _R:
+    """The record with its strings made storable, and a problem line saying so."""
+    problems = [] if problems is None else problems
+    clean: _R = scrub(record, problems)
+    if not problems:
+        return clean
+    return dataclasses.replace(clean, capture_errors=[*clean.capture_errors, *problems])  # type: ignore[misc]
 
 
 def _run_environment(argv: Sequence[str], errors: list[str]) -> Environment:

@@ -136,13 +136,18 @@ def _finish(started: StartedRun, capture: LogCapture, *, status: str, code: int,
     from ledger.capture import finish_recorded_run
 
     kept, total, truncated = capture.finish()
-    after = finish_recorded_run(
-        started,
-        status=status,
-        exit_code=code,
-        peak_rss=peak_rss,
-        log=(compress_log(kept), total, truncated),
-    )
+    try:
+        after = finish_recorded_run(
+            started,
+            status=status,
+            exit_code=code,
+            peak_rss=peak_rss,
+            log=(compress_log(kept), total, truncated),
+        )
+    except Exception as e:  # noqa: BLE001 - the command's own exit code always wins
+        _say(f"warning: the end of run {started.run_id[:12]} could not be recorded: {type(e).__name__}: {e}")
+        _say(f"run {started.run_id[:12]} {status} (exit {code})")
+        return code
     for line in after.errors:
         _say(f"warning: {line}")
     elapsed = time.time() - started.started_at
