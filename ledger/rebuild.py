@@ -20,8 +20,6 @@ from ledger.errors import LedgerError
 from ledger.ids import RunId, created_at
 
 if TYPE_CHECKING:
-    from ledger.commit_runs import CommitRun
-    from ledger.records import NewRun
     from ledger.store import Store
     from ledger.workspace import Workspace
 
@@ -106,22 +104,27 @@ def describe(report: RebuildReport) -> list[str]:
 def _restore_refs(ws: Workspace, store: Store) -> tuple[int, int]:
     """Runs named by `refs/ledger/runs/<id>` and missing from the ledger, with their IDs.
 
-    A ref at a snapshot commit is a `ledger run` or API run: its code, start, params
-    files and data hashes come back; a ref at a user's commit is a commit's run, read
-    again as backfill reads it.
+    A ref names a commit's run when its ID was made for the commit's own time (as
+    `ledger.commit_runs.run_id_at` makes them): that run is read again as backfill reads
+    it. Any other ref is a `ledger run` or API run: at its snapshot commit, or at HEAD
+    itself when the work tree was clean; its code, start, params files and data hashes
+    come back.
     """
     from ledger.commit_runs import known_commits, read_commit_runs, record_commit_runs
 
     present = _run_ids(store)
-    snapshots: dict[str, tuple[RunId, str | None]] = {}
+    ended = _recent_ends(ws)
+    runs_at: list[tuple[str, RunId, str | None, bool | None]] = []
     commits: dict[str, RunId] = {}
-    for run_id, sha, parent, subject in _refs(ws.root):
-        if run_id in present:
+    for ref in _refs(ws.root):
+        if ref.run_id in present:
             continue
-        if subject.startswith(SNAPSHOT_SUBJECT):
-            snapshots[sha] = (run_id, parent)
+        if ref.subject.startswith(SNAPSHOT_SUBJECT):
+            runs_at.append((ref.sha, ref.run_id, ref.parent, None))
+        elif ref.run_id in ended or round(created_at(ref.run_id) * 1000) != ref.committed_at * 1000:
+            runs_at.append((ref.sha, ref.run_id, ref.sha, False))
         else:
-            commits.setdefault(sha, run_id)
+            commits.setdefault(ref.sha, ref.run_id)
     known = known_commits(store, list(commits))
     wanted = [sha for sha in commits if sha not in known]
     runs = read_commit_runs(ws.root, wanted, config=ws.config, source="backfill")
@@ -129,48 +132,59 @@ def _restore_refs(ws: Workspace, store: Store) -> tuple[int, int]:
         dataclasses.replace(r, run=dataclasses.replace(r.run, id=commits[r.run.commit or ""])) for r in runs
     ]
     recorded = record_commit_runs(store, restored)
-    ended = _recent_ends(ws)
-    shas = list(snapshots)
-    for sha, found in zip(shas, read_commit_runs(ws.root, shas, config=ws.config, source="run"), strict=True):
-        recorder.create_run(store, _snapshot_run(found, *snapshots[sha], ended))
-    return len(recorded), len(shas)
+    shas = list(dict.fromkeys(sha for sha, *_ in runs_at))
+    read = dict(zip(shas, read_commit_runs(ws.root, shas, config=ws.config, source="run"), strict=True))
+    for sha, run_id, commit, dirty in runs_at:
+        recorder.create_run(
+            store,
+            dataclasses.replace(
+                read[sha].run,
+                id=run_id,
+                commit=commit,
+                started_at=created_at(run_id),
+                status=ended.get(run_id, "crashed"),
+                dirty=dirty,
+                capture_errors=[LOST_FROM_SNAPSHOT, *read[sha].run.capture_errors],
+            ),
+        )
+    return len(recorded), len(runs_at)
 
 
-def _snapshot_run(found: CommitRun, run_id: RunId, parent: str | None, ended: dict[str, str]) -> NewRun:
-    """A snapshot's run: its metrics files hold an earlier run's results, so none are kept.
-
-    Its end is known only for runs the hooks still remember; otherwise it is `crashed`,
-    the status of a run that ended without saying how.
-    """
-    return dataclasses.replace(
-        found.run,
-        id=run_id,
-        commit=parent,
-        started_at=created_at(run_id),
-        status=ended.get(run_id, "crashed"),
-        dirty=None,
-        capture_errors=[LOST_FROM_SNAPSHOT, *found.run.capture_errors],
-    )
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    run_id: RunId
+    sha: str
+    parent: str | None
+    committed_at: int
+    subject: str
 
 
-def _refs(root: Path) -> list[tuple[RunId, str, str | None, str]]:
-    """(run ID, commit, its first parent, its subject) of every run ref."""
+def _refs(root: Path) -> list[_Ref]:
+    """Every run ref, with what its commit says about itself."""
     out = git_batch.run_git(
         root,
         "for-each-ref",
-        "--format=%(objectname)%00%(refname)%00%(parent)%00%(contents:subject)",
+        "--format=%(objectname)%00%(refname)%00%(parent)%00%(committerdate:raw)%00%(contents:subject)",
         git_batch.SNAPSHOT_REF_PREFIX,
     ).decode("utf-8", "replace")
     found = []
     for line in out.splitlines():
-        sha, ref, parents, subject = line.split("\0", 3)
-        run_id = RunId(ref.removeprefix(git_batch.SNAPSHOT_REF_PREFIX))
-        found.append((run_id, sha, parents.split(" ")[0] or None, subject))
+        sha, ref, parents, date, subject = line.split("\0", 4)
+        found.append(
+            _Ref(
+                run_id=RunId(ref.removeprefix(git_batch.SNAPSHOT_REF_PREFIX)),
+                sha=sha,
+                parent=parents.split(" ")[0] or None,
+                committed_at=int(date.split(" ")[0] or 0),
+                subject=subject,
+            )
+        )
     return found
 
 
 def _recent_ends(ws: Workspace) -> dict[str, str]:
-    """How runs of the last days ended, as the hooks remember them (`inbox.remember_run`)."""
+    """How runs of the last days ended, as the hooks remember them (`inbox.remember_run`);
+    an older run's end is unknown, and it is `crashed`, as a run that ended without saying how."""
     from ledger import inbox
 
     return {str(e["id"]): str(e["status"]) for e in inbox.recent_runs(ws.common_dir) if e.get("status")}

@@ -13,6 +13,8 @@ from tests.faults.training_repo import PY, assert_intact, good_run, make_project
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -68,7 +70,7 @@ def test_files_with_non_utf8_names_are_recorded_escaped(tmp_repo: TmpRepo) -> No
     proc = ledger("run", "--", PY, "bad_names.py", cwd=tmp_repo.root)
 
     assert proc.returncode == 0
-    assert os.path.exists(tmp_repo.root / os.fsdecode(b"out/\xff.bin"))
+    assert (tmp_repo.root / os.fsdecode(b"out/\xff.bin")).exists()
     run = show_json("latest", cwd=tmp_repo.root)["run"]
     paths = {o["path"] for o in run["outputs"]}
     assert {"out/\\xff.bin", "\\xfe-log.txt"} <= paths
@@ -96,7 +98,9 @@ def _old_version_record(repo: TmpRepo) -> str:
 
     run_id = new_run_id()
     folder = spool.run_dir(_spool(repo), run_id)
-    record = NewRun(id=run_id, source="run", started_at=time.time(), argv=["python", "x.py"], repo=str(repo.root))
+    record = NewRun(
+        id=run_id, source="run", started_at=time.time(), argv=["python", "x.py"], repo=str(repo.root)
+    )
     end = RunEnd(
         status="finished",
         ended_at=time.time(),
@@ -116,17 +120,21 @@ def _torn_record(repo: TmpRepo) -> str:
 
     run_id = new_run_id()
     folder = spool.run_dir(_spool(repo), run_id)
-    record = NewRun(id=run_id, source="run", started_at=time.time(), argv=["python", "y.py"], repo=str(repo.root))
+    record = NewRun(
+        id=run_id, source="run", started_at=time.time(), argv=["python", "y.py"], repo=str(repo.root)
+    )
     run_records.write_start(folder, _ledger_url(repo), record)
     (folder / run_records.END).write_bytes(os.urandom(64))
     return run_id
 
 
 @pytest.mark.parametrize("make_bad", [_old_version_record, _torn_record], ids=["non-utf8", "garbage"])
-def test_a_spool_record_that_cannot_be_written_is_set_aside(tmp_repo: TmpRepo, make_bad: object) -> None:
+def test_a_spool_record_that_cannot_be_written_is_set_aside(
+    tmp_repo: TmpRepo, make_bad: Callable[[TmpRepo], str]
+) -> None:
     make_project(tmp_repo)
     before = good_run(tmp_repo, 0.61)
-    bad = make_bad(tmp_repo)  # type: ignore[operator]
+    bad = make_bad(tmp_repo)
     after = good_run(tmp_repo, 0.63)  # its reader meets the bad record first
 
     _every_reader_works(tmp_repo, set_aside=1)

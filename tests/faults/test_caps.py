@@ -116,7 +116,10 @@ def test_params_file_over_the_size_cap_is_not_read(tmp_repo: TmpRepo) -> None:
     [
         ('{"acc": 0.5, "huge": 1' + "0" * 400 + "}", "metric 'huge' is not a number"),
         ('{"a": ' * 100_000 + "1" + "}" * 100_000, "metrics.json: nested too deep to read"),
-        (json.dumps({f"m{i}": i for i in range(MAX_METRICS + 10)}), f"over the {MAX_METRICS:,} a run may record"),
+        (
+            json.dumps({f"m{i}": i for i in range(MAX_METRICS + 10)}),
+            f"over the {MAX_METRICS:,} a run may record",
+        ),
     ],
     ids=["int-over-1e308", "nested-100000-deep", "too-many-keys"],
 )
@@ -145,7 +148,9 @@ def test_a_series_keeps_its_first_points_up_to_the_cap() -> None:
     errors: list[str] = []
 
     metrics, series = cap_results(
-        [Metric("acc", 1.0, None, "metrics.json")], {"dvclive/metrics.json": {"loss": long, "lr": short}}, errors
+        [Metric("acc", 1.0, None, "metrics.json")],
+        {"dvclive/metrics.json": {"loss": long, "lr": short}},
+        errors,
     )
 
     kept = series["dvclive/metrics.json"]

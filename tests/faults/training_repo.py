@@ -39,7 +39,7 @@ def good_run(repo: TmpRepo, acc: float) -> str:
 def assert_intact(repo: TmpRepo, run_id: str, acc: float, lr: float = 0.1) -> dict[str, Any]:
     """The run is listed, and `show` gives back its params and metrics whole."""
     assert run_id in [r["id"] for r in runs_json(cwd=repo.root)]
-    run = show_json(run_id, cwd=repo.root)["run"]
+    run: dict[str, Any] = show_json(run_id, cwd=repo.root)["run"]
     assert run["summary"]["status"] == "finished"
     assert {m["key"]: m["value"] for m in run["metrics"]} == {"acc": acc}
     assert {p["key"]: p["value"] for p in run["params"]} == {"lr": lr}
