@@ -33,10 +33,10 @@ def is_record_fault(error: Exception) -> bool:
     that cannot be unpickled or encoded, would fail the same way every time.
     """
     if isinstance(error, StoreError):
-        from sqlalchemy.exc import DBAPIError, OperationalError
+        from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
 
-        cause = error.__cause__
-        return isinstance(cause, DBAPIError) and not isinstance(cause, OperationalError)
+        refused = (DataError, IntegrityError, InterfaceError, ProgrammingError)
+        return type(error) is StoreError and isinstance(error.__cause__, refused)
     return not isinstance(error, (LedgerError, OSError))
 
 

@@ -284,14 +284,14 @@ SQLITE_DAMAGED = (11, 26)
 """SQLITE_CORRUPT ("database disk image is malformed") and SQLITE_NOTADB ("file is not a database")."""
 
 
-def is_damaged(error: BaseException) -> bool:
+def _is_damaged(error: BaseException) -> bool:
     """Whether a SQLite error (sqlite3's or SQLAlchemy's wrapping) says the file is damaged."""
     orig = getattr(error, "orig", error)
     return getattr(orig, "sqlite_errorcode", None) in SQLITE_DAMAGED
 
 
 def _raise_if_corrupt(error: DBAPIError, url: str) -> None:
-    if is_damaged(error):
+    if _is_damaged(error):
         raise StoreCorruptError(
             f"the ledger file {_safe_url(url).removeprefix('sqlite:///')} is damaged ({_first_line(error)}): "
             "run `ledger doctor --fix` to set it aside and rebuild the ledger"

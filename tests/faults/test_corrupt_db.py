@@ -94,6 +94,11 @@ def test_doctor_fix_keeps_the_file_and_rebuilds_what_it_can(
     # While the file is damaged the training still runs and commits still go through.
     during = ledger("run", "--", PY, "train.py", "0.64", cwd=tmp_repo.root)
     assert "run " in during.stderr
+    spooled = [p for p in (db.parent / "spool").iterdir() if (p / "end.pickle").is_file()]
+    assert len(spooled) == 1
+    assert ledger("list", cwd=tmp_repo.root, check=False).returncode == 1
+    assert spooled[0].is_dir()  # a damaged ledger is no fault of the record: it waits
+    assert not (db.parent / "quarantine").exists()
     tmp_repo.gen({"params.yaml": "lr: 0.3\n"})
     commit_b = tmp_repo.commit("lr 0.3")
 
