@@ -26,7 +26,7 @@ MAX_FILE_BYTES = 4 * 1024**2
 """Largest params or metrics file read (YAML parsing costs about a second per 4 MB)."""
 MAX_DEPTH = 100
 """Deepest nesting of mappings and lists in a params or metrics file."""
-MAX_VALUES = 1_000_000
+MAX_VALUES = 100_000
 """Values a params or metrics file may hold, an alias counted each time it is used."""
 MAX_PARAMS = 10_000
 """Params one run may record."""

@@ -16,6 +16,7 @@ from ledger.capture_limits import (
     MAX_PARAM_CHARS,
     MAX_PARAMS,
     MAX_SERIES_POINTS,
+    MAX_VALUES,
     cap_results,
 )
 from ledger.chunks import Points
@@ -65,7 +66,7 @@ def test_billion_laughs_params_file_is_not_expanded(tmp_repo: TmpRepo) -> None:
     code, stderr, run = _bad_run(tmp_repo, "train.py", "0.62")
 
     assert code == 0
-    assert f"expands to more than {1_000_000:,} values" in stderr
+    assert f"expands to more than {MAX_VALUES:,} values" in stderr
     assert run["params"] == []
     assert {m["key"]: m["value"] for m in run["metrics"]} == {"acc": 0.62}
     with sqlite3.connect(_db(tmp_repo)) as conn:
