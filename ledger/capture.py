@@ -11,9 +11,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ledger import dvc, dvc_match, log_scalars, records, run_records, runtime, spool
+from ledger.capture_limits import cap_params, cap_results, scrub
 from ledger.commandline import command_python
 from ledger.config_params import read_named_configs
 from ledger.environment import capture_environment, command_environment
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 DVC_FILES = ("*.dvc", "dvc.lock", "*/dvc.lock", "dvc.yaml", "*/dvc.yaml")
 """Pathspecs of the files DVC keeps its hashes and declarations in."""
+
+_R = TypeVar("_R", records.NewRun, records.RunEnd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +162,11 @@ def start_recorded_run(
         environment=before.environment,
         capture_errors=before.errors,
         tags=tags,
-        params=merge_params([before.params, list(params)]),
+        params=cap_params(merge_params([before.params, list(params)]), before.errors),
         data=before.data,
         interpreter=command_python(argv) if source == "run" else sys.executable,
     )
+    record = _scrubbed(record)
     if hand_over and run_records.deferrable(ws.url):
         run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
         return StartedRun(run_id, None, ws, before, started_at, record)
@@ -321,8 +325,8 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
         root, {p: t for p, t in scan.logs.items() if not within(p, others)}, before, started_at
     )
     errors += logs.problems
-    metrics, series = _named_results(
-        {**values, **logs.values}, {**live, **logs.series}, plotted, same=logs.same
+    metrics, series = cap_results(
+        *_named_results({**values, **logs.values}, {**live, **logs.series}, plotted, same=logs.same), errors
     )
     before_data = {(d.path, d.value) for d in before.data}
     outputs = [
@@ -413,32 +417,38 @@ def finish_recorded_run(
     )
     if problems:
         after = dataclasses.replace(after, errors=[*after.errors, *problems])
+    errors = list(after.errors)
+    recorded = {m.key for m in after.metrics} | {k for found in after.series.values() for k in found}
+    _, log_series_kept = cap_results([], {"log": log_series}, errors, taken=len(recorded))
     end = records.RunEnd(
         status=status,
         ended_at=ended_at,
         exit_code=exit_code,
         peak_rss=peak_rss,
         metrics=after.metrics,
-        params=after.params,
+        params=cap_params(after.params, errors),
         outputs=after.outputs,
         data=after.data,
-        capture_errors=after.errors,
+        capture_errors=errors,
         log=data,
         log_size=size,
         log_truncated=truncated,
         run_folders=after.run_folders,
         torch=runtime.collect(folder),
-        log_series=log_series,
+        log_series=log_series_kept.get("log", {}),
         seeds=runtime.collect_seeds(folder),
         ignored_inputs=inputs,
     )
+    unsafe: list[str] = []
+    series = scrub(after.series, unsafe)
+    end = _scrubbed(end, unsafe)
     if started.store is None:
-        run_records.write_end(folder, end, after.series)
+        run_records.write_end(folder, end, series)
         queued = False
     else:
         from ledger import outbox
 
-        queued = outbox.finish_run(started, started.store, end, series=after.series)
+        queued = outbox.finish_run(started, started.store, end, series=series)
         spool.remove_run_dir(ws.spool_dir, started.run_id)
     snapshot = started.before.snapshot
     if ws.repo is not None and snapshot is not None:
@@ -454,7 +464,16 @@ def finish_recorded_run(
                 "ended_at": time.time(),
             },
         )
-    return dataclasses.replace(after, queued=queued)
+    return dataclasses.replace(after, errors=list(end.capture_errors), queued=queued)
+
+
+def _scrubbed(record: _R, problems: list[str] | None = None) -> _R:
+    """The record with its strings made storable, and a problem line saying so."""
+    problems = [] if problems is None else problems
+    clean: _R = scrub(record, problems)
+    if not problems:
+        return clean
+    return dataclasses.replace(clean, capture_errors=[*clean.capture_errors, *problems])  # type: ignore[misc]
 
 
 def _run_environment(argv: Sequence[str], errors: list[str]) -> Environment:

@@ -68,6 +68,7 @@ class TreeReader:
         self, tree: str, files: list[git_batch.TreeFile]
     ) -> tuple[list[Param], list[Metric], list[DataItem], list[str]]:
         """Params, metrics, data refs and capture errors of one commit's tree."""
+        from ledger.capture_limits import cap_params, cap_results
         from ledger.params import merge_params
 
         scan, declared = self._dvc_state(files)
@@ -100,7 +101,8 @@ class TreeReader:
             )
             for r in scan.refs
         ]
-        return merge_params(groups), metrics, data, errors
+        metrics, _ = cap_results(metrics, {}, errors)
+        return cap_params(merge_params(groups), errors), metrics, data, errors
 
     def _metrics_blobs(
         self, tree: str, oids: dict[str, str], scan: DataScan, declared: DeclaredFiles, errors: list[str]

@@ -33,16 +33,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Report (and with --fix, repair); exit 1 while anything needs attention."""
-    from ledger import inbox
+    from ledger import inbox, quarantine, rebuild
+    from ledger.errors import StoreCorruptError
     from ledger.ingest import ingest_pending, link_missed
     from ledger.workspace import locate, open_store
 
     ws = locate(need_repo=True)
     common = ws.common_dir
     problems = 0
-    store = open_store(ws)
+    print(f"ledger: {ws.url}")
     try:
-        print(f"ledger: {ws.url}")
+        store = open_store(ws)
+    except StoreCorruptError as e:
+        print(e.message)
+        if not args.fix:
+            print(
+                "(--fix keeps the damaged file, and rebuilds from the spool, the hooks' inbox and git history)"
+            )
+            return 1
+        store, rebuilt = rebuild.rebuild(ws)
+        print("\n".join(rebuild.describe(rebuilt)))
+    try:
         if args.fix:
             _record_spooled_runs(ws, store)
             _retry_failed(common)
@@ -92,6 +103,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(item.get("time", 0))))
                 print(f"  {when}  {item.get('hook')}: {item.get('message')}")
             print("recover the commits they missed: ledger doctor --fix (runs ledger backfill)")
+        aside = quarantine.set_aside_records(ws.spool_dir)
+        if aside:
+            problems += 1
+            print(
+                f"{len(aside)} run record(s) could not be written and were set aside; every other run is listed:"
+            )
+            for path, reason in aside[-10:]:
+                print(f"  {path}: {reason}")
+            print("look into them, then delete the folders")
     finally:
         store.close()
     if not problems:

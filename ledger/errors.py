@@ -34,6 +34,10 @@ class StoreUnreachableError(StoreError):
     """
 
 
+class StoreCorruptError(StoreError):
+    """The ledger's SQLite file is damaged: `ledger doctor --fix` moves it aside and rebuilds."""
+
+
 class StoreOutdatedError(StoreError):
     """The ledger's schema is older or newer than this version of exp-ledger."""
 

@@ -45,6 +45,11 @@ def new_run_id() -> RunId:
     return RunId(f"{value:032x}")
 
 
+def created_at(run_id: str) -> float:
+    """When an ID was made, in Unix seconds: a UUIDv7 starts with its milliseconds."""
+    return int(run_id[:12], 16) / 1000
+
+
 def normalize_prefix(text: str) -> str:
     """Accept IDs as users paste them: with or without dashes, any case."""
     return text.strip().replace("-", "").lower()

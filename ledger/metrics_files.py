@@ -195,11 +195,11 @@ def as_number(value: object) -> float | None:
     """Numbers, and strings float() reads (`"nan"`, `"inf"`); booleans are not metrics."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
             return float(value.strip())
-        except ValueError:
-            return None
+    except (ValueError, OverflowError):  # an integer past a float's range is not a metric either
+        return None
     return None

@@ -73,17 +73,26 @@ def load_document(name: str, raw: bytes) -> Any:
     Raises:
         ValueError: one line naming the file.
     """
+    from ledger.capture_limits import MAX_FILE_BYTES, check_document
+
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"{name}: {len(raw):,} bytes, over the {MAX_FILE_BYTES:,} a file may have; not read")
     suffix = PurePosixPath(name).suffix.lower()
     try:
         if suffix == ".json":
-            return json.loads(raw)
-        if suffix == ".toml":
+            data = json.loads(raw)
+        elif suffix == ".toml":
             import tomllib  # only TOML params files need the parser (`ledger list` does not)
 
-            return tomllib.loads(raw.decode())
-        return _load_yaml(raw)
+            data = tomllib.loads(raw.decode())
+        else:
+            data = _load_yaml(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{name}: not valid {suffix.lstrip('.') or 'yaml'}: {_one_line(e)}") from e
+    except RecursionError as e:
+        raise ValueError(f"{name}: nested too deep to read; not read") from e
+    check_document(name, data)
+    return data
 
 
 def parse_argv_params(argv: Sequence[str]) -> dict[str, ParamValue]:

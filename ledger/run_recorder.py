@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import recorder, run_records, spool
+from ledger import quarantine, recorder, run_records, spool
 from ledger.errors import LedgerError, StoreError
 from ledger.fileops import exclusive
 from ledger.procinfo import HEARTBEAT_EVERY
@@ -44,7 +44,22 @@ def settle(store: Store, spool_dir: Path, *, wait: float = SETTLE_WAIT) -> None:
         lock = folder / run_records.LOCK
         with contextlib.suppress(FileNotFoundError), exclusive(lock, wait=wait if ended else 0.0) as mine:
             if mine:
-                _write_what_is_there(store, folder)
+                _write_or_set_aside(store, folder, ended=ended)
+
+
+def _write_or_set_aside(store: Store, folder: Path, *, ended: bool) -> None:
+    """Write the run; a record that cannot be read or written goes to the quarantine.
+
+    Until the run has ended its wrapper may still write the end: the folder stays,
+    and only this reader passes it by.
+    """
+    try:
+        _write_what_is_there(store, folder)
+    except Exception as e:
+        if not quarantine.is_record_fault(e):
+            raise
+        if ended:
+            quarantine.set_aside(folder.parent, folder, e)
 
 
 def record_now(store: Store, folder: Path) -> None:

@@ -157,13 +157,18 @@ def _finish(
     from ledger.capture import finish_recorded_run
 
     kept, total, truncated = capture.finish()
-    after = finish_recorded_run(
-        started,
-        status=status,
-        exit_code=code,
-        peak_rss=peak_rss,
-        log=(compress_log(kept, known=known), total, truncated),
-    )
+    try:
+        after = finish_recorded_run(
+            started,
+            status=status,
+            exit_code=code,
+            peak_rss=peak_rss,
+            log=(compress_log(kept, known=known), total, truncated),
+        )
+    except Exception as e:  # noqa: BLE001 - the command's own exit code always wins
+        _say(f"warning: the end of run {started.run_id[:12]} could not be recorded: {type(e).__name__}: {e}")
+        _say(f"run {started.run_id[:12]} {status} (exit {code})")
+        return code
     # The redacted log is in the run's end record now: the raw copy (kept for a crash) goes.
     (spool.run_dir(started.workspace.spool_dir, started.run_id) / spool.LOG_NAME).unlink(missing_ok=True)
     for line in after.errors:

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.errors import StoreError, StoreOutdatedError, StoreUnreachableError
+from ledger.errors import StoreCorruptError, StoreError, StoreOutdatedError, StoreUnreachableError
 from ledger.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD, SCHEMA_REVISIONS
 
 if TYPE_CHECKING:
@@ -138,12 +138,14 @@ class Store:
         try:
             yield
         except OperationalError as e:
+            _raise_if_corrupt(e, self.url)
             if _unreachable(e, self.engine):
                 raise StoreUnreachableError(
                     f"lost the ledger server at {_server(self.url)}: {_first_line(e)}"
                 ) from e
             raise StoreError(f"ledger database error: {_first_line(e)}") from e
         except DBAPIError as e:
+            _raise_if_corrupt(e, self.url)
             raise StoreError(f"ledger database refused a write: {_first_line(e)}") from e
 
 
@@ -165,6 +167,7 @@ def connect(url: str, *, upgrade: bool | None = None) -> Store:
         _check_schema(store, upgrade=store.is_sqlite if upgrade is None else upgrade)
     except DBAPIError as e:
         engine.dispose()
+        _raise_if_corrupt(e, url)
         message = f"cannot open the ledger at {_safe_url(url)}: {_first_line(e)}"
         if _unreachable(e, engine):
             raise StoreUnreachableError(message) from e
@@ -275,6 +278,24 @@ def _make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+SQLITE_DAMAGED = (11, 26)
+"""SQLITE_CORRUPT ("database disk image is malformed") and SQLITE_NOTADB ("file is not a database")."""
+
+
+def _is_damaged(error: BaseException) -> bool:
+    """Whether a SQLite error (sqlite3's or SQLAlchemy's wrapping) says the file is damaged."""
+    orig = getattr(error, "orig", error)
+    return getattr(orig, "sqlite_errorcode", None) in SQLITE_DAMAGED
+
+
+def _raise_if_corrupt(error: DBAPIError, url: str) -> None:
+    if _is_damaged(error):
+        raise StoreCorruptError(
+            f"the ledger file {_safe_url(url).removeprefix('sqlite:///')} is damaged ({_first_line(error)}): "
+            "run `ledger doctor --fix` to set it aside and rebuild the ledger"
+        ) from error
 
 
 def _unreachable(error: DBAPIError, engine: Engine) -> bool:

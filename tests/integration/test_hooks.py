@@ -221,7 +221,8 @@ def test_corrupt_database_never_breaks_a_commit(hooked: TmpRepo) -> None:
     assert proc.returncode == 0
     listing = ledger("list", check=False)
     assert listing.returncode == 1
-    assert listing.stderr.startswith("ledger: error: cannot open the ledger")
+    assert listing.stderr.startswith(f"ledger: error: the ledger file {db} is damaged")
+    assert "run `ledger doctor --fix`" in listing.stderr
     db.unlink()
     assert [r["metrics"] for r in runs_json()] == [{"acc": 0.6}]
 

@@ -18,7 +18,13 @@ from sqlalchemy import text
 
 from ledger.chunks import Points
 from ledger.environment import Environment, Package
-from ledger.errors import AmbiguousRunIdError, RunNotFoundError, StoreError, StoreOutdatedError
+from ledger.errors import (
+    AmbiguousRunIdError,
+    RunNotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreOutdatedError,
+)
 from ledger.filters import parse_filter, parse_sort
 from ledger.ids import MIN_PREFIX, RunId, new_run_id
 from ledger.logcapture import compress_log
@@ -1016,12 +1022,12 @@ def test_connect_to_a_corrupt_file_raises_one_clear_store_error(tmp_path: Path, 
     path = tmp_path / "ledger.db"
     path.write_bytes(os.urandom(size))
 
-    with pytest.raises(StoreError) as info:
+    with pytest.raises(StoreCorruptError) as info:
         connect(f"sqlite:///{path}")
 
     message = str(info.value)
-    assert message.startswith(f"cannot open the ledger at sqlite:///{path}: ")
-    assert "file is not a database" in message
+    assert message.startswith(f"the ledger file {path} is damaged (file is not a database): ")
+    assert message.endswith("run `ledger doctor --fix` to set it aside and rebuild the ledger")
     assert "\n" not in message
 
 

@@ -1,0 +1,151 @@
+"""One bad record never hides the others: unsafe values at capture, unreadable spool records."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.faults.training_repo import PY, assert_intact, good_run, make_project
+from tests.helpers import ledger, runs_json, show_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.repo import TmpRepo
+
+pytestmark = pytest.mark.integration
+
+WRITES_NON_UTF8_NAMES = """\
+import json, os
+os.makedirs(b"out", exist_ok=True)
+with open(b"out/\\xff.bin", "wb") as f:
+    f.write(b"weights")
+with open(b"\\xfe-log.txt", "wb") as f:
+    f.write(b"log")
+with open("metrics.json", "w") as f:
+    json.dump({"acc": 0.7}, f)
+"""
+
+
+def _every_reader_works(repo: TmpRepo, *, set_aside: int = 0) -> None:
+    """`list`, `show` and `doctor --fix` answer; doctor flags set-aside records until deleted."""
+    for args in (["list"], ["list", "--all", "--json"], ["show", "latest"], ["doctor", "--fix"]):
+        proc = ledger(*args, cwd=repo.root, check=False)
+        assert proc.returncode == (1 if set_aside and args[0] == "doctor" else 0), (args, proc.stderr)
+        assert "unexpected error" not in proc.stderr
+
+
+def test_recursive_yaml_alias_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
+    make_project(tmp_repo)
+    before = good_run(tmp_repo, 0.61)
+    tmp_repo.gen({"params.yaml": "a: &a [*a]\n"})  # ten bytes that refer to themselves
+
+    proc = ledger("run", "--", PY, "train.py", "0.62", cwd=tmp_repo.root)
+
+    assert "a value contains itself" in proc.stderr
+    bad = runs_json(cwd=tmp_repo.root)[0]["id"]
+    run = show_json(bad, cwd=tmp_repo.root)["run"]
+    assert run["summary"]["status"] == "finished"
+    assert run["params"] == []
+    assert {m["key"]: m["value"] for m in run["metrics"]} == {"acc": 0.62}
+    assert any("params.yaml: a value contains itself" in e for e in run["capture_errors"])
+    tmp_repo.gen({"params.yaml": "lr: 0.1\n"})
+    after = good_run(tmp_repo, 0.63)
+    _every_reader_works(tmp_repo)
+    assert_intact(tmp_repo, before, 0.61)
+    assert_intact(tmp_repo, after, 0.63)
+    assert len(runs_json(cwd=tmp_repo.root)) == 3
+
+
+def test_files_with_non_utf8_names_are_recorded_escaped(tmp_repo: TmpRepo) -> None:
+    make_project(tmp_repo)
+    tmp_repo.gen({"bad_names.py": WRITES_NON_UTF8_NAMES})
+    tmp_repo.commit("a script that writes odd file names")
+    before = good_run(tmp_repo, 0.61)
+
+    proc = ledger("run", "--", PY, "bad_names.py", cwd=tmp_repo.root)
+
+    assert proc.returncode == 0
+    assert (tmp_repo.root / os.fsdecode(b"out/\xff.bin")).exists()
+    run = show_json("latest", cwd=tmp_repo.root)["run"]
+    paths = {o["path"] for o in run["outputs"]}
+    assert {"out/\\xff.bin", "\\xfe-log.txt"} <= paths
+    assert any("not UTF-8" in e for e in run["capture_errors"])
+    after = good_run(tmp_repo, 0.63)
+    _every_reader_works(tmp_repo)
+    assert_intact(tmp_repo, before, 0.61)
+    assert_intact(tmp_repo, after, 0.63)
+    assert len(runs_json(cwd=tmp_repo.root)) == 3
+
+
+def _ledger_url(repo: TmpRepo) -> str:
+    return "sqlite:///" + ledger("where", cwd=repo.root).stdout.strip()
+
+
+def _spool(repo: TmpRepo) -> Path:
+    return Path(ledger("where", cwd=repo.root).stdout.strip()).parent / "spool"
+
+
+def _old_version_record(repo: TmpRepo) -> str:
+    """A run's spool folder as an earlier exp-ledger left it: an output named in raw bytes."""
+    from ledger import run_records, spool
+    from ledger.ids import new_run_id
+    from ledger.records import NewRun, OutputFile, RunEnd
+
+    run_id = new_run_id()
+    folder = spool.run_dir(_spool(repo), run_id)
+    record = NewRun(
+        id=run_id, source="run", started_at=time.time(), argv=["python", "x.py"], repo=str(repo.root)
+    )
+    end = RunEnd(
+        status="finished",
+        ended_at=time.time(),
+        exit_code=0,
+        outputs=[OutputFile(path=os.fsdecode(b"\xff.bin"), algorithm="md5", value=None, size=1)],
+    )
+    run_records.write_start(folder, _ledger_url(repo), record)
+    run_records.write_end(folder, end, {})
+    return run_id
+
+
+def _torn_record(repo: TmpRepo) -> str:
+    """A run's spool folder whose end file holds garbage (a disk that lost a block)."""
+    from ledger import run_records, spool
+    from ledger.ids import new_run_id
+    from ledger.records import NewRun
+
+    run_id = new_run_id()
+    folder = spool.run_dir(_spool(repo), run_id)
+    record = NewRun(
+        id=run_id, source="run", started_at=time.time(), argv=["python", "y.py"], repo=str(repo.root)
+    )
+    run_records.write_start(folder, _ledger_url(repo), record)
+    (folder / run_records.END).write_bytes(os.urandom(64))
+    return run_id
+
+
+@pytest.mark.parametrize("make_bad", [_old_version_record, _torn_record], ids=["non-utf8", "garbage"])
+def test_a_spool_record_that_cannot_be_written_is_set_aside(
+    tmp_repo: TmpRepo, make_bad: Callable[[TmpRepo], str]
+) -> None:
+    make_project(tmp_repo)
+    before = good_run(tmp_repo, 0.61)
+    bad = make_bad(tmp_repo)
+    after = good_run(tmp_repo, 0.63)  # its reader meets the bad record first
+
+    _every_reader_works(tmp_repo, set_aside=1)
+
+    assert_intact(tmp_repo, before, 0.61)
+    assert_intact(tmp_repo, after, 0.63)
+    aside = _spool(tmp_repo).parent / "quarantine" / bad
+    assert (aside / "start.pickle").is_file()  # kept whole, to look into
+    assert (aside / "reason.txt").read_text().strip()
+    assert not (_spool(tmp_repo) / bad).exists()
+    doctor = ledger("doctor", cwd=tmp_repo.root, check=False)
+    assert doctor.returncode == 1
+    assert "1 run record(s) could not be written and were set aside" in doctor.stdout
+    assert str(aside) in doctor.stdout
