@@ -9,6 +9,7 @@ through the terminal; the wrapper outlives it to record how it ended.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import shlex
@@ -157,9 +158,15 @@ def _finish(
     from ledger.capture import finish_recorded_run
 
     kept, total, truncated = capture.finish()
+    folder = spool.run_dir(started.workspace.spool_dir, started.run_id)
+    server = started.store if started.store is not None and not started.store.is_sqlite else None
     try:
+        if server is not None:
+            # The end goes to the spool first, as a handed-over run's: a server that
+            # stopped answering then holds nothing but its own delivery (`_deliver`).
+            run_records.write_start(folder, server.url, started.record)
         after = finish_recorded_run(
-            started,
+            started if server is None else dataclasses.replace(started, store=None),
             status=status,
             exit_code=code,
             peak_rss=peak_rss,
@@ -170,17 +177,57 @@ def _finish(
         _say(f"run {started.run_id[:12]} {status} (exit {code})")
         return code
     # The redacted log is in the run's end record now: the raw copy (kept for a crash) goes.
-    (spool.run_dir(started.workspace.spool_dir, started.run_id) / spool.LOG_NAME).unlink(missing_ok=True)
+    (folder / spool.LOG_NAME).unlink(missing_ok=True)
     for line in after.errors:
         _say(f"warning: {line}")
+    queued = after.queued
+    if server is not None:
+        delivered = _deliver(started, server, folder)
+        if delivered is None:
+            _say(f"run {started.run_id[:12]} {status} (exit {code})")
+            return code
+        queued = delivered
     elapsed = time.time() - started.started_at
-    where = "; queued in the local outbox until `ledger sync`" if after.queued else ""
+    where = "; queued in the local outbox until `ledger sync`" if queued else ""
     # A queued run's ledger server is gone: its ID is not asked of it.
-    short = started.run_id[:12] if after.queued else _short(started)
+    short = started.run_id[:12] if queued else _short(started)
     _say(f"run {short} {status} in {elapsed:.1f}s (exit {code}){where}")
     if started.store is not None:
         started.store.close()
     return code
+
+
+def _deliver(started: StartedRun, store: Store, folder: Path) -> bool | None:
+    """Give the ledger server the run's end from the spool within END_WAIT; whether it
+    went to the local outbox instead (the server was lost), or None (and one warning)
+    when the server did not answer: the end waits in the spool for the next reader."""
+    from ledger import outbox
+    from ledger.api import END_WAIT
+    from ledger.flusher import describe
+
+    failed: list[BaseException] = []
+    queued: list[bool] = []
+
+    def work() -> None:
+        try:
+            kept = run_records.read_end(folder)
+            if kept is not None:
+                queued.append(outbox.finish_run(started, store, kept[0], series=kept[1]))
+                spool.remove_run_dir(started.workspace.spool_dir, started.run_id)
+        except Exception as e:  # noqa: BLE001 - reported below, the run is kept in the spool
+            failed.append(e)
+
+    thread = threading.Thread(target=work, name="ledger-deliver-end", daemon=True)
+    thread.start()
+    thread.join(END_WAIT)
+    if thread.is_alive() or failed:
+        why = describe(failed[0]) if failed else f"no answer within {END_WAIT:g} s"
+        _say(
+            f"warning: the ledger server did not take the run's end ({why}); it waits in the "
+            "spool: `ledger doctor --fix` or `ledger sync` records it"
+        )
+        return None
+    return bool(queued and queued[0])
 
 
 def _short(started: StartedRun) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger import spool
+from ledger.limits import KEY, fit
 from tests.faults.silent_proxy import SilentProxy
 from tests.helpers import ledger, runs_json, show_json
 
@@ -195,26 +195,30 @@ def test_a_metric_key_longer_than_postgresql_takes(tmp_repo: TmpRepo, pg_url: st
     tmp_repo.gen({"train.py": TRAIN.replace('"acc"', repr(long_key))})
     tmp_repo.commit("train")
 
-    warning = _survived(_train(tmp_repo, wrapped=False, env={"LEDGER_URL": pg_url}))
+    proc = _train(tmp_repo, wrapped=False, env={"LEDGER_URL": pg_url})
 
-    assert "refused" in warning
-    kept: dict[str, list[int]] = {}
-    for folder in spool_dir(tmp_repo).iterdir():
-        for path in spool.pending_points_files(spool_dir(tmp_repo), folder.name):
-            for key, points in spool.read_points(path).items():
-                kept.setdefault(key, []).extend(points.steps)
-    assert sorted(kept[long_key]) == list(range(STEPS))
-    assert sorted(kept["loss"]) == list(range(STEPS))
+    # The key is fitted to the one limit both backends share (`ledger.limits`): no
+    # refusal, nothing to warn about, every point recorded under the fitted key.
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "warning" not in proc.stderr
+    (run,) = _runs_at(tmp_repo, pg_url)
+    series = _show_at(tmp_repo, pg_url, run["id"])["series"]
+    assert sorted(series) == sorted(["loss", fit(long_key, KEY)])
+    assert series[fit(long_key, KEY)]["steps"] == list(range(STEPS))
 
 
 @pytest.mark.postgres
-def test_a_server_that_stops_answering_mid_run(tmp_repo: TmpRepo, pg_url: str) -> None:
+@pytest.mark.parametrize("wrapped", [False, True], ids=["script", "ledger-run"])
+def test_a_server_that_stops_answering_mid_run(tmp_repo: TmpRepo, pg_url: str, wrapped: bool) -> None:
+    """Under `ledger run` too: the wrapper returns the command's exit code, its end kept
+    in the spool, instead of waiting for ever on a server that stopped answering."""
     tmp_repo.gen({"train.py": WAIT_FOR_GO, ".gitignore": "ready\ngo\n"})
     tmp_repo.commit("train")
     parsed = make_url(pg_url)
     proxy = SilentProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
     via_proxy = parsed.set(port=proxy.port).render_as_string(hide_password=False)
-    argv = [PY, "train.py"]
+    argv = [PY, "-m", "ledger", "run", "--", PY, "train.py"] if wrapped else [PY, "train.py"]
     env = {**os.environ, "LEDGER_URL": via_proxy, "LEDGER_FLUSH_INTERVAL": "0.05"}
     proc = subprocess.Popen(
         argv, cwd=tmp_repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -228,7 +232,13 @@ def test_a_server_that_stops_answering_mid_run(tmp_repo: TmpRepo, pg_url: str) -
         if proc.poll() is None:
             proc.kill()
     try:
+        done = subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        if wrapped:  # one line from the script's process, one from the wrapper's
+            ends = [line for line in err.splitlines() if "did not take the run's end" in line]
+            assert len(ends) == 1, err
+            err = err.replace(ends[0], "")
         _survived(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+        assert done.returncode == 0
         proxy.speak()
         fixed = ledger("doctor", "--fix", cwd=tmp_repo.root, env={"LEDGER_URL": via_proxy}, check=False)
         assert "spool: 1 run(s) recorded, 0 still running" in fixed.stdout, fixed.stdout + fixed.stderr
