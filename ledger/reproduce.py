@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -306,8 +307,8 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     # Each run wrote into its own folder: `outputs/<its time>/x` is compared with the other's.
     mine, theirs = original.run_folders, reproduced.run_folders
     verdict = judge(
-        {folder_relative(m.key, mine): m.value for m in original.metrics},
-        {folder_relative(m.key, theirs): m.value for m in reproduced.metrics},
+        _comparable({folder_relative(m.key, mine): m.value for m in original.metrics}),
+        _comparable({folder_relative(m.key, theirs): m.value for m in reproduced.metrics}),
         tolerances=plan.tolerances,
         exit_codes=(
             _exit_code(original.summary.exit_code, original.summary.status),
@@ -318,7 +319,10 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
             {folder_relative(o.path, theirs): o.value for o in reproduced.outputs},
         ),
         seeded=plan.seeded,
-        printed=(_printed(original.metrics, mine), _printed(reproduced.metrics, theirs)),
+        printed=(
+            set(_comparable(dict.fromkeys(_printed(original.metrics, mine), 0.0))),
+            set(_comparable(dict.fromkeys(_printed(reproduced.metrics, theirs), 0.0))),
+        ),
     )
     annotate.save_reproduction(store, new_id, original.summary.id, verdict)
     table = sys.stderr if as_json else sys.stdout
@@ -336,6 +340,20 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     if reproduced.summary.status == "interrupted":
         raise KeyboardInterrupt
     return EXIT_CODES[verdict.outcome]
+
+
+_EVENT_FILE = re.compile(r"events\.out\.tfevents\.[^/:]+")
+
+
+def _comparable(metrics: dict[str, float]) -> dict[str, float]:
+    """Metric keys named after a TensorBoard event file (two files of a run held the same
+    tag) without the file's time, host and process: those differ in every run. A name
+    two of one run's keys would then share stays as it was."""
+    from collections import Counter
+
+    renamed = {key: _EVENT_FILE.sub("events.out.tfevents.*", key) for key in metrics}
+    taken = Counter(renamed.values())
+    return {(renamed[key] if taken[renamed[key]] == 1 else key): value for key, value in metrics.items()}
 
 
 def _printed(metrics: Sequence[Metric], folders: Sequence[str]) -> set[str]:

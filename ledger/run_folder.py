@@ -159,9 +159,19 @@ def _agreed(leaves: Mapping[str, Sequence[Param]]) -> tuple[list[Param], dict[st
     for found in leaves.values():
         for param in found:
             first = kept.setdefault(param.key, param)
-            if first.value != param.value or type(first.value) is not type(param.value):
+            if _unresolved(param.value):
+                continue  # `${paths.data_dir}` left as text in one file says nothing against another's value
+            if _unresolved(first.value):
+                kept[param.key] = param
+            elif first.value != param.value or type(first.value) is not type(param.value):
                 differing.setdefault(param.key, set()).update({first.source, param.source})
     return [p for key, p in kept.items() if key not in differing], differing
+
+
+def _unresolved(value: ParamValue) -> bool:
+    """An OmegaConf interpolation a file kept as text (Lightning's `hparams.yaml` saves
+    `${paths.data_dir}` where Hydra's config resolved it)."""
+    return isinstance(value, str) and value.startswith("${") and value.endswith("}")
 
 
 def within(path: str, folders: Iterable[str]) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,11 @@ COULD_NOT_RUN = "could_not_run"
 NOT_EVIDENCE = ("*.log", ".hydra/hydra.yaml", "*/.hydra/hydra.yaml")
 """Files a run writes about itself rather than its results (log lines with their times,
 Hydra's record of its own folder and clock): never compared."""
+
+TIMINGS = ("*runtime", "*per_second")
+"""Metric names (after the last `/` or `:`) that time the run rather than measure its result."""
+TIMING = "a timing: give it a --tolerance to compare it"
+PRINTED_ONCE = "printed by one run only"
 
 EXIT_CODES: dict[str, int] = {MATCHED: 0, DID_NOT_MATCH: 1, INCONCLUSIVE: 4, COULD_NOT_RUN: 5}
 """`ledger reproduce`'s exit code for each outcome (documented in the README for CI)."""
@@ -83,9 +89,10 @@ class Verdict:
     outputs: tuple[OutputCheck, ...] = ()
     seeded: bool | None = None
     """Whether the original set its seeds; None when its record cannot say."""
-    not_compared: tuple[str, ...] = ()
-    """Metrics read from the printed output of one run only: a progress bar's last frame
-    may hold a value in one run and not in the other, which says nothing of the results."""
+    not_compared: tuple[tuple[str, str], ...] = ()
+    """Metrics left out, each with why: a timing (`eval_runtime`, `train_samples_per_second`)
+    measures the machine, not the result; a value printed by one run only (a progress
+    bar's last frame) says nothing of either. A tolerance given for a timing compares it."""
 
     @property
     def metrics(self) -> tuple[Check, ...]:
@@ -157,7 +164,7 @@ class Verdict:
                 {"path": o.path, "original": o.original, "reproduced": o.reproduced, "identical": o.identical}
                 for o in self.outputs
             ],
-            "not_compared": list(self.not_compared),
+            "not_compared": [{"key": k, "why": why} for k, why in self.not_compared],
             "exit_code": None
             if exit_row is None
             else {
@@ -200,10 +207,16 @@ def judge(
     """Compare every metric either run has, every file both wrote, and how the commands ended.
 
     `printed`: the keys each run's metrics took from its printed output; one that only
-    one run has is not compared (`Verdict.not_compared`).
+    one run has is not compared (`Verdict.not_compared`), nor is a timing without a
+    tolerance of its own.
     """
     one_sided = set(original) ^ set(reproduced)
-    skipped = sorted(k for k in one_sided if k in printed[0] or k in printed[1])
+    skipped = {k: PRINTED_ONCE for k in one_sided if k in printed[0] or k in printed[1]}
+    skipped |= {
+        k: TIMING
+        for k in set(original) | set(reproduced)
+        if is_timing(k) and not any(fnmatch.fnmatchcase(k, pattern) for pattern in tolerances)
+    }
     checks = []
     for key in sorted((set(original) | set(reproduced)) - set(skipped)):
         tolerance = tolerance_for(key, tolerances)
@@ -218,7 +231,14 @@ def judge(
         if before[p] and after[p] and not any(fnmatch.fnmatchcase(p, g) for g in NOT_EVIDENCE)
     )
     files = tuple(OutputCheck(p, str(before[p]), str(after[p])) for p in common)
-    return Verdict(tuple(checks), files, seeded, tuple(skipped))
+    return Verdict(tuple(checks), files, seeded, tuple(sorted(skipped.items())))
+
+
+def is_timing(key: str) -> bool:
+    """A metric that measures how fast the machine ran (the Trainer's `*_runtime`,
+    `*_samples_per_second`, `*_steps_per_second`), not what the run computed."""
+    name = re.split(r"[/:]", key)[-1]
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in TIMINGS)
 
 
 def verdict_table(verdict: Verdict) -> str:
@@ -235,8 +255,9 @@ def verdict_table(verdict: Verdict) -> str:
         for c in verdict.checks
     ]
     table = _table(["METRIC", "ORIGINAL", "REPRODUCED", "DELTA", "TOLERANCE", "OK"], rows, left=(0, 4, 5))
-    if verdict.not_compared:
-        table += f"\nnot compared (printed by one run only): {', '.join(verdict.not_compared)}"
+    for why in (TIMING, PRINTED_ONCE):
+        keys = [k for k, reason in verdict.not_compared if reason == why]
+        table += f"\nnot compared ({why}): {', '.join(keys)}" if keys else ""
     if not verdict.outputs:
         return table
     excused = bool(verdict.metrics) and all(c.ok for c in verdict.checks)
@@ -278,7 +299,7 @@ def verdict_from_json(text: str | None) -> Verdict | None:
             OutputCheck(str(o["path"]), str(o["original"]), str(o["reproduced"])) for o in data["outputs"]
         )
         seeded = data.get("seeded")
-        skipped = tuple(str(k) for k in data.get("not_compared", ()))
+        skipped = tuple((str(k["key"]), str(k["why"])) for k in data.get("not_compared", ()))
         return Verdict(tuple(checks), outputs, seeded if isinstance(seeded, bool) else None, skipped)
     except (ValueError, TypeError, KeyError):
         return None

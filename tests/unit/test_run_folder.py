@@ -168,3 +168,22 @@ def test_a_lone_folder_that_saved_a_derived_value_is_still_the_runs(tmp_path: Pa
 
     assert found.folders == ["lightning_logs/version_0"]
     assert {p.key: p.value for p in found.params} == {"lr": 0.04, "width": 8}
+
+
+def test_an_interpolation_left_as_text_does_not_contradict_its_resolved_value(tmp_path: Path) -> None:
+    """The Lightning-Hydra template: Hydra's config resolves `${paths.data_dir}`, the
+    loggers' `hparams.yaml` keep it as text; the value is kept, with no warning."""
+    run = "logs/train/runs/2026-12-06_05-00-00"
+    write(
+        tmp_path,
+        {
+            f"{run}/.hydra/config.yaml": "paths:\n  data_dir: /data\ndata:\n  data_dir: ${paths.data_dir}\n",
+            f"{run}/csv/version_0/hparams.yaml": "data:\n  data_dir: ${paths.data_dir}\n",
+            f"{run}/tensorboard/version_0/hparams.yaml": "data:\n  data_dir: ${paths.data_dir}\n",
+        },
+    )
+
+    found = own_folders(tmp_path, [run], [], [])
+
+    assert found.problems == []
+    assert {p.key: p.value for p in found.params}["data.data_dir"] == "/data"

@@ -271,7 +271,7 @@ def test_a_metric_printed_by_one_run_only_is_not_compared() -> None:
     from_a_file = judge({"loss": 1.0}, {"loss": 1.0, "val/acc": 0.4}, tolerances={}, exit_codes=(0, 0))
 
     assert verdict.outcome == MATCHED
-    assert verdict.not_compared == ("val/acc",)
+    assert verdict.not_compared == (("val/acc", "printed by one run only"),)
     assert "not compared (printed by one run only): val/acc" in verdict_table(verdict)
     assert verdict_from_json(json.dumps(verdict.to_dict())) == verdict
     assert from_a_file.outcome == DID_NOT_MATCH
@@ -291,3 +291,19 @@ def test_logs_and_hydras_own_record_are_not_evidence() -> None:
 
     assert [o.path for o in verdict.outputs] == ["o/model.pt"]
     assert verdict.outcome == MATCHED
+
+
+def test_timings_are_not_results_unless_a_tolerance_names_them() -> None:
+    """The Trainer's `eval_runtime` and `*_samples_per_second` differ in every run."""
+    original = {"eval_loss": 0.5, "eval_runtime": 1.2, "train/samples_per_second": 900.0}
+    again = {"eval_loss": 0.5, "eval_runtime": 1.9, "train/samples_per_second": 450.0}
+
+    verdict = judge(original, again, tolerances={}, exit_codes=(0, 0))
+    named = judge(original, again, tolerances={"*runtime": Tolerance(0.1)}, exit_codes=(0, 0))
+    loss_drift = judge(original, {**again, "eval_loss": 0.6}, tolerances={}, exit_codes=(0, 0))
+
+    assert verdict.outcome == MATCHED
+    assert [k for k, _ in verdict.not_compared] == ["eval_runtime", "train/samples_per_second"]
+    assert [c.key for c in verdict.metrics] == ["eval_loss"]
+    assert named.outcome == DID_NOT_MATCH  # asked for: compared, and 0.7 s is over 0.1
+    assert loss_drift.outcome == DID_NOT_MATCH
