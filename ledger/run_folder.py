@@ -171,7 +171,7 @@ def _agreed(leaves: Mapping[str, Sequence[Param]]) -> tuple[list[Param], dict[st
 def _unresolved(value: ParamValue) -> bool:
     """An OmegaConf interpolation a file kept as text (Lightning's `hparams.yaml` saves
     `${paths.data_dir}` where Hydra's config resolved it)."""
-    return isinstance(value, str) and value.startswith("${") and value.endswith("}")
+    return isinstance(value, str) and "${" in value
 
 
 def within(path: str, folders: Iterable[str]) -> bool:
