@@ -342,18 +342,21 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     return EXIT_CODES[verdict.outcome]
 
 
-_EVENT_FILE = re.compile(r"events\.out\.tfevents\.[^/:]+")
+_EVENT_FILE = re.compile(r"events\.out\.tfevents\.(\d+)\.[^/:]+")
 
 
 def _comparable(metrics: dict[str, float]) -> dict[str, float]:
     """Metric keys named after a TensorBoard event file (two files of a run held the same
-    tag) without the file's time, host and process: those differ in every run. A name
-    two of one run's keys would then share stays as it was."""
-    from collections import Counter
+    tag, as Lightning's fit and test files both hold `epoch`) by the file's place among
+    the run's event files, oldest first: its time, host and process differ in every run."""
+    files = sorted({m.group(0) for key in metrics for m in _EVENT_FILE.finditer(key)}, key=_event_order)
+    place = {name: f"events.out.tfevents.#{i}" for i, name in enumerate(files, start=1)}
+    return {_EVENT_FILE.sub(lambda m: place[m.group(0)], key): value for key, value in metrics.items()}
 
-    renamed = {key: _EVENT_FILE.sub("events.out.tfevents.*", key) for key in metrics}
-    taken = Counter(renamed.values())
-    return {(renamed[key] if taken[renamed[key]] == 1 else key): value for key, value in metrics.items()}
+
+def _event_order(name: str) -> tuple[int, str]:
+    match = _EVENT_FILE.match(name)
+    return (int(match.group(1)) if match else 0, name)
 
 
 def _printed(metrics: Sequence[Metric], folders: Sequence[str]) -> set[str]:

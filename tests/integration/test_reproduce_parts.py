@@ -172,17 +172,28 @@ def test_checkout_names_dvc_files_and_whole_stages_never_bare_paths() -> None:
 
 
 def test_metrics_named_after_an_event_file_compare_across_runs() -> None:
-    """Lightning's two event files both hold `epoch`: the file's time, host and pid differ
-    in every run, so the comparison leaves them out of the name."""
+    """Lightning's fit and test event files both hold `epoch`: the files' time, host and
+    pid differ in every run, so they are named by their order in the run."""
     from ledger.reproduce import _comparable
 
-    first = {"<run folder>/events.out.tfevents.1796533971.vm.18786.0:epoch": 2.0, "loss": 1.0}
-    again = {"<run folder>/events.out.tfevents.1796534090.vm.19001.0:epoch": 2.0, "loss": 1.0}
-    both = {"a/events.out.tfevents.1.vm.1.0:x": 1.0, "a/events.out.tfevents.2.vm.2.0:x": 2.0}
+    folder = "<run folder>/tensorboard/version_0"
+    first = {
+        f"{folder}/events.out.tfevents.1796534515.vm.32645.0:epoch": 2.0,
+        f"{folder}/events.out.tfevents.1796534516.vm.32645.1:epoch": 3.0,
+        "loss": 1.0,
+    }
+    again = {
+        f"{folder}/events.out.tfevents.1796534540.vm.555.1:epoch": 3.0,
+        f"{folder}/events.out.tfevents.1796534539.vm.555.0:epoch": 2.0,
+        "loss": 1.0,
+    }
 
     assert (
         _comparable(first)
         == _comparable(again)
-        == {"<run folder>/events.out.tfevents.*:epoch": 2.0, "loss": 1.0}
+        == {
+            f"{folder}/events.out.tfevents.#1:epoch": 2.0,
+            f"{folder}/events.out.tfevents.#2:epoch": 3.0,
+            "loss": 1.0,
+        }
     )
-    assert _comparable(both) == both  # two of one run's keys would collide: kept as they were
