@@ -321,9 +321,11 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
         for f in scan.folders
         if not within(f, folders.folders) and not any(within(o, [f]) for o in folders.folders)
     ]
-    logs = _framework_logs(
-        root, {p: t for p, t in scan.logs.items() if not within(p, others)}, before, started_at
-    )
+    from ledger.framework_logs import epoch_tables
+
+    found_logs = {p: t for p, t in scan.logs.items() if not within(p, others)}
+    found_logs |= dict.fromkeys(epoch_tables(root, [w for w in written if w not in found_logs]), started_at)
+    logs = _framework_logs(root, found_logs, before, started_at)
     errors += logs.problems
     metrics, series = cap_results(
         *_named_results({**values, **logs.values}, {**live, **logs.series}, plotted, same=logs.same), errors

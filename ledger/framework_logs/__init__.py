@@ -119,6 +119,23 @@ def read_framework_logs(
     return found
 
 
+def epoch_tables(root: Path, written: Iterable[str]) -> list[str]:
+    """The CSV files the run wrote that Keras's `CSVLogger` wrote, whatever their name
+    (it has no default: `CSVLogger("../log.csv")`): the header starts with `epoch`."""
+    found = []
+    for name in written:
+        if not name.endswith(".csv"):
+            continue
+        try:
+            with (root / name).open("rb") as f:
+                head = f.read(64)
+        except OSError:
+            continue
+        if head.startswith((b"epoch,", b"epoch;", b"epoch\t")):
+            found.append(name)
+    return found
+
+
 def _drop_copies(series: dict[str, dict[str, Points]]) -> None:
     """Keep one of the series two loggers wrote of the same metric (Lightning with both
     its CSV and TensorBoard loggers): same key, same steps, the same values to float32

@@ -343,3 +343,18 @@ def test_another_layout_named_in_tool_ledger(tmp_repo: TmpRepo) -> None:
 
     assert run["metric_sources"] == {"score": "epochs.csv", "final.score": "scores.json"}  # no metrics.csv
     assert run["series"]["score"]["steps"] == [0, 1]
+
+
+def test_a_keras_csv_log_of_any_name_is_read_and_other_tables_are_not(tmp_repo: TmpRepo) -> None:
+    """`CSVLogger("../log.csv")` has no default name: the `epoch` header says what it is.
+    A table the run wrote with another first column is an output, not a metrics log."""
+    script = KERAS.replace('"training.log"', '"log.csv"') + (
+        "open('predictions.csv', 'w').write('id,score\\n1,0.5\\n2,0.7\\n')\n"
+    )
+    _project(tmp_repo, script)
+
+    first = _run("0.1")
+
+    assert first["metric_sources"]["val_loss"] == "log.csv"
+    assert first["series"]["val_loss"]["steps"] == [0, 1, 2]
+    assert "score" not in first["metrics"]
