@@ -71,18 +71,7 @@ def test_compare_smoke(tmp_path: Path, flags: list[str]) -> None:
 def test_capture_overhead_benchmark_smoke() -> None:
     """A real DVC pipeline project, `ledger run` against the bare command; the figures are
     printed, not asserted (a shared machine's timings are no test)."""
-    script = ROOT / "benchmarks" / "bench_capture_overhead.py"
-
-    proc = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    proc = _quick("bench_capture_overhead.py")
     assert "median(ledger run) - median(bare), wall" in proc.stdout
     # What the benchmark times is a whole capture: snapshot, data, params, metrics, outputs.
     assert re.search(r"data refs \(dvc.lock, \*.dvc\)\s+[1-9]", proc.stdout), proc.stdout
@@ -93,18 +82,7 @@ def test_capture_overhead_benchmark_smoke() -> None:
 @pytest.mark.slow
 def test_framework_logs_benchmark_smoke() -> None:
     """The readers read what the benchmark's run wrote; the figures are printed, not asserted."""
-    script = ROOT / "benchmarks" / "bench_framework_logs.py"
-
-    proc = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    proc = _quick("bench_framework_logs.py")
     assert "added by the readers:" in proc.stdout
     assert re.search(r"events \(training mix\)\s+0\.\d\d MB", proc.stdout), proc.stdout
 
@@ -113,18 +91,7 @@ def test_framework_logs_benchmark_smoke() -> None:
 def test_commit_benchmark_smoke() -> None:
     """A bare commit, the ledger's hooks after `ledger init`, pre-commit's no-op floor: each
     commit timed and every result commit recorded; the figures are printed, not asserted."""
-    script = ROOT / "benchmarks" / "bench_commit.py"
-
-    proc = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        cwd=ROOT / "benchmarks",
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    proc = _quick("bench_commit.py", cwd=ROOT / "benchmarks")
     for case in ("bare commit", "exp-ledger hooks (ledger init)", "pre-commit floor (one no-op hook)"):
         assert re.search(rf"{re.escape(case)}\s+\d+\.\d+ s", proc.stdout), proc.stdout
     assert "exp-ledger above a bare commit:" in proc.stdout
@@ -135,19 +102,22 @@ def test_commit_benchmark_smoke() -> None:
 def test_log_metrics_latency_benchmark_smoke() -> None:
     """Eight writers into one SQLite ledger, then into PostgreSQL through a proxy gone
     silent; the latencies are printed against a plain file append, not asserted."""
-    script = ROOT / "benchmarks" / "bench_log_metrics.py"
+    proc = _quick("bench_log_metrics.py")
+    assert re.search(r"append a JSON line to a file \(baseline\)\s+\d", proc.stdout), proc.stdout
+    assert re.search(r"log_metrics, 8 writers, one SQLite ledger\s+\d", proc.stdout), proc.stdout
+    assert "log_metrics, 8 writers, server goes silent" in proc.stdout
+    assert "Traceback" not in proc.stderr
 
+
+def _quick(script: str, *, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`python benchmarks/SCRIPT --quick`, which must succeed; its output to read."""
     proc = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        cwd=ROOT,
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
     )
-
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    assert re.search(r"append a JSON line to a file \(baseline\)\s+\d", proc.stdout), proc.stdout
-    assert re.search(r"log_metrics, 8 writers, one SQLite ledger\s+\d", proc.stdout), proc.stdout
-    assert "log_metrics, 8 writers, server goes silent" in proc.stdout
-    assert "Traceback" not in proc.stderr
+    return proc
