@@ -60,10 +60,15 @@ def find_ignored_inputs(
     listed = git("check-ignore", "-z", "--stdin", cwd=root, stdin="\0".join(candidates) + "\0", check=False)
     ignored = [p for p in listed.split("\0") if p]
     problems = []
-    if len(ignored) > MAX_INPUTS or not complete:
+    if len(ignored) > MAX_INPUTS:
         problems.append(
-            f"the run read more git-ignored files than are recorded ({MAX_INPUTS} kept): "
+            f"the run read {len(ignored)} git-ignored files; the first {MAX_INPUTS} are recorded: "
             "track such a data set with DVC to make it reproducible"
+        )
+    if not complete:
+        problems.append(
+            "the run opened more files under the repository than are noted per process: "
+            "git-ignored inputs among the rest are not recorded"
         )
     inputs = []
     for path in ignored[:MAX_INPUTS]:
