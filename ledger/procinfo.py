@@ -19,11 +19,17 @@ def process_start(pid: int) -> str | None:
 
     Comparing it guards against a PID reused by an unrelated process.
     """
+    fields = _stat_fields(pid)
+    return None if fields is None else fields[19]
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """`/proc/<pid>/stat` after the command name (state first), None where there is none."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[-1].split()[19]
+    return stat.rsplit(")", 1)[-1].split()
 
 
 STALE_AFTER = 600.0
@@ -38,10 +44,12 @@ def is_alive(pid: int, started: str | None) -> bool:
         return False
     except PermissionError:
         return True  # another user's process with that PID: assume it is ours
+    fields = _stat_fields(pid)
+    if fields is not None and fields[0] in ("Z", "X"):
+        return False  # it ended; its parent (init, for a killed wrapper's command) has not reaped it
     if started is None:
         return True
-    now = process_start(pid)
-    return now is None or now == started
+    return fields is None or fields[19] == started
 
 
 def hostname() -> str:
