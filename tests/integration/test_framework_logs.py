@@ -265,7 +265,7 @@ def test_a_corrupt_event_file_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
         "import glob\n"
         "path = glob.glob('runs/exp/events.out.tfevents.*')[0]\n"
         "raw = bytearray(open(path, 'rb').read())\n"
-        "raw[-30] ^= 0xFF  # a flipped byte in the last record, then a torn write\n"
+        "raw[-6] ^= 0xFF  # a flipped byte in the last record's value, then a torn write\n"
         "open(path, 'wb').write(bytes(raw) + b'\\x10\\x00\\x00')\n"
     )
     _project(tmp_repo, script)
