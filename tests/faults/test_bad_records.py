@@ -54,13 +54,7 @@ def test_recursive_yaml_alias_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
     assert {m["key"]: m["value"] for m in run["metrics"]} == {"acc": 0.62}
     assert any("params.yaml: a value contains itself" in e for e in run["capture_errors"])
     tmp_repo.gen({"params.yaml": "lr: 0.1\n"})
-    after = good_run(tmp_repo, 0.63)
-    _every_reader_works(tmp_repo)
-    assert_intact(tmp_repo, before, 0.61)
-    assert_intact(tmp_repo, after, 0.63)
-    # Three `ledger run`s (doctor --fix also records the project's first commit, made
-    # before `ledger init`, from history).
-    assert len([r for r in runs_json(cwd=tmp_repo.root) if r["source"] == "run"]) == 3
+    _the_runs_around_it_are_intact(tmp_repo, before)
 
 
 def test_files_with_non_utf8_names_are_recorded_escaped(tmp_repo: TmpRepo) -> None:
@@ -77,13 +71,18 @@ def test_files_with_non_utf8_names_are_recorded_escaped(tmp_repo: TmpRepo) -> No
     paths = {o["path"] for o in run["outputs"]}
     assert {"out/\\xff.bin", "\\xfe-log.txt"} <= paths
     assert any("not UTF-8" in e for e in run["capture_errors"])
-    after = good_run(tmp_repo, 0.63)
-    _every_reader_works(tmp_repo)
-    assert_intact(tmp_repo, before, 0.61)
-    assert_intact(tmp_repo, after, 0.63)
+    _the_runs_around_it_are_intact(tmp_repo, before)
+
+
+def _the_runs_around_it_are_intact(repo: TmpRepo, before: str) -> None:
+    """A good run after the bad one, every reader working, both good runs whole."""
+    after = good_run(repo, 0.63)
+    _every_reader_works(repo)
+    assert_intact(repo, before, 0.61)
+    assert_intact(repo, after, 0.63)
     # Three `ledger run`s (doctor --fix also records the project's first commit, made
     # before `ledger init`, from history).
-    assert len([r for r in runs_json(cwd=tmp_repo.root) if r["source"] == "run"]) == 3
+    assert len([r for r in runs_json(cwd=repo.root) if r["source"] == "run"]) == 3
 
 
 def _ledger_url(repo: TmpRepo) -> str:
