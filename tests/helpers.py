@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tests.repo import TmpRepo
+
 
 def ledger(
     *args: str, cwd: Path | None = None, check: bool = True, env: dict[str, str] | None = None
@@ -42,3 +44,13 @@ def show_json(run: str, cwd: Path | None = None) -> dict[str, Any]:
     """`ledger show RUN --json`, parsed."""
     result: dict[str, Any] = json.loads(ledger("show", run, "--json", cwd=cwd).stdout)
     return result
+
+
+def log_python_calls(repo: TmpRepo, tmp_path: Path) -> Path:
+    """Point the hooks at an interpreter that notes each start, then runs the real one."""
+    log = tmp_path / "python-calls.log"
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    repo.git("config", "ledger.python", str(wrapper))
+    return log

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, log_python_calls, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -57,16 +57,6 @@ def _commit(
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
-
-
-def _log_python_calls(repo: TmpRepo, tmp_path: Path) -> Path:
-    """Point the hooks at an interpreter that notes each start, then runs the real one."""
-    log = tmp_path / "python-calls.log"
-    wrapper = tmp_path / "python-wrapper"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{PY}" "$@"\n')
-    wrapper.chmod(0o755)
-    repo.git("config", "ledger.python", str(wrapper))
-    return log
 
 
 def _calls(log: Path, what: str) -> int:
@@ -153,7 +143,7 @@ def test_the_configs_other_hooks_for_a_type_still_run_once(repo: TmpRepo, tmp_pa
     })  # fmt: skip
     _commit(repo, "the project's own hooks", hooks=False)
     ledger("init", "--stages", "post-commit,prepare-commit-msg,post-rewrite,pre-commit")
-    log = _log_python_calls(repo, tmp_path)
+    log = log_python_calls(repo, tmp_path)
     repo.gen({"metrics.json": '{"acc": 0.5}'})
 
     _commit(repo, "results")
@@ -172,7 +162,7 @@ def test_a_later_pre_commit_install_neither_doubles_nor_stops_the_ledgers_hooks(
     ledger("init")
     _commit(repo, "hooks", hooks=False)
     subprocess.run([PRE_COMMIT, "install"], cwd=repo.root, check=True, capture_output=True)
-    log = _log_python_calls(repo, tmp_path)
+    log = log_python_calls(repo, tmp_path)
     ledger("run", "--", PY, "train.py", "0.7")
     run_id = runs_json()[0]["id"]
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, log_python_calls, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -265,16 +265,6 @@ def test_results_from_other_code_block_when_configured(hooked: TmpRepo) -> None:
     assert "train.py changed since run" in proc.stdout + proc.stderr
 
 
-def _log_python_calls(repo: TmpRepo, tmp_path: Path) -> Path:
-    """Point the hooks at an interpreter that notes each start, then runs the real one."""
-    log = tmp_path / "python-calls.log"
-    wrapper = tmp_path / "python-wrapper"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{PY}" "$@"\n')
-    wrapper.chmod(0o755)
-    repo.git("config", "ledger.python", str(wrapper))
-    return log
-
-
 def _calls(log: Path) -> str:
     return log.read_text() if log.exists() else ""
 
@@ -283,7 +273,7 @@ def test_commits_start_python_only_after_a_recent_run(hooked: TmpRepo, tmp_path:
     """The shell fast path: no run lately, so neither hook starts Python (only the detached
     ingester does); after a run, prepare-commit-msg asks Python which runs the commit holds,
     until a commit has linked it."""
-    log = _log_python_calls(hooked, tmp_path)
+    log = log_python_calls(hooked, tmp_path)
     hooked.gen({"README.md": "docs\n"})
 
     _commit(hooked, "docs")
