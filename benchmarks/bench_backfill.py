@@ -24,25 +24,25 @@ SOURCE_FILES = 300
 """Committed files that are not results, so trees have something to walk past."""
 
 PHASES = (
-    ("ledger/backfill.py", "cmd_backfill"),
-    ("ledger/backfill.py", "result_commits"),
-    ("ledger/git_batch.py", "log_commits"),
-    ("ledger/workspace.py", "open_store"),
-    ("ledger/backfill.py", "backfill"),
-    ("ledger/commit_runs.py", "known_commits"),
-    ("ledger/commit_runs.py", "read_commit_runs"),
-    ("ledger/git_batch.py", "list_trees"),
-    ("ledger/git_batch.py", "read"),
-    ("ledger/commit_blobs.py", "fetch"),
-    ("ledger/commit_blobs.py", "fetch_declared"),
-    ("ledger/commit_blobs.py", "results"),
-    ("ledger/commit_blobs.py", "_dvc_state"),
-    ("ledger/commit_blobs.py", "show"),
-    ("ledger/dvc.py", "read_data_refs"),
-    ("ledger/params.py", "parse_params"),
-    ("ledger/metrics_files.py", "parse_metrics"),
-    ("ledger/commit_runs.py", "record_commit_runs"),
-    ("ledger/git_batch.py", "create_refs"),
+    ("ledger/commits/backfill.py", "cmd_backfill"),
+    ("ledger/commits/backfill.py", "result_commits"),
+    ("ledger/git/batch.py", "log_commits"),
+    ("ledger/store/workspace.py", "open_store"),
+    ("ledger/commits/backfill.py", "backfill"),
+    ("ledger/commits/runs.py", "known_commits"),
+    ("ledger/commits/runs.py", "read_commit_runs"),
+    ("ledger/git/batch.py", "list_trees"),
+    ("ledger/git/batch.py", "read"),
+    ("ledger/commits/blobs.py", "fetch"),
+    ("ledger/commits/blobs.py", "fetch_declared"),
+    ("ledger/commits/blobs.py", "results"),
+    ("ledger/commits/blobs.py", "_dvc_state"),
+    ("ledger/commits/blobs.py", "show"),
+    ("ledger/dvc/files.py", "read_data_refs"),
+    ("ledger/capture/params.py", "parse_params"),
+    ("ledger/capture/metrics_files.py", "parse_metrics"),
+    ("ledger/commits/runs.py", "record_commit_runs"),
+    ("ledger/git/batch.py", "create_refs"),
     ("<frozen importlib._bootstrap>", "_find_and_load"),
 )
 """Functions whose cumulative time splits one backfill into phases (nested)."""
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{commits + commits // 4:,} commits, {SOURCE_FILES} other files; fresh ledger each time, "
         f"median of {repeats}"
     )
-    command = [c.PYTHON, "-m", "ledger.backfill"]  # `ledger backfill` once it is wired into the CLI
+    command = [c.PYTHON, "-m", "ledger.commits.backfill"]  # `ledger backfill` once it is wired into the CLI
     times = []
     for _ in range(repeats):
         _fresh_ledger(repo, env)
@@ -177,7 +177,7 @@ def _profile(repo: Path, env: dict[str, str], out: Path) -> None:
     """cProfile one backfill into a fresh ledger; its clock inflates Python-heavy phases."""
     _fresh_ledger(repo, env)
     wall, _ = c.run_timed(
-        [c.PYTHON, "-m", "cProfile", "-o", str(out), "-m", "ledger.backfill"], cwd=repo, env=env
+        [c.PYTHON, "-m", "cProfile", "-o", str(out), "-m", "ledger.commits.backfill"], cwd=repo, env=env
     )
     c.table(
         f"cProfile of one backfill (wall {wall:.3f} s under the profiler; phases nest)",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import _common as c
 
-from ledger import run_records
+from ledger.delivery import handover as run_records
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,35 +19,42 @@ GOAL_OVERHEAD = 0.5
 """Seconds `ledger run` may add to a command."""
 
 PHASES = (
-    ("ledger/cli.py", "main"),
-    ("ledger/cli.py", "cmd_run"),
-    ("ledger/runner.py", "run_command"),
-    ("ledger/capture.py", "start_recorded_run"),
-    ("ledger/workspace.py", "locate"),
-    ("ledger/capture.py", "capture_before"),
-    ("ledger/git.py", "open_repo"),
-    ("ledger/git.py", "read_worktree"),
-    ("ledger/git.py", "make_snapshot"),
-    ("ledger/git.py", "list_files"),
-    ("ledger/capture.py", "read_data"),
-    ("ledger/environment.py", "capture_environment"),
-    ("ledger/run_records.py", "write_start"),
-    ("ledger/run_records.py", "spawn_recorder"),
-    ("ledger/workspace.py", "open_store"),
-    ("ledger/store.py", "upgrade_schema"),
-    ("ledger/recorder.py", "create_run"),
-    ("ledger/queries.py", "short_id"),
-    ("ledger/runner.py", "_supervise"),
-    ("ledger/runner.py", "_finish"),
-    ("ledger/capture.py", "capture_after"),
-    ("ledger/run_records.py", "write_end"),
-    ("ledger/liveness.py", "ingest_spool"),
-    ("ledger/recorder.py", "finish_run"),
+    ("ledger/cli/main.py", "main"),
+    ("ledger/cli/main.py", "cmd_run"),
+    ("ledger/capture/runner.py", "run_command"),
+    ("ledger/capture/collect.py", "start_recorded_run"),
+    ("ledger/store/workspace.py", "locate"),
+    ("ledger/capture/collect.py", "capture_before"),
+    ("ledger/git/snapshot.py", "open_repo"),
+    ("ledger/git/snapshot.py", "read_worktree"),
+    ("ledger/git/snapshot.py", "make_snapshot"),
+    ("ledger/git/snapshot.py", "list_files"),
+    ("ledger/capture/collect.py", "read_data"),
+    ("ledger/capture/environment.py", "capture_environment"),
+    ("ledger/delivery/handover.py", "write_start"),
+    ("ledger/delivery/handover.py", "spawn_recorder"),
+    ("ledger/store/workspace.py", "open_store"),
+    ("ledger/store/engine.py", "upgrade_schema"),
+    ("ledger/store/writes.py", "create_run"),
+    ("ledger/read/queries.py", "short_id"),
+    ("ledger/capture/runner.py", "_supervise"),
+    ("ledger/capture/runner.py", "_finish"),
+    ("ledger/capture/collect.py", "capture_after"),
+    ("ledger/delivery/handover.py", "write_end"),
+    ("ledger/delivery/liveness.py", "ingest_spool"),
+    ("ledger/store/writes.py", "finish_run"),
     ("<frozen importlib._bootstrap>", "_find_and_load"),
 )
 """Functions whose cumulative time splits one `ledger run` into phases (nested)."""
 
-IMPORTS = ("ledger.cli", "ledger.runner", "ledger.capture", "sqlalchemy.orm", "git", "alembic.command")
+IMPORTS = (
+    "ledger.cli.main",
+    "ledger.capture.runner",
+    "ledger.capture.collect",
+    "sqlalchemy.orm",
+    "git",
+    "alembic.command",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _wait_recorded(spool: Path) -> float:
-    """Seconds until no run waits in the spool for its recorder (`ledger.run_records`)."""
+    """Seconds until no run waits in the spool for its recorder (`ledger.delivery.handover`)."""
     start = time.perf_counter()
     while run_records.handed_over(spool):
         time.sleep(0.005)

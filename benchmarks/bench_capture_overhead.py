@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import _common as c
 
-from ledger import run_records
+from ledger.delivery import handover as run_records
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -207,7 +207,7 @@ def _spread(values: list[float]) -> list[str]:
 
 
 def _wait_recorded(spool: Path) -> float:
-    """Seconds until no run waits in the spool for its recorder (`ledger.run_records`)."""
+    """Seconds until no run waits in the spool for its recorder (`ledger.delivery.handover`)."""
     start = time.perf_counter()
     while run_records.handed_over(spool):
         time.sleep(0.005)

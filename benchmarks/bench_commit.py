@@ -19,8 +19,8 @@ from pathlib import Path
 
 import _common as c
 
-from ledger import inbox
-from ledger.hook_specs import HOOKS
+from ledger.commits import inbox
+from ledger.setup.hook_specs import HOOKS
 
 STAGES = sorted({h.stage for h in HOOKS if h.default})
 GOAL_ABOVE_BARE = 0.050

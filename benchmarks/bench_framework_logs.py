@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 import _common as c
 
-from ledger.capture import capture_after, capture_before
-from ledger.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
-from ledger.framework_logs.crc32c import masked_crc32c
-from ledger.ids import new_run_id
-from ledger.workspace import locate
+from ledger.capture.collect import capture_after, capture_before
+from ledger.capture.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
+from ledger.capture.framework_logs.crc32c import masked_crc32c
+from ledger.core.ids import new_run_id
+from ledger.store.workspace import locate
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -42,8 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = [
         ("python -c pass", [c.PYTHON, "-c", "pass"]),
         ('python -c "import sqlalchemy.orm"', [c.PYTHON, "-c", "import sqlalchemy.orm"]),
-        ('python -c "import ledger.cli"', [c.PYTHON, "-c", "import ledger.cli"]),
-        ('python -c "import ledger.queries"', [c.PYTHON, "-c", "import ledger.queries"]),
+        ('python -c "import ledger.cli.main"', [c.PYTHON, "-c", "import ledger.cli.main"]),
+        ('python -c "import ledger.read.queries"', [c.PYTHON, "-c", "import ledger.read.queries"]),
     ]
     rows = [
         [name, c.seconds(c.median_time(argv, cwd=cwd, env=env, repeats=repeats)), "", ""]
@@ -95,14 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _build(path: Path, runs: int) -> float:
     """A ledger of `runs` finished runs, ~10 params, 5 final metrics and 0-3 tags each.
 
-    The schema is the real one (created by `ledger.store.connect`, i.e. Alembic);
+    The schema is the real one (created by `ledger.store.engine.connect`, i.e. Alembic);
     rows go in through SQLAlchemy Core executemany in one transaction.
     """
     from sqlalchemy import insert
 
-    from ledger import models
-    from ledger.params import to_row
-    from ledger.store import connect
+    from ledger.capture.params import to_row
+    from ledger.store import tables
+    from ledger.store.engine import connect
 
     start = time.perf_counter()
     path.unlink(missing_ok=True)
@@ -177,10 +177,10 @@ def _build(path: Path, runs: int) -> float:
             tag_rows.append({"run_id": run_id, "tag": tag})
     store = connect(f"sqlite:///{path}")
     with store.engine.begin() as conn:
-        conn.execute(insert(models.Run), run_rows)
-        conn.execute(insert(models.Param), param_rows)
-        conn.execute(insert(models.Metric), metric_rows)
-        conn.execute(insert(models.Tag), tag_rows)
+        conn.execute(insert(tables.Run), run_rows)
+        conn.execute(insert(tables.Param), param_rows)
+        conn.execute(insert(tables.Metric), metric_rows)
+        conn.execute(insert(tables.Tag), tag_rows)
     with store.engine.connect() as conn:  # fold the WAL in: a ledger at rest
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
@@ -188,16 +188,16 @@ def _build(path: Path, runs: int) -> float:
 
 
 def _uuid7(ms: int, rng: random.Random) -> str:
-    """A UUIDv7 for a given time, as `ledger.ids` makes them (32 hex digits)."""
+    """A UUIDv7 for a given time, as `ledger.core.ids` makes them (32 hex digits)."""
     value = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62) | rng.getrandbits(62)
     return f"{value:032x}"
 
 
 def _in_process(db: Path, repeats: int) -> float:
     """The query alone: `queries.list_runs` on an open store, imports done, warm."""
-    from ledger import queries
-    from ledger.filters import parse_filter, parse_sort
-    from ledger.store import connect
+    from ledger.core.filters import parse_filter, parse_sort
+    from ledger.read import queries
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{db}")
     where, sort = parse_filter(FILTER), [parse_sort(SORT)]

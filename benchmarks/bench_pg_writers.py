@@ -107,8 +107,8 @@ def _case(
     """Run `writers` scripts at once into a new schema; their timings and the stored count."""
     from sqlalchemy.engine import make_url
 
-    from ledger.queries import get_series, list_runs
-    from ledger.store import connect
+    from ledger.read.queries import get_series, list_runs
+    from ledger.store.engine import connect
 
     schema = f"bench_writers_{uuid.uuid4().hex[:8]}"
     with admin.begin() as conn:  # type: ignore[attr-defined]

@@ -160,7 +160,9 @@ def _reproduce_command(repo: Path, env: Mapping[str, str]) -> list[str]:
     """`ledger reproduce` once the CLI has it, else the module's own entry point."""
     _, proc = c.run_timed([*c.ledger_command(), "reproduce", "--help"], cwd=repo, env=env, check=False)
     return (
-        [*c.ledger_command(), "reproduce"] if proc.returncode == 0 else [c.PYTHON, "-m", "ledger.reproduce"]
+        [*c.ledger_command(), "reproduce"]
+        if proc.returncode == 0
+        else [c.PYTHON, "-m", "ledger.reproduce.command"]
     )
 
 

@@ -3,7 +3,7 @@
 A Lightning-Hydra style run folder (`logs/train/runs/<time>/`: Hydra's `.hydra/`, a
 CSV logger's `hparams.yaml`, many checkpoint and image files) beside an earlier run's,
 measured in this process against the output walk every run already pays
-(`ledger.output_match.scan_outputs`), median of alternating repeats.
+(`ledger.capture.outputs.scan_outputs`), median of alternating repeats.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import _common as c
 
-from ledger.output_match import scan_outputs
-from ledger.params import params_from
-from ledger.run_folder import own_folders
+from ledger.capture.outputs import scan_outputs
+from ledger.capture.params import params_from
+from ledger.capture.run_folder import own_folders
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = c.parse_args(__doc__ or "", argv)
     import zlib
 
-    from ledger.redact import redact_text
+    from ledger.core.redact import redact_text
 
     size = 1_000_000 if opts.quick else 10_000_000
     files = 50 if opts.quick else 500
@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _snapshot_time(repo: Path, repeats: int, *, scan: bool) -> float:
-    from ledger import git, secret_files
+    from ledger.git import secret_files
+    from ledger.git import snapshot as git
 
     check = secret_files.secret_in_file
     if not scan:

@@ -42,8 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    from ledger.store import connect
-    from ledger.sync import sync
+    from ledger.store.engine import connect
+    from ledger.team.sync import sync
 
     work = c.work_dir("sync")
     c.say(c.machine())
@@ -89,12 +89,13 @@ def build_source(path: Path, runs: int) -> None:
     """A ledger of `runs` finished runs, written in a few big transactions."""
     from sqlalchemy import insert, select
 
-    from ledger import chunks, models
-    from ledger.environment import capture_environment
-    from ledger.ids import new_run_id
-    from ledger.logcapture import compress_log
-    from ledger.recorder import save_environment
-    from ledger.store import connect
+    from ledger.capture.environment import capture_environment
+    from ledger.capture.log_tee import compress_log
+    from ledger.core import chunks
+    from ledger.core.ids import new_run_id
+    from ledger.store import tables
+    from ledger.store.engine import connect
+    from ledger.store.writes import save_environment
 
     rng = random.Random(7)
     store = connect(f"sqlite:///{path}")
@@ -107,7 +108,7 @@ def build_source(path: Path, runs: int) -> None:
         ids = [new_run_id() for _ in range(min(1000, runs - start))]
         with store.writing() as session:
             session.execute(
-                insert(models.Run),
+                insert(tables.Run),
                 [
                     {
                         "id": run_id,
@@ -131,7 +132,7 @@ def build_source(path: Path, runs: int) -> None:
                 ],
             )
             session.execute(
-                insert(models.Param),
+                insert(tables.Param),
                 [
                     {
                         "run_id": r,
@@ -152,17 +153,17 @@ def build_source(path: Path, runs: int) -> None:
                 ],
             )
             session.execute(
-                insert(models.Tag), [{"run_id": r, "tag": t} for r in ids for t in ("sweep", "v2")]
+                insert(tables.Tag), [{"run_id": r, "tag": t} for r in ids for t in ("sweep", "v2")]
             )
             session.execute(
-                insert(models.Log), [{"run_id": r, "size": 850, "truncated": False, "data": log} for r in ids]
+                insert(tables.Log), [{"run_id": r, "size": 850, "truncated": False, "data": log} for r in ids]
             )
-            session.execute(insert(models.Series), [{"run_id": r, "key": k} for r in ids for k in KEYS])
+            session.execute(insert(tables.Series), [{"run_id": r, "key": k} for r in ids for k in KEYS])
             series_ids = {
                 (r, k): i
                 for r, k, i in session.execute(
-                    select(models.Series.run_id, models.Series.key, models.Series.id).where(
-                        models.Series.run_id.in_(ids)
+                    select(tables.Series.run_id, tables.Series.key, tables.Series.id).where(
+                        tables.Series.run_id.in_(ids)
                     )
                 )
             }
@@ -189,8 +190,8 @@ def build_source(path: Path, runs: int) -> None:
                     finals.append(
                         {"run_id": r, "key": k, "value": values[-1], "step": STEPS - 1, "source": "api"}
                     )
-            session.execute(insert(models.MetricChunk), chunk_rows)
-            session.execute(insert(models.Metric), finals)
+            session.execute(insert(tables.MetricChunk), chunk_rows)
+            session.execute(insert(tables.Metric), finals)
     store.close()
 
 

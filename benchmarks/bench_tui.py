@@ -108,15 +108,16 @@ def _add_series(db: Path) -> None:
     """Give every run a STEPS-point series, stored as the recorder stores it (one chunk)."""
     from sqlalchemy import insert, select
 
-    from ledger import chunks, models
-    from ledger.store import connect
+    from ledger.core import chunks
+    from ledger.store import tables
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{db}")
     rng = random.Random(7)
     with store.engine.begin() as conn:
-        ids = [row[0] for row in conn.execute(select(models.Run.id, models.Run.started_at))]
-        conn.execute(insert(models.Series), [{"run_id": run_id, "key": SERIES_KEY} for run_id in ids])
-        series = dict(conn.execute(select(models.Series.run_id, models.Series.id)).all())
+        ids = [row[0] for row in conn.execute(select(tables.Run.id, tables.Run.started_at))]
+        conn.execute(insert(tables.Series), [{"run_id": run_id, "key": SERIES_KEY} for run_id in ids])
+        series = dict(conn.execute(select(tables.Series.run_id, tables.Series.id)).all())
         batch: list[dict[str, object]] = []
         for run_id in ids:
             end = rng.uniform(0.05, 1.0)
@@ -133,10 +134,10 @@ def _add_series(db: Path) -> None:
                 }
             )  # fmt: skip
             if len(batch) == 10_000:
-                conn.execute(insert(models.MetricChunk), batch)
+                conn.execute(insert(tables.MetricChunk), batch)
                 batch = []
         if batch:
-            conn.execute(insert(models.MetricChunk), batch)
+            conn.execute(insert(tables.MetricChunk), batch)
     with store.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
@@ -234,15 +235,15 @@ def _in_terminal(db: Path, repo: Path, env: dict[str, str], *, repeats: int) -> 
 
 def _expected(db: Path) -> dict[str, str]:
     """The name of the first run shown for each filter (to know when the screen has it)."""
-    from ledger import ui_queries
-    from ledger.filters import parse_filter
-    from ledger.store import connect
+    from ledger.core.filters import parse_filter
+    from ledger.read import windows
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{db}")
-    found = {"newest": ui_queries.list_page(store, limit=1).runs[0].name or ""}
+    found = {"newest": windows.list_page(store, limit=1).runs[0].name or ""}
     for before, key, _ in KEYSTROKES:
         for text in (before, before + key):
-            runs = ui_queries.list_page(store, where=parse_filter(text), limit=1).runs
+            runs = windows.list_page(store, where=parse_filter(text), limit=1).runs
             found[text] = runs[0].name or "" if runs else ""
     store.close()
     return found
@@ -280,7 +281,7 @@ async def _in_process(db: Path) -> dict[str, Any]:
     """The same steps under Textual's headless Pilot, timed inside the process."""
     from textual.widgets import Input
 
-    from ledger.store import connect
+    from ledger.store.engine import connect
     from ledger.tui.app import LedgerApp
     from ledger.tui.screens.detail import RunDetailScreen
     from ledger.tui.screens.runs import RunsScreen

@@ -3,7 +3,7 @@
 Runs on what the last `compare.py` left in its work folder (run that first):
 
     python benchmarks/compare_profile.py logging   # the logging window of one run
-    python benchmarks/compare_profile.py runs      # recorder.create_run + finish_run
+    python benchmarks/compare_profile.py runs      # writes.create_run + finish_run
     python benchmarks/compare_profile.py query     # queries.list_runs, the top-10 query
     python benchmarks/compare_profile.py list      # a whole `ledger list --all` process
 
@@ -89,10 +89,11 @@ def _logging_window(out: Path) -> int:
 
 
 def _runs(db: Path, out: Path) -> None:
-    from ledger import recorder, records
-    from ledger.ids import new_run_id
-    from ledger.records import Metric, Param
-    from ledger.store import connect
+    from ledger.core import records
+    from ledger.core.ids import new_run_id
+    from ledger.core.records import Metric, Param
+    from ledger.store import writes
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{db}")
 
@@ -100,24 +101,24 @@ def _runs(db: Path, out: Path) -> None:
         run_id = new_run_id()
         params = [Param(key=k, value=v, source="api") for k, v in run.params.items()]
         new = records.NewRun(id=run_id, source="api", started_at=time.time(), name=run.name, params=params)
-        recorder.create_run(store, new)
+        writes.create_run(store, new)
         metrics = [Metric(key=k, value=v, step=None, source="api") for k, v in run.finals.items()]
         end = records.RunEnd(status="finished", ended_at=time.time(), exit_code=0, metrics=metrics)
-        recorder.finish_run(store, run_id, end)
+        writes.finish_run(store, run_id, end)
 
     specs = d.run_specs(300)
     for run in specs[:50]:  # warm-up: statement compilation, page cache
         once(run)
-    with _profiled(out, "250 x (recorder.create_run + recorder.finish_run)"):
+    with _profiled(out, "250 x (writes.create_run + writes.finish_run)"):
         for run in specs[50:]:
             once(run)
     store.close()
 
 
 def _query(db: Path, out: Path) -> None:
-    from ledger import queries
-    from ledger.filters import parse_filter, parse_sort
-    from ledger.store import connect
+    from ledger.core.filters import parse_filter, parse_sort
+    from ledger.read import queries
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{db}")
     where, sort = parse_filter(d.QUERY_FILTER), [parse_sort(d.QUERY_SORT)]

@@ -49,10 +49,10 @@ def reads(spec: Result) -> Result:
 
 def _ours(spec: Result) -> tuple[Probe, Probe]:
     """`ledger list FILTER --sort=-metrics.acc -n 10`'s query; `ledger show --json`'s reads."""
-    from ledger import queries
-    from ledger.filters import parse_filter, parse_sort
-    from ledger.ids import RunId
-    from ledger.store import connect
+    from ledger.core.filters import parse_filter, parse_sort
+    from ledger.core.ids import RunId
+    from ledger.read import queries
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{spec['db']}")
     where, sort = parse_filter(d.QUERY_FILTER), [parse_sort(d.QUERY_SORT)]

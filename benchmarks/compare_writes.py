@@ -23,7 +23,7 @@ Result = dict[str, Any]
 
 def prepare(spec: Result) -> Result:
     """Template databases: our migrated ledger, MLflow's tables + experiment, the ceiling's."""
-    from ledger.store import connect
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{spec['ours']}")
     with store.engine.connect() as conn:
@@ -142,10 +142,11 @@ def log_sqlite(spec: Result) -> Result:
 def runs_ours(spec: Result) -> Result:
     """Through the recorder, the layer `ledger run` and `start_run` write with: one
     transaction to create the run with its params, one to finish it with its metrics."""
-    from ledger import recorder, records
-    from ledger.ids import new_run_id
-    from ledger.records import Metric, Param
-    from ledger.store import connect
+    from ledger.core import records
+    from ledger.core.ids import new_run_id
+    from ledger.core.records import Metric, Param
+    from ledger.store import writes as recorder
+    from ledger.store.engine import connect
 
     specs = d.run_specs(int(spec["count"]))
     store = connect(f"sqlite:///{spec['db']}")

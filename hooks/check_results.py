@@ -10,10 +10,10 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from ledger import inbox
-from ledger.code_match import foreign_changes
-from ledger.config import load_config
-from ledger.gitcmd import git
+from ledger.commits import inbox
+from ledger.commits.code_match import foreign_changes
+from ledger.core.config import load_config
+from ledger.git.command import git
 from ledger.hooks.context import HookContext, fail_open, hook_context, hooks_disabled
 from ledger.hooks.runs_match import RECENT_SECONDS, index_tree, run_code
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ledger.gitcmd import git, scrubbed_env
-from ledger.inbox import record_failure
+from ledger.commits.inbox import record_failure
+from ledger.git.command import git, scrubbed_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -70,7 +70,7 @@ def start_ingester(ctx: HookContext) -> None:
     """Turn the inbox into ledger rows in a detached process the commit does not wait for."""
     subprocess.Popen(
         # Niced: the user's next command goes first (the ingest can wait a moment).
-        ["nice", "-n", "10", sys.executable, "-m", "ledger.ingest", str(ctx.toplevel)],
+        ["nice", "-n", "10", sys.executable, "-m", "ledger.commits.ingest", str(ctx.toplevel)],
         cwd=ctx.toplevel,
         env=scrubbed_env(),
         stdin=subprocess.DEVNULL,

@@ -5,7 +5,7 @@
 # The ledger's own hook for this git hook type runs directly: pre-commit's start-up costs
 # far more than its work, and pre-commit fetches every hook repository of the config first.
 # Then, only if .pre-commit-config.yaml holds other hooks for this type, pre-commit runs them,
-# from a copy of the config without the ledger's hooks (`ledger.hook_config`). A hook of
+# from a copy of the config without the ledger's hooks (`ledger.setup.hook_config`). A hook of
 # your own that was here before `ledger init` runs first, as it did.
 #
 # After a later `pre-commit install`, pre-commit runs this script as its `.legacy` hook:
@@ -60,7 +60,7 @@ if [ -z "${PRE_COMMIT_RUNNING_LEGACY:-}" ] && [ -f "$config" ]; then
     if [ ! -f "$chain" ]; then
         # A config seen for the first time (edited, another branch): work out its copies.
         [ -x "$python" ] || python=python3
-        "$python" -m ledger.hook_config "$ledger" "$hook_type" </dev/null || chain=
+        "$python" -m ledger.setup.hook_config "$ledger" "$hook_type" </dev/null || chain=
     fi
     if [ -z "$chain" ]; then
         # No copy to run from: pre-commit runs the whole config, less the ledger's hook.

@@ -4,7 +4,7 @@
 # than a bare commit. So the two hooks that run on every commit do their common case here
 # with the shell and git plumbing:
 # - post-commit writes the commit to the ledger's inbox durably (fsync'ed, renamed into
-#   place) and starts the ingester detached; `ledger.ingest` turns it into ledger rows.
+#   place) and starts the ingester detached; `ledger.commits.ingest` turns it into ledger rows.
 # - prepare-commit-msg starts Python only when a run that no commit has linked yet ended
 #   in the last 14 days (a trailer can only name such a run; `ledger.hooks.runs_match`
 #   decides which).
@@ -111,7 +111,7 @@ post-commit)
         (
             cd "$top" &&
                 exec env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE -u GIT_COMMON_DIR \
-                    nice -n 10 $session "$py" -m ledger.ingest "$top" </dev/null >/dev/null 2>&1
+                    nice -n 10 $session "$py" -m ledger.commits.ingest "$top" </dev/null >/dev/null 2>&1
         ) &
     fi
     exit 0

@@ -1,7 +1,7 @@
 """post-commit: note the new commit in the ledger's inbox, then ingest it in the background.
 
 The commit is recorded durably before the hook returns, with two `git` calls and one
-fsync; linking it to runs or capturing it as a run happens in `ledger.ingest`.
+fsync; linking it to runs or capturing it as a run happens in `ledger.commits.ingest`.
 `hooks/hook.sh` does the same without starting Python; this is the path for
 `.pre-commit-hooks.yaml` users and for clones where `ledger init` has not run.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger import inbox
-from ledger.gitcmd import git
+from ledger.commits import inbox
+from ledger.git.command import git
 from ledger.hooks.context import HookContext, fail_open, hook_context, hooks_disabled, start_ingester
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 pre-commit passes only the command (`PRE_COMMIT_REWRITE_COMMAND`), not git's list of
 old -> new SHAs, so the hook records the old and new tips (`HEAD@{1}` for an amend,
-`ORIG_HEAD` for a rebase) and `ledger.ingest` pairs the commits up by author identity
+`ORIG_HEAD` for a rebase) and `ledger.commits.ingest` pairs the commits up by author identity
 and date, which both amend and rebase keep.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ledger import inbox
-from ledger.gitcmd import git
+from ledger.commits import inbox
+from ledger.git.command import git
 from ledger.hooks.context import HookContext, fail_open, hook_context, hooks_disabled, start_ingester
 
 if TYPE_CHECKING:

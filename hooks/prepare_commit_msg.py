@@ -6,7 +6,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from ledger.gitcmd import git
+from ledger.git.command import git
 from ledger.hooks.context import HookContext, fail_open, hook_context, hooks_disabled
 from ledger.hooks.runs_match import index_tree, matching_runs, recent_runs
 
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         found.append(ctx)
         if not recent_runs(ctx, now=time.time()):
             return 0  # the common case: no git call, no config read
-        from ledger.config import load_config
+        from ledger.core.config import load_config
 
         if not load_config(ctx.toplevel).trailer:
             return 0

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ledger import inbox
-from ledger.code_match import RunCode, holding
-from ledger.gitcmd import git
+from ledger.commits import inbox
+from ledger.commits.code_match import RunCode, holding
+from ledger.git.command import git
 
 if TYPE_CHECKING:
     from ledger.hooks.context import HookContext
@@ -44,5 +44,5 @@ def matching_runs(ctx: HookContext, tree: str, *, now: float) -> list[dict[str, 
 
 
 def run_code(run: dict[str, Any]) -> RunCode:
-    """A run of the hooks' run index, as `ledger.code_match` sees it."""
+    """A run of the hooks' run index, as `ledger.commits.code_match` sees it."""
     return RunCode(code=str(run["tree"]), written=tuple(run.get("outputs") or ()))

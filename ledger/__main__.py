@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ledger.cli import main
+from ledger.cli.main import main
 
 raise SystemExit(main())

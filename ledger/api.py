@@ -2,7 +2,7 @@
 
 A metric point costs microseconds: it is appended to in-memory arrays and to the
 run's spool file (one unbuffered `write()` per call, so a SIGKILL loses nothing);
-the ledger database is written in blocks by a background thread (`ledger.flusher`),
+the ledger database is written in blocks by a background thread (`ledger.delivery.flusher`),
 on a timer and when the buffer fills. No call here raises or waits because of the
 ledger: trouble with it is one warning line, and the spool keeps everything.
 """
@@ -21,20 +21,21 @@ import time
 from array import array
 from typing import TYPE_CHECKING, Any
 
-from ledger import recorder, run_records, spool
-from ledger.chunks import Points
-from ledger.errors import LedgerError
-from ledger.flusher import Flusher, describe, warn_once
-from ledger.ids import RunId
+from ledger.core.chunks import Points
+from ledger.core.errors import LedgerError
+from ledger.core.ids import RunId
+from ledger.delivery import handover, spool
+from ledger.delivery.flusher import Flusher, describe, warn_once
+from ledger.store import writes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.capture import StartedRun
-    from ledger.records import Param
-    from ledger.store import Store
-    from ledger.workspace import Workspace
+    from ledger.capture.collect import StartedRun
+    from ledger.core.records import Param
+    from ledger.store.engine import Store
+    from ledger.store.workspace import Workspace
 
 FLUSH_POINTS = 250_000
 """Buffered points that trigger a write before the timer does (bounds memory)."""
@@ -51,7 +52,7 @@ _Buffer = tuple["array[int]", "array[int]", "array[float]"]
 class ActiveRun:
     """A run this process logs into; either its own or the one `ledger run` made.
 
-    Only the background writer (`ledger.flusher`) touches the database; the calls a
+    Only the background writer (`ledger.delivery.flusher`) touches the database; the calls a
     training loop makes append to the spool and to in-memory arrays, under a lock
     that no database call ever holds.
     """
@@ -133,7 +134,7 @@ class ActiveRun:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Record params: kept in the spool at once, written to the ledger in the background."""
-        from ledger.params import flatten, params_from
+        from ledger.capture.params import flatten, params_from
 
         self._keep_extras(params=params_from(flatten(params), "api"))
 
@@ -173,8 +174,8 @@ class ActiveRun:
                 self._fd = -1
 
     def _record_end(self, started: StartedRun, status: str) -> None:
-        from ledger.capture import finish_recorded_run, start_capture_after
-        from ledger.run_recorder import record_now
+        from ledger.capture.collect import finish_recorded_run, start_capture_after
+        from ledger.delivery.recorder import record_now
 
         after = start_capture_after(started)  # git work, overlapping the last points' write
         self._writer.submit()
@@ -184,7 +185,7 @@ class ActiveRun:
             if started.store is not None:
                 # Recorded directly since its start: its record joins the spool too, so
                 # whoever finds it there can finish it if this process cannot.
-                run_records.write_start(folder, started.store.url, started.record)
+                handover.write_start(folder, started.store.url, started.record)
             finish_recorded_run(dataclasses.replace(started, store=None), status=status, after=captured)
         except (LedgerError, OSError) as e:
             self._writer.fail(f"cannot record the end of run {self.id[:12]} ({describe(e)})")
@@ -193,7 +194,7 @@ class ActiveRun:
         self._writer.wait(ticket, END_WAIT)
 
     def _keep_extras(self, *, params: Sequence[Param] = (), tags: Sequence[str] = ()) -> None:
-        from ledger.outbox import spool_extras
+        from ledger.delivery.outbox import spool_extras
 
         try:
             spool_extras(self._spool_dir, self.id, params=params, tags=tags)
@@ -230,7 +231,7 @@ class ActiveRun:
                 self._fd, self._spool_path = spool.open_points_file(self._spool_dir, self.id, self._seq)
                 self._keysets = {}  # a new file starts with no key sets declared
         try:
-            self._with_store(lambda store: recorder.add_points(store, self.id, batches))
+            self._with_store(lambda store: writes.add_points(store, self.id, batches))
         finally:
             os.close(old_fd)
         old_path.unlink(missing_ok=True)
@@ -242,9 +243,9 @@ def _nothing() -> None:
 
 def _write_extras(store: Store, run_id: RunId, params: Sequence[Param], tags: Sequence[str]) -> None:
     if params:
-        recorder.add_params(store, run_id, params)
+        writes.add_params(store, run_id, params)
     if tags:
-        recorder.add_tags(store, [run_id], list(tags))
+        writes.add_tags(store, [run_id], list(tags))
 
 
 _active: ActiveRun | None = None
@@ -362,7 +363,7 @@ def _exit_by_sigint() -> None:
 
 
 def _attach(run_id: RunId) -> ActiveRun:
-    from ledger.workspace import locate
+    from ledger.store.workspace import locate
 
     ws = locate()
     run = ActiveRun(
@@ -380,8 +381,8 @@ def _attach(run_id: RunId) -> ActiveRun:
 
 def _open_for(ws: Workspace, run_id: RunId) -> Store:
     """Open the ledger of a run `ledger run` made (in the writer thread: it may be slow)."""
-    from ledger.run_recorder import ensure_started
-    from ledger.workspace import open_store
+    from ledger.delivery.recorder import ensure_started
+    from ledger.store.workspace import open_store
 
     store = open_store(ws)
     # `ledger run` may have handed the run to a recorder still starting up.
@@ -391,9 +392,9 @@ def _open_for(ws: Workspace, run_id: RunId) -> Store:
 
 def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any]) -> ActiveRun:
     """Start the script's own run; a SQLite ledger is not even opened here (`hand_over`)."""
-    from ledger.capture import start_recorded_run
-    from ledger.params import flatten, params_from
-    from ledger.workspace import open_store
+    from ledger.capture.collect import start_recorded_run
+    from ledger.capture.params import flatten, params_from
+    from ledger.store.workspace import open_store
 
     rows = params_from(flatten(params), "api")
     started = start_recorded_run(
@@ -402,7 +403,7 @@ def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any])
     ws = started.workspace
 
     def _open() -> Store:
-        from ledger.run_recorder import ensure_started
+        from ledger.delivery.recorder import ensure_started
 
         store = open_store(ws)
         ensure_started(store, ws.spool_dir, started.run_id)

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ledger.seeds import log_seeds, reproduction_seeds
+from ledger.capture.seeds import log_seeds, reproduction_seeds
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ledger.records import OutputFile
+    from ledger.core.records import OutputFile
 
 SEED_KEY = "seed"
 """Key of the seed in `runs.seeds`."""
@@ -125,9 +125,9 @@ def save(obj: Any, path: str | os.PathLike[str]) -> OutputFile:
 
 def log_checkpoint(path: str | os.PathLike[str]) -> OutputFile:
     """Hash a saved file (md5, as DVC does) into the run's outputs, by repo-relative path."""
-    from ledger import annotate
-    from ledger.dvc_match import hash_file
-    from ledger.records import OutputFile
+    from ledger.core.records import OutputFile
+    from ledger.dvc.match import hash_file
+    from ledger.store import annotate
 
     full = Path(path).resolve()
     output = OutputFile(
@@ -147,7 +147,7 @@ def _seed_numpy(seed: int) -> None:
 
 def _repo_path(path: Path) -> str:
     """The path as `ledger run` records outputs: relative to the work tree's top."""
-    from ledger.gitcmd import find_repo
+    from ledger.git.command import find_repo
 
     repo = find_repo(path.parent)
     if repo is not None and path.is_relative_to(repo.toplevel.resolve()):

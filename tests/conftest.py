@@ -17,7 +17,7 @@ from tests.repo import DVC, TmpRepo
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ledger.store import Store
+    from ledger.store.engine import Store
 
 BIN = Path(sys.executable).parent
 
@@ -116,7 +116,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh ledger: a file-backed SQLite one (WAL and foreign keys are file
     features), then the same on a PostgreSQL schema of its own (skipped, with the
     reason, when LEDGER_TEST_PG_URL is unset)."""
-    from ledger.store import connect
+    from ledger.store.engine import connect
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ledger.db'}"

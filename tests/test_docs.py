@@ -26,7 +26,7 @@ def _help(*args: str) -> str:
 
 
 def _commands() -> list[list[str]]:
-    from ledger.cli import _parser
+    from ledger.cli.main import _parser
 
     parser = _parser()
     found: list[list[str]] = []
@@ -77,7 +77,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_every_hook_id_is_documented() -> None:
-    from ledger.hook_specs import HOOKS
+    from ledger.setup.hook_specs import HOOKS
 
     text = README.read_text()
     assert [h.id for h in HOOKS if f"`{h.id}`" not in text] == []

@@ -23,12 +23,12 @@ def _imported_after(code: str, *, cwd: Path | None = None) -> set[str]:
     "code",
     [
         "import ledger",
-        "import ledger.cli",
-        "import ledger.workspace",
-        "import ledger.spool",
-        "import ledger.reproduce",
+        "import ledger.cli.main",
+        "import ledger.store.workspace",
+        "import ledger.delivery.spool",
+        "import ledger.reproduce.command",
         "import ledger.hooks.runs_match, ledger.hooks.check_results, ledger.hooks.prepare_commit_msg",
-        "from ledger.hook_config import plans; plans(b'repos: []')",
+        "from ledger.setup.hook_config import plans; plans(b'repos: []')",
     ],
     ids=["package", "cli", "workspace", "spool", "reproduce", "commit-hooks", "hook-chains"],
 )
@@ -38,7 +38,7 @@ def test_light_modules_import_nothing_heavy(code: str) -> None:
 
 def test_ledger_list_loads_nothing_heavy(tmp_repo) -> None:
     """Not even SQLAlchemy: a SQLite ledger that needs no write is read with sqlite3."""
-    code = "from ledger.cli import main\nmain(['list', 'metrics.acc > 0.5', '--sort=-metrics.acc'])"
+    code = "from ledger.cli.main import main\nmain(['list', 'metrics.acc > 0.5', '--sort=-metrics.acc'])"
     _imported_after(code, cwd=tmp_repo.root)  # the first open creates the ledger (Alembic)
 
     loaded = _imported_after(code, cwd=tmp_repo.root)
@@ -48,7 +48,7 @@ def test_ledger_list_loads_nothing_heavy(tmp_repo) -> None:
 
 def test_ledger_list_leaves_out_what_only_other_commands_use(tmp_repo) -> None:
     """Issue 7 counts `ledger list`'s milliseconds against `dvc exp show`: each of these cost 2-9 ms."""
-    code = "from ledger.cli import main\nmain(['list', '--all'])"
+    code = "from ledger.cli.main import main\nmain(['list', '--all'])"
     probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
     subprocess.run([sys.executable, "-c", code], cwd=tmp_repo.root, check=True, capture_output=True)
 
@@ -57,8 +57,8 @@ def test_ledger_list_leaves_out_what_only_other_commands_use(tmp_repo) -> None:
     )
 
     loaded = set(out.stdout.split())
-    assert "ledger.summary" in loaded
-    assert loaded & {"ledger.records", "pickle", "socket", "tomllib"} == set()
+    assert "ledger.core.summary" in loaded
+    assert loaded & {"ledger.core.records", "pickle", "socket", "tomllib"} == set()
 
 
 def test_a_python_api_run_never_sets_up_the_orm(tmp_repo) -> None:
@@ -68,8 +68,8 @@ def test_a_python_api_run_never_sets_up_the_orm(tmp_repo) -> None:
         "import ledger\n"
         "with ledger.start_run(name='core-only', params={'lr': 0.1}):\n"
         "    ledger.log_metrics({'loss': 0.5, 'acc': 0.9}, step=0)\n"
-        "from ledger import models\n"
-        "print(models.Run.__mapper__.configured)"
+        "from ledger.store import tables\n"
+        "print(tables.Run.__mapper__.configured)"
     )
 
     out = subprocess.run(
@@ -100,7 +100,7 @@ def test_ledger_run_captures_without_gitpython_or_importlib_metadata(tmp_repo) -
     importlib.metadata for that would cost `ledger run` more than the capture itself."""
     code = (
         "import sys\n"
-        "from ledger.cli import main\n"
+        "from ledger.cli.main import main\n"
         "try:\n"
         "    main(['run', '--', sys.executable, '-c', 'pass'])\n"
         "except SystemExit:\n"
@@ -113,13 +113,13 @@ def test_ledger_run_captures_without_gitpython_or_importlib_metadata(tmp_repo) -
     )
 
     loaded = set(out.stdout.split())
-    assert "ledger.capture" in loaded
+    assert "ledger.capture.collect" in loaded
     assert loaded & {"git", "importlib.metadata", "email"} == set()
 
 
 def test_framework_log_readers_import_no_framework() -> None:
     """TensorBoard files are read without TensorFlow, torch's writer or protobuf."""
-    code = "import ledger.framework_logs, ledger.framework_logs.tfevents, ledger.framework_logs.rows"
+    code = "import ledger.capture.framework_logs, ledger.capture.framework_logs.tfevents, ledger.capture.framework_logs.rows"
 
     loaded = _imported_after(code)
 
@@ -136,4 +136,4 @@ def test_git_hooks_never_load_the_framework_log_readers() -> None:
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert [m for m in out.stdout.split() if m.startswith("ledger.framework_logs")] == []
+    assert [m for m in out.stdout.split() if m.startswith("ledger.capture.framework_logs")] == []

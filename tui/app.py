@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from ledger.error_handler import Exit, error_handler
+from ledger.cli.error_handler import Exit, error_handler
 from ledger.tui.commands import LedgerCommands, screen_actions
 from ledger.tui.services import Services, StoreHandle
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.store import Store
+    from ledger.store.engine import Store
 
 
 class LedgerApp(App[None]):
@@ -126,9 +126,9 @@ def open_services(filter_text: str = "") -> Services:
     Raises:
         LedgerError: no ledger can be located, or it cannot be opened.
     """
+    from ledger.store.workspace import locate, open_store
     from ledger.tui.services import SubjectCache
     from ledger.tui.settings import FILENAME, load_settings
-    from ledger.workspace import locate, open_store
 
     ws = locate()
     ledger_file = Path(ws.url.removeprefix("sqlite:///")) if ws.url.startswith("sqlite:///") else None

@@ -6,17 +6,17 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ledger.filters import Field, SortKey, fields_used
-from ledger.numbers import FITS_ALL
-from ledger.render import format_age, format_duration, format_value
+from ledger.core.filters import Field, SortKey, fields_used
+from ledger.core.numbers import FITS_ALL
+from ledger.read.render import format_age, format_duration, format_value
 from ledger.tui.sparkline import sparkline
 from ledger.tui.widgets.table_model import Cell, Column, Row
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ledger.filters import Expr
-    from ledger.summary import RunSummary
+    from ledger.core.filters import Expr
+    from ledger.core.summary import RunSummary
     from ledger.tui.settings import UiSettings
 
 SPARK_WIDTH = 12

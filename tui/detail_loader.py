@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger import queries
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
+from ledger.read import queries
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.chunks import Points
-    from ledger.environment import Environment
-    from ledger.records import RunDetail
-    from ledger.store import Store
+    from ledger.capture.environment import Environment
+    from ledger.core.chunks import Points
+    from ledger.core.records import RunDetail
+    from ledger.store.engine import Store
 
 
 def load_series(store: Store, detail: RunDetail) -> tuple[dict[str, Points], dict[str, str]]:
@@ -40,14 +40,15 @@ def check_workspace(
     root: Path | None, detail: RunDetail, *, cache: Path | None
 ) -> tuple[dict[str, bool | None], str | None]:
     """Whether the work tree holds each recorded data hash now (DVC's own hashing rules)."""
-    from ledger import dvc, dvc_match
+    from ledger.dvc import files as dvc_files
+    from ledger.dvc import match as dvc_match
 
     if not detail.data:
         return {}, None
     if root is None:
         return {}, "not inside the run's repository: the workspace cannot be checked"
     refs = [
-        dvc.DataRef(
+        dvc_files.DataRef(
             d.path,
             d.algorithm,
             d.value,

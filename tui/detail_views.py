@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from ledger.render import format_age, format_duration, format_time, format_value
-from ledger.runtime import describe as describe_torch
+from ledger.capture.runtime import describe as describe_torch
+from ledger.read.render import format_age, format_duration, format_time, format_value
 from ledger.tui.widgets.metric_plot import Line
 from ledger.tui.widgets.tables import MAX_WIDTH
 
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
     from rich.style import Style
 
-    from ledger.chunks import Points
-    from ledger.environment import Environment
-    from ledger.records import RunDetail
-    from ledger.runtime import TorchRuntime
-    from ledger.ui_queries import ReproductionLink
+    from ledger.capture.environment import Environment
+    from ledger.capture.runtime import TorchRuntime
+    from ledger.core.chunks import Points
+    from ledger.core.records import RunDetail
+    from ledger.read.windows import ReproductionLink
 
     Styler = Callable[[str], Style]
 

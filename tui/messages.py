@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from ledger.chunks import Points
-    from ledger.diff import RunsDiff
-    from ledger.environment import Environment
-    from ledger.records import RunDetail
+    from ledger.capture.environment import Environment
+    from ledger.core.chunks import Points
+    from ledger.core.records import RunDetail
+    from ledger.git.display import CodePatch
+    from ledger.read.diff import RunsDiff
+    from ledger.read.windows import LogText, ReproductionLink
+    from ledger.read.windows_sqlite import ChangeMarker
     from ledger.tui.widgets.table_model import Row
-    from ledger.ui_fast import ChangeMarker
-    from ledger.ui_git import CodePatch
-    from ledger.ui_queries import LogText, ReproductionLink
 
 
 @dataclass

@@ -2,7 +2,7 @@
 of `ledger ui`, a read transaction on the SQLite file through the stdlib.
 
 Both answer the same six questions; `RowSource` asks them without knowing which
-it holds. `StoreReader` imports `ledger.ui_queries` (and so SQLAlchemy) on its
+it holds. `StoreReader` imports `ledger.read.windows` (and so SQLAlchemy) on its
 first read, in a worker thread, never while the first page is painted.
 """
 
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from ledger import ui_fast
+from ledger.read import windows_sqlite as ui_fast
 
 if TYPE_CHECKING:
     import sqlite3
     from collections import Counter
     from collections.abc import Sequence
 
-    from ledger.filters import Expr, SortKey
+    from ledger.core.filters import Expr, SortKey
+    from ledger.read.windows_sqlite import ChangeMarker, Page
     from ledger.tui.services import StoreHandle
-    from ledger.ui_fast import ChangeMarker, Page
 
 
 class RunReader(Protocol):
@@ -66,7 +66,7 @@ class StoreReader:
         include_archived: bool,
     ) -> Page:
         """`ui_queries.list_page`."""
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         return ui_queries.list_page(
             self.handle.get(), where=where, sort=sort, offset=offset, limit=limit,
@@ -75,31 +75,31 @@ class StoreReader:
 
     def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
         """`ui_queries.sparklines`."""
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         return ui_queries.sparklines(self.handle.get(), run_ids, key, width=width)
 
     def series_counts(self, run_ids: Sequence[str]) -> Counter[str]:
         """`ui_queries.series_counts`."""
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         return ui_queries.series_counts(self.handle.get(), run_ids)
 
     def count_matching(self, *, where: Expr | None, include_archived: bool) -> int:
         """`ui_queries.count_matching`."""
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         return ui_queries.count_matching(self.handle.get(), where=where, include_archived=include_archived)
 
     def count_all(self) -> int:
         """The ledger's run count, from its change marker."""
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         return ui_queries.change_marker(self.handle.get()).count
 
     def marker(self) -> ChangeMarker:
         """`ui_queries.change_marker`."""
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         return ui_queries.change_marker(self.handle.get())
 

@@ -11,9 +11,10 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ledger import fast_list, render, ui_git
-from ledger.errors import FilterSyntaxError, LedgerError
-from ledger.filters import parse_filter
+from ledger.core.errors import FilterSyntaxError, LedgerError
+from ledger.core.filters import parse_filter
+from ledger.git import display
+from ledger.read import list_sqlite, render
 from ledger.tui.columns import AUTO_KEYS, SPARK_WIDTH, RowContext, column_set, make_row
 from ledger.tui.readers import SnapshotReader
 from ledger.tui.widgets.runs_table import PAGE
@@ -21,15 +22,15 @@ from ledger.tui.widgets.runs_table import PAGE
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.filters import Expr, SortKey
-    from ledger.store import Store
+    from ledger.core.filters import Expr, SortKey
+    from ledger.read.windows_sqlite import ChangeMarker, Page
+    from ledger.store.engine import Store
+    from ledger.store.workspace import Workspace
     from ledger.tui.columns import ColumnSet
     from ledger.tui.readers import RunReader
     from ledger.tui.services import Clock, SubjectCache
     from ledger.tui.settings import UiSettings
     from ledger.tui.widgets.table_model import Row
-    from ledger.ui_fast import ChangeMarker, Page
-    from ledger.workspace import Workspace
 
 AutoColumns = tuple[tuple[str, ...], tuple[str, ...], str | None]
 """Automatically chosen (params, metrics, sparkline series)."""
@@ -117,7 +118,7 @@ class RowSource:
         """Look the unknown commit subjects up (git); the re-made rows, or None if none was found."""
         if not window.unknown_subjects:
             return None
-        found = ui_git.commit_subjects(self.root, window.unknown_subjects)
+        found = display.commit_subjects(self.root, window.unknown_subjects)
         self.subjects.add(window.unknown_subjects, found)
         return self.format(window) if found else None
 
@@ -136,8 +137,8 @@ class RowSource:
 
 def housekeeping(ws: Workspace, store: Store) -> None:
     """Take in what git hooks left and mark dead runs crashed, as every CLI read does."""
-    from ledger.ingest import has_pending, ingest_pending
-    from ledger.liveness import reap_dead_runs
+    from ledger.commits.ingest import has_pending, ingest_pending
+    from ledger.delivery.liveness import reap_dead_runs
 
     try:
         if has_pending(ws):
@@ -176,7 +177,7 @@ def read_first(ws: Workspace, query: Query, source: RowSource) -> Prefetched | N
     if query.include_archived:
         return None
     try:
-        with fast_list.snapshot(ws) as conn:
+        with list_sqlite.snapshot(ws) as conn:
             if conn is None:
                 return None
             reader = SnapshotReader(conn)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger.filters import Field
+from ledger.core.filters import Field
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.filters import SortKey
+    from ledger.core.filters import SortKey
 
 NO_MATCH = "No run matches this filter.\n\nEdit it above, or press ctrl+u in the box to clear it."
 ALL_ARCHIVED = "Every run is archived.\n\nPress A to show archived runs."

@@ -11,15 +11,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from ledger.store import Store
+    from ledger.store.engine import Store
+    from ledger.store.workspace import Workspace
     from ledger.tui.runs_loader import Prefetch
-    from ledger.workspace import Workspace
 
 
 class Clock(Protocol):
@@ -52,7 +52,7 @@ class Services:
     """The runs screen's first window, loaded or loading (`ledger ui` starts it)."""
     open_store: Callable[[], Store] | None = None
     """Opens the ledger when a read or write first needs it: `ledger ui` paints its first
-    page through the stdlib (`ledger.ui_fast`) and imports SQLAlchemy only after."""
+    page through the stdlib (`ledger.read.windows_sqlite`) and imports SQLAlchemy only after."""
 
 
 class StoreHandle:

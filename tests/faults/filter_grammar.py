@@ -1,6 +1,6 @@
 """Filters generated from the grammar of the filter language, for the fuzz tests.
 
-A seeded `random.Random` draws each filter from the productions of `ledger.filters`
+A seeded `random.Random` draws each filter from the productions of `ledger.core.filters`
 (or > and > not > term; comparisons, `KEY:VALUE` terms, words, quoted strings), with
 values chosen from the edges that broke filters before: numbers past every integer
 and float range, NaN and infinities, words near the length limit, deep nesting, long

@@ -95,9 +95,9 @@ def _spool(repo: TmpRepo) -> Path:
 
 def _old_version_record(repo: TmpRepo) -> str:
     """A run's spool folder as an earlier exp-ledger left it: an output named in raw bytes."""
-    from ledger import run_records, spool
-    from ledger.ids import new_run_id
-    from ledger.records import NewRun, OutputFile, RunEnd
+    from ledger.core.ids import new_run_id
+    from ledger.core.records import NewRun, OutputFile, RunEnd
+    from ledger.delivery import handover, spool
 
     run_id = new_run_id()
     folder = spool.run_dir(_spool(repo), run_id)
@@ -110,24 +110,24 @@ def _old_version_record(repo: TmpRepo) -> str:
         exit_code=0,
         outputs=[OutputFile(path=os.fsdecode(b"\xff.bin"), algorithm="md5", value=None, size=1)],
     )
-    run_records.write_start(folder, _ledger_url(repo), record)
-    run_records.write_end(folder, end, {})
+    handover.write_start(folder, _ledger_url(repo), record)
+    handover.write_end(folder, end, {})
     return run_id
 
 
 def _torn_record(repo: TmpRepo) -> str:
     """A run's spool folder whose end file holds garbage (a disk that lost a block)."""
-    from ledger import run_records, spool
-    from ledger.ids import new_run_id
-    from ledger.records import NewRun
+    from ledger.core.ids import new_run_id
+    from ledger.core.records import NewRun
+    from ledger.delivery import handover, spool
 
     run_id = new_run_id()
     folder = spool.run_dir(_spool(repo), run_id)
     record = NewRun(
         id=run_id, source="run", started_at=time.time(), argv=["python", "y.py"], repo=str(repo.root)
     )
-    run_records.write_start(folder, _ledger_url(repo), record)
-    (folder / run_records.END).write_bytes(os.urandom(64))
+    handover.write_start(folder, _ledger_url(repo), record)
+    (folder / handover.END).write_bytes(os.urandom(64))
     return run_id
 
 

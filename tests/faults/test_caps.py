@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.capture_limits import (
+from ledger.capture.caps import (
     MAX_FILE_BYTES,
     MAX_METRICS,
     MAX_PARAM_CHARS,
@@ -19,8 +19,8 @@ from ledger.capture_limits import (
     MAX_VALUES,
     cap_results,
 )
-from ledger.chunks import Points
-from ledger.records import Metric
+from ledger.core.chunks import Points
+from ledger.core.records import Metric
 from tests.faults.training_repo import PY, assert_intact, good_run, make_project
 from tests.helpers import ledger, runs_json, show_json
 

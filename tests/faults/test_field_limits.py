@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger import limits
+from ledger.core import limits
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:

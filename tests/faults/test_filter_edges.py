@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.errors import FilterSyntaxError
-from ledger.filters import MAX_TERMS, MAX_WORD, And, Text, parse_filter
-from ledger.queries import list_runs
+from ledger.core.errors import FilterSyntaxError
+from ledger.core.filters import MAX_TERMS, MAX_WORD, And, Text, parse_filter
+from ledger.read.queries import list_runs
 from tests.faults.test_filter_fuzz import seed_edges
 
 if TYPE_CHECKING:
-    from ledger.store import Store
+    from ledger.store.engine import Store
 
 pytestmark = pytest.mark.integration
 

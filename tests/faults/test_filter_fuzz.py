@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger import fast_list, queries, render
-from ledger.cli import main
-from ledger.config import load_config
-from ledger.error_handler import Exit, error_handler
-from ledger.filters import parse_filter
-from ledger.recorder import create_run, finish_run, heartbeat
-from ledger.store import connect
-from ledger.workspace import Workspace
+from ledger.cli.error_handler import Exit, error_handler
+from ledger.cli.main import main
+from ledger.core.config import load_config
+from ledger.core.filters import parse_filter
+from ledger.read import list_sqlite, queries, render
+from ledger.store.engine import connect
+from ledger.store.workspace import Workspace
+from ledger.store.writes import create_run, finish_run, heartbeat
 from tests.faults.filter_grammar import FilterGrammar, edge_filters
 from tests.integration.test_store import DAY, T0, make_id, metric, new_run, param, run_end, seed_runs
 
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from ledger.filters import Expr
-    from ledger.store import Store
-    from ledger.summary import RunSummary
+    from ledger.core.filters import Expr
+    from ledger.core.summary import RunSummary
+    from ledger.store.engine import Store
 
     Lister = Callable[["Expr | None"], "list[RunSummary] | None"]
 
@@ -108,7 +108,7 @@ def listers(ledgers: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Liste
     query = {"sort": [], "limit": None, "params": ["*"], "metrics": ["*"], "include_archived": True}
     try:
         yield {
-            "sqlite": lambda where: fast_list.list_runs(ws, where=where, **query),  # type: ignore[arg-type]
+            "sqlite": lambda where: list_sqlite.list_runs(ws, where=where, **query),  # type: ignore[arg-type]
             "sqlite-orm": lambda where: queries.list_runs(sqlite, where=where, **query),  # type: ignore[arg-type]
             "postgresql": lambda where: queries.list_runs(pg, where=where, **query),  # type: ignore[arg-type]
         }

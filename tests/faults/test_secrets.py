@@ -21,7 +21,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from ledger.redact import MASK
+from ledger.core.redact import MASK
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger.limits import KEY, fit
+from ledger.core.limits import KEY, fit
 from tests.faults.silent_proxy import SilentProxy
 from tests.helpers import ledger, runs_json, show_json
 
@@ -197,7 +197,7 @@ def test_a_metric_key_longer_than_postgresql_takes(tmp_repo: TmpRepo, pg_url: st
 
     proc = _train(tmp_repo, wrapped=False, env={"LEDGER_URL": pg_url})
 
-    # The key is fitted to the one limit both backends share (`ledger.limits`): no
+    # The key is fitted to the one limit both backends share (`ledger.core.limits`): no
     # refusal, nothing to warn about, every point recorded under the fitted key.
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr

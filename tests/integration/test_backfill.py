@@ -8,20 +8,20 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger import queries
-from ledger.backfill import main as backfill_main
-from ledger.commit_runs import read_commit_runs, record_commit_runs
-from ledger.config import Config
-from ledger.errors import GitError
-from ledger.git_batch import glob_regex
-from ledger.workspace import locate, open_store
+from ledger.commits.backfill import main as backfill_main
+from ledger.commits.runs import read_commit_runs, record_commit_runs
+from ledger.core.config import Config
+from ledger.core.errors import GitError
+from ledger.git.batch import glob_regex
+from ledger.read import queries
+from ledger.store.workspace import locate, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from ledger.records import RunDetail
-    from ledger.store import Store
-    from ledger.summary import RunSummary
+    from ledger.core.records import RunDetail
+    from ledger.core.summary import RunSummary
+    from ledger.store.engine import Store
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -419,16 +419,16 @@ def test_commit_recorded_by_the_hook_is_not_recorded_again(
 def test_commit_linked_to_a_run_is_not_recorded_again(
     tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str], ledger_store: Store
 ) -> None:
-    from ledger import models
-    from ledger.ids import new_run_id
-    from ledger.recorder import create_run
-    from ledger.records import NewRun
+    from ledger.core.ids import new_run_id
+    from ledger.core.records import NewRun
+    from ledger.store import tables
+    from ledger.store.writes import create_run
 
     sha = import_history(tmp_repo, [result_change(0)])[0]
     run_id = new_run_id()
     create_run(ledger_store, NewRun(id=run_id, source="run", started_at=float(T0), status="finished"))
     with ledger_store.writing() as session:
-        session.add(models.CommitLink(run_id=run_id, commit=sha, linked_at=float(T0)))
+        session.add(tables.CommitLink(run_id=run_id, commit=sha, linked_at=float(T0)))
 
     code, _, err = backfill(capsys)
 

@@ -1,4 +1,4 @@
-"""ledger.git against real git: the file lists and snapshots capture builds a record from."""
+"""ledger.git.snapshot against real git: the file lists and snapshots capture builds a record from."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger import git
-from ledger.capture import DVC_FILES
-from ledger.errors import NotAGitRepoError
+from ledger.capture.collect import DVC_FILES
+from ledger.core.errors import NotAGitRepoError
+from ledger.git import snapshot as git
 
 if TYPE_CHECKING:
     from pathlib import Path

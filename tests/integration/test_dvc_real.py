@@ -1,4 +1,4 @@
-"""Integration tests for ledger.dvc against repositories built by real git and DVC."""
+"""Integration tests for ledger.dvc.files against repositories built by real git and DVC."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ledger import dvc_match
-from ledger.dvc import DeclaredFiles, declared_files, read_data_refs
-from ledger.dvc_match import workspace_matches
+from ledger.dvc import match as dvc_match
+from ledger.dvc.files import DeclaredFiles, declared_files, read_data_refs
+from ledger.dvc.match import workspace_matches
 
 
 def _tool(name: str) -> str | None:

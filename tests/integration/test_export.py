@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.export import register, write_export
-from ledger.filters import parse_filter
-from ledger.recorder import add_points, create_run, finish_run
-from ledger.records import Metric, NewRun, Param, RunEnd
-from ledger.store import Store, connect
+from ledger.core.filters import parse_filter
+from ledger.core.records import Metric, NewRun, Param, RunEnd
+from ledger.store.engine import Store, connect
+from ledger.store.writes import add_points, create_run, finish_run
+from ledger.team.export import register, write_export
 from tests.integration.test_sync import T0, pts, rich_run
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def exported(store: Store, fmt: str, **kwargs: Any) -> str:
 def simple_run(
     store: Store, name: str, *, started_at: float, params: dict[str, Any], metrics: dict[str, float]
 ) -> str:
-    from ledger.ids import new_run_id
+    from ledger.core.ids import new_run_id
 
     run_id = new_run_id()
     create_run(
@@ -121,9 +121,9 @@ def test_json_is_strict_json(ledger_store: Store) -> None:
 def test_runs_are_exported_oldest_first_across_pages(
     ledger_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.export
+    import ledger.team.export
 
-    monkeypatch.setattr(ledger.export, "PAGE", 2)
+    monkeypatch.setattr(ledger.team.export, "PAGE", 2)
     for i in (3, 0, 4, 1, 2):
         simple_run(ledger_store, f"r{i}", started_at=T0 + i, params={}, metrics={})
 
@@ -165,7 +165,7 @@ def run_cli(*argv: str) -> int:
 
 
 def test_cmd_export_writes_a_file(tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    from ledger.workspace import locate
+    from ledger.store.workspace import locate
 
     store = connect(locate().url)
     rich_run(store)
@@ -180,7 +180,7 @@ def test_cmd_export_writes_a_file(tmp_repo: TmpRepo, capsys: pytest.CaptureFixtu
 def test_cmd_export_to_mlflow_needs_a_tracking_uri(
     tmp_repo: TmpRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ledger.errors import LedgerError
+    from ledger.core.errors import LedgerError
 
     with pytest.raises(LedgerError, match="--tracking-uri"):
         run_cli("--to", "mlflow")
@@ -197,7 +197,7 @@ def test_export_to_mlflow_through_its_client(ledger_store: Store, tmp_path: Path
     pytest.importorskip("mlflow", reason="mlflow is an optional extra (pip install 'exp-ledger[mlflow]')")
     from mlflow.tracking import MlflowClient
 
-    from ledger.export_mlflow import RUN_ID_TAG, export_to_mlflow
+    from ledger.team.export_mlflow import RUN_ID_TAG, export_to_mlflow
 
     run_id = rich_run(ledger_store)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

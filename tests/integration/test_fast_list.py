@@ -1,4 +1,4 @@
-"""`ledger.fast_list` lists exactly what `ledger.queries.list_runs` lists, or declines.
+"""`ledger.read.list_sqlite` lists exactly what `ledger.read.queries.list_runs` lists, or declines.
 
 Every filter of the store tests, under several sorts, limits and column choices,
 goes through both paths over the same real SQLite ledger.
@@ -13,19 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger import archive, fast_list, inbox, queries, recorder, run_records, spool
-from ledger.config import load_config
-from ledger.filters import parse_filter, parse_sort
-from ledger.records import NewRun
-from ledger.store import connect
-from ledger.workspace import Workspace, locate
+from ledger.commits import inbox
+from ledger.core.config import load_config
+from ledger.core.filters import parse_filter, parse_sort
+from ledger.core.records import NewRun
+from ledger.delivery import handover, spool
+from ledger.read import list_sqlite as fast_list
+from ledger.read import queries
+from ledger.store import archive, writes
+from ledger.store.engine import connect
+from ledger.store.workspace import Workspace, locate
 from tests.integration.test_store import FILTER_CASES, make_id, seed_runs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
-    from ledger.store import Store
+    from ledger.store.engine import Store
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +65,13 @@ def ledger_file(tmp_path: Path) -> Iterator[tuple[Store, Workspace]]:
     store = connect(url, upgrade=True)
     seed_runs(store)
     for index, name in enumerate(("50%", "500", "a_b", "axb")):
-        recorder.create_run(
+        writes.create_run(
             store,
             NewRun(
                 id=make_id(f"0191{index:04d}"), source="run", started_at=1.0, name=name, status="finished"
             ),
         )
-    recorder.heartbeat(store, make_id("0190dddd"))  # the running run: alive on its host
+    writes.heartbeat(store, make_id("0190dddd"))  # the running run: alive on its host
     yield store, Workspace(repo=None, config=load_config(None), url=url, spool_dir=tmp_path / "spool")
     store.close()
 
@@ -138,7 +142,7 @@ def test_declines_when_a_run_died_without_saying_so(ledger_file: tuple[Store, Wo
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    recorder.create_run(
+    writes.create_run(
         store,
         NewRun(
             id=make_id("0192aaaa"),
@@ -155,7 +159,7 @@ def test_declines_when_a_run_died_without_saying_so(ledger_file: tuple[Store, Wo
 def test_declines_while_a_handed_over_run_waits(ledger_file: tuple[Store, Workspace]) -> None:
     store, ws = ledger_file
     run = NewRun(id=make_id("0193aaaa"), source="run", started_at=1.0)
-    run_records.write_start(spool.run_dir(ws.spool_dir, run.id), store.url, run)  # no recorder holds it
+    handover.write_start(spool.run_dir(ws.spool_dir, run.id), store.url, run)  # no recorder holds it
 
     assert fast_list.list_runs(ws, **_EVERYTHING) is None
 

@@ -132,7 +132,10 @@ def _run(*args: str, script: str = "train.py") -> dict[str, Any]:
 
 def _reproduce(run_id: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ledger.reproduce", run_id], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "ledger.reproduce.command", run_id],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -149,7 +149,7 @@ def test_the_configs_other_hooks_for_a_type_still_run_once(repo: TmpRepo, tmp_pa
     _commit(repo, "results")
 
     assert ran.read_text().splitlines() == ["pre-commit", "post-commit"]
-    assert _calls(log, "-m ledger.ingest") == 1  # the ledger's post-commit hook, once
+    assert _calls(log, "-m ledger.commits.ingest") == 1  # the ledger's post-commit hook, once
     repo.gen({"blocked.txt": "x\n"})
     blocked = _commit(repo, "a file the project's own hook refuses", check=False)
     assert blocked.returncode != 0
@@ -169,7 +169,7 @@ def test_a_later_pre_commit_install_neither_doubles_nor_stops_the_ledgers_hooks(
     _commit(repo, "results")
 
     assert _calls(log, "-m ledger.hooks prepare-commit-msg") == 1
-    assert _calls(log, "-m ledger.ingest") == 1
+    assert _calls(log, "-m ledger.commits.ingest") == 1
     assert show_json(run_id)["run"]["linked_commits"] == [repo.git("rev-parse", "HEAD")]
     check = ledger("init", "--check", check=False)
     assert check.returncode == 1

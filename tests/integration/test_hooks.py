@@ -340,7 +340,7 @@ def test_ledger_hooks_0_records_nothing(hooked: TmpRepo) -> None:
 def test_a_run_started_after_a_commit_is_not_linked_to_it_by_a_late_ingest(hooked: TmpRepo) -> None:
     """The ingester may get to a commit only after the next run started on the same code:
     that run's results are in no commit yet, so it waits for the next one."""
-    from ledger import inbox
+    from ledger.commits import inbox
 
     _commit(hooked, "docs", "--allow-empty", hooks=False)
     record = subprocess.run(

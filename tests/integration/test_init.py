@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.error_handler import Exit, error_handler
-from ledger.git_hooks import is_ours
-from ledger.hook_specs import HOOKS
-from ledger.install import register
+from ledger.cli.error_handler import Exit, error_handler
+from ledger.setup.git_hooks import is_ours
+from ledger.setup.hook_specs import HOOKS
+from ledger.setup.install import register
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -47,8 +47,8 @@ repos:
 
 RUN_INIT = """
 import argparse, sys
-from ledger.error_handler import Exit, error_handler
-from ledger.install import register
+from ledger.cli.error_handler import Exit, error_handler
+from ledger.setup.install import register
 parser = argparse.ArgumentParser(prog="ledger")
 register(parser.add_subparsers())
 args = parser.parse_args(["init"])
@@ -58,7 +58,7 @@ try:
 except Exit as e:
     sys.exit(e.code)
 """
-"""`ledger init` for a subprocess (what `ledger.cli.main` does once `init` is wired in)."""
+"""`ledger init` for a subprocess (what `ledger.cli.main.main` does once `init` is wired in)."""
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from ledger import models
-from ledger.queries import get_run, get_series, list_runs
-from ledger.store import connect
+from ledger.read.queries import get_run, get_series, list_runs
+from ledger.store import tables
+from ledger.store.engine import connect
 from tests.helpers import ledger
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def test_an_unreachable_server_is_one_line_naming_the_host(tmp_repo: TmpRepo, ur
 
 
 def test_the_store_error_of_an_unreachable_server_is_its_own_type() -> None:
-    from ledger.errors import StoreUnreachableError
+    from ledger.core.errors import StoreUnreachableError
 
     with pytest.raises(StoreUnreachableError, match=r"127\.0\.0\.1"):
         connect(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test")
@@ -136,7 +136,7 @@ def test_sixteen_processes_write_into_one_ledger_and_every_row_arrives(
                 assert list(points.steps) == list(range(STEPS)), (run.name, key)
             assert get_run(store, run.id).summary.metrics["loss"] == 1.0 / STEPS
         with store.reading() as session:
-            assert session.scalar(select(func.count()).select_from(models.Series)) == len(runs) * len(KEYS)
+            assert session.scalar(select(func.count()).select_from(tables.Series)) == len(runs) * len(KEYS)
     finally:
         store.close()
 
@@ -180,10 +180,10 @@ NAMES = ["b", "B", "a", "A", "_z", "a-1", "a1"]
 def test_text_sorts_and_compares_as_on_sqlite_whatever_the_server_collation(
     natural_language_pg_url: str, tmp_path: Path
 ) -> None:
-    from ledger.filters import parse_filter, parse_sort
-    from ledger.ids import new_run_id
-    from ledger.recorder import create_run
-    from ledger.records import NewRun
+    from ledger.core.filters import parse_filter, parse_sort
+    from ledger.core.ids import new_run_id
+    from ledger.core.records import NewRun
+    from ledger.store.writes import create_run
 
     results = []
     for url in (f"sqlite:///{tmp_path / 'ledger.db'}", natural_language_pg_url):

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger.queries import get_run, get_series, list_runs
-from ledger.store import Store, connect
+from ledger.read.queries import get_run, get_series, list_runs
+from ledger.store.engine import Store, connect
 from tests.helpers import ledger
 from tests.integration.test_postgres import free_port
 from tests.integration.test_sync import run_cli
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from ledger.ids import RunId
+    from ledger.core.ids import RunId
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.verdict import render_links
+from ledger.core.verdict import render_links
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ json.dump({"six_minor": int(six.__version__.split(".")[1])}, open("metrics.json"
 def reproduce(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`ledger reproduce ARGS` in the current directory, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "ledger.reproduce", *args],
+        [sys.executable, "-m", "ledger.reproduce.command", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -89,9 +89,9 @@ def test_reproduces_and_links_both_runs(dvc_repo: TmpRepo, tmp_path: Path) -> No
         show_json(new["id"])["run"]["summary"]["metrics"] == show_json(original)["run"]["summary"]["metrics"]
     )
     assert len(worktrees(dvc_repo)) == 1  # the reproduction's worktree is gone
-    from ledger import queries
-    from ledger.ids import RunId
-    from ledger.workspace import locate, open_store
+    from ledger.core.ids import RunId
+    from ledger.read import queries
+    from ledger.store.workspace import locate, open_store
 
     store = open_store(locate())
     try:
@@ -278,9 +278,9 @@ def test_environment_drift_is_reported_precisely(tmp_repo: TmpRepo, six_16: Path
 
 
 def test_rebuilt_environment_runs_the_recorded_version(tmp_repo: TmpRepo, six_16: Path) -> None:
-    from ledger import queries
-    from ledger.environment import Environment, Package, capture_environment
-    from ledger.workspace import locate, open_store
+    from ledger.capture.environment import Environment, Package, capture_environment
+    from ledger.read import queries
+    from ledger.store.workspace import locate, open_store
 
     original = _six_run(tmp_repo, six_16)
     here = capture_environment()
@@ -308,9 +308,9 @@ def test_rebuilt_environment_runs_the_recorded_version(tmp_repo: TmpRepo, six_16
 
 
 def _set_environment(run_id: str, env: Any) -> None:
-    from ledger import annotate
-    from ledger.ids import RunId
-    from ledger.workspace import locate, open_store
+    from ledger.core.ids import RunId
+    from ledger.store import annotate
+    from ledger.store.workspace import locate, open_store
 
     store = open_store(locate())
     try:

@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from ledger.dvc import DataRef
-from ledger.repro_plan import _with_python, _without_run_cache
-from ledger.restore import dvc_setup, in_cache, is_dvc_file
-from ledger.seeds import SEEDS_ENV, reproduction_seeds, seed_environment
+from ledger.capture.seeds import SEEDS_ENV, reproduction_seeds, seed_environment
+from ledger.dvc.files import DataRef
+from ledger.reproduce.plan import _with_python, _without_run_cache
+from ledger.reproduce.restore import dvc_setup, in_cache, is_dvc_file
 
 pytestmark = pytest.mark.integration
 
 
 def test_reproduce_module_imports_only_the_standard_library() -> None:
-    """`ledger.cli` imports it: the hooks' fast path must not pay for the reproduction."""
-    probe = "import sys, ledger.reproduce; print(' '.join(sorted(m for m in sys.modules if m.startswith('ledger'))))"
+    """`ledger.cli.main` imports it: the hooks' fast path must not pay for the reproduction."""
+    probe = "import sys, ledger.reproduce.command; print(' '.join(sorted(m for m in sys.modules if m.startswith('ledger'))))"
 
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
-    assert out.split() == ["ledger", "ledger.reproduce"]
+    assert out.split() == ["ledger", "ledger.reproduce.command"]
 
 
 def test_worktree_dvc_config_has_absolute_cache_and_remote_paths(tmp_path: Path) -> None:
@@ -153,8 +153,8 @@ def test_torch_seed_everything_prefers_the_recorded_seed(monkeypatch: pytest.Mon
 
 
 def test_checkout_names_dvc_files_and_whole_stages_never_bare_paths() -> None:
-    from ledger.dvc import DataRef
-    from ledger.restore import DataRestore, checkout_targets
+    from ledger.dvc.files import DataRef
+    from ledger.reproduce.restore import DataRestore, checkout_targets
 
     def item(path: str, source: str, stage: str | None) -> DataRestore:
         ref = DataRef(path, "md5", "a" * 32, 1, None, source, stage, "out")
@@ -174,7 +174,7 @@ def test_checkout_names_dvc_files_and_whole_stages_never_bare_paths() -> None:
 def test_metrics_named_after_an_event_file_compare_across_runs() -> None:
     """Lightning's fit and test event files both hold `epoch`: the files' time, host and
     pid differ in every run, so they are named by their order in the run."""
-    from ledger.reproduce import _comparable
+    from ledger.reproduce.command import _comparable
 
     folder = "<run folder>/tensorboard/version_0"
     first = {

@@ -83,7 +83,7 @@ def test_example_reproduces_bit_for_bit_with_its_old_code_data_and_params(
 
 def reproduce(run: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ledger.reproduce", run],
+        [sys.executable, "-m", "ledger.reproduce.command", run],
         capture_output=True,
         text=True,
         env=dict(os.environ),

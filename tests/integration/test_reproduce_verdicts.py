@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.verdict import EXIT_CODES
+from ledger.core.verdict import EXIT_CODES
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> No
 
 def _recorders(spool: Path) -> list[int]:
     """PIDs of the recorders working on runs in this spool."""
-    out = subprocess.run(["pgrep", "-f", f"ledger.run_recorder {spool}"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", f"ledger.delivery.recorder {spool}"], capture_output=True, text=True)
     return [int(pid) for pid in out.stdout.split()]
 
 
@@ -61,7 +61,7 @@ def test_the_wrapper_never_imports_sqlalchemy(tmp_repo: TmpRepo) -> None:
     )
 
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
-    assert "ledger.runner" in imported
+    assert "ledger.capture.runner" in imported
     assert not {m for m in imported if m.split(".")[0] in {"sqlalchemy", "alembic"}}
     assert runs_json()[0]["status"] == "finished"
 

@@ -16,20 +16,25 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import text
 
-from ledger.chunks import Points
-from ledger.environment import Environment, Package
-from ledger.errors import (
+from ledger.capture.environment import Environment, Package
+from ledger.capture.log_tee import compress_log
+from ledger.capture.runtime import TorchRuntime
+from ledger.core.chunks import Points
+from ledger.core.errors import (
     AmbiguousRunIdError,
     RunNotFoundError,
     StoreCorruptError,
     StoreError,
     StoreOutdatedError,
 )
-from ledger.filters import parse_filter, parse_sort
-from ledger.ids import MIN_PREFIX, RunId, new_run_id
-from ledger.logcapture import compress_log
-from ledger.queries import count_runs, get_environment, get_run, get_series, list_runs, resolve_run_id
-from ledger.recorder import (
+from ledger.core.filters import parse_filter, parse_sort
+from ledger.core.ids import MIN_PREFIX, RunId, new_run_id
+from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd
+from ledger.core.summary import RunSummary
+from ledger.read.queries import count_runs, get_environment, get_run, get_series, list_runs, resolve_run_id
+from ledger.store.engine import MIGRATIONS, Store, connect
+from ledger.store.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
+from ledger.store.writes import (
     add_points,
     add_tags,
     create_run,
@@ -37,11 +42,6 @@ from ledger.recorder import (
     remove_tags,
     set_note,
 )
-from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd
-from ledger.runtime import TorchRuntime
-from ledger.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
-from ledger.store import MIGRATIONS, Store, connect
-from ledger.summary import RunSummary
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -949,7 +949,7 @@ def test_models_and_migrations_agree(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from ledger.models import Base
+    from ledger.store.tables import Base
 
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select, update
 
-from ledger import models, transfer
-from ledger.chunks import Points
-from ledger.environment import Environment, Package
-from ledger.export import write_export
-from ledger.ids import RunId, new_run_id
-from ledger.logcapture import compress_log
-from ledger.recorder import (
+from ledger.capture.environment import Environment, Package
+from ledger.capture.log_tee import compress_log
+from ledger.core.chunks import Points
+from ledger.core.ids import RunId, new_run_id
+from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunEnd
+from ledger.store import tables as models
+from ledger.store import transfer
+from ledger.store.engine import Store, connect
+from ledger.store.writes import (
     add_points,
     add_tags,
     create_run,
@@ -30,9 +32,8 @@ from ledger.recorder import (
     heartbeat,
     set_note,
 )
-from ledger.records import DataItem, Metric, NewRun, OutputFile, Param, RunEnd
-from ledger.store import Store, connect
-from ledger.sync import as_url, register, sync
+from ledger.team.export import write_export
+from ledger.team.sync import as_url, register, sync
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -360,7 +361,7 @@ def test_sync_with_a_filter_copies_only_matching_runs(tmp_path: Path) -> None:
 
 
 def test_sync_refuses_to_copy_a_ledger_into_itself(tmp_path: Path) -> None:
-    from ledger.errors import LedgerError
+    from ledger.core.errors import LedgerError
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     with pytest.raises(LedgerError, match="same ledger"):
@@ -396,7 +397,7 @@ def run_cli(*argv: str) -> int:
 def test_cmd_sync_to_and_from_a_path(
     tmp_repo: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from ledger.workspace import locate
+    from ledger.store.workspace import locate
 
     local = connect(locate().url)
     rich_run(local)

@@ -58,7 +58,7 @@ def test_a_snapshot_ref_pushed_to_a_bare_remote_lets_a_clone_see_the_run(
 
 
 def test_pushing_with_no_snapshot_refs_is_a_no_op(tmp_repo: TmpRepo, tmp_path: Path) -> None:
-    from ledger.sync import move_refs
+    from ledger.team.sync import move_refs
 
     bare = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
@@ -70,8 +70,8 @@ def test_pushing_with_no_snapshot_refs_is_a_no_op(tmp_repo: TmpRepo, tmp_path: P
 
 
 def test_a_refused_push_is_one_clear_git_error(tmp_repo: TmpRepo, tmp_path: Path) -> None:
-    from ledger.errors import GitError
-    from ledger.sync import move_refs
+    from ledger.core.errors import GitError
+    from ledger.team.sync import move_refs
 
     tmp_repo.commit("first")
     tmp_repo.git("update-ref", "refs/ledger/runs/x", "HEAD")

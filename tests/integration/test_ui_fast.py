@@ -1,5 +1,5 @@
-"""`ledger ui`'s first page through the stdlib (`ledger.ui_fast`, `SnapshotReader`) holds what
-the store's reads (`ledger.ui_queries`, `StoreReader`) would show: the same runs in the same
+"""`ledger ui`'s first page through the stdlib (`ledger.read.windows_sqlite`, `SnapshotReader`) holds what
+the store's reads (`ledger.read.windows`, `StoreReader`) would show: the same runs in the same
 order, the same counts, sparklines and series counts, over the same real SQLite ledger.
 """
 
@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger import archive, chunks, fast_list, recorder
-from ledger.filters import parse_filter, parse_sort
+from ledger.core import chunks
+from ledger.core.filters import parse_filter, parse_sort
+from ledger.read import list_sqlite
+from ledger.store import archive, writes
 from ledger.tui.readers import SnapshotReader, StoreReader
 from ledger.tui.services import StoreHandle
 from tests.integration.test_fast_list import FILTERS, SORTS, ledger_file  # noqa: F401
@@ -21,8 +23,8 @@ from tests.integration.test_store import make_id
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ledger.store import Store
-    from ledger.workspace import Workspace
+    from ledger.store.engine import Store
+    from ledger.store.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +38,11 @@ def readers(ledger_file: tuple[Store, Workspace]) -> Iterator[Readers]:  # noqa:
     for index, run in enumerate(("0190aaaa", "0190bbbb", "0190cccc")):
         steps = array("q", range(index * 40, 40 + index * 40))
         loss = chunks.Points(steps, array("q", [0] * len(steps)), array("d", [1 / (s + 1) for s in steps]))
-        recorder.add_points(store, make_id(run), {"loss": loss})
-        recorder.add_points(store, make_id(run), {"loss": loss})  # a second chunk: merged in order
+        writes.add_points(store, make_id(run), {"loss": loss})
+        writes.add_points(store, make_id(run), {"loss": loss})  # a second chunk: merged in order
         if index < 2:
-            recorder.add_points(store, make_id(run), {"acc": loss})
-    recorder.add_points(
+            writes.add_points(store, make_id(run), {"acc": loss})
+    writes.add_points(
         store,
         make_id("0190bbbb"),
         {"lr": chunks.Points(array("q", [0]), array("q", [0]), array("d", [math.nan]))},
@@ -48,7 +50,7 @@ def readers(ledger_file: tuple[Store, Workspace]) -> Iterator[Readers]:  # noqa:
     with store.engine.begin() as conn:  # a chunk no codec reads: that sparkline loses it, nothing else
         conn.exec_driver_sql("UPDATE metric_chunks SET codec = 'zz' WHERE id = 1")
     archive.set_archived(store, [make_id("01910001")], archived=True)
-    with fast_list.snapshot(ws) as conn:
+    with list_sqlite.snapshot(ws) as conn:
         assert conn is not None, "the stdlib path declined"
         yield SnapshotReader(conn), StoreReader(StoreHandle(store))
 

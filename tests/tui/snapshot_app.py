@@ -1,6 +1,6 @@
 """Build `LedgerApp` against a deterministic ledger: fixed IDs, times, SHAs and clock.
 
-Pilot and snapshot tests share it; runs go in through `ledger.recorder`, the same
+Pilot and snapshot tests share it; runs go in through `ledger.store.writes`, the same
 writes `ledger run` makes.
 """
 
@@ -11,12 +11,13 @@ import subprocess
 from array import array
 from typing import TYPE_CHECKING
 
-from ledger import chunks, recorder, records
-from ledger.environment import Environment, Package
-from ledger.ids import RunId
-from ledger.logcapture import compress_log
-from ledger.records import DataItem, Metric, OutputFile, Param, ParamValue
-from ledger.store import connect
+from ledger.capture.environment import Environment, Package
+from ledger.capture.log_tee import compress_log
+from ledger.core import chunks, records
+from ledger.core.ids import RunId
+from ledger.core.records import DataItem, Metric, OutputFile, Param, ParamValue
+from ledger.store import writes as recorder
+from ledger.store.engine import connect
 from ledger.tui.app import LedgerApp
 from ledger.tui.services import Services
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from ledger.store import Store
+    from ledger.store.engine import Store
 
 BASE = 1_767_225_600.0
 """2026-01-01T00:00:00Z: runs start from here."""
@@ -170,7 +171,7 @@ def record_run(
 
 
 def uuid7(millisecond: int, counter: int, rand: int) -> RunId:
-    """A UUIDv7 as `ledger.ids.new_run_id` lays it out, for a chosen time, counter and random part."""
+    """A UUIDv7 as `ledger.core.ids.new_run_id` lays it out, for a chosen time, counter and random part."""
     value = (millisecond << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
     return RunId(f"{value:032x}")
 

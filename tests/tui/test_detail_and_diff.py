@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input, Log, TabbedContent
 
-from ledger import queries
+from ledger.read import queries
 from ledger.tui.screens.detail import RunDetailScreen
 from ledger.tui.screens.diff import DiffScreen
 from ledger.tui.widgets.filter_table import FilterTable

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger import inbox, recorder, records
-from ledger.ids import RunId
-from ledger.store import connect
+from ledger.commits import inbox
+from ledger.core import records
+from ledger.core.ids import RunId
+from ledger.store import writes as recorder
+from ledger.store.engine import connect
+from ledger.store.workspace import locate
 from ledger.tui.app import LedgerApp, open_services
 from ledger.tui.widgets.runs_table import RunsTable
-from ledger.workspace import locate
 from tests.tui.snapshot_app import RUNS, seed
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from ledger.filters import Field, SortKey, parse_filter
-from ledger.ids import RunId
-from ledger.summary import RunSummary
+from ledger.core.filters import Field, SortKey, parse_filter
+from ledger.core.ids import RunId
+from ledger.core.summary import RunSummary
 from ledger.tui.columns import RowContext, column_set, make_row
 from ledger.tui.runs_status import empty_text, sort_text, status_line
 from ledger.tui.settings import DEFAULT_BASE, UiSettings, load_settings, save_settings
@@ -165,9 +165,9 @@ def test_empty_text(filtered, ledger_total, start):
 def test_ui_command_registers_ledger_ui_without_importing_textual():
     code = (
         "import argparse, sys\n"
-        "from ledger import ui_command\n"
+        "from ledger.cli import ui\n"
         "p = argparse.ArgumentParser()\n"
-        "ui_command.register(p.add_subparsers())\n"
+        "ui.register(p.add_subparsers())\n"
         "a = p.parse_args(['ui', 'tag:best', 'and', 'metrics.acc', '>', '0.9'])\n"
         "print(a.func.__name__, ' '.join(a.filter))\n"
         "print('textual' in sys.modules)\n"

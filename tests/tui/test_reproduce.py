@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.tui, pytest.mark.slow]
 @pytest.fixture
 def repo_app(tmp_path, ledger_path, monkeypatch):
     if not reproduce_available():
-        pytest.skip("this installation has no ledger.reproduce")
+        pytest.skip("this installation has no ledger.reproduce.command")
     root = tmp_path / "repo"
     commits = make_repo(root)
     monkeypatch.setenv("LEDGER_URL", f"sqlite:///{ledger_path}")
@@ -42,7 +42,7 @@ async def test_reproduce_shows_the_command_and_plan_before_running_anything(repo
                 break
 
         assert screen.state in ("confirm", "refused")
-        assert f"-m ledger.reproduce {RUNS['baseline']}" in str(
+        assert f"-m ledger.reproduce.command {RUNS['baseline']}" in str(
             screen.query_one("#repro-command", Static).content
         )
         assert screen.query_one(TextView).status == "the plan (nothing has run yet)"
@@ -55,12 +55,12 @@ async def test_reproduce_from_the_ui_runs_the_recorded_interpreter_not_the_one_o
 ):
     """Started by an absolute path, with another `python` first on PATH, the UI's
     reproduction runs the interpreter the run used, and the verdict is the CLI's."""
-    from ledger.store import connect
+    from ledger.store.engine import connect
     from tests.helpers import ledger, runs_json, show_json
     from tests.tui.snapshot_app import app_on
 
     if not reproduce_available():
-        pytest.skip("this installation has no ledger.reproduce")
+        pytest.skip("this installation has no ledger.reproduce.command")
     monkeypatch.setenv("LEDGER_URL", f"sqlite:///{ledger_path}")
     tmp_repo.gen(
         {"train.py": "import json, sys\njson.dump({'prefix': len(sys.prefix)}, open('metrics.json', 'w'))\n"}

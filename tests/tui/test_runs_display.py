@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import OptionList
 
-from ledger import queries
-from ledger.filters import Field
-from ledger.store import connect
+from ledger.core.filters import Field
+from ledger.read import queries
+from ledger.store.engine import connect
 from ledger.tui.screens.runs import RunsScreen
 from ledger.tui.screens.sort_picker import SortPicker
 from ledger.tui.widgets.runs_table import RunsTable
@@ -20,9 +20,9 @@ from tests.tui.snapshot_app import BASE, app_on, record_run, uuid7
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.ids import RunId
-    from ledger.records import ParamValue
-    from ledger.store import Store
+    from ledger.core.ids import RunId
+    from ledger.core.records import ParamValue
+    from ledger.store.engine import Store
     from ledger.tui.app import LedgerApp
 
 pytestmark = pytest.mark.tui

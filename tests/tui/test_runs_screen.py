@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import Input, OptionList
 
-from ledger import archive, queries, recorder, records
-from ledger.ids import RunId
+from ledger.core import records
+from ledger.core.ids import RunId
+from ledger.read import queries
+from ledger.store import archive, writes
 from ledger.tui.screens.confirm import ConfirmScreen
 from ledger.tui.screens.detail import RunDetailScreen
 from ledger.tui.screens.diff import DiffScreen
@@ -264,7 +266,7 @@ async def test_a_run_recorded_elsewhere_appears_within_two_seconds(app, wait_for
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_workers(pilot)
         new = RunId("f" * 32)
-        recorder.create_run(
+        writes.create_run(
             app.store, records.NewRun(id=new, source="run", started_at=BASE + 86400, name="fresh")
         )
         for _ in range(20):
@@ -282,7 +284,7 @@ async def test_refresh_keeps_the_cursor_on_its_run(app, wait_for_workers):
         await wait_for_workers(pilot)
         await pilot.press("down", "down")
         assert table(app).cursor_key == RUNS["live"]
-        recorder.create_run(
+        writes.create_run(
             app.store, records.NewRun(id=RunId("f" * 32), source="run", started_at=BASE + 86400)
         )
         for _ in range(20):
@@ -312,7 +314,7 @@ async def test_pages_load_as_the_table_scrolls(ledger_path, wait_for_workers):
 
 
 async def test_no_runs_yet_explains_how_to_start(tmp_path, wait_for_workers):
-    from ledger.store import connect
+    from ledger.store.engine import connect
     from ledger.tui.app import LedgerApp
     from ledger.tui.services import Services
 
@@ -402,7 +404,7 @@ async def test_escape_in_the_filter_goes_back_to_the_table(app, wait_for_workers
 
 
 async def test_no_ledger_yet_then_the_first_run_opens_it(tmp_path: Path, wait_for_workers):
-    from ledger.store import connect
+    from ledger.store.engine import connect
     from ledger.tui.app import LedgerApp
     from ledger.tui.screens.no_ledger import NoLedgerScreen
     from ledger.tui.services import Services

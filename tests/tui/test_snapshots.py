@@ -141,7 +141,7 @@ def test_no_ledger_yet(snap_compare, tmp_path):
 
 
 def test_empty_ledger(snap_compare, tmp_path):
-    from ledger.store import connect
+    from ledger.store.engine import connect
 
     store = connect(f"sqlite:///{tmp_path / 'ledger.db'}", upgrade=True)
     app = LedgerApp(Services(store=store, clock=lambda: BASE))

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.store import connect
-from ledger.workspace import locate
+from ledger.store.engine import connect
+from ledger.store.workspace import locate
 from tests.tui.snapshot_app import seed
 
 if TYPE_CHECKING:
@@ -27,13 +27,13 @@ pytestmark = [pytest.mark.tui, pytest.mark.slow]
 TMUX = shutil.which("tmux")
 LAUNCH = (
     "import argparse, sys\n"
-    "from ledger import ui_command\n"
+    "from ledger.cli import ui\n"
     "parser = argparse.ArgumentParser(prog='ledger')\n"
-    "ui_command.register(parser.add_subparsers())\n"
+    "ui.register(parser.add_subparsers())\n"
     "args = parser.parse_args(sys.argv[1:])\n"
     "sys.exit(args.func(args))\n"
 )
-"""`ledger ui` exactly as the CLI dispatches it (through `ui_command.register`)."""
+"""`ledger ui` exactly as the CLI dispatches it (through `ui.register`)."""
 
 
 class Terminal:
@@ -101,7 +101,7 @@ def terminal() -> Iterator[Terminal]:
 
 
 def _command() -> list[str]:
-    """`python -m ledger ui` once the CLI has it, else the same dispatch through ui_command."""
+    """`python -m ledger ui` once the CLI has it, else the same dispatch through ledger.cli.ui."""
     helps = subprocess.run(
         [sys.executable, "-m", "ledger", "--help"], capture_output=True, text=True, check=False
     )

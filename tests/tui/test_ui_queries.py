@@ -1,4 +1,4 @@
-"""The reads and writes the UI adds to the core: `ledger.ui_queries` and `ledger.archive`."""
+"""The reads and writes the UI adds to the core: `ledger.read.windows` and `ledger.store.archive`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import subprocess
 
 import pytest
 
-from ledger import archive, queries, recorder, records, ui_fast, ui_git, ui_queries
-from ledger.filters import parse_filter, parse_sort
-from ledger.ids import RunId
+from ledger.core import records
+from ledger.core.filters import parse_filter, parse_sort
+from ledger.core.ids import RunId
+from ledger.git import display
+from ledger.read import queries, windows_sqlite
+from ledger.read import windows as ui_queries
+from ledger.store import archive
+from ledger.store import writes as recorder
 from tests.tui.snapshot_app import BASE, RUNS, make_repo, seed, seed_many
 
 
@@ -94,7 +99,7 @@ def test_sparklines_squeeze_each_series(seeded):
     ids=["short", "means", "nan-bucket", "empty"],
 )
 def test_downsample(values, width, expected):
-    got = ui_fast.downsample(values, width)
+    got = windows_sqlite.downsample(values, width)
 
     assert len(got) == len(expected)
     for g, e in zip(got, expected, strict=True):
@@ -126,11 +131,11 @@ def test_read_log_turns_a_damaged_log_into_a_problem(seeded):
 
 
 def test_reproductions_both_ways(seeded):
-    from ledger import models
+    from ledger.store import tables
 
     with seeded.writing() as session:
         session.add(
-            models.Reproduction(
+            tables.Reproduction(
                 run_id=RUNS["wider"], original_id=RUNS["baseline"], matched=True, created_at=BASE
             )
         )
@@ -149,35 +154,35 @@ def test_commit_subjects_and_snapshot_patch(tmp_path, store):
     seed(store, commits=commits)
     root = tmp_path / "repo"
 
-    subjects = ui_git.commit_subjects(root, [commits["baseline"], "0" * 40])
-    patch = ui_git.snapshot_patch(root, queries.get_run(store, RUNS["baseline"]))
-    missing = ui_git.snapshot_patch(root, queries.get_run(store, RUNS["sgd"]))
+    subjects = display.commit_subjects(root, [commits["baseline"], "0" * 40])
+    patch = display.snapshot_patch(root, queries.get_run(store, RUNS["baseline"]))
+    missing = display.snapshot_patch(root, queries.get_run(store, RUNS["sgd"]))
 
     assert subjects == {commits["baseline"]: "Train with adam"}
     assert patch.problem is None
     assert "+batch = 32" in patch.text
     assert "not in this repository" in (missing.problem or "")
-    assert ui_git.commit_subjects(None, [commits["baseline"]]) == {}
+    assert display.commit_subjects(None, [commits["baseline"]]) == {}
 
 
 def test_delete_runs_takes_every_child_row_and_unused_environments(seeded):
     from sqlalchemy import func, select
 
-    from ledger import models
+    from ledger.store import tables
 
     report = archive.delete_runs(seeded, [RUNS["baseline"], RUNS["sgd"]])
 
     assert report.runs == 2
     with seeded.reading() as session:
-        for model in (models.Param, models.Metric, models.Series, models.Tag, models.Log, models.DataRef):
+        for model in (tables.Param, tables.Metric, tables.Series, tables.Tag, tables.Log, tables.DataRef):
             left = session.scalar(
                 select(func.count())
                 .select_from(model)
                 .where(model.run_id.in_([RUNS["baseline"], RUNS["sgd"]]))
             )
             assert left == 0, model.__tablename__
-        assert session.scalar(select(func.count()).select_from(models.MetricChunk)) > 0  # others keep theirs
-        digests = set(session.scalars(select(models.Environment.digest)))
+        assert session.scalar(select(func.count()).select_from(tables.MetricChunk)) > 0  # others keep theirs
+        digests = set(session.scalars(select(tables.Environment.digest)))
     assert len(digests) == 1  # ENV_A was only used by the deleted runs
 
 

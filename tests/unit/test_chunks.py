@@ -1,4 +1,4 @@
-"""Unit tests for ledger.chunks: the `z1` point format and merging chunks into a series."""
+"""Unit tests for ledger.core.chunks: the `z1` point format and merging chunks into a series."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from array import array
 
 import pytest
 
-from ledger.chunks import CODEC, Points, decode, encode, merge
+from ledger.core.chunks import CODEC, Points, decode, encode, merge
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger.code_match import UNKNOWN, RunCode, foreign_changes, holding
-from ledger.gitcmd import changed_between, peel_trees
+from ledger.commits.code_match import UNKNOWN, RunCode, foreign_changes, holding
+from ledger.git.command import changed_between, peel_trees
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from ledger import queries
-from ledger.backfill import Progress
-from ledger.commit_blobs import _Mirror, _params_or_error
-from ledger.commit_runs import (
+from ledger.commits.backfill import Progress
+from ledger.commits.blobs import _Mirror, _params_or_error
+from ledger.commits.runs import (
     CommitRun,
     carries_results,
     known_commits,
@@ -20,15 +19,16 @@ from ledger.commit_runs import (
     result_pathspecs,
     run_id_at,
 )
-from ledger.config import Config
-from ledger.git_batch import SNAPSHOT_REF_PREFIX, glob_regex, parse_commit
-from ledger.ids import new_run_id
-from ledger.records import DataItem, Metric, NewRun, Param
+from ledger.core.config import Config
+from ledger.core.ids import new_run_id
+from ledger.core.records import DataItem, Metric, NewRun, Param
+from ledger.git.batch import SNAPSHOT_REF_PREFIX, glob_regex, parse_commit
+from ledger.read import queries
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.store import Store
+    from ledger.store.engine import Store
 
 
 def config(**values: Any) -> Config:
@@ -158,7 +158,7 @@ def test_parse_commit() -> None:
 
 
 def test_snapshot_ref_prefix_matches_ledger_git() -> None:
-    from ledger.git import SNAPSHOT_REF_PREFIX as EXPECTED
+    from ledger.git.snapshot import SNAPSHOT_REF_PREFIX as EXPECTED
 
     assert SNAPSHOT_REF_PREFIX == EXPECTED
 
@@ -213,7 +213,7 @@ def test_record_is_idempotent_by_commit(store: Store) -> None:
 
 
 def test_runs_of_other_sources_do_not_count_as_recorded(store: Store) -> None:
-    from ledger.recorder import create_run
+    from ledger.store.writes import create_run
 
     create_run(store, NewRun(id=new_run_id(), source="run", started_at=1.0, commit="a" * 40))
 
@@ -279,7 +279,7 @@ PARAMS_CASES = {
 def test_parse_params_reads_blobs_as_read_params_file_reads_files(
     tmp_path: Path, name: str, raw: bytes
 ) -> None:
-    from ledger.params import params_from, read_params_file
+    from ledger.capture.params import params_from, read_params_file
 
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -312,7 +312,7 @@ METRICS_CASES = {
 def test_parse_metrics_reads_blobs_as_read_metrics_file_reads_files(
     tmp_path: Path, name: str, raw: bytes
 ) -> None:
-    from ledger.metrics_files import parse_metrics, read_metrics_file
+    from ledger.capture.metrics_files import parse_metrics, read_metrics_file
 
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)

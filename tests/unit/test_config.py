@@ -1,4 +1,4 @@
-"""Unit tests for ledger.config: `[tool.ledger]` in pyproject.toml plus `LEDGER_*` overrides."""
+"""Unit tests for ledger.core.config: `[tool.ledger]` in pyproject.toml plus `LEDGER_*` overrides."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.config import DEFAULT_DENY, Config, load_config
-from ledger.errors import ConfigError
+from ledger.core.config import DEFAULT_DENY, Config, load_config
+from ledger.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.config_params import is_folder_config, named_config_files, read_config, read_named_configs
-from ledger.redact import MASK
+from ledger.capture.config_params import is_folder_config, named_config_files, read_config, read_named_configs
+from ledger.core.redact import MASK
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,4 +1,4 @@
-"""Unit tests for ledger.dvc: parsing DVC files and hashing, on real files, no DVC."""
+"""Unit tests for ledger.dvc.files: parsing DVC files and hashing, on real files, no DVC."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger import dvc, dvc_match
-from ledger.dvc import DataRef, declared_files, read_data_refs
-from ledger.dvc_match import hash_file, workspace_matches
-from ledger.errors import CaptureError
+from ledger.core.errors import CaptureError
+from ledger.dvc import files as dvc_files
+from ledger.dvc import match as dvc_match
+from ledger.dvc.files import DataRef, declared_files, read_data_refs
+from ledger.dvc.match import hash_file, workspace_matches
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -199,7 +200,7 @@ def test_deps_read_elsewhere_are_dropped(tmp_path, entry):
     """A URL's or another repo's data is recorded as the local out DVC copied it to."""
     files = write(tmp_path, {"x.dvc": f"deps:\n- {entry}\nouts: []\n"})
 
-    assert read_data_refs(tmp_path, files) == dvc.DataScan(refs=(), errors=())
+    assert read_data_refs(tmp_path, files) == dvc_files.DataScan(refs=(), errors=())
 
 
 @pytest.mark.parametrize(
@@ -289,7 +290,7 @@ def test_entries_that_cannot_be_recorded_are_capture_problems(tmp_path, entry, p
 def test_malformed_file_gives_one_error_line_and_no_refs(tmp_path, name, content, error):
     files = write(tmp_path, {name: content})
 
-    assert read_data_refs(tmp_path, files) == dvc.DataScan(refs=(), errors=(error,))
+    assert read_data_refs(tmp_path, files) == dvc_files.DataScan(refs=(), errors=(error,))
 
 
 def test_malformed_file_does_not_hide_other_files(tmp_path):
@@ -301,14 +302,14 @@ def test_malformed_file_does_not_hide_other_files(tmp_path):
 
 
 def test_missing_listed_file_is_skipped(tmp_path):
-    assert read_data_refs(tmp_path, ["gone.dvc", "sub/dvc.lock"]) == dvc.DataScan((), ())
+    assert read_data_refs(tmp_path, ["gone.dvc", "sub/dvc.lock"]) == dvc_files.DataScan((), ())
 
 
 @pytest.mark.parametrize("name", ["dvc.yaml", ".dvc/config", ".dvc", "notes.dvc.txt", "dvc.lock.bak"])
 def test_other_files_are_not_read(tmp_path, name):
     files = write(tmp_path, {name: "{"})
 
-    assert read_data_refs(tmp_path, files) == dvc.DataScan((), ())
+    assert read_data_refs(tmp_path, files) == dvc_files.DataScan((), ())
 
 
 @pytest.mark.parametrize(("value", "expected"), [(f"{MD5_A}.dir", True), (MD5_A, False)], ids=["dir", "file"])
@@ -358,7 +359,7 @@ def test_declared_files_reads_params_metrics_and_plots(tmp_path):
 
     declared = declared_files(tmp_path, files)
 
-    assert declared == dvc.DeclaredFiles(
+    assert declared == dvc_files.DeclaredFiles(
         params=(
             "config/model.yaml",
             "eval/params.yaml",
@@ -387,7 +388,7 @@ def test_declared_files_in_subdirectory_are_repo_relative_and_deduplicated(tmp_p
 def test_malformed_dvc_yaml_declares_nothing(tmp_path, content):
     files = write(tmp_path, {"dvc.yaml": content})
 
-    assert declared_files(tmp_path, files) == dvc.DeclaredFiles((), (), ())
+    assert declared_files(tmp_path, files) == dvc_files.DeclaredFiles((), (), ())
 
 
 def test_hash_file_streams_large_files_to_plain_md5(tmp_path):
@@ -560,7 +561,7 @@ def test_files_list_is_recorded_with_dvcs_digest_count_size_and_versions(tmp_pat
     assert scan.errors == ()
     assert (found.path, found.algorithm, found.value) == ("imgs", "md5", FILES_DIGEST)
     assert (found.nfiles, found.size, found.is_dir) == (2, 6, True)
-    assert dvc.is_input(found.role, found.source)
+    assert dvc_files.is_input(found.role, found.source)
     assert [(f.relpath, f.md5, f.size, f.remote) for f in found.files] == [
         ("bar", MD5_FOO, 3, "s3v"),
         ("foo", MD5_FOO, 3, "s3v"),
@@ -605,4 +606,4 @@ def test_files_listed_directory_matches_the_workspace_like_any_directory(tmp_pat
 def test_bad_files_entry_is_an_error_line(tmp_path, entry, error):
     files = write(tmp_path, {"imgs.dvc": f"outs:\n- path: imgs\n  hash: md5\n  files:\n{entry}"})
 
-    assert read_data_refs(tmp_path, files) == dvc.DataScan((), (f"imgs.dvc: outs[0] {error}",))
+    assert read_data_refs(tmp_path, files) == dvc_files.DataScan((), (f"imgs.dvc: outs[0] {error}",))

@@ -1,4 +1,4 @@
-"""Unit tests for ledger.environment: capture, digest, JSON, requirements and diff."""
+"""Unit tests for ledger.capture.environment: capture, digest, JSON, requirements and diff."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.environment import (
+from ledger.capture.environment import (
     Environment,
     Package,
     capture_environment,
     diff_environments,
     normalize_name,
 )
-from ledger.errors import StoreError
+from ledger.core.errors import StoreError
 
 if TYPE_CHECKING:
     from pathlib import Path

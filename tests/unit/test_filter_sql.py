@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.filter_shared import requires_key
-from ledger.filters import Field, parse_filter
+from ledger.core.filters import Field, parse_filter
+from ledger.read.filter_shared import requires_key
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.errors import FilterSyntaxError
-from ledger.filters import (
+from ledger.core.errors import FilterSyntaxError
+from ledger.core.filters import (
     And,
     Compare,
     Expr,

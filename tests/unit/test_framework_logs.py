@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
-from ledger.framework_logs.crc32c import crc32c, masked_crc32c
-from ledger.framework_logs.rows import Row, own_rows, parse_csv_rows, step_series
-from ledger.framework_logs.tfevents import read_event_scalars
-from ledger.output_match import scan_outputs
+from ledger.capture.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
+from ledger.capture.framework_logs.crc32c import crc32c, masked_crc32c
+from ledger.capture.framework_logs.rows import Row, own_rows, parse_csv_rows, step_series
+from ledger.capture.framework_logs.tfevents import read_event_scalars
+from ledger.capture.outputs import scan_outputs
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from ruamel.yaml import YAML
 
-from ledger.hook_config import chained_config, key, plan_path, write_plans
+from ledger.setup.hook_config import chained_config, key, plan_path, write_plans
 
 if TYPE_CHECKING:
     from pathlib import Path

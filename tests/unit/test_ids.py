@@ -1,4 +1,4 @@
-"""Unit tests for ledger.ids: UUIDv7 run IDs, prefixes as users paste them, abbreviations."""
+"""Unit tests for ledger.core.ids: UUIDv7 run IDs, prefixes as users paste them, abbreviations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from ledger.ids import is_hex, new_run_id, normalize_prefix
+from ledger.core.ids import is_hex, new_run_id, normalize_prefix
 
 
 def make_ids(count: int) -> list[str]:

@@ -14,10 +14,10 @@ from pre_commit.clientlib import (  # pre-commit ships no types
 )
 from ruamel.yaml import YAML
 
-from ledger.errors import InstallError
-from ledger.hook_specs import HOOKS, HookSpec
-from ledger.install import register, select_hooks
-from ledger.precommit_config import merge_config, plan_config
+from ledger.core.errors import InstallError
+from ledger.setup.hook_specs import HOOKS, HookSpec
+from ledger.setup.install import register, select_hooks
+from ledger.setup.precommit_config import merge_config, plan_config
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
@@ -352,8 +352,8 @@ def test_hook_specs_use_stages_pre_commit_can_install() -> None:
 
 def test_the_shell_hook_writes_the_commit_event_python_reads() -> None:
     """hooks/hook.sh runs `git` with the arguments inbox.COMMIT_LOG names (one format, two writers)."""
-    from ledger.inbox import COMMIT_LOG
-    from ledger.install import hook_script
+    from ledger.commits.inbox import COMMIT_LOG
+    from ledger.setup.install import hook_script
 
     script = hook_script().read_text()
     args = " ".join(a if "%" not in a else a.replace("--format=", "--format='") + "'" for a in COMMIT_LOG)

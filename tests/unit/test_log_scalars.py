@@ -1,4 +1,4 @@
-"""Unit tests for ledger.log_scalars: metrics read from what a run printed."""
+"""Unit tests for ledger.capture.log_scalars: metrics read from what a run printed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from ledger.log_scalars import MAX_KEYS, compile_patterns, read_log_scalars, read_stored_log
-from ledger.logcapture import compress_log
+from ledger.capture.log_scalars import MAX_KEYS, compile_patterns, read_log_scalars, read_stored_log
+from ledger.capture.log_tee import compress_log
 
 
 def series(text: str, **kwargs: object) -> dict[str, list[tuple[int, float]]]:

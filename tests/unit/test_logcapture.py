@@ -6,7 +6,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from ledger.logcapture import PIECE, LogCapture
+from ledger.capture.log_tee import PIECE, LogCapture
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -6,7 +6,7 @@ import json
 import math
 from typing import TYPE_CHECKING
 
-from ledger.metrics_files import dvclive_dirs, read_dvclive_series, read_plot_series, shown_keys
+from ledger.capture.metrics_files import dvclive_dirs, read_dvclive_series, read_plot_series, shown_keys
 
 if TYPE_CHECKING:
     from pathlib import Path

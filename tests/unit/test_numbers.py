@@ -1,4 +1,4 @@
-"""Unit tests for ledger.numbers: numbers fitted to a width keep their sign and exponent."""
+"""Unit tests for ledger.core.numbers: numbers fitted to a width keep their sign and exponent."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from ledger.numbers import FITS_ALL, SIGNIFICANT, format_number
-from ledger.render import format_value
+from ledger.core.numbers import FITS_ALL, SIGNIFICANT, format_number
+from ledger.read.render import format_value
 
 
 @pytest.mark.parametrize(

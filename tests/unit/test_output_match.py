@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.output_match import scan_outputs
+from ledger.capture.outputs import scan_outputs
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,4 +1,4 @@
-"""Unit tests for ledger.params: flattening, params files, argv params, storage rows, merging."""
+"""Unit tests for ledger.capture.params: flattening, params files, argv params, storage rows, merging."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.params import (
+from ledger.capture.params import (
     flatten,
     from_row,
     merge_params,
@@ -16,12 +16,12 @@ from ledger.params import (
     read_params_file,
     to_row,
 )
-from ledger.records import Param
+from ledger.core.records import Param
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.records import ParamValue
+    from ledger.core.records import ParamValue
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -529,7 +529,7 @@ def test_parse_argv_params_takes_no_flags_of_tools_or_inline_code(command: list[
     ],
 )
 def test_parse_argv_params_masks_what_the_command_line_masks(args: list[str], key: str) -> None:
-    from ledger.redact import MASK
+    from ledger.core.redact import MASK
 
     params = parse_argv_params(["python", "train.py", "--lr", "0.1", *args])
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from ledger.procinfo import is_alive, process_start
+from ledger.core.procinfo import is_alive, process_start
 
 
 def test_a_running_process_is_alive_and_a_reused_pid_is_not() -> None:

@@ -1,10 +1,10 @@
-"""Unit tests for ledger.redact: secrets never reach argv, logs or captured env vars."""
+"""Unit tests for ledger.core.redact: secrets never reach argv, logs or captured env vars."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger.redact import (
+from ledger.core.redact import (
     ENV_ALLOW,
     MASK,
     capture_env,

@@ -1,4 +1,4 @@
-"""Unit tests for ledger.render: value, time and duration formats, the runs table, JSON."""
+"""Unit tests for ledger.read.render: value, time and duration formats, the runs table, JSON."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from ledger.ids import RunId
-from ledger.records import Metric
-from ledger.render import (
+from ledger.core.ids import RunId
+from ledger.core.records import Metric
+from ledger.core.summary import RunSummary
+from ledger.read.render import (
     common_keys,
     format_age,
     format_duration,
@@ -20,7 +21,6 @@ from ledger.render import (
     runs_table,
     to_json,
 )
-from ledger.summary import RunSummary
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

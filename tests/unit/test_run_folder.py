@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger.config_params import SOURCE_MAX
-from ledger.params import params_from
-from ledger.run_folder import RUN_FOLDER_MARK, folder_relative, own_folders
+from ledger.capture.config_params import SOURCE_MAX
+from ledger.capture.params import params_from
+from ledger.capture.run_folder import RUN_FOLDER_MARK, folder_relative, own_folders
 
 if TYPE_CHECKING:
     from pathlib import Path

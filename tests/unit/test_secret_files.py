@@ -1,4 +1,4 @@
-"""Unit tests for ledger.secret_files: which files a snapshot ref must never hold."""
+"""Unit tests for ledger.git.secret_files: which files a snapshot ref must never hold."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.secret_files import SCAN_MAX_BYTES, credential_file, find_secret, secret_in_file
+from ledger.git.secret_files import SCAN_MAX_BYTES, credential_file, find_secret, secret_in_file
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from ledger.errors import ConfigError, LedgerError
-from ledger.tolerance import EXACT, Tolerance, parse_tolerance, tolerance_for, tolerances_from_config
-from ledger.verdict import (
+from ledger.core.errors import ConfigError, LedgerError
+from ledger.core.tolerance import EXACT, Tolerance, parse_tolerance, tolerance_for, tolerances_from_config
+from ledger.core.verdict import (
     DID_NOT_MATCH,
     EXIT_CODE_KEY,
     INCONCLUSIVE,

@@ -14,8 +14,8 @@ from ledger.tui.settings import BASE_COLUMNS, UiSettings
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
+    from ledger.read.windows import KeyCatalog
     from ledger.tui.columns import ColumnSet
-    from ledger.ui_queries import KeyCatalog
 
 AUTO = "(automatic: the series most runs log)"
 

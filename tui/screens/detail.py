@@ -14,8 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
-from ledger import queries, ui_git, ui_queries
-from ledger.errors import RunNotFoundError
+from ledger.core.errors import RunNotFoundError
+from ledger.git import display as ui_git
+from ledger.read import queries, windows
 from ledger.tui import detail_loader
 from ledger.tui import detail_views as views
 from ledger.tui.messages import (
@@ -37,9 +38,9 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.widget import Widget
 
-    from ledger.chunks import Points
-    from ledger.ids import RunId
-    from ledger.records import RunDetail
+    from ledger.core.chunks import Points
+    from ledger.core.ids import RunId
+    from ledger.core.records import RunDetail
 
 TABS = {
     "overview": "Overview", "params": "Params", "metrics": "Metrics", "data": "Data",
@@ -107,7 +108,7 @@ class RunDetailScreen(RunActionsScreen):
         except RunNotFoundError:
             self.app.call_from_thread(self._gone)
             return
-        self.post_message(DetailLoaded(detail, ui_queries.reproductions(self.store, self.run_id)))
+        self.post_message(DetailLoaded(detail, windows.reproductions(self.store, self.run_id)))
 
     def _gone(self) -> None:
         self.notify(f"run {self.run_id[:12]} no longer exists", severity="warning")
@@ -220,7 +221,7 @@ class RunDetailScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="log", exit_on_error=False)
     def _load_log(self) -> None:
-        self.post_message(LogLoaded(ui_queries.read_log(self.store, self.run_id)))
+        self.post_message(LogLoaded(windows.read_log(self.store, self.run_id)))
 
     # -- results -----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Marked runs side by side: the `ledger diff` model (`ledger.diff.RunsDiff`) as tabs."""
+"""Marked runs side by side: the `ledger diff` model (`ledger.read.diff.RunsDiff`) as tabs."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from ledger import queries
-from ledger.diff import diff_runs
-from ledger.errors import LedgerError
-from ledger.numbers import format_number
-from ledger.render import format_value
+from ledger.core.errors import LedgerError
+from ledger.core.numbers import format_number
+from ledger.read import queries
+from ledger.read.diff import diff_runs
+from ledger.read.render import format_value
 from ledger.tui.detail_views import series_line
 from ledger.tui.messages import DiffLoaded, WorkFailed
 from ledger.tui.screens.run_actions import RunActionsScreen
@@ -28,10 +28,10 @@ from ledger.tui.widgets.text_view import TextView
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from ledger.chunks import Points
-    from ledger.diff import Row, RunsDiff
-    from ledger.environment import EnvDiff
-    from ledger.ids import RunId
+    from ledger.capture.environment import EnvDiff
+    from ledger.core.chunks import Points
+    from ledger.core.ids import RunId
+    from ledger.read.diff import Row, RunsDiff
 
 
 class DiffScreen(RunActionsScreen):

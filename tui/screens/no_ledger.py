@@ -10,7 +10,7 @@ from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -61,7 +61,7 @@ class NoLedgerScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def _open(self) -> None:
-        from ledger.store import connect
+        from ledger.store.engine import connect
 
         path = self._app.services.ledger_file
         try:

@@ -26,15 +26,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from ledger.core.verdict import DID_NOT_MATCH, EXIT_CODES, INCONCLUSIVE, MATCHED
 from ledger.tui.widgets.text_view import TextView
-from ledger.verdict import DID_NOT_MATCH, EXIT_CODES, INCONCLUSIVE, MATCHED
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from textual.app import ComposeResult
 
-    from ledger.ids import RunId
+    from ledger.core.ids import RunId
 
 STEP_RE = re.compile(r"\[(\d+)/(\d+)\]")
 """`ledger reproduce` prints `[n/5] step: ...` as it goes."""
@@ -60,7 +60,7 @@ class OutputArrived(Message):
 
 @dataclass
 class Finished(Message):
-    """The reproduction exited with `code` (`ledger.verdict.EXIT_CODES`)."""
+    """The reproduction exited with `code` (`ledger.core.verdict.EXIT_CODES`)."""
 
     code: int
 
@@ -73,7 +73,7 @@ class ReproduceScreen(ModalScreen[None]):
     def __init__(self, run_id: RunId) -> None:
         super().__init__()
         self.run_id = run_id
-        self.argv = [sys.executable, "-m", "ledger.reproduce", run_id]
+        self.argv = [sys.executable, "-m", "ledger.reproduce.command", run_id]
         self.state = "planning"
         self._process: subprocess.Popen[str] | None = None
 

@@ -12,14 +12,14 @@ from textual import getters, work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from ledger.tui.messages import RunsEdited, WorkFailed
 from ledger.tui.screens.confirm import ConfirmScreen
 from ledger.tui.screens.prompt import NoteScreen, PromptScreen
 
 if TYPE_CHECKING:
-    from ledger.ids import RunId
-    from ledger.store import Store
+    from ledger.core.ids import RunId
+    from ledger.store.engine import Store
     from ledger.tui.app import LedgerApp
 
 
@@ -32,7 +32,7 @@ def _app_class() -> type[LedgerApp]:
 def reproduce_available() -> bool:
     """Whether this installation has `ledger reproduce` (the action is absent otherwise)."""
     try:
-        return importlib.util.find_spec("ledger.reproduce") is not None
+        return importlib.util.find_spec("ledger.reproduce.command") is not None
     except (ImportError, ValueError):
         return False
 
@@ -177,25 +177,25 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write_tags(self, ids: list[RunId], add: list[str], remove: list[str]) -> None:
-        from ledger import recorder
+        from ledger.store import writes
 
         if add:
-            recorder.add_tags(self.store, ids, add)
+            writes.add_tags(self.store, ids, add)
         if remove:
-            recorder.remove_tags(self.store, ids, remove)
+            writes.remove_tags(self.store, ids, remove)
         change = " ".join([*(f"+{t}" for t in add), *(f"-{t}" for t in remove)])
         self.post_message(RunsEdited(f"tagged {_runs(ids)}: {change}"))
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write_archive(self, ids: list[RunId], *, archived: bool) -> None:
-        from ledger import archive
+        from ledger.store import archive
 
         changed = archive.set_archived(self.store, ids, archived=archived)
         self.post_message(RunsEdited(f"{'archived' if archived else 'restored'} {_runs(changed)}"))
 
     @work(thread=True, group="write", exit_on_error=False)
     def _delete(self, ids: list[RunId]) -> None:
-        from ledger import archive
+        from ledger.store import archive
 
         report = archive.delete_runs(self.store, ids, root=self.app.services.root)
         self.post_message(RunsEdited(f"deleted {_runs(report.runs)}", deleted=tuple(ids)))
@@ -204,7 +204,7 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _open_note(self, run_id: RunId) -> None:
-        from ledger import queries
+        from ledger.read import queries
 
         detail = queries.get_run(self.store, run_id)
         title = f"Note on {detail.summary.short_id} {detail.summary.name or ''}".rstrip()
@@ -219,9 +219,9 @@ class RunActionsScreen(Screen[None]):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write_note(self, run_id: RunId, text: str | None) -> None:
-        from ledger import recorder
+        from ledger.store import writes
 
-        recorder.set_note(self.store, run_id, text)
+        writes.set_note(self.store, run_id, text)
         self.post_message(RunsEdited("note saved" if text else "note removed"))
 
 

@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ledger.errors import FilterSyntaxError
-from ledger.filters import Field, SortKey, parse_filter
-from ledger.ids import RunId
+from ledger.core.errors import FilterSyntaxError
+from ledger.core.filters import Field, SortKey, parse_filter
+from ledger.core.ids import RunId
 from ledger.tui import runs_loader
 from ledger.tui.columns import ColumnSet, column_set
 from ledger.tui.messages import ColumnsResolved, CountLoaded, LedgerPolled, PageLoaded
@@ -29,10 +29,10 @@ from ledger.tui.widgets.runs_table import PAGE, RunsTable
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from ledger.filters import Expr
+    from ledger.core.filters import Expr
+    from ledger.read.windows import KeyCatalog
+    from ledger.read.windows_sqlite import ChangeMarker
     from ledger.tui.runs_loader import Window
-    from ledger.ui_fast import ChangeMarker
-    from ledger.ui_queries import KeyCatalog
 
 AGES_EVERY = 60
 """Polls between reloads that only refresh the age column."""
@@ -253,7 +253,7 @@ class RunsScreen(RunActionsScreen):
         import, the ORM's set-up and the first compiled queries cost the first keystroke
         or Enter nothing.
         """
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         self.post_message(LedgerPolled(ui_queries.change_marker(self.store)))
         import ledger.tui.screens.detail
@@ -328,7 +328,7 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _check_ledger(self, *, housekeeping: bool) -> None:
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         ws = self.app.services.workspace
         if housekeeping and ws is not None:
@@ -386,7 +386,7 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def _open_sort_picker(self) -> None:
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         catalog = ui_queries.key_catalog(self.store)
         self.app.call_from_thread(self._push_sort_picker, catalog)
@@ -437,7 +437,7 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def _open_column_chooser(self) -> None:
-        from ledger import ui_queries
+        from ledger.read import windows as ui_queries
 
         catalog = ui_queries.key_catalog(self.store)
         self.app.call_from_thread(self._push_column_chooser, catalog)

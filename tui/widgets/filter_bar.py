@@ -9,13 +9,13 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from ledger.errors import FilterSyntaxError
-from ledger.filters import parse_filter
+from ledger.core.errors import FilterSyntaxError
+from ledger.core.filters import parse_filter
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from ledger.filters import Expr
+    from ledger.core.filters import Expr
 
 PLACEHOLDER = "filter: metrics.acc > 0.9 and params.lr <= 0.01 and tag:baseline and branch:main"
 

@@ -1,0 +1,66 @@
+"""The seeds a run used, and how `ledger reproduce` hands them back to the script.
+
+A run's seeds live in `runs.seeds` (JSON). `ledger run` records `PYTHONHASHSEED`;
+a script records the seeds it chose with `log_seeds` (`ledger.torch.seed_everything`
+does). A reproduction passes the recorded seeds to its command in `LEDGER_SEEDS`
+(JSON), and the upper-case ones, which are environment variables, as themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SEEDS_ENV = "LEDGER_SEEDS"
+"""JSON object of the original run's seeds, set for the command a reproduction runs."""
+
+REPRODUCES_ENV = "LEDGER_REPRODUCES"
+"""The ID of the run being reproduced, set for the command a reproduction runs."""
+
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+RUNNER_SEEDS = ("PYTHONHASHSEED",)
+"""Seeds `ledger run` sets for every command: they say nothing of whether the script seeded."""
+
+
+def script_seeds(seeds: Mapping[str, object]) -> dict[str, object]:
+    """The seeds the run itself set (or logged), without those `ledger run` sets for everyone."""
+    return {k: v for k, v in seeds.items() if k not in RUNNER_SEEDS}
+
+
+def describe_seeds(seeds: Mapping[str, object]) -> str:
+    """`torch.manual_seed=42, PYTHONHASHSEED=7`, or that the run set no seed of its own."""
+    listed = ", ".join(f"{k}={v}" for k, v in seeds.items())
+    if script_seeds(seeds):
+        return listed
+    return "no seed recorded: the run set none" + (f" ({listed} only)" if listed else "")
+
+
+def reproduction_seeds() -> dict[str, object]:
+    """The original run's seeds when this process runs under `ledger reproduce`, else `{}`."""
+    try:
+        seeds = json.loads(os.environ.get(SEEDS_ENV) or "{}")
+    except ValueError:
+        return {}
+    return seeds if isinstance(seeds, dict) else {}
+
+
+def seed_environment(seeds: Mapping[str, object]) -> dict[str, str]:
+    """Environment variables that give a command the recorded seeds back."""
+    env = {SEEDS_ENV: json.dumps(dict(seeds), sort_keys=True)} if seeds else {}
+    env.update({k: str(v) for k, v in seeds.items() if _ENV_NAME.match(k)})
+    return env
+
+
+def log_seeds(seeds: Mapping[str, object]) -> None:
+    """Record seeds into the current run (merged with those already recorded)."""
+    from ledger.store import annotate
+
+    chosen = dict(seeds)
+    annotate.for_current_run(lambda store, run_id: annotate.add_seeds(store, run_id, chosen))

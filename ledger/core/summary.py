@@ -1,0 +1,37 @@
+"""One row of `ledger list`, apart from the other records: the listing's stdlib path
+(`ledger.read.list_sqlite`) builds these without importing `ledger.core.records`, whose dataclasses
+cost about 9 ms to create (issue 7: `ledger list` against `dvc exp show`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ledger.core.ids import RunId
+    from ledger.core.records import ParamValue
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One row of `ledger list`: the run plus the params and metrics asked for."""
+
+    id: RunId
+    short_id: str
+    name: str | None
+    status: str
+    source: str
+    started_at: float
+    ended_at: float | None
+    exit_code: int | None
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+    tags: tuple[str, ...]
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, None while running."""
+        return None if self.ended_at is None else self.ended_at - self.started_at

@@ -1,0 +1,455 @@
+"""Reads from the ledger, returned as plain records: what the CLI and the TUI call."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, false, func, select
+from sqlalchemy.orm import aliased
+
+from ledger.capture.params import from_row
+from ledger.capture.runtime import TorchRuntime
+from ledger.core import chunks
+from ledger.core.errors import AmbiguousRunIdError, RunNotFoundError
+from ledger.core.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
+from ledger.core.records import DataFile, DataItem, Metric, OutputFile, Param, RunDetail
+from ledger.core.summary import RunSummary
+from ledger.read.sql_orm import compile_filter, order_runs
+from ledger.store import tables
+from ledger.store.collation import bytewise
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+    from sqlalchemy.sql.elements import BindParameter
+
+    from ledger.capture.environment import Environment
+    from ledger.core.filters import Expr, SortKey
+    from ledger.store.engine import Store
+
+SUMMARY_COLUMNS = (
+    tables.Run.id,
+    tables.Run.name,
+    tables.Run.status,
+    tables.Run.source,
+    tables.Run.started_at,
+    tables.Run.ended_at,
+    tables.Run.exit_code,
+    tables.Run.commit,
+    tables.Run.branch,
+    tables.Run.dirty,
+)
+"""What a `RunSummary` is built from (by attribute name)."""
+
+MAX_CANDIDATES = 10
+"""Runs listed when an ID prefix is ambiguous."""
+
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
+_OTHER = aliased(tables.Run, name="other")
+_NEIGHBOURS = select(
+    tables.Run.id,
+    select(func.max(_OTHER.id)).where(_OTHER.id < tables.Run.id).scalar_subquery(),
+    select(func.min(_OTHER.id)).where(_OTHER.id > tables.Run.id).scalar_subquery(),
+).where(tables.Run.id.in_(_IDS))
+# Keys and tags in code point order, as SQLite gives them and whatever the server's collation.
+_TAGS = (
+    select(tables.Tag.run_id, tables.Tag.tag)
+    .where(tables.Tag.run_id.in_(_IDS))
+    .order_by(bytewise(tables.Tag.tag))
+)
+_PARAMS = select(tables.Param.run_id, tables.Param.key, tables.Param.kind, tables.Param.text).where(
+    tables.Param.run_id.in_(_IDS)
+)
+_METRICS = select(tables.Metric.run_id, tables.Metric.key, tables.Metric.value).where(
+    tables.Metric.run_id.in_(_IDS)
+)
+_PARAMS_BY_KEY = _PARAMS.where(tables.Param.key.in_(_KEYS)).order_by(bytewise(tables.Param.key))
+_METRICS_BY_KEY = _METRICS.where(tables.Metric.key.in_(_KEYS)).order_by(bytewise(tables.Metric.key))
+_PARAMS = _PARAMS.order_by(bytewise(tables.Param.key))
+_METRICS = _METRICS.order_by(bytewise(tables.Metric.key))
+"""The look-ups that fill a page of summaries, built once with the IDs as a parameter:
+building and hashing a statement costs more than SQLite takes to run it (issue 7)."""
+
+
+def resolve_run_id(store: Store, text: str) -> RunId:
+    """Turn a full ID, a unique prefix, a run name or `latest` into a run ID.
+
+    Raises:
+        RunNotFoundError: nothing matches.
+        AmbiguousRunIdError: several runs match; the message lists them.
+    """
+    wanted = normalize_prefix(text)
+    with store.reading() as session:
+        if wanted == "latest":
+            found = session.scalars(
+                select(tables.Run.id).order_by(tables.Run.started_at.desc()).limit(1)
+            ).all()
+        else:
+            found = []
+            if is_hex(wanted):
+                upper = wanted + "g"  # every hex ID starting with `wanted` sorts below this
+                found = session.scalars(
+                    select(tables.Run.id)
+                    .where(tables.Run.id >= wanted, tables.Run.id < upper)
+                    .order_by(tables.Run.id)
+                    .limit(MAX_CANDIDATES + 1)
+                ).all()
+            if not found:
+                found = session.scalars(
+                    select(tables.Run.id).where(tables.Run.name == text.strip()).limit(MAX_CANDIDATES + 1)
+                ).all()
+        if len(found) == 1:
+            return RunId(found[0])
+        if not found:
+            raise RunNotFoundError(f"no run matches {text!r}", hint="`ledger list` shows run IDs")
+        lines = [_candidate(session, run_id) for run_id in found[:MAX_CANDIDATES]]
+    more = " ..." if len(found) > MAX_CANDIDATES else ""
+    raise AmbiguousRunIdError(
+        f"{text!r} matches several runs: " + "; ".join(lines) + more,
+        hint="give more characters of the ID",
+    )
+
+
+def list_runs(
+    store: Store,
+    *,
+    where: Expr | None = None,
+    sort: Sequence[SortKey] = (),
+    limit: int | None = 50,
+    offset: int = 0,
+    params: Sequence[str] = (),
+    metrics: Sequence[str] = (),
+    include_archived: bool = True,
+) -> list[RunSummary]:
+    """One page of runs, filtered and sorted in the database, never loaded whole.
+
+    `params` and `metrics` name the values to carry on each summary; `"*"` means all.
+    Archived runs are left out when `include_archived` is false (as `ledger list` does).
+    """
+    # repr tells True from 1 and 1.0, which are equal in Python but filter differently.
+    key = repr((where, tuple(sort)))
+    stmt = _page_query(key, where, tuple(sort), limit, offset, include_archived=include_archived)
+    with store.reading_core() as session:
+        runs = session.execute(stmt).all()
+        ids = [r.id for r in runs]
+        tags = _tags(session, ids)
+        param_values = _params(session, ids, params)
+        metric_values = _metrics(session, ids, metrics)
+        shorts = short_ids(session, ids)
+        return [
+            _summary(
+                r, shorts[r.id], tags.get(r.id, ()), param_values.get(r.id, {}), metric_values.get(r.id, {})
+            )
+            for r in runs
+        ]
+
+
+@functools.lru_cache(maxsize=64)
+def _page_query(
+    _key: str,
+    where: Expr | None,
+    sort: tuple[SortKey, ...],
+    limit: int | None,
+    offset: int,
+    *,
+    include_archived: bool,
+) -> Select[*tuple[Any, ...]]:
+    """The statement of a page, built once per filter, sort and window: building it
+    and its cache key costs more than SQLite takes to run it (issue 7)."""
+    # The summary's columns only: loading whole ORM rows costs more than the query.
+    stmt = select(*SUMMARY_COLUMNS)
+    if where is not None:
+        stmt = stmt.where(compile_filter(where))
+    if not include_archived:
+        stmt = stmt.where(tables.Run.archived.is_(false()))
+    stmt = order_runs(stmt, sort, where=where).offset(offset)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def count_runs(store: Store, *, where: Expr | None = None) -> int:
+    """How many runs match a filter (for the TUI's status line and paging)."""
+    stmt = select(func.count()).select_from(tables.Run)
+    if where is not None:
+        stmt = stmt.where(compile_filter(where))
+    with store.reading() as session:
+        return int(session.scalar(stmt) or 0)
+
+
+def short_ids(session: Session | Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The shortest unique prefix of each ID among all runs (git-style abbreviation).
+
+    Only the two IDs sorting next to an ID can share a longer prefix with it, so two
+    indexed look-ups per ID suffice, whatever the size of the ledger; one statement
+    does them all.
+    """
+    if not ids:
+        return {}
+    neighbours = {
+        run_id: (prev, nxt) for run_id, prev, nxt in session.execute(_NEIGHBOURS, {"ids": list(ids)})
+    }
+    return shortest_prefixes(ids, neighbours)
+
+
+def short_id(store: Store, run_id: str) -> str:
+    """The shortest unique prefix of one run ID."""
+    with store.reading() as session:
+        return short_ids(session, [run_id])[run_id]
+
+
+def get_run(store: Store, run_id: RunId) -> RunDetail:
+    """Everything about one run."""
+    with store.reading() as session:
+        run = session.get(tables.Run, run_id)
+        if run is None:
+            raise RunNotFoundError(f"no run {run_id}")
+        params = [
+            Param(key=p.key, value=from_row(p.kind, p.text), source=p.source)
+            for p in session.scalars(
+                select(tables.Param).where(tables.Param.run_id == run_id).order_by(tables.Param.key)
+            )
+        ]
+        metrics = [
+            Metric(key=m.key, value=_float(m.value), step=m.step, source=m.source)
+            for m in session.scalars(
+                select(tables.Metric).where(tables.Metric.run_id == run_id).order_by(tables.Metric.key)
+            )
+        ]
+        series = session.scalars(
+            select(tables.Series.key).where(tables.Series.run_id == run_id).order_by(tables.Series.key)
+        ).all()
+        data = [
+            DataItem(
+                path=d.path,
+                role=d.role,
+                algorithm=d.algorithm,
+                value=d.value,
+                size=d.size,
+                nfiles=d.nfiles,
+                source=d.source,
+                stage=d.stage,
+                workspace_match=d.workspace_match,
+                checked=d.checked,
+                files=tuple(DataFile(**f) for f in json.loads(d.files or "[]")),
+            )
+            for d in session.scalars(
+                select(tables.DataRef).where(tables.DataRef.run_id == run_id).order_by(tables.DataRef.path)
+            )
+        ]
+        outputs = [
+            OutputFile(path=o.path, algorithm=o.algorithm, value=o.value, size=o.size)
+            for o in session.scalars(
+                select(tables.Output).where(tables.Output.run_id == run_id).order_by(tables.Output.path)
+            )
+        ]
+        log = session.execute(
+            select(tables.Log.size, tables.Log.truncated).where(tables.Log.run_id == run_id)
+        ).first()
+        linked = session.scalars(
+            select(tables.CommitLink.commit)
+            .where(tables.CommitLink.run_id == run_id)
+            .order_by(tables.CommitLink.linked_at)
+        ).all()
+        tags = _tags(session, [run_id]).get(run_id, ())
+        summary = _summary(
+            run,
+            short_ids(session, [run_id])[run_id],
+            tags,
+            {p.key: p.value for p in params},
+            {m.key: m.value for m in metrics},
+        )
+        return RunDetail(
+            summary=summary,
+            argv=tuple(json.loads(run.argv or "[]")),
+            cwd=run.cwd,
+            repo=run.repo,
+            host=run.host,
+            user=run.user,
+            pid=run.pid,
+            peak_rss=run.peak_rss,
+            seeds=json.loads(run.seeds or "{}"),
+            env_vars=json.loads(run.env_vars or "{}"),
+            snapshot=run.snapshot,
+            snapshot_skipped=tuple((p, r) for p, r in json.loads(run.snapshot_skipped or "[]")),
+            environment_digest=run.environment_digest,
+            capture_errors=tuple(json.loads(run.capture_errors or "[]")),
+            note=run.note,
+            params=tuple(params),
+            metrics=tuple(metrics),
+            series_keys=tuple(series),
+            data=tuple(data),
+            outputs=tuple(outputs),
+            log_size=None if log is None else log.size,
+            log_truncated=False if log is None else bool(log.truncated),
+            linked_commits=tuple(linked),
+            run_folders=tuple(json.loads(run.run_folders or "[]")),
+            torch=TorchRuntime.from_json(run.torch_runtime),
+            interpreter=run.interpreter,
+            ignored_inputs=tuple(
+                OutputFile(path=p, algorithm=a, value=v, size=n)
+                for p, a, v, n in json.loads(run.ignored_inputs or "[]")
+            ),
+        )
+
+
+def get_series(store: Store, run_id: RunId, key: str) -> chunks.Points:
+    """One metric's whole step series, in step order."""
+    with store.reading() as session:
+        rows = session.execute(
+            select(tables.MetricChunk.codec, tables.MetricChunk.payload, tables.MetricChunk.count)
+            .join(tables.Series, tables.Series.id == tables.MetricChunk.series_id)
+            .where(tables.Series.run_id == run_id, tables.Series.key == key)
+            .order_by(tables.MetricChunk.id)
+        ).all()
+    return chunks.merge([chunks.decode(codec, payload, count) for codec, payload, count in rows])
+
+
+def get_log(store: Store, run_id: RunId) -> str | None:
+    """The run's captured output, None if it has none."""
+    from ledger.capture.log_tee import decompress_log
+
+    with store.reading() as session:
+        data = session.scalar(select(tables.Log.data).where(tables.Log.run_id == run_id))
+    return None if data is None else decompress_log(data)
+
+
+def get_environment(store: Store, digest: str) -> Environment | None:
+    """A stored environment lockfile."""
+    from ledger.capture.environment import Environment
+
+    with store.reading() as session:
+        lock = session.scalar(select(tables.Environment.lock).where(tables.Environment.digest == digest))
+    return None if lock is None else Environment.from_json(lock)
+
+
+def _candidate(session: Session, run_id: str) -> str:
+    run = session.get(tables.Run, run_id)
+    name = f" {run.name}" if run is not None and run.name else ""
+    return f"{run_id[:12]}{name}"
+
+
+def _tags(session: Session | Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    if ids:
+        for run_id, tag in session.execute(_TAGS, {"ids": list(ids)}).all():
+            found.setdefault(run_id, []).append(tag)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _params(
+    session: Session | Connection, ids: Sequence[str], keys: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    if not ids or not keys:
+        return found
+    stmt, args = _by_key(_PARAMS, _PARAMS_BY_KEY, ids, keys)
+    for run_id, key, kind, text in session.execute(stmt, args).all():
+        found.setdefault(run_id, {})[key] = from_row(kind, text)
+    return found
+
+
+def _metrics(
+    session: Session | Connection, ids: Sequence[str], keys: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    found: dict[str, dict[str, float]] = {}
+    if not ids or not keys:
+        return found
+    stmt, args = _by_key(_METRICS, _METRICS_BY_KEY, ids, keys)
+    for run_id, key, value in session.execute(stmt, args).all():
+        found.setdefault(run_id, {})[key] = _float(value)
+    return found
+
+
+def _by_key(
+    every: Select[*tuple[Any, ...]], some: Select[*tuple[Any, ...]], ids: Sequence[str], keys: Sequence[str]
+) -> tuple[Select[*tuple[Any, ...]], dict[str, list[str]]]:
+    """The look-up of every key (`"*"` among `keys`) or of the named ones, with its arguments."""
+    if "*" in keys:
+        return every, {"ids": list(ids)}
+    return some, {"ids": list(ids), "keys": list(keys)}
+
+
+def _summary(
+    run: Any, short: str, tags: tuple[str, ...], params: dict[str, Any], metrics: dict[str, float]
+) -> RunSummary:
+    """`run` is an ORM Run or a row of SUMMARY_COLUMNS: both name the same attributes."""
+    return RunSummary(
+        id=RunId(run.id),
+        short_id=short,
+        name=run.name,
+        status=run.status,
+        source=run.source,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        exit_code=run.exit_code,
+        commit=run.commit,
+        branch=run.branch,
+        dirty=run.dirty,
+        tags=tags,
+        params=params,
+        metrics=metrics,
+    )
+
+
+def _float(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+if TYPE_CHECKING:
+    from ledger.core.verdict import ReproductionLink
+
+
+def get_reproduction_links(
+    store: Store, run_id: RunId
+) -> tuple[ReproductionLink | None, tuple[ReproductionLink, ...]]:
+    """The reproduction this run is (if any) and the reproductions of it, oldest first."""
+    from ledger.core.verdict import ReproductionLink, verdict_from_json
+
+    def link(row: tables.Reproduction) -> ReproductionLink:
+        return ReproductionLink(
+            run_id=row.run_id,
+            original_id=row.original_id,
+            matched=row.matched,
+            created_at=row.created_at,
+            verdict=verdict_from_json(row.verdict),
+        )
+
+    with store.reading() as session:
+        own = session.get(tables.Reproduction, run_id)
+        others = session.scalars(
+            select(tables.Reproduction)
+            .where(tables.Reproduction.original_id == run_id)
+            .order_by(tables.Reproduction.created_at)
+        ).all()
+        return (None if own is None else link(own)), tuple(link(r) for r in others)
+
+
+def find_run_started_in(store: Store, *, repo: str, since: float) -> RunId | None:
+    """The newest run recorded from work tree `repo` since `since` (a reproduction's worktree)."""
+    with store.reading() as session:
+        found = session.scalar(
+            select(tables.Run.id)
+            .where(tables.Run.repo == repo, tables.Run.started_at >= since)
+            .order_by(tables.Run.started_at.desc())
+            .limit(1)
+        )
+    return None if found is None else RunId(found)
+
+
+def is_archived(store: Store, run_id: RunId) -> bool:
+    """Whether a run is archived (hidden from listings)."""
+    with store.reading() as session:
+        return bool(session.scalar(select(tables.Run.archived).where(tables.Run.id == run_id)))
+
+
+def with_reproductions(store: Store, detail: RunDetail) -> RunDetail:
+    """`detail` with its reproduction links filled in (for `ledger show`)."""
+    import dataclasses
+
+    reproduces, reproduced_by = get_reproduction_links(store, detail.summary.id)
+    return dataclasses.replace(detail, reproduces=reproduces, reproduced_by=reproduced_by)
