@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from ledger.cli.error_handler import Exit, error_handler
+from ledger.core.error_handler import Exit, error_handler
 from ledger.tui.commands import LedgerCommands, screen_actions
 from ledger.tui.services import Services, StoreHandle
 

@@ -9,7 +9,7 @@ key in, before the next key is routed, and `open_box` moves the focus at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.actions import SkipAction
 from textual.widgets import Input
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
 
-def open_box(screen: Screen[object], box: Input) -> None:
+def open_box(screen: Screen[Any], box: Input) -> None:
     """Focus `box` now; inside any text box the key is text, so the binding steps aside."""
     if isinstance(screen.focused, Input):
         raise SkipAction

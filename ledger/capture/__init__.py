@@ -1,1 +1,1 @@
-"""capture"""
+"""What a run is made of, taken before and after it: code, data, environment, params, metrics, outputs."""

@@ -1,1 +1,1 @@
-"""cli"""
+"""The `ledger` command line: argument parsing and one function per command, over the other packages."""

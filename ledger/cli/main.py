@@ -7,8 +7,8 @@ import sys
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from ledger import __version__
-from ledger.cli.error_handler import Exit, error_handler
+from ledger.core.error_handler import Exit, error_handler
+from ledger.core.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -79,7 +79,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ledger.commits.backfill ARGS`, until `ledger backfill` is wired into the CLI."""
-    from ledger.cli.error_handler import Exit, error_handler
+    from ledger.core.error_handler import Exit, error_handler
 
     parser = argparse.ArgumentParser(prog="ledger")
     register(parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND"))

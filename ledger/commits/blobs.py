@@ -152,7 +152,7 @@ class TreeReader:
             return None
 
     def _object(self, algorithm: str, value: str) -> bytes | None:
-        from ledger.reproduce.restore import read_object
+        from ledger.dvc.cache import read_object
 
         if (algorithm, value) not in self._cached:
             self._cached[(algorithm, value)] = read_object(self._dvc_cache, algorithm, value)

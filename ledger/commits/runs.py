@@ -92,7 +92,7 @@ def read_commit_runs(
         GitError: a SHA is not a commit, or git failed.
     """
     from ledger.core.records import NewRun
-    from ledger.reproduce.restore import find_cache
+    from ledger.dvc.cache import find_cache
 
     if not shas:
         return []

@@ -150,7 +150,7 @@ def execute(ws: Workspace, store: Store, plan: Plan, *, keep: bool, as_json: boo
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ledger.reproduce.command ...`: the command on its own (as `ledger reproduce`)."""
-    from ledger.cli.error_handler import Exit, error_handler
+    from ledger.core.error_handler import Exit, error_handler
 
     parser = argparse.ArgumentParser(
         prog="ledger reproduce", description=__doc__.split("\n\n")[0] if __doc__ else None

@@ -13,7 +13,6 @@ fetched here. Nothing is run unless every path the run read is back, byte for by
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,15 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ledger.core.errors import ReproduceError
+from ledger.dvc.cache import (
+    absolute,
+    find_cache,
+    in_cache,
+    object_path,
+    parse_config,
+    read_text,
+    render_config,
+)
 from ledger.git.worktree import clean_env
 
 if TYPE_CHECKING:
@@ -123,8 +131,8 @@ def plan_data(
 def dvc_setup(root: Path, snapshot_files: Mapping[str, bytes]) -> DvcSetup:
     """Read the repository's DVC config and the snapshot's, for the worktree's `config.local`."""
     dot_dvc = root / ".dvc"
-    local = _parse(_read(dot_dvc / "config.local"))
-    snapshot = _parse(snapshot_files.get(".dvc/config", b"").decode(errors="replace"))
+    local = parse_config(read_text(dot_dvc / "config.local"))
+    snapshot = parse_config(snapshot_files.get(".dvc/config", b"").decode(errors="replace"))
     cache_dir = find_cache(root)
     merged = {name: dict(values) for name, values in local.items()}
     merged.setdefault("cache", {})["dir"] = str(cache_dir)
@@ -132,45 +140,12 @@ def dvc_setup(root: Path, snapshot_files: Mapping[str, bytes]) -> DvcSetup:
         if name.startswith("remote "):
             url = local.get(name, {}).get("url") or snapshot.get(name, {}).get("url")
             if url and _is_local_path(url):
-                merged.setdefault(name, {})["url"] = str(_absolute(dot_dvc, url))
+                merged.setdefault(name, {})["url"] = str(absolute(dot_dvc, url))
     remote = local.get("core", {}).get("remote") or snapshot.get("core", {}).get("remote")
     url = None if remote is None else merged.get(f'remote "{remote}"', {}).get("url")
     if remote is not None and url is None:
         url = snapshot.get(f'remote "{remote}"', {}).get("url")
-    return DvcSetup(cache_dir, remote, url, _render(merged))
-
-
-def find_cache(root: Path) -> Path:
-    """The repository's DVC cache folder: `cache.dir` of its config, else `.dvc/cache`."""
-    dot_dvc = root / ".dvc"
-    local = _parse(_read(dot_dvc / "config.local"))
-    cache = local.get("cache", {}).get("dir") or _parse(_read(dot_dvc / "config")).get("cache", {}).get("dir")
-    return _absolute(dot_dvc, cache) if cache else dot_dvc / "cache"
-
-
-def read_object(cache_dir: Path, algorithm: str, value: str) -> bytes | None:
-    """A file's content from the cache by its hash (DVC 3 or DVC 2 layout), None if absent."""
-    try:
-        return _object(cache_dir, algorithm, value).read_bytes()
-    except OSError:
-        return None
-
-
-def in_cache(cache_dir: Path, ref: DataRef) -> bool:
-    """Whether the cache holds the object (for a directory: its manifest and every file;
-    for one listed file by file: every file, as DVC keeps no manifest for it)."""
-    if ref.files:
-        return all(_object(cache_dir, ref.algorithm, f.md5).is_file() for f in ref.files)
-    path = _object(cache_dir, ref.algorithm, ref.value)
-    if not path.is_file():
-        return False
-    if not ref.is_dir:
-        return True
-    try:
-        manifest = json.loads(path.read_bytes())
-        return all(_object(cache_dir, ref.algorithm, entry["md5"]).is_file() for entry in manifest)
-    except (OSError, ValueError, TypeError, KeyError):
-        return False
+    return DvcSetup(cache_dir, remote, url, render_config(merged))
 
 
 def restore(
@@ -309,65 +284,17 @@ def _copy_listed(worktree: Path, cache_dir: Path, ref: DataRef) -> None:
         for file in ref.files:
             dest = target / file.relpath
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(_object(cache_dir, ref.algorithm, file.md5), dest)
+            shutil.copyfile(object_path(cache_dir, ref.algorithm, file.md5), dest)
     except OSError as exc:
         raise ReproduceError(f"cannot restore {ref.path} from the DVC cache: {exc}") from exc
-
-
-def _object(cache_dir: Path, algorithm: str, value: str) -> Path:
-    # DVC 3 keeps `hash: md5` objects under files/md5/; DVC 2's sit at the cache's top.
-    base = cache_dir / "files" / "md5" if algorithm == "md5" else cache_dir
-    return base / value[:2] / value[2:]
 
 
 def _recorded(item: DataItem | None) -> str | None:
     return None if item is None else item.value
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def _parse(text: str) -> dict[str, dict[str, str]]:
-    """DVC's configobj INI: `[core]`, `['remote "name"']`, `key = value` lines."""
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(_unquote(line[1:-1].strip()), {})
-        elif "=" in line and current is not None:
-            key, value = line.split("=", 1)
-            current[key.strip()] = _unquote(value.strip())
-    return sections
-
-
-def _render(sections: Mapping[str, Mapping[str, str]]) -> str:
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"['{name}']" if " " in name else f"[{name}]")
-        lines += [f"    {key} = {value}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
-
-
 def _is_local_path(url: str) -> bool:
     return "://" not in url
-
-
-def _absolute(base: Path, path: str) -> Path:
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else (base / candidate).resolve()
 
 
 def _last_line(text: str) -> str:

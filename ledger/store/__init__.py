@@ -1,1 +1,1 @@
-"""store"""
+"""The ledger database: engine and schema upgrades, rows, writes, annotations, copies between ledgers."""

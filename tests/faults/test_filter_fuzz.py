@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.cli.error_handler import Exit, error_handler
 from ledger.cli.main import main
 from ledger.core.config import load_config
+from ledger.core.error_handler import Exit, error_handler
 from ledger.core.filters import parse_filter
 from ledger.read import list_sqlite, queries, render
 from ledger.store.engine import connect

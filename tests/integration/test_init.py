@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.cli.error_handler import Exit, error_handler
+from ledger.core.error_handler import Exit, error_handler
 from ledger.setup.git_hooks import is_ours
 from ledger.setup.hook_specs import HOOKS
 from ledger.setup.install import register
@@ -47,7 +47,7 @@ repos:
 
 RUN_INIT = """
 import argparse, sys
-from ledger.cli.error_handler import Exit, error_handler
+from ledger.core.error_handler import Exit, error_handler
 from ledger.setup.install import register
 parser = argparse.ArgumentParser(prog="ledger")
 register(parser.add_subparsers())

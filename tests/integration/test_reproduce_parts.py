@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from ledger.capture.seeds import SEEDS_ENV, reproduction_seeds, seed_environment
+from ledger.dvc.cache import in_cache
 from ledger.dvc.files import DataRef
 from ledger.reproduce.plan import _with_python, _without_run_cache
-from ledger.reproduce.restore import dvc_setup, in_cache, is_dvc_file
+from ledger.reproduce.restore import dvc_setup, is_dvc_file
 
 pytestmark = pytest.mark.integration
 

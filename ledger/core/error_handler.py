@@ -62,7 +62,7 @@ def _write_crash_log(error: Exception) -> Path:
     import tempfile
     import traceback
 
-    from ledger import __version__
+    from ledger.core.version import __version__
 
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "exp-ledger"
     try:
