@@ -6,7 +6,7 @@ noise would hide it. Each revision runs from its own source tree under the insta
 (`ledger.hooks` and `ledger.tui` mapped in, as `./dev` builds `.layout/`), with this venv's
 interpreter and dependencies, the cases interleaved so drift in load hits both alike.
 
-    python benchmarks/bench_against_base.py --base REV [--quick]
+    python benchmarks/side_by_side.py --base REV [--quick]
 """
 
 from __future__ import annotations
