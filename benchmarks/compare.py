@@ -1,6 +1,6 @@
 """exp-ledger against MLflow (SQLite backend), DVC experiments and plain sqlite3.
 
-The workloads of issue 7, alternated between systems in one run, several times
+The workloads against MLflow and DVC, alternated between systems in one run, several times
 each; medians and ratios are printed as they come and written to
 `benchmarks/RESULTS.md`. MLflow is optional (`pip install mlflow`): without it, its
 cases are reported as not measured. Nothing is downloaded at run time.

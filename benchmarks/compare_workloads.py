@@ -1,4 +1,4 @@
-"""The seven workloads of issue 7: run each case, alternating systems, and report."""
+"""The seven workloads against MLflow and DVC: run each case, alternating systems, and report."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 OURS, MLFLOW, SQLITE = "exp-ledger", "MLflow", "sqlite3"
 GOAL_RATIO = 10.0
-"""How many times faster than the peer we must be (issue 7)."""
+"""How many times faster than the peer we must be."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def logging(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
         (LOG_CASES[3], "batched (MLflow log_batch)"),
     ):
         theirs = med[case.label]["logging"] if case.label in med else None
-        report.goals.append(_speed_goal(f"W1 logging {points:,} points, {name}", ours, theirs))
+        report.goals.append(_speed_goal(f"logging {points:,} points, {name}", ours, theirs))
 
 
 def run_creation(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
@@ -187,7 +187,7 @@ def run_creation(bench: Bench, report: Report, sizes: Sizes, state: _State) -> N
     theirs = results.get(RUN_CASES[1].label)
     report.goals.append(
         _speed_goal(
-            f"W2 create {sizes.runs:,} runs",
+            f"create {sizes.runs:,} runs",
             ours,
             None if theirs is None else c.median(r["total"] for r in theirs),
         )
@@ -237,12 +237,12 @@ def reads(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     mlflow = result.get(MLFLOW)
     report.goals.append(
         _speed_goal(
-            "W3 top-10 query (search_runs)", ours["query"], None if mlflow is None else mlflow["query"]
+            "top-10 query (search_runs)", ours["query"], None if mlflow is None else mlflow["query"]
         )
     )
     report.goals.append(
         Goal(
-            "W4 read one run + series",
+            "read one run + series",
             fmt_s(ours["read"]),
             "-" if mlflow is None else fmt_s(mlflow["read"]),
             None if mlflow is None else mlflow["read"] / ours["read"],
@@ -276,7 +276,7 @@ def storage(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     theirs = sizes_of.get(MLFLOW)
     report.goals.append(
         Goal(
-            "W7 bytes per metric point",
+            "bytes per metric point",
             f"{ours:.1f} B",
             "-" if theirs is None else f"{theirs[2]:.1f} B",
             None if theirs is None or not ours else theirs[2] / ours,
@@ -305,7 +305,7 @@ def capture(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     theirs = t.median("dvc exp run") - bare if "dvc exp run" in t.runs else None
     report.goals.append(
         Goal(
-            "W5 capture overhead (dvc exp run)",
+            "capture overhead (dvc exp run)",
             fmt_s(ours),
             fmt_s(theirs),
             None if theirs is None else theirs / ours,
@@ -348,7 +348,7 @@ def listing(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     ours = last.median("ledger list --all")
     theirs = last.median("dvc exp show") if "dvc exp show" in last.runs else None
     report.goals.append(
-        _speed_goal(f"W6 list {sizes.experiments[-1]} experiments (dvc exp show)", ours, theirs)
+        _speed_goal(f"list {sizes.experiments[-1]} experiments (dvc exp show)", ours, theirs)
     )
 
 

@@ -36,6 +36,17 @@ def test_light_modules_import_nothing_heavy(code: str) -> None:
     assert _imported_after(code) & set(HEAVY) == set()
 
 
+HOOK_MODULES = sorted(
+    f"ledger.hooks.{path.stem}" for path in (ROOT / "hooks").glob("*.py") if path.stem != "__main__"
+)
+
+
+@pytest.mark.parametrize("module", HOOK_MODULES)
+def test_every_hook_module_imports_nothing_heavy(module: str) -> None:
+    """A module added to hooks/ later is held to the same budget without anyone listing it."""
+    assert _imported_after(f"import {module}") & set(HEAVY) == set()
+
+
 def test_ledger_list_loads_nothing_heavy(tmp_repo) -> None:
     """Not even SQLAlchemy: a SQLite ledger that needs no write is read with sqlite3."""
     code = "from ledger.cli.main import main\nmain(['list', 'metrics.acc > 0.5', '--sort=-metrics.acc'])"
