@@ -225,6 +225,27 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_grant(args: argparse.Namespace) -> int:
+    """Give a server role read, write or admin rights on the team ledger."""
+    from ledger.store.engine import connect
+    from ledger.store.policies import grant
+    from ledger.store.workspace import locate
+
+    level = "admin" if args.admin else "writer" if args.write else "reader"
+    store = connect(locate().url)
+    with closing(store):
+        group = grant(store, args.role, level)
+    print(f"{args.role} may now {_MAY[level]} (member of {group})")
+    return 0
+
+
+_MAY = {
+    "reader": "list and show every run; its runs stay in its local outbox",
+    "writer": "record runs and tag or note any run",
+    "admin": "record runs, tag or note any run, archive and delete anyone's runs",
+}
+
+
 def _parser(*, every_command: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledger",
@@ -313,6 +334,20 @@ def _parser(*, every_command: bool = True) -> argparse.ArgumentParser:
     db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db.add_parser("upgrade", help="upgrade the schema (needed for shared databases)")
     up.set_defaults(func=cmd_db_upgrade)
+    gr = db.add_parser(
+        "grant",
+        help="give a server role rights on this team ledger (run by the ledger's owner)",
+        description=(
+            "Make an existing PostgreSQL role a reader, writer or admin of this ledger. "
+            "The server enforces the rights, whatever client the role uses."
+        ),
+    )
+    gr.add_argument("role", help="an existing PostgreSQL role (CREATE ROLE alice LOGIN)")
+    level = gr.add_mutually_exclusive_group(required=True)
+    level.add_argument("--read", action="store_true", help="list and show every run")
+    level.add_argument("--write", action="store_true", help="also record runs and annotate any run")
+    level.add_argument("--admin", action="store_true", help="also archive and delete anyone's runs")
+    gr.set_defaults(func=cmd_db_grant)
     return parser
 
 

@@ -34,6 +34,14 @@ class StoreUnreachableError(StoreError):
     """
 
 
+class StoreDeniedError(StoreError):
+    """The ledger server refused a write to this role: it lacks the right, or the record has ended.
+
+    Raised for SQLSTATE 42501 (insufficient privilege), which the server's privileges,
+    row-level security and the ledger's triggers all answer with.
+    """
+
+
 class StoreCorruptError(StoreError):
     """The ledger's SQLite file is damaged: `ledger doctor --fix` moves it aside and rebuilds."""
 

@@ -37,6 +37,8 @@ SOURCE = 255
 """Where a param or metric came from (a file's path, `argv`, `api`)."""
 LABEL = 255
 """A host, a user, a branch, a DVC stage."""
+ROLE = 63
+"""A PostgreSQL role name (the server's NAMEDATALEN - 1)."""
 PATH = 1024
 """A data or output path, and the file that lists a data path."""
 

@@ -142,6 +142,17 @@ class RunEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class Annotation:
+    """A tag, note or archive mark someone put on a run, as a team server attributed it."""
+
+    kind: str
+    """`tag`, `untag`, `note`, `archive` or `unarchive`."""
+    value: str | None
+    author: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunDetail:
     """Everything the ledger knows about one run (`ledger show`)."""
 
@@ -181,3 +192,9 @@ class RunDetail:
     """The Python interpreter the run's command used; None if unknown (older records)."""
     ignored_inputs: tuple[OutputFile, ...] = ()
     """Files git ignores and DVC does not track that the run read."""
+    owner: str | None = None
+    """The server role that recorded the run; None on SQLite (one person's ledger)."""
+    digest: str | None = None
+    """The record's digest, taken when the run ended (`ledger.store.evidence`)."""
+    annotations: tuple[Annotation, ...] = ()
+    """Who tagged, noted or archived the run and when, oldest first (team ledgers only)."""

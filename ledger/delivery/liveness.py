@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from ledger.capture.orphans import child_alive, last_sign_of_life
+from ledger.core.errors import StoreDeniedError
 from ledger.core.ids import RunId
 from ledger.core.procinfo import owners_gone
 from ledger.delivery import spool
@@ -44,13 +45,18 @@ def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
         for run_id in owners_gone(rows)
         if not is_handed_over(spool_dir, run_id) and not child_alive(spool.run_dir(spool_dir, run_id))
     ]
+    reaped = []
     for run_id in dead:
         # A command that outlived its killed wrapper ended when it last wrote to the spool.
         ended = last_sign_of_life(spool.run_dir(spool_dir, run_id)) or _last_sign_of_life(store, run_id)
-        ingest_spool(store, spool_dir, run_id)
-        writes.set_status(store, run_id, status="crashed", ended_at=ended)
+        try:
+            ingest_spool(store, spool_dir, run_id)
+            writes.set_status(store, run_id, status="crashed", ended_at=ended)
+        except StoreDeniedError:
+            continue  # a team ledger's run only its owner may end: their next command will
         spool.remove_run_dir(spool_dir, run_id)
-    return dead
+        reaped.append(run_id)
+    return reaped
 
 
 def ingest_spool(store: Store, spool_dir: Path, run_id: RunId) -> int:

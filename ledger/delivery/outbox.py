@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from ledger.core.errors import LedgerError, StoreUnreachableError
+from ledger.core.errors import LedgerError, StoreDeniedError, StoreUnreachableError
 from ledger.core.ids import RunId
 from ledger.store import tables
 
@@ -75,6 +75,13 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
         forget_shared_store(store)
         store.close()
         return _queue_start(ws, record, e)
+    except StoreDeniedError as e:
+        _warn(
+            f"{e.message.removesuffix('.')}: this role may read the ledger, not record runs; "
+            f"run {record.id[:12]} is kept in the local outbox (`ledger sync` delivers it once "
+            "the ledger's owner runs `ledger db grant ROLE --write`)"
+        )
+        return _queue(ws, record)
     return store, ws
 
 
@@ -192,13 +199,17 @@ def spool_extras(
 
 
 def _queue_start(ws: Workspace, record: NewRun, error: StoreUnreachableError) -> tuple[Store, Workspace]:
-    from ledger.store import writes as recorder
-    from ledger.store.engine import connect
-
     _warn(
         f"{error.message}; recording run {record.id[:12]} in the local outbox "
         "(`ledger sync` or the next run delivers it)"
     )
+    return _queue(ws, record)
+
+
+def _queue(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
+    from ledger.store import writes as recorder
+    from ledger.store.engine import connect
+
     queued = dataclasses.replace(ws, url=outbox_url(ws))
     store = connect(queued.url)
     recorder.create_run(store, record)

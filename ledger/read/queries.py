@@ -14,7 +14,7 @@ from ledger.capture.runtime import TorchRuntime
 from ledger.core import chunks
 from ledger.core.errors import AmbiguousRunIdError, RunNotFoundError
 from ledger.core.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
-from ledger.core.records import DataFile, DataItem, Metric, OutputFile, Param, RunDetail
+from ledger.core.records import Annotation, DataFile, DataItem, Metric, OutputFile, Param, RunDetail
 from ledger.core.summary import RunSummary
 from ledger.read.sql_orm import compile_filter, order_runs
 from ledger.store import tables
@@ -256,6 +256,14 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
             .order_by(tables.CommitLink.linked_at)
         ).all()
         tags = _tags(session, [run_id]).get(run_id, ())
+        annotations = [
+            Annotation(kind=a.kind, value=a.value, author=a.author, created_at=a.created_at)
+            for a in session.scalars(
+                select(tables.Annotation)
+                .where(tables.Annotation.run_id == run_id)
+                .order_by(tables.Annotation.id)
+            )
+        ]
         summary = _summary(
             run,
             short_ids(session, [run_id])[run_id],
@@ -294,6 +302,9 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
                 OutputFile(path=p, algorithm=a, value=v, size=n)
                 for p, a, v, n in json.loads(run.ignored_inputs or "[]")
             ),
+            owner=run.owner,
+            digest=run.digest,
+            annotations=tuple(annotations),
         )
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ledger.capture.environment import Environment
-    from ledger.core.records import DataItem, RunDetail
+    from ledger.core.records import Annotation, DataItem, RunDetail
     from ledger.core.summary import RunSummary
     from ledger.read.diff import RunsDiff
 
@@ -103,6 +103,10 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
     out.append(_kv("command", " ".join(detail.argv) or None))
     out.append(_kv("cwd", detail.cwd))
     out.append(_kv("host", f"{detail.user or '?'}@{detail.host or '?'} pid {detail.pid}"))
+    if detail.owner:
+        out.append(_kv("recorded by", detail.owner, note="server role"))
+    if detail.digest:
+        out.append(_kv("record digest", detail.digest[:16], note="sealed when the run ended"))
     if detail.peak_rss:
         out.append(_kv("peak memory", f"{detail.peak_rss / 2**20:.1f} MiB"))
     if s.tags:
@@ -183,6 +187,9 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out += ["", _kv("log", f"{detail.log_size} bytes{cut} (ledger log {s.short_id})")]
     if detail.note:
         out += ["", "note", *(f"  {line}" for line in detail.note.splitlines())]
+    if detail.annotations:
+        out += ["", "annotations"]
+        out += [f"  {format_time(a.created_at)}  {a.author:<16} {_annotation(a)}" for a in detail.annotations]
     if detail.capture_errors:
         out += ["", "capture problems"]
         out += [f"  {line}" for line in detail.capture_errors]
@@ -223,6 +230,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return format_value(value)
     return value
+
+
+def _annotation(a: Annotation) -> str:
+    if a.kind == "note":
+        first = (a.value or "").splitlines()[0] if a.value else ""
+        return "cleared the note" if a.value is None else f"note: {first}"
+    if a.kind in ("tag", "untag"):
+        return f"{'tagged' if a.kind == 'tag' else 'untagged'} {a.value}"
+    return "archived" if a.kind == "archive" else "restored from the archive"
 
 
 def _kv(key: str, value: str | None, *, note: str | None = None) -> str:

@@ -10,7 +10,13 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.core.errors import StoreCorruptError, StoreError, StoreOutdatedError, StoreUnreachableError
+from ledger.core.errors import (
+    StoreCorruptError,
+    StoreDeniedError,
+    StoreError,
+    StoreOutdatedError,
+    StoreUnreachableError,
+)
 from ledger.store.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD, SCHEMA_REVISIONS
 
 if TYPE_CHECKING:
@@ -30,6 +36,10 @@ CONNECT_TIMEOUT_S = 10
 UNREACHABLE_SQLSTATES = ("08", "28", "57P", "53300")
 """SQLSTATE prefixes meaning "no usable connection": connection exceptions, failed login,
 server shutting down, too many connections (https://www.postgresql.org/docs/current/errcodes-appendix.html)."""
+
+INSUFFICIENT_PRIVILEGE = "42501"
+"""The SQLSTATE of a write the server's privileges, row-level security or the ledger's
+triggers (`ledger.store.policies`) refuse to this role."""
 
 
 class Store:
@@ -146,6 +156,8 @@ class Store:
             raise StoreError(f"ledger database error: {_first_line(e)}") from e
         except DBAPIError as e:
             _raise_if_corrupt(e, self.url)
+            if getattr(e.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                raise StoreDeniedError(f"the ledger server refused: {_first_line(e)}") from e
             raise StoreError(f"ledger database refused a write: {_first_line(e)}") from e
 
 

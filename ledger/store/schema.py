@@ -6,7 +6,7 @@ it before reading the tables directly.
 
 from __future__ import annotations
 
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 """Every migration this version ships, oldest first; a test checks them against Alembic."""
 
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]

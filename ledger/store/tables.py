@@ -102,6 +102,11 @@ class Run(Base):
     ignored_inputs: Mapped[str | None] = mapped_column(Text)
     """JSON list of [path, algorithm, hash, size]: files git ignores and DVC does not track
     that the run read (`ledger.capture.ignored_inputs`)."""
+    owner: Mapped[str | None] = mapped_column(String(limits.ROLE))
+    """The server role that recorded the run, set by the server (`ledger.store.policies`);
+    None on SQLite, which has no logins: a SQLite ledger is one person's."""
+    digest: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the run's captured record, taken when it ended (`ledger.store.evidence`)."""
 
     tags: Mapped[list[Tag]] = relationship(lazy="raise", cascade="all, delete-orphan")
     params: Mapped[list[Param]] = relationship(lazy="raise", cascade="all, delete-orphan")
@@ -241,4 +246,23 @@ class Reproduction(Base):
     """Every metric within tolerance; None while the reproduction has not finished."""
     verdict: Mapped[str | None] = mapped_column(Text)
     """JSON list of per-metric comparisons (original, reproduced, delta, tolerance, ok)."""
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Annotation(Base):
+    """Who tagged, untagged, noted, archived or restored a run, and when.
+
+    Written by the server's triggers on a team ledger (`ledger.store.policies`), so the
+    author is the server's `current_user` and the time its clock; a SQLite ledger keeps none.
+    """
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(_run_fk(), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """`tag`, `untag`, `note`, `archive` or `unarchive`."""
+    value: Mapped[str | None] = mapped_column(Text)
+    """The tag, or the note as it became."""
+    author: Mapped[str] = mapped_column(String(limits.ROLE))
     created_at: Mapped[float] = mapped_column(Float)

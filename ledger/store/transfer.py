@@ -4,9 +4,15 @@ Every part of a record travels: the run row, tags, params, final metrics, series
 chunks, data hashes, outputs, log, commit links, reproductions and the environment
 it points at. A run the target lacks is inserted row for row; a run both hold is
 merged (tags and links united, notes joined, missing chunks added, and the fuller
-record's values taken when the target's copy is behind, e.g. still `running`), so
-copying twice changes nothing the second time. Each batch of runs is one
-transaction on the target: an interrupted copy never leaves half a run.
+record's values taken when the target's copy is still `running`), so copying twice
+changes nothing the second time. Each batch of runs is one transaction on the
+target: an interrupted copy never leaves half a run.
+
+A run the target holds as ended is sealed: only its annotations merge. A copy whose
+record differs from it (`ledger.store.evidence`) is refused for that run, and a copy
+still `running` there is simply behind. A run is written as a run is recorded: its
+row as `running`, then its record, then its end and digest, so a team server's
+policies (`ledger.store.policies`) hold a sync to the rules a run is held to.
 """
 
 from __future__ import annotations
@@ -15,15 +21,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ledger.core.errors import StoreError, StoreUnreachableError
 from ledger.store import tables as models
+from ledger.store.evidence import RECORD_ROW_TABLES, is_ended, record_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from sqlalchemy import Table
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from ledger.store.engine import Store
@@ -31,23 +39,31 @@ if TYPE_CHECKING:
 BATCH = 250
 """Runs read, compared and written per target transaction."""
 
-MERGED_TABLES = ("params", "metrics", "data_refs", "outputs", "logs")
+MERGED_TABLES = RECORD_ROW_TABLES
 """Per-run tables whose rows the fuller record's copy overwrites."""
 
 SET_TABLES = ("tags", "commit_links")
 """Per-run tables that are sets: merging unites them, nothing is overwritten."""
 
 HANDLED_TABLES = frozenset(
-    {"runs", "environments", "series", "metric_chunks", "reproductions", *MERGED_TABLES, *SET_TABLES}
+    {
+        "runs",
+        "environments",
+        "series",
+        "metric_chunks",
+        "reproductions",
+        "annotations",
+        *MERGED_TABLES,
+        *SET_TABLES,
+    }
 )
-"""Every table a run record lives in; a test fails when a new table is not listed."""
+"""Every table a run record lives in; a test fails when a new table is not listed.
+(`annotations` stays where it was written: each ledger's server attributes its own.)"""
 
-RUN_LOCAL_COLUMNS = ("id", "note", "archived")
+RUN_LOCAL_COLUMNS = ("id", "note", "archived", "owner")
 """Run columns never overwritten by a merge: the key, the note (merged), the archive mark
-(a reader's choice about their own ledger, copied only with a new run)."""
-
-_RANK = {"running": 0, "crashed": 1}
-"""How far a record has come: a crash found by a reaper is less final than a real end."""
+(a reader's choice about their own ledger, copied only with a new run), the owner (each
+server sets its own: the role that brought the run in)."""
 
 ChunkKey = tuple[int, int, int, str, bytes]
 """A chunk as compared: count, first step, last step, codec, payload."""
@@ -68,7 +84,8 @@ class CopyReport:
     copied_ids: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     """Runs not copied, each with why: a value over its column's limit (`ledger.core.limits`;
-    a ledger written before the limits may hold one), or a write the target refused."""
+    a ledger written before the limits may hold one), a write the target refused, or a
+    record that differs from the one the target holds as ended."""
 
     @property
     def total(self) -> int:
@@ -109,7 +126,7 @@ def copy_runs(
     for start in range(0, len(ids), BATCH):
         batch = list(ids[start : start + BATCH])
         with source.reading() as session:
-            src = _read(session, batch)
+            src = read_bundle(session, batch)
         for run_id, why in _over_limits(src).items():
             report.refused.append((run_id, why))
             batch.remove(run_id)
@@ -143,23 +160,55 @@ def _copy_batch(
     with target.writing() as session:
         present = set(session.scalars(select(models.Run.id).where(models.Run.id.in_(batch))))
         absent = [i for i in batch if i in src.runs and i not in present]
-        dst = _read(session, sorted(present)) if present else _Bundle()
+        dst = read_bundle(session, sorted(present)) if present else _Bundle()
+        for run_id in sorted(present & src.runs.keys()):
+            if why := _forged(src, dst, run_id):
+                done.refused.append((run_id, why))
+        refused = {run_id for run_id, _ in done.refused}
         _ensure_environments(source, target, session, src, absent, dst)
         if absent:
             _insert_runs(target, session, src, absent)
             done.copied += len(absent)
             done.copied_ids += absent
-        for run_id in sorted(present & src.runs.keys()):
+        for run_id in sorted((present & src.runs.keys()) - refused):
             if _merge_run(target, session, src, dst, run_id):
                 done.updated += 1
             else:
                 done.unchanged += 1
-        deferred = _reproductions_to_write(src, dst, batch)
+        deferred = _reproductions_to_write(src, dst, [i for i in batch if i not in refused])
     report.copied += done.copied
     report.copied_ids += done.copied_ids
     report.updated += done.updated
     report.unchanged += done.unchanged
+    report.refused += done.refused
     return deferred
+
+
+def digest_of(bundle: _Bundle, run_id: str, **end: Any) -> str:
+    """The record digest of one run of a bundle, with `end`'s run columns as they will be."""
+    return record_digest(
+        {**bundle.runs[run_id], **end},
+        {name: bundle.rows.get(name, {}).get(run_id, []) for name in RECORD_ROW_TABLES},
+        bundle.series.get(run_id, {}),
+    )
+
+
+def _forged(src: _Bundle, dst: _Bundle, run_id: str) -> str | None:
+    """Why the source's copy of a run may not touch the target's, or None.
+
+    A target copy that has ended is sealed: a source copy that has ended too must hold
+    the same record (a copy still running is merely behind, and changes nothing).
+    """
+    held = dst.runs[run_id]
+    if not is_ended(held["status"]) or not is_ended(src.runs[run_id]["status"]):
+        return None
+    sealed = held["digest"] or digest_of(dst, run_id)
+    if digest_of(src, run_id) == sealed:
+        return None
+    return (
+        f"this ledger's copy differs from the run the target holds as {held['status']} "
+        f"(record digest {sealed[:12]}); an ended run's record never changes"
+    )
 
 
 def _over_limits(src: _Bundle) -> dict[str, str]:
@@ -222,12 +271,15 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
 
     psycopg's executemany sends one INSERT per row (pipelined); COPY, inside the
     same transaction, is several times faster on PostgreSQL. SQLite's executemany
-    is already a tight loop in C, so it keeps it.
+    is already a tight loop in C, so it keeps it, and so does a table under
+    row-level security for this role (PostgreSQL refuses COPY FROM into one).
     """
     if not rows:
         return
     dialect = session.get_bind().dialect
-    if (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
+    if (dialect.name, dialect.driver) != ("postgresql", "psycopg") or session.scalar(
+        select(func.row_security_active(table.name))
+    ):
         session.execute(insert(table), rows)
         return
     from psycopg import sql
@@ -252,7 +304,8 @@ def _table(name: str) -> Table:
     return models.Base.metadata.tables[name]
 
 
-def _read(session: Session, ids: Sequence[str]) -> _Bundle:
+def read_bundle(session: Session | Connection, ids: Sequence[str]) -> _Bundle:
+    """Every row of the runs `ids`."""
     bundle = _Bundle()
     if not ids:
         return bundle
@@ -313,12 +366,20 @@ def _ensure_environments(
 
 
 def _insert_runs(target: Store, session: Session, src: _Bundle, ids: list[str]) -> None:
-    _bulk_insert(session, _table("runs"), [src.runs[i] for i in ids])
+    """Insert whole runs as they are recorded: open, then the record, then the end."""
+    _bulk_insert(session, _table("runs"), [{**src.runs[i], "status": "running", "digest": None} for i in ids])
     for name in (*MERGED_TABLES, *SET_TABLES):
         rows = [row for i in ids for row in src.rows[name].get(i, ())]
         if rows:
             _bulk_insert(session, _table(name), rows)
     _insert_chunks(session, {i: src.series.get(i, {}) for i in ids}, new_series=True)
+    runs = _table("runs")
+    for run_id in ids:
+        status = src.runs[run_id]["status"]
+        if is_ended(status):
+            session.execute(
+                update(runs).where(runs.c.id == run_id).values(status=status, digest=digest_of(src, run_id))
+            )
 
 
 def _insert_chunks(
@@ -354,30 +415,27 @@ def _insert_chunks(
 
 
 def _fresher(source: dict[str, Any], target: dict[str, Any]) -> bool:
-    """Whether the source's copy of a run has got further than the target's."""
-    src_rank = _RANK.get(source["status"], 2)
-    dst_rank = _RANK.get(target["status"], 2)
-    if src_rank != dst_rank:
-        return src_rank > dst_rank
-    if src_rank == 0:
-        return (source["heartbeat_at"] or 0.0) > (target["heartbeat_at"] or 0.0)
-    return False
+    """Whether the source's copy of a run has got further than the target's (still running)."""
+    if is_ended(target["status"]):
+        return False
+    if is_ended(source["status"]):
+        return True
+    return (source["heartbeat_at"] or 0.0) > (target["heartbeat_at"] or 0.0)
 
 
 def _merge_run(target: Store, session: Session, src: _Bundle, dst: _Bundle, run_id: str) -> bool:
-    """Bring the target's copy of one run up to the source's; whether anything changed."""
+    """Bring the target's copy of one run up to the source's; whether anything changed.
+
+    The record is merged first and the run row last, as its end: a team server lets
+    a run's record be written only while the run is open (`ledger.store.policies`).
+    """
     s, d = src.runs[run_id], dst.runs[run_id]
     wins = _fresher(s, d)
-    changes: dict[str, Any] = {}
-    if wins:
-        changes = {c: v for c, v in s.items() if c not in RUN_LOCAL_COLUMNS and v != d[c]}
-    note = merge_notes(d["note"], s["note"])
-    if note != d["note"]:
-        changes["note"] = note
-    if changes:
-        session.execute(update(_table("runs")).where(_table("runs").c.id == run_id).values(**changes))
-    changed = bool(changes)
+    sealed = is_ended(d["status"])
+    changed = False
     for name in (*MERGED_TABLES, *SET_TABLES):
+        if sealed and name in MERGED_TABLES:
+            continue
         changed |= _merge_rows(
             session,
             name,
@@ -385,8 +443,20 @@ def _merge_run(target: Store, session: Session, src: _Bundle, dst: _Bundle, run_
             dst.rows[name].get(run_id, []),
             overwrite=wins and name in MERGED_TABLES,
         )
-    changed |= _merge_series(session, run_id, src.series.get(run_id, {}), dst.series.get(run_id, {}))
-    return changed
+    if not sealed:
+        changed |= _merge_series(session, run_id, src.series.get(run_id, {}), dst.series.get(run_id, {}))
+    changes: dict[str, Any] = {}
+    if wins:
+        changes = {c: v for c, v in s.items() if c not in RUN_LOCAL_COLUMNS and v != d[c]}
+        if is_ended(s["status"]):  # sealed here: the digest of what the target now holds
+            merged = read_bundle(session, [run_id])
+            changes["digest"] = digest_of(merged, run_id, **changes)
+    note = merge_notes(d["note"], s["note"])
+    if note != d["note"]:
+        changes["note"] = note
+    if changes:
+        session.execute(update(_table("runs")).where(_table("runs").c.id == run_id).values(**changes))
+    return changed or bool(changes)
 
 
 def _merge_rows(

@@ -88,9 +88,18 @@ def run_row(run: NewRun) -> dict[str, object]:
 
 
 def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
-    """Record the end of a run; metrics from files join those logged through the API."""
+    """Record the end of a run; metrics from files join those logged through the API.
+
+    The record is written first and the run row last, with the record's digest
+    (`ledger.store.evidence`): once a run has ended, its record never changes.
+    """
     end = limits.fit_run_end(end)
     with store.writing_core() as session:
+        before = session.execute(
+            select(_RUNS.c.seeds, _RUNS.c.capture_errors).where(_RUNS.c.id == run_id)
+        ).first()
+        if before is None:
+            return
         values: dict[str, object] = {
             "status": end.status,
             "ended_at": end.ended_at,
@@ -104,17 +113,12 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
                 [[i.path, i.algorithm, i.value, i.size] for i in end.ignored_inputs]
             )
         if end.seeds:
-            before = session.scalar(select(_RUNS.c.seeds).where(_RUNS.c.id == run_id))
-            values["seeds"] = json.dumps({**json.loads(before or "{}"), **end.seeds})
+            values["seeds"] = json.dumps({**json.loads(before.seeds or "{}"), **end.seeds})
         if end.capture_errors:
-            before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
             added = [
                 redact_text(e) for e in end.capture_errors
             ]  # a problem may quote a URL with its password
-            values["capture_errors"] = json.dumps(json.loads(before or "[]") + added)
-        found = session.execute(_UPDATE_RUN, {"run_id": run_id, **values})
-        if not found.rowcount:
-            return
+            values["capture_errors"] = json.dumps(json.loads(before.capture_errors or "[]") + added)
         write_final_metrics(store, session, run_id, end.metrics)
         if end.params:
             _write_params(store, session, run_id, end.params)
@@ -131,6 +135,14 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
         )
         if end.log is not None:
             _write_log(store, session, run_id, end.log, size=end.log_size, truncated=end.log_truncated)
+        session.execute(_UPDATE_RUN, {"run_id": run_id, **values, "digest": _digest(session, run_id, values)})
+
+
+def _digest(session: Session | Connection, run_id: RunId, end: Mapping[str, object]) -> str:
+    """The digest of a run's record as it stands in this transaction, with its end."""
+    from ledger.store.transfer import digest_of, read_bundle
+
+    return digest_of(read_bundle(session, [run_id]), run_id, **end)
 
 
 def store_log(store: Store, run_id: RunId, data: bytes, *, size: int, truncated: bool) -> None:
@@ -235,17 +247,22 @@ def write_final_metrics(
 
 
 def set_status(store: Store, run_id: RunId, *, status: str, ended_at: float | None) -> None:
-    """Change a run's status (crash detection, the API's context manager)."""
-    with store.writing() as session:
-        session.execute(
-            update(models.Run).where(models.Run.id == run_id).values(status=status, ended_at=ended_at)
-        )
+    """End a running run with `status` (crash detection), sealing its record with its digest."""
+    with store.writing_core() as session:
+        if session.scalar(select(_RUNS.c.status).where(_RUNS.c.id == run_id)) != "running":
+            return
+        end = {"status": status, "ended_at": ended_at}
+        session.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": _digest(session, run_id, end)})
 
 
 def heartbeat(store: Store, run_id: RunId) -> None:
-    """Tell readers on other hosts that the run is still alive."""
+    """Tell readers on other hosts that the run is still alive (an ended run has no pulse)."""
     with store.writing() as session:
-        session.execute(update(models.Run).where(models.Run.id == run_id).values(heartbeat_at=time.time()))
+        session.execute(
+            update(models.Run)
+            .where(models.Run.id == run_id, models.Run.status == "running")
+            .values(heartbeat_at=time.time())
+        )
 
 
 def add_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:

@@ -310,7 +310,11 @@ def test_a_run_running_on_both_sides_is_left_alone_when_the_target_is_fresher(
     assert copy_all(local, remote).unchanged == 1
 
 
-def test_a_crash_found_by_a_reaper_gives_way_to_the_real_end(sqlite_pair: tuple[Store, Store]) -> None:
+def test_a_run_the_target_holds_as_crashed_is_sealed_against_a_later_end(
+    sqlite_pair: tuple[Store, Store],
+) -> None:
+    """A crash is an end: a "real end" arriving later is exactly how a crashed run was
+    once overwritten whole, so it is refused and the crash stays."""
     local, remote = sqlite_pair
     run_id = rich_run(local, status="running")
     copy_all(local, remote)
@@ -318,10 +322,12 @@ def test_a_crash_found_by_a_reaper_gives_way_to_the_real_end(sqlite_pair: tuple[
         session.execute(update(models.Run).values(status="crashed", ended_at=T0 + 1))
     finish_run(local, run_id, RunEnd(status="finished", ended_at=T0 + 600))
 
-    copy_all(local, remote)
+    report = copy_all(local, remote)
 
+    assert [i for i, _ in report.refused] == [run_id]
+    assert (report.copied, report.updated, report.unchanged) == (0, 0, 0)
     with remote.reading() as session:
-        assert session.scalar(select(models.Run.status).where(models.Run.id == run_id)) == "finished"
+        assert session.scalar(select(models.Run.status).where(models.Run.id == run_id)) == "crashed"
 
 
 def test_finished_runs_are_never_overwritten_by_the_other_side(sqlite_pair: tuple[Store, Store]) -> None:
@@ -331,7 +337,10 @@ def test_finished_runs_are_never_overwritten_by_the_other_side(sqlite_pair: tupl
     with local.writing() as session:
         session.execute(update(models.Run).values(exit_code=99))
 
-    assert copy_all(local, remote).unchanged == 1
+    report = copy_all(local, remote)
+
+    assert [i for i, _ in report.refused] == [run_id]
+    assert "differs" in report.refused[0][1]
     with remote.reading() as session:
         assert session.scalar(select(models.Run.exit_code).where(models.Run.id == run_id)) == 0
 
