@@ -226,7 +226,7 @@ def _statements(schema: str, groups: dict[str, str]) -> list[str]:
               IF TG_OP = 'INSERT' THEN
                 INSERT INTO annotations (run_id, kind, value, author, created_at)
                 VALUES (NEW.run_id, 'tag', NEW.tag, current_user, 0);
-              ELSIF pg_trigger_depth() = 1 THEN  -- not the cascade of a deleted run
+              ELSIF EXISTS (SELECT 1 FROM runs WHERE id = OLD.run_id) THEN  -- not a deleted run's cascade
                 INSERT INTO annotations (run_id, kind, value, author, created_at)
                 VALUES (OLD.run_id, 'untag', OLD.tag, current_user, 0);
               END IF;

@@ -318,6 +318,54 @@ def test_an_admin_archives_anyones_run_and_every_annotation_is_attributed(team: 
     assert all(now - 60 < a.created_at <= now for a in annotations)
 
 
+def test_only_an_admin_deletes_a_run_and_its_whole_record_goes(team: Team) -> None:
+    alice, bob, dave = team.store("alice"), team.store("bob"), team.store("dave")
+    try:
+        run_id = start(alice, tags=["x"])
+        add_points(alice, run_id, {"loss": pts([0], [0.5])})
+        end(alice, run_id)
+        with pytest.raises(StoreDeniedError):
+            archive.delete_runs(alice, [run_id])  # not even its owner
+        with pytest.raises(StoreDeniedError):
+            archive.delete_runs(bob, [run_id])
+        assert [r.id for r in list_runs(bob)] == [run_id]
+
+        assert archive.delete_runs(dave, [run_id]).runs == 1
+        with team.sql("admin") as conn:
+            left = [
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+                for table in ("runs", "tags", "series", "metric_chunks", "annotations")
+            ]
+        assert left == [0, 0, 0, 0, 0]
+    finally:
+        alice.close()
+        bob.close()
+        dave.close()
+
+
+def test_a_role_cannot_shadow_the_ledgers_tables_to_fool_its_policies(team: Team) -> None:
+    """A temporary `runs` saying "yours, running" must not open someone else's ended record."""
+    alice = team.store("alice")
+    try:
+        run_id = start(alice, params=[Param("lr", 0.1, "argv")])
+        end(alice, run_id)
+    finally:
+        alice.close()
+    with team.sql("bob") as conn:
+        conn.execute("CREATE TEMP TABLE runs (id text, owner text, status text)")
+        conn.execute("INSERT INTO pg_temp.runs VALUES (%s, current_user, 'running')", (run_id,))
+        conn.execute(f"SET search_path = pg_temp, {team.schema}")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                f"INSERT INTO {team.schema}.params (run_id, key, kind, text, source) "  # noqa: S608
+                "VALUES (%s, 'lr2', 'float', '9', 'api')",
+                (run_id,),
+            )
+        conn.execute(f"SET search_path = {team.schema}")
+        keys = [k for (k,) in conn.execute("SELECT key FROM params WHERE run_id = %s", (run_id,))]
+    assert keys == ["lr"]
+
+
 # readers
 
 
