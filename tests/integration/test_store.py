@@ -10,6 +10,7 @@ import math
 import os
 import sqlite3
 from array import array
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, Run
 from ledger.core.summary import RunSummary
 from ledger.read.queries import count_runs, get_environment, get_run, get_series, list_runs, resolve_run_id
 from ledger.store.engine import MIGRATIONS, Store, connect
+from ledger.store.policies import current_role
 from ledger.store.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
 from ledger.store.writes import (
     add_points,
@@ -186,7 +188,15 @@ def test_get_run_round_trips_every_field(store: Store) -> None:
 
     detail = get_run(store, run_id)
 
-    assert detail == RunDetail(
+    assert detail.owner == current_role(store)  # the server's role; None on SQLite, one person's
+    assert detail.digest is not None
+    assert len(detail.digest) == 64
+    annotated = sorted((a.kind, a.value, a.author) for a in detail.annotations)
+    by = detail.owner
+    assert annotated == (
+        [] if store.is_sqlite else [("note", "first try", by), ("tag", "a", by), ("tag", "b", by)]
+    )
+    assert replace(detail, owner=None, digest=None, annotations=()) == RunDetail(
         summary=RunSummary(
             id=run_id, short_id=run_id[:MIN_PREFIX], name="baseline", status="finished", source="run",
             started_at=T0, ended_at=T0 + 125.5, exit_code=0, commit="c" * 40, branch="main", dirty=True,
@@ -209,7 +219,9 @@ def test_get_run_of_a_bare_running_run_has_empty_parts(store: Store) -> None:
 
     detail = get_run(store, run_id)
 
-    assert detail == RunDetail(
+    assert detail.owner == current_role(store)
+    assert detail.digest is None  # sealed when it ends
+    assert replace(detail, owner=None) == RunDetail(
         summary=RunSummary(
             id=run_id, short_id=run_id[:MIN_PREFIX], name=None, status="running", source="run",
             started_at=T0, ended_at=None, exit_code=None, commit=None, branch=None, dirty=None, tags=(),
