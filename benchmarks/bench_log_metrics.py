@@ -78,6 +78,7 @@ def _silent_case(work: Path, calls: int, env: Mapping[str, str]) -> list[float] 
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.pool import NullPool
 
+    from ledger.store.policies import drop_groups
     from tests.faults.silent_proxy import SilentProxy
 
     server = os.environ.get("LEDGER_TEST_PG_URL", PG_DEFAULT)
@@ -99,6 +100,7 @@ def _silent_case(work: Path, calls: int, env: Mapping[str, str]) -> list[float] 
         proxy.close()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            drop_groups(conn, make_url(server).database or "", schema)
         admin.dispose()
 
 

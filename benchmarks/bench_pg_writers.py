@@ -109,6 +109,7 @@ def _case(
 
     from ledger.read.queries import get_series, list_runs
     from ledger.store.engine import connect
+    from ledger.store.policies import drop_groups
 
     schema = f"bench_writers_{uuid.uuid4().hex[:8]}"
     with admin.begin() as conn:  # type: ignore[attr-defined]
@@ -154,6 +155,7 @@ def _case(
     finally:
         with admin.begin() as conn:  # type: ignore[attr-defined]
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))  # type: ignore[operator]
+            drop_groups(conn, make_url(PG_URL).database or "", schema)
     points = writers * steps * len(KEYS)
     if stored != points:
         raise RuntimeError(f"lost points: {points} logged, {stored} stored")

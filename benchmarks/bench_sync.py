@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sqlalchemy.pool import NullPool
 
     from ledger.store.engine import connect
+    from ledger.store.policies import drop_groups
     from ledger.team.sync import sync
 
     work = c.work_dir("sync")
@@ -75,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            drop_groups(conn, make_url(PG_URL).database or "", schema)
         admin.dispose()
     c.table(
         f"ledger sync, {runs:,} runs x {len(KEYS)} series x {STEPS} steps",

@@ -106,12 +106,11 @@ def pg_url() -> Iterator[str]:
         url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
         yield url.render_as_string(hide_password=False)
     finally:
-        from ledger.store.policies import group_names
+        from ledger.store.policies import drop_groups
 
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            for group in group_names(make_url(PG_URL).database or "", schema).values():
-                conn.execute(text(f'DROP ROLE IF EXISTS "{group}"'))  # made by the ledger's upgrade
+            drop_groups(conn, make_url(PG_URL).database or "", schema)
         admin.dispose()
 
 

@@ -69,6 +69,8 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
         store = shared_store(ws)
     except StoreUnreachableError as e:
         return _queue_start(ws, record, e)
+    except StoreDeniedError as e:
+        return _keep_denied(ws, record, e)
     try:
         recorder.create_run(store, record)
     except StoreUnreachableError as e:
@@ -76,12 +78,7 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
         store.close()
         return _queue_start(ws, record, e)
     except StoreDeniedError as e:
-        _warn(
-            f"{e.message.removesuffix('.')}: this role may read the ledger, not record runs; "
-            f"run {record.id[:12]} is kept in the local outbox (`ledger sync` delivers it once "
-            "the ledger's owner runs `ledger db grant ROLE --write`)"
-        )
-        return _queue(ws, record)
+        return _keep_denied(ws, record, e)
     return store, ws
 
 
@@ -202,6 +199,15 @@ def _queue_start(ws: Workspace, record: NewRun, error: StoreUnreachableError) ->
     _warn(
         f"{error.message}; recording run {record.id[:12]} in the local outbox "
         "(`ledger sync` or the next run delivers it)"
+    )
+    return _queue(ws, record)
+
+
+def _keep_denied(ws: Workspace, record: NewRun, error: StoreDeniedError) -> tuple[Store, Workspace]:
+    _warn(
+        f"{error.message.removesuffix('.')}: this role may not record runs in the ledger; "
+        f"run {record.id[:12]} is kept in the local outbox (`ledger sync` delivers it once "
+        "the ledger's owner runs `ledger db grant ROLE --write`)"
     )
     return _queue(ws, record)
 

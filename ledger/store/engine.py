@@ -41,6 +41,9 @@ INSUFFICIENT_PRIVILEGE = "42501"
 """The SQLSTATE of a write the server's privileges, row-level security or the ledger's
 triggers (`ledger.store.policies`) refuse to this role."""
 
+INVALID_SCHEMA_NAME = "3F000"
+"""What a role without USAGE on the ledger's schema meets on opening it: no schema it can see."""
+
 
 class Store:
     """An open ledger. Use `reading()` / `writing()` blocks; each thread gets its own."""
@@ -183,6 +186,10 @@ def connect(url: str, *, upgrade: bool | None = None) -> Store:
         message = f"cannot open the ledger at {_safe_url(url)}: {_first_line(e)}"
         if _unreachable(e, engine):
             raise StoreUnreachableError(message) from e
+        if getattr(e.orig, "sqlstate", None) in (INSUFFICIENT_PRIVILEGE, INVALID_SCHEMA_NAME):
+            raise StoreDeniedError(
+                message, hint="the ledger's owner grants rights: ledger db grant ROLE --read"
+            ) from e
         raise StoreError(message) from e
     except ImportError as e:
         engine.dispose()

@@ -56,6 +56,12 @@ def group_names(database: str, schema: str) -> dict[str, str]:
     return {level: f"{stem}_{level}" for level in LEVELS}
 
 
+def drop_groups(conn: Connection, database: str, schema: str) -> None:
+    """Drop the groups of a ledger whose schema (or database) is gone: roles outlive both."""
+    for name in group_names(database, schema).values():
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {_ident(name)}")
+
+
 def install(conn: Connection) -> None:
     """Create the groups, privileges, policies and triggers (run by `ledger db upgrade`).
 

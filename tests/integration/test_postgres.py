@@ -168,8 +168,11 @@ def natural_language_pg_url() -> Iterator[str]:
                 pytest.skip(f"the server cannot create an ICU database: {e.orig}")
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
+        from ledger.store.policies import drop_groups
+
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            drop_groups(conn, name, "public")
         admin.dispose()
 
 

@@ -2,7 +2,7 @@
 
 Each test gets a ledger schema of its own on the real server (upgraded by the
 superuser, who owns it) and login roles of its own: two writers (alice, bob), a
-reader (carol) and an admin (dave), all dropped afterwards. What must not happen is
+reader (carol), an admin (dave) and a role granted nothing (erin), all dropped afterwards. What must not happen is
 tried through the ledger's code and through plain SQL as the role, the way a client
 that skips the ledger's code would.
 """
@@ -77,7 +77,7 @@ def team() -> Iterator[Team]:
     base = make_url(PG_URL)
     schema = f"t_{uuid.uuid4().hex[:20]}"
     suffix = uuid.uuid4().hex[:8]
-    roles = {who: f"{who}_{suffix}" for who in ("alice", "bob", "carol", "dave")}
+    roles = {who: f"{who}_{suffix}" for who in ("alice", "bob", "carol", "dave", "erin")}
     admin = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
     def url(user: str) -> str:
@@ -108,7 +108,8 @@ def team() -> Iterator[Team]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            for role in [*roles.values(), *policies.group_names(base.database or "", schema).values()]:
+            policies.drop_groups(conn, base.database or "", schema)
+            for role in roles.values():
                 conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
 
@@ -397,7 +398,8 @@ def test_a_reader_lists_and_shows_everything_and_writes_nothing(team: Team) -> N
         carol.close()
 
 
-def test_a_readers_run_trains_and_waits_in_the_local_outbox(team: Team, tmp_repo: TmpRepo) -> None:
+@pytest.mark.parametrize("who", ["carol", "erin"], ids=["reader", "no-rights"])
+def test_a_readers_run_trains_and_waits_in_the_local_outbox(team: Team, tmp_repo: TmpRepo, who: str) -> None:
     tmp_repo.gen({"train.py": "import sys\nprint('trained')\nsys.exit(3)\n"})
     tmp_repo.commit("train")
 
@@ -408,10 +410,10 @@ def test_a_readers_run_trains_and_waits_in_the_local_outbox(team: Team, tmp_repo
         "train.py",
         cwd=tmp_repo.root,
         check=False,
-        env={"LEDGER_URL": team.urls["carol"]},
+        env={"LEDGER_URL": team.urls[who]},
     )
 
-    assert proc.returncode == 3
+    assert proc.returncode == 3, proc.stderr
     assert "trained" in proc.stdout
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("ledger: warning:")]
     assert len(warnings) == 1, proc.stderr
