@@ -10,6 +10,7 @@ that skips the ledger's code would.
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 import uuid
 from array import array
@@ -317,6 +318,28 @@ def test_an_admin_archives_anyones_run_and_every_annotation_is_attributed(team: 
         (team.roles["bob"], "note", "x"),
     ]
     assert all(now - 60 < a.created_at <= now for a in annotations)
+
+
+def test_only_the_owner_marks_its_dead_run_crashed_and_others_read_on(team: Team, tmp_path: Path) -> None:
+    from ledger.core.procinfo import hostname
+    from ledger.delivery.liveness import reap_dead_runs
+
+    child = subprocess.Popen(["true"])  # a process that has surely exited
+    child.wait()
+    pid = child.pid
+    alice, bob = team.store("alice"), team.store("bob")
+    try:
+        run_id = start(alice, host=hostname(), pid=pid)
+
+        assert reap_dead_runs(bob, tmp_path / "bob-spool") == []
+        assert [r.status for r in list_runs(bob)] == ["running"]
+        assert reap_dead_runs(alice, tmp_path / "alice-spool") == [run_id]
+        detail = get_run(bob, run_id)
+        assert detail.summary.status == "crashed"
+        assert detail.digest == transfer.digest_of(_bundle(bob, run_id), run_id)
+    finally:
+        alice.close()
+        bob.close()
 
 
 def test_only_an_admin_deletes_a_run_and_its_whole_record_goes(team: Team) -> None:
