@@ -163,7 +163,10 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
         for item in fresh:
             if item.run.environment is not None:
                 save_environment(store, session, item.run.environment)
-        session.execute(insert(tables.Run), [recorder.run_row(item.run) for item in fresh])
+        # Written as a run is recorded: open, its record, then its end (`recorder.seal`).
+        session.execute(
+            insert(tables.Run), [{**recorder.run_row(item.run), "status": "running"} for item in fresh]
+        )
         for model, rows in (
             (tables.Tag, [r for item in fresh for r in _tag_rows(item.run)]),
             (tables.Param, [r for item in fresh for r in recorder.param_rows(item.run.id, item.run.params)]),
@@ -172,6 +175,8 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
         ):
             if rows:
                 session.execute(insert(model), rows)
+        for item in fresh:
+            recorder.seal(session, item.run.id, {"status": item.run.status})
     return [item.run.id for item in fresh]
 
 

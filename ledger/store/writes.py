@@ -135,14 +135,19 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
         )
         if end.log is not None:
             _write_log(store, session, run_id, end.log, size=end.log_size, truncated=end.log_truncated)
-        session.execute(_UPDATE_RUN, {"run_id": run_id, **values, "digest": _digest(session, run_id, values)})
+        seal(session, run_id, values)
 
 
-def _digest(session: Session | Connection, run_id: RunId, end: Mapping[str, object]) -> str:
-    """The digest of a run's record as it stands in this transaction, with its end."""
+def seal(session: Session | Connection, run_id: RunId, end: Mapping[str, object]) -> None:
+    """End a run written so far as `running`: set `end`'s columns and the record's digest.
+
+    Everything a run records is written before this: a team server lets a run's record
+    be written only while it runs (`ledger.store.policies`).
+    """
     from ledger.store.transfer import digest_of, read_bundle
 
-    return digest_of(read_bundle(session, [run_id]), run_id, **end)
+    digest = digest_of(read_bundle(session, [run_id]), run_id, **end)
+    session.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": digest})
 
 
 def store_log(store: Store, run_id: RunId, data: bytes, *, size: int, truncated: bool) -> None:
@@ -251,8 +256,7 @@ def set_status(store: Store, run_id: RunId, *, status: str, ended_at: float | No
     with store.writing_core() as session:
         if session.scalar(select(_RUNS.c.status).where(_RUNS.c.id == run_id)) != "running":
             return
-        end = {"status": status, "ended_at": ended_at}
-        session.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": _digest(session, run_id, end)})
+        seal(session, run_id, {"status": status, "ended_at": ended_at})
 
 
 def heartbeat(store: Store, run_id: RunId) -> None:

@@ -342,6 +342,33 @@ def test_only_the_owner_marks_its_dead_run_crashed_and_others_read_on(team: Team
         bob.close()
 
 
+def test_a_commit_recorded_as_a_run_by_a_writer_is_sealed_with_its_results(team: Team) -> None:
+    from ledger.commits.runs import CommitRun, record_commit_runs
+
+    alice = team.store("alice")
+    try:
+        run = NewRun(
+            id=new_run_id(),
+            source="commit",
+            started_at=T0,
+            commit="a" * 40,
+            status="finished",
+            params=[Param("lr", 0.1, "params.yaml")],
+        )
+        (run_id,) = record_commit_runs(alice, [CommitRun(run, [Metric("acc", 0.9, None, "metrics.json")])])
+        detail = get_run(alice, run_id)
+        with pytest.raises(StoreDeniedError):
+            add_params(alice, run_id, [Param("lr", 0.5, "api")])
+    finally:
+        alice.close()
+
+    assert detail.summary.status == "finished"
+    assert detail.summary.params == {"lr": 0.1}
+    assert detail.summary.metrics == {"acc": 0.9}
+    assert detail.owner == team.roles["alice"]
+    assert detail.digest is not None
+
+
 def test_only_an_admin_deletes_a_run_and_its_whole_record_goes(team: Team) -> None:
     alice, bob, dave = team.store("alice"), team.store("bob"), team.store("dave")
     try:
@@ -526,6 +553,25 @@ def test_an_identical_copy_syncs_as_unchanged_and_brings_annotations(team: Team,
     finally:
         local.close()
         alice.close()
+
+
+def test_a_round_trip_through_sqlite_keeps_the_evidence_of_a_server_run(team: Team, tmp_path: Path) -> None:
+    """Sealed on the server, copied home and back: the same record on both engines."""
+    alice, bob = team.store("alice"), team.store("bob")
+    home = connect(f"sqlite:///{tmp_path / 'home.db'}")
+    try:
+        run_id = rich_run(alice)
+        assert transfer.copy_runs(bob, home, [run_id]).copied == 1
+
+        back = transfer.copy_runs(home, bob, [run_id])
+
+        assert back.refused == []
+        assert back.unchanged == 1
+        assert get_run(home, run_id).digest == get_run(alice, run_id).digest
+    finally:
+        alice.close()
+        bob.close()
+        home.close()
 
 
 def _bundle(store: Store, run_id: RunId) -> transfer._Bundle:
