@@ -127,8 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         added = wall - base
         added_cpu = c.median(cpu[case]) - c.median(cpu["neither"])
         c.say(
-            f"added by the readers ({label}): {c.seconds(added)} wall ({c.ratio(wall / base)} the baseline), "
-            f"{c.seconds(added_cpu)} CPU (a loaded machine stretches the wall time)"
+            f"added by the readers: {c.seconds(added)} wall ({c.ratio(wall / base)} the baseline), "
+            f"{c.seconds(added_cpu)} CPU, {label} (a loaded machine stretches the wall time)"
         )
         c.say(
             f"goal ({label}): under {GOAL} s added: {c.verdict(added < GOAL)} (wall), "
