@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, cast
 
@@ -119,10 +120,11 @@ def _resolved(values: dict[str, ParamValue], path: Path, source: str) -> dict[st
     script set itself, a cycle, a malformed or nested interpolation) keeps its text: a
     value is resolved whole or not at all, never partly.
     """
-    hydra = _hydra_settings(path)
-    repo = _repository(path, source)
+    if not any(isinstance(v, str) and "${" in v for v in values.values()):
+        return values
     environ = os.environ
-    known = known_secrets((), environ)
+    known = cache(lambda: known_secrets((), environ))  # each read on first use only
+    hydra = cache(lambda: _hydra_settings(path))
     resolved: dict[str, ParamValue] = {}
     kept: set[str] = set()
 
@@ -138,26 +140,28 @@ def _resolved(values: dict[str, ParamValue], path: Path, source: str) -> dict[st
             if not _ENV_NAME.fullmatch(name) or is_secret_name(name, strict=True):
                 raise _UnresolvableError
             if name in environ:
-                return redact_text(environ[name], known)
+                return redact_text(environ[name], known())
             if not comma or "${" in default:
                 raise _UnresolvableError
             default = default.strip()
             return None if default == "null" else default.strip("'\"")
-        if kind == "hydra" and hydra is not None:
-            found: object = hydra
+        if kind == "hydra":
+            found: object = hydra()
             for part in argument.strip().split("."):
                 if not isinstance(found, dict) or part not in found:
                     raise _UnresolvableError
                 found = found[part]
             if isinstance(found, (dict, list)) or (isinstance(found, str) and "${" in found):
                 raise _UnresolvableError
-            return _repo_relative(found, repo) if isinstance(found, str) else cast("ParamValue", found)
+            return (
+                _repo_relative(found, path, source) if isinstance(found, str) else cast("ParamValue", found)
+            )
         raise _UnresolvableError
 
     def value_of(key: str, stack: tuple[str, ...]) -> ParamValue:
         if key in resolved:
             return resolved[key]
-        if key in kept:
+        if key in kept or len(stack) > _MAX_DEPTH:
             raise _UnresolvableError
         value = values[key]
         if isinstance(value, str) and "${" in value:
@@ -178,7 +182,7 @@ def _resolved(values: dict[str, ParamValue], path: Path, source: str) -> dict[st
     for key, value in values.items():
         try:
             out[key] = value_of(key, ())
-        except (_UnresolvableError, RecursionError):
+        except _UnresolvableError:
             kept.add(key)
             out[key] = value
     return out
@@ -190,6 +194,8 @@ class _UnresolvableError(Exception):
 
 _INTERPOLATION = re.compile(r"\$\{([^${}]*)\}")
 """One OmegaConf interpolation with nothing nested in it."""
+_MAX_DEPTH = 100
+"""References followed from one value before it is kept as text."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -224,8 +230,9 @@ def _repository(path: Path, source: str) -> Path | None:
     return path.parents[len(parts) - 1]
 
 
-def _repo_relative(value: str, repo: Path | None) -> str:
+def _repo_relative(value: str, path: Path, source: str) -> str:
     """An absolute path inside the repository as the ledger names files: relative to it."""
+    repo = _repository(path, source)
     if repo is None or not Path(value).is_absolute():
         return value
     try:

@@ -135,6 +135,26 @@ def test_references_to_keys_of_the_same_config_are_resolved(tmp_path: Path) -> N
     assert errors == []
 
 
+def test_malformed_nested_escaped_and_endless_interpolations_are_kept_as_written(tmp_path: Path) -> None:
+    chain = "".join(f"k{n}: ${{k{n + 1}}}\n" for n in range(2000)) + "k2000: 1\n"
+    (tmp_path / "hparams.yaml").write_text(
+        "lr: 0.1\nopen: ${lr\nnested: ${oc.env:LEDGER_TEST_UNSET_VAR,${lr}}\n"
+        "escaped: \\${lr}\nempty: ${}\nself: ${self}\n" + chain
+    )
+    errors: list[str] = []
+
+    params = {p.key: p.value for p in read_config(tmp_path / "hparams.yaml", "hparams.yaml", errors)}
+
+    assert params["open"] == "${lr"
+    assert params["nested"] == "${oc.env:LEDGER_TEST_UNSET_VAR,${lr}}"
+    assert params["escaped"] == "\\${lr}"
+    assert params["empty"] == "${}"
+    assert params["self"] == "${self}"
+    assert params["k0"] == "${k1}"  # too long a chain: kept, not a crash
+    assert params["k1990"] == 1
+    assert errors == []
+
+
 def test_a_token_in_a_config_is_never_stored(tmp_path: Path) -> None:
     (tmp_path / "training_args.json").write_text(
         '{"hub_token": "hf_abcdefghijklmnopqrstuvwxyz0123", "pad_token_id": 0, "logger": {"api_key": "k-123"},'
