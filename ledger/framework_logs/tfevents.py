@@ -70,8 +70,8 @@ def _read(
     so they are looked up rather than decoded (`_simple_points`); the others go through
     the general decoder and are checked alone. A record header is checked once per
     distinct header: the whole twelve bytes are the key, so a header with a flipped
-    byte is checked anew. The wall time is compared with `since` only in a record whose
-    CRC is checked: a damaged wall time must not make a record vanish unreported.
+    byte is checked anew. A scalar record older than `since` is CRC-checked all the
+    same: a damaged wall time must not make a record vanish unreported.
     """
     found: dict[str, Points] = {}
     problems: list[str] = []
