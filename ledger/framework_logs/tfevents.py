@@ -80,6 +80,7 @@ def _read(
     bad_data = 0
     headers: dict[bytes, int] = {}
     shapes: dict[bytes, Points | None] = {}
+    add_record, add_masked = records.append, masked.append
     pos, end = 0, len(raw)
     while pos < end:
         head = raw[pos : pos + 12]
@@ -104,6 +105,8 @@ def _read(
         if length > 16 and data[0] == 0x09 and data[9] == 0x10:
             if data[10] < 0x80:
                 step, after = data[10], 11
+            elif data[11] < 0x80:
+                step, after = data[10] & 0x7F | data[11] << 7, 12
             else:
                 try:
                     number, after = _varint(data, 10)
@@ -122,8 +125,8 @@ def _read(
                 bad_data += 1
                 continue
             if not each:
-                records.append(data)
-                masked.append(_U32.unpack_from(raw, stop)[0])
+                add_record(data)
+                add_masked(_U32.unpack_from(raw, stop)[0])
             if since is None or wall_time >= since:
                 points.steps.append(step)
                 points.times_ms.append(int(wall_time * 1000))

@@ -346,3 +346,36 @@ def test_a_flipped_bit_in_any_scalar_records_data_drops_that_record_alone(tmp_pa
         assert problems == ["1 damaged record(s) skipped"], byte
         assert list(found["lr"].steps) == [0, 1, 2, 3, 5], byte
         assert list(found["train/loss"].steps) == list(range(6)), byte
+
+
+def test_scalar_events_read_as_tensorboards_own_loader_reads_them(tmp_path: Path) -> None:
+    """Steps of every varint length, long and non-ASCII tags, through the shortcut for
+    torch's scalar events, against TensorBoard's reader of the same file."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(tmp_path))
+    steps = (0, 1, 127, 128, 200, 16383, 16384, 2**21, 2**40, -5)
+    tags = ("a", "train/loss", "é/" + "x" * 100, "y" * 130)
+    for n, step in enumerate(steps):
+        for tag in tags:
+            value = summary_pb2.Summary.Value(tag=tag, simple_value=n / 7 - len(tag))
+            summary = summary_pb2.Summary(value=[value])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n / 3, step=step, summary=summary))
+    writer.close()
+    path = next(tmp_path.glob("events.out.tfevents.*"))
+    expected: dict[str, list[tuple[int, int, float]]] = {}
+    for event in EventFileLoader(str(path)).Load():
+        for value in event.summary.value:
+            number = value.simple_value if value.HasField("simple_value") else value.tensor.float_val[0]
+            expected.setdefault(value.tag, []).append((event.step, int(event.wall_time * 1000), number))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert {
+        tag: list(zip(p.steps, p.times_ms, p.values, strict=True)) for tag, p in found.items()
+    } == expected
+    assert set(found) == set(tags)
