@@ -7,6 +7,7 @@ first run had none and `diff` showed `model.optimizer.lr (none) -> 0.01`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -288,3 +289,83 @@ def test_trainer_arguments_are_read_only_from_json(tmp_repo: TmpRepo) -> None:
     assert params["per_device_train_batch_size"] == (8, "out/run1/training_args.json")
     assert run["capture_errors"] == []
     assert not [p for p in run["params"] if p["source"].endswith(".bin")]
+
+
+INTERPOLATED_CONFIG = """\
+defaults:
+  - model: small
+  - _self_
+epochs: 2
+paths:
+  root_dir: ${oc.env:PROJECT_ROOT}
+  data_dir: ${paths.root_dir}/data/
+  output_dir: ${hydra:runtime.output_dir}
+  unset: ${oc.env:LEDGER_TEST_UNSET_VAR,fallback}
+  hub: ${oc.env:LEDGER_TEST_API_TOKEN}
+  db: ${oc.env:LEDGER_TEST_DB_URL}
+  stamp: ${now:%Y}
+loop:
+  a: ${loop.b}
+  b: ${loop.a}
+scheduler:
+  lr: ${model.optimizer.lr}
+  note: warm up to ${model.optimizer.lr} over ${epochs} epochs
+"""
+
+
+def test_hydra_interpolations_resolve_from_the_config_the_env_and_hydra_yaml(
+    hydra_project: TmpRepo,
+) -> None:
+    """Hydra saves `.hydra/config.yaml` unresolved; what can be resolved without
+    OmegaConf is, a secret never, and a cycle or an unknown resolver keeps its text."""
+    hydra_project.gen({"conf/config.yaml": INTERPOLATED_CONFIG})
+    hydra_project.commit("interpolated config")
+    token = "s3cr3t-" + "9f8e7d6c5b4a"
+    env = {
+        "PROJECT_ROOT": str(hydra_project.root),
+        "LEDGER_TEST_API_TOKEN": token,
+        "LEDGER_TEST_DB_URL": f"postgresql://trainer:{token}@db.example:5432/runs",
+    }
+
+    ledger("run", "--", sys.executable, "app.py", env=env)
+
+    shown = show_json(runs_json()[0]["id"])
+    run = shown["run"]
+    [folder] = run["run_folders"]
+    config = f"{folder}/.hydra/config.yaml"
+    params = params_of(run)
+    root = str(hydra_project.root)
+    assert params["paths.root_dir"] == (root, config)
+    assert params["paths.data_dir"] == (f"{root}/data/", config)
+    assert params["paths.output_dir"] == (folder, config)  # repo-relative, like the run's folder
+    assert params["paths.unset"] == ("fallback", config)
+    assert params["scheduler.lr"] == (0.001, config)
+    assert params["scheduler.note"] == ("warm up to 0.001 over 2 epochs", config)
+    # Kept as written: a secret-looking variable is not read; `now` and a cycle are not resolved.
+    assert params["paths.hub"] == ("${oc.env:LEDGER_TEST_API_TOKEN}", config)
+    assert params["paths.stamp"] == ("${now:%Y}", config)
+    assert params["loop.a"] == ("${loop.b}", config)
+    assert params["loop.b"] == ("${loop.a}", config)
+    # The URL's password is masked as any param's is; the token is nowhere in the record.
+    assert params["paths.db"][0].startswith("postgresql://trainer:")
+    assert token not in json.dumps(shown)
+    assert token not in ledger("show", run["summary"]["id"]).stdout
+    assert run["capture_errors"] == []
+
+
+def test_a_multirun_jobs_own_output_dir_is_no_disagreement(hydra_project: TmpRepo) -> None:
+    """Each job's `${hydra:runtime.output_dir}` resolves to its own folder: not a value the
+    jobs disagree on (no capture problem), and no one job's folder stands for the run's."""
+    hydra_project.gen(
+        {"conf/config.yaml": "defaults:\n  - model: small\n  - _self_\nout: ${hydra:runtime.output_dir}\n"}
+    )
+    hydra_project.commit("output dir in the config")
+
+    ledger("run", "--", sys.executable, "app.py", "-m", "model.optimizer.lr=0.1,0.2")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    [folder] = run["run_folders"]
+    params = params_of(run)
+    assert params["model.optimizer.name"] == ("adam", f"{folder}/0/.hydra/config.yaml")
+    assert "out" not in params
+    assert run["capture_errors"] == []
