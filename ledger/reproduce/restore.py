@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ledger.core.errors import ReproduceError
-from ledger.git.worktree import clean_env
+from ledger.git.command import scrubbed_env
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -284,7 +284,7 @@ def _dvc(dvc: str, cwd: Path, *args: str, quiet: bool = True) -> subprocess.Comp
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=clean_env(),
+        env=scrubbed_env(),
         check=False,
     )
 
