@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 HOOK_SH = Path(__file__).resolve().parents[2] / "hooks" / "hook.sh"
 
 
-def _repo(path: Path, files: dict[str, str]) -> TmpRepo:
+def _repo(path: Path, files: dict[str, str | bytes]) -> TmpRepo:
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     repo = TmpRepo(path)
     repo.gen(files)

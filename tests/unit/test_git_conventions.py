@@ -41,12 +41,12 @@ def test_the_ref_namespace_holds_every_ledger_ref() -> None:
     assert REF_SPEC == "refs/ledger/*:refs/ledger/*"
 
 
-def _strings(tree: ast.AST) -> list[ast.Constant]:
-    """String constants that are code: not a docstring (of a module, class, function or
-    attribute), which is a string standing alone as a statement."""
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants that are code, with their lines: not a docstring (of a module,
+    class, function or attribute), which is a string standing alone as a statement."""
     prose = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
     return [
-        node
+        (node.lineno, node.value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
     ]
@@ -54,11 +54,11 @@ def _strings(tree: ast.AST) -> list[ast.Constant]:
 
 def test_the_ref_namespace_is_spelled_in_one_module() -> None:
     spelled = [
-        f"{path.relative_to(ROOT)}:{node.lineno}"
+        f"{path.relative_to(ROOT)}:{line}"
         for path in PYTHON
         if path != ROOT / "ledger" / "git" / "refs.py"
-        for node in _strings(ast.parse(path.read_text(), str(path)))
-        if "refs/ledger" in node.value
+        for line, text in _strings(ast.parse(path.read_text(), str(path)))
+        if "refs/ledger" in text
     ]
     assert spelled == []
 
