@@ -197,6 +197,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
     Problems with the user's files become lines in the record, never a lost run.
     """
     from ledger.git import snapshot as git
+    from ledger.git.refs import snapshot_ref
 
     errors: list[str] = []
     root = ws.root
@@ -206,7 +207,7 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
             snapshot: Snapshot | None = git.make_snapshot(
                 repo,
                 tree,
-                ref=f"{git.SNAPSHOT_REF_PREFIX}{run_id}",
+                ref=snapshot_ref(run_id),
                 deny=ws.config.snapshot_deny,
                 max_file_bytes=ws.config.snapshot_max_file_bytes,
                 max_total_bytes=ws.config.snapshot_max_total_bytes,

@@ -22,6 +22,7 @@ from ledger.commits.blobs import TreeReader
 from ledger.core.errors import GitError
 from ledger.core.ids import RunId
 from ledger.git import batch
+from ledger.git.refs import snapshot_ref
 from ledger.store import writes as recorder
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ def keep_reachable(root: Path, runs: Sequence[CommitRun], recorded: Sequence[Run
     batch.create_refs(
         root,
         [
-            (f"{batch.SNAPSHOT_REF_PREFIX}{item.run.id}", item.run.snapshot)
+            (snapshot_ref(item.run.id), item.run.snapshot)
             for item in runs
             if item.run.id in wanted and item.run.snapshot is not None
         ],

@@ -250,12 +250,11 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
     """Run the command under `ledger run` in the worktree; returns the new run's ID."""
     from ledger.capture.runner import run_command
     from ledger.core.errors import ReproduceError
-    from ledger.git.command import find_repo
-    from ledger.git.worktree import clean_env
+    from ledger.git.command import find_repo, scrubbed_env
     from ledger.read import queries
     from ledger.store import annotate
 
-    env = clean_env({**plan.env, "LEDGER_URL": ws.url})
+    env = scrubbed_env({**plan.env, "LEDGER_URL": ws.url})
     if python_dir is not None:
         # Stages and scripts that start `python` by name find the plan's interpreter.
         env["PATH"] = os.pathsep.join([str(python_dir), env.get("PATH", "")])

@@ -31,7 +31,7 @@ from ledger.dvc.cache import (
     read_text,
     render_config,
 )
-from ledger.git.worktree import clean_env
+from ledger.git.command import scrubbed_env
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -259,7 +259,7 @@ def _dvc(dvc: str, cwd: Path, *args: str, quiet: bool = True) -> subprocess.Comp
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=clean_env(),
+        env=scrubbed_env(),
         check=False,
     )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.core.errors import InstallError
+from ledger.git import command
 from ledger.setup import git_hooks
 from ledger.setup.hook_specs import HOOKS, PYTHON_CONFIG_KEY, SCRIPT_CONFIG_KEY, HookSpec
 from ledger.setup.precommit_config import CONFIG_NAME, HOOK_TYPES_KEY, ConfigPlan, plan_config
@@ -359,7 +360,7 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _git(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    proc = command.run(*args, text=True, cwd=root)
     if check and proc.returncode != 0:
         raise InstallError(f"git {' '.join(args)} failed: {' '.join(proc.stderr.split())}")
     return proc

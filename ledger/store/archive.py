@@ -9,6 +9,7 @@ from sqlalchemy import delete, exists, select, update
 
 from ledger.core.errors import GitError
 from ledger.git.command import git
+from ledger.git.refs import snapshot_ref
 from ledger.store import tables
 
 if TYPE_CHECKING:
@@ -17,9 +18,6 @@ if TYPE_CHECKING:
 
     from ledger.core.ids import RunId
     from ledger.store.engine import Store
-
-SNAPSHOT_REF = "refs/ledger/runs/{}"
-"""Where a run's code snapshot is kept reachable (see `ledger.git.snapshot.make_snapshot`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +73,7 @@ def delete_runs(store: Store, run_ids: Sequence[RunId], *, root: Path | None = N
 
 
 def _delete_refs(root: Path, ids: Sequence[str], removed: int) -> DeleteReport:
-    refs = [SNAPSHOT_REF.format(run_id) for run_id in ids]
+    refs = [snapshot_ref(run_id) for run_id in ids]
     try:
         present = set(git("for-each-ref", "--format=%(refname)", *refs, cwd=root).split())
         doomed = [ref for ref in refs if ref in present]

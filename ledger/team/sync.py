@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from ledger.store.transfer import CopyReport
     from ledger.store.workspace import Workspace
 
-REF_SPEC = "refs/ledger/*:refs/ledger/*"
-"""Every ledger ref (the snapshots under refs/ledger/runs/), mapped to itself."""
-
 
 @dataclass(frozen=True, slots=True)
 class RefsMoved:
@@ -42,6 +39,8 @@ class RefsMoved:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `ledger sync` to the CLI."""
+    from ledger.git.refs import NAMESPACE
+
     p = sub.add_parser(
         "sync",
         help="copy runs to or from another ledger (SQLite <-> PostgreSQL), by run ID",
@@ -62,7 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--git-remote",
         metavar="NAME",
-        help="also push (--to) or fetch (--from) the code snapshot refs refs/ledger/* through this git remote",
+        help=f"also push (--to) or fetch (--from) the code snapshot refs {NAMESPACE}* through this git remote",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("filter", nargs="*", help="only the runs matching this filter, e.g. 'tag:paper'")
@@ -154,6 +153,7 @@ def move_refs(root: Path, remote: str, *, direction: str) -> RefsMoved:
         GitError: git refused; the message carries its stderr.
     """
     from ledger.git.command import git
+    from ledger.git.refs import REF_SPEC
 
     if direction == "push":
         if not _ledger_refs(root):
@@ -205,8 +205,9 @@ def _describe(report: CopyReport) -> str:
 
 def _ledger_refs(root: Path) -> list[str]:
     from ledger.git.command import git
+    from ledger.git.refs import NAMESPACE
 
-    return git("for-each-ref", "--format=%(refname)", "refs/ledger/", cwd=root).split()
+    return git("for-each-ref", "--format=%(refname)", NAMESPACE, cwd=root).split()
 
 
 def _same(a: str, b: str) -> bool:
