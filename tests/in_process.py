@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 NEEDS_A_PROCESS = frozenset({"run", "reproduce", "ui"})
 """Commands that start a recorded child, hand it to a detached recorder, or own the
-terminal: their signals, exit and child processes belong to a program of their own."""
+terminal: their signals, exit and child processes belong to a program of their own
+(asking one of them for `--help` runs nothing)."""
 
 DEFAULT_WARNING_FILTERS: tuple[tuple[Literal["default", "ignore"], type[Warning], str], ...] = (
     ("default", DeprecationWarning, "__main__"),
@@ -44,7 +45,7 @@ DEFAULT_WARNING_FILTERS: tuple[tuple[Literal["default", "ignore"], type[Warning]
 
 def run_main(args: Sequence[str], *, cwd: Path | None, env: Mapping[str, str]) -> tuple[int, str, str]:
     """`main(args)` with `env` added to the environment, in `cwd`; (exit code, stdout, stderr)."""
-    if args and args[0] in NEEDS_A_PROCESS:
+    if args and args[0] in NEEDS_A_PROCESS and list(args[1:2]) not in (["-h"], ["--help"]):
         raise AssertionError(f"`ledger {args[0]}` needs a process of its own: use ledger_process")
     from ledger.cli import main
 

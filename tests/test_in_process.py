@@ -23,6 +23,7 @@ ASKED = [
     ["--version"],
     ["--help"],
     ["list", "--help"],
+    ["run", "--help"],
     ["list", "-n", "many"],  # a usage error: exit 2 from argparse
     ["frobnicate"],
     ["where"],
