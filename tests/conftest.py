@@ -114,8 +114,8 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite ledger created and migrated by the product's first open, once per session
-    (per xdist worker): Alembic's scripts load and run in a few hundred milliseconds,
-    a copy of the file takes one."""
+    (per xdist worker): loading and running Alembic's scripts costs far more than a copy
+    of the file."""
     from ledger.store import connect
 
     path = tmp_path_factory.mktemp("ledger-template") / "ledger.db"

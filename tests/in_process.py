@@ -1,7 +1,7 @@
 """Run `ledger.cli.main` inside the test's process as `python -m ledger` would run.
 
-A subprocess pays the interpreter's start and the imports of every command it runs
-(0.2-1.5 s); most CLI checks only read what the command prints and its exit code.
+A subprocess pays the interpreter's start and the imports of every command it runs;
+most CLI checks only read what the command prints and its exit code.
 What a fresh interpreter gives the program is given here too, and taken back after:
 the folder and environment asked for, an empty stdin, stdout and stderr as files at the
 descriptor level (children the command starts write into them, as they would into
