@@ -15,7 +15,7 @@ import pytest
 from tests.repo import DVC, TmpRepo
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from ledger.store.engine import Store
 
@@ -111,15 +111,49 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite ledger created and migrated by the product's first open, once per session
+    (per xdist worker): loading and running Alembic's scripts costs far more than a copy
+    of the file."""
+    from ledger.store.engine import connect
+
+    path = tmp_path_factory.mktemp("ledger-template") / "ledger.db"
+    connect(f"sqlite:///{path}", upgrade=True).close()
+    leftovers = sorted(p.name for p in path.parent.iterdir() if p != path)
+    assert leftovers == [], f"the closed template left {leftovers}: copying the file alone would lose them"
+    return path
+
+
+@pytest.fixture
+def migrated_ledger(_ledger_template: Path) -> Callable[[Path], Path]:
+    """`migrated_ledger(path)` puts a fresh ledger at the schema head at `path`, the file a
+    first open would leave there."""
+
+    def place(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_ledger_template, path)
+        return path
+
+    return place
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh ledger: a file-backed SQLite one (WAL and foreign keys are file
     features), then the same on a PostgreSQL schema of its own (skipped, with the
-    reason, when LEDGER_TEST_PG_URL is unset)."""
+    reason, when LEDGER_TEST_PG_URL is unset).
+
+    The SQLite one is a copy of the session's migrated template, unless the test is
+    marked `first_open`: then Alembic migrates it here, as a user's first open does.
+    """
     from ledger.store.engine import connect
 
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        path = tmp_path / "ledger.db"
+        if request.node.get_closest_marker("first_open") is None:
+            request.getfixturevalue("migrated_ledger")(path)
+        url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("pg_url")
     opened = connect(url, upgrade=True)

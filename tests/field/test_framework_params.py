@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -61,8 +61,8 @@ def hydra_project(tmp_repo: TmpRepo) -> TmpRepo:
 
 
 def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "app.py")
-    ledger("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+    ledger_process("run", "--", sys.executable, "app.py")
+    ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
 
     second, first = runs_json()
     base = show_json(first["id"])["run"]
@@ -89,7 +89,7 @@ def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo
 def test_a_template_style_run_dir_is_the_runs_folder(hydra_project: TmpRepo) -> None:
     run_dir = "hydra.run.dir=logs/train/runs/${now:%Y-%m-%d}_${now:%H-%M-%S}"
 
-    ledger("run", "--", sys.executable, "app.py", run_dir, "epochs=4")
+    ledger_process("run", "--", sys.executable, "app.py", run_dir, "epochs=4")
 
     run = show_json(runs_json()[0]["id"])["run"]
     [folder] = run["run_folders"]
@@ -99,7 +99,7 @@ def test_a_template_style_run_dir_is_the_runs_folder(hydra_project: TmpRepo) -> 
 
 
 def test_hydra_multirun_jobs_give_the_params_they_share(hydra_project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "app.py", "-m", "model.depth=3", "model.optimizer.lr=0.1,0.2")
+    ledger_process("run", "--", sys.executable, "app.py", "-m", "model.depth=3", "model.optimizer.lr=0.1,0.2")
 
     run = show_json(runs_json()[0]["id"])["run"]
     [folder] = run["run_folders"]
@@ -121,7 +121,7 @@ def test_a_stale_hydra_folder_is_not_this_runs(hydra_project: TmpRepo) -> None:
         }
     )
 
-    ledger("run", "--", sys.executable, "app.py")
+    ledger_process("run", "--", sys.executable, "app.py")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert stale not in run["run_folders"]
@@ -136,7 +136,7 @@ def test_a_run_reusing_an_earlier_runs_folder_reads_what_it_wrote_there(hydra_pr
     old = time.time() - 3600
     os.utime(hydra_project.root / "outputs/fixed/earlier-run-only.txt", (old, old))
 
-    ledger("run", "--", sys.executable, "app.py", "hydra.run.dir=outputs/fixed", "model.depth=5")
+    ledger_process("run", "--", sys.executable, "app.py", "hydra.run.dir=outputs/fixed", "model.depth=5")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["run_folders"] == ["outputs/fixed"]
@@ -150,12 +150,12 @@ def test_reproduce_compares_the_reproductions_own_folder(tmp_repo: TmpRepo) -> N
     # Nothing ignored: the original's folder is in its snapshot, so in the worktree too.
     tmp_repo.gen(HYDRA_FILES)
     tmp_repo.commit("hydra app")
-    ledger("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+    ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
     original = show_json(runs_json()[0]["id"])["run"]
     [original_folder] = original["run_folders"]
     time.sleep(1 - time.time() % 1)  # Hydra names folders by the second: make it a new one
 
-    done = ledger("reproduce", original["summary"]["id"], check=False)
+    done = ledger_process("reproduce", original["summary"]["id"], check=False)
 
     copy = show_json(runs_json("tag:reproduction")[0]["id"])["run"]
     [copy_folder] = copy["run_folders"]
@@ -183,7 +183,7 @@ def test_a_config_file_named_on_the_command_line_is_read(tmp_repo: TmpRepo, flag
     tmp_repo.commit("config script")
     given = [f"{flag}configs/cfg.yaml"] if flag.endswith("=") else [flag, "configs/cfg.yaml"]
 
-    ledger("run", "--", sys.executable, "train.py", *given, "--optimizer.lr", "0.01")
+    ledger_process("run", "--", sys.executable, "train.py", *given, "--optimizer.lr", "0.01")
 
     run = show_json(runs_json()[0]["id"])["run"]
     params = params_of(run)
@@ -202,8 +202,8 @@ def test_a_json_config_diffs_by_its_values(tmp_repo: TmpRepo) -> None:
         }
     )
     tmp_repo.commit("two configs")
-    ledger("run", "--", sys.executable, "train.py", "--config", "a.json")
-    ledger("run", "--", sys.executable, "train.py", "--config", "b.json")
+    ledger_process("run", "--", sys.executable, "train.py", "--config", "a.json")
+    ledger_process("run", "--", sys.executable, "train.py", "--config", "b.json")
 
     second, first = runs_json()
     assert "model.lr  0.001  ->  0.01" in ledger("diff", first["id"], second["id"]).stdout
@@ -213,7 +213,7 @@ def test_a_malformed_config_file_is_a_capture_problem(tmp_repo: TmpRepo) -> None
     tmp_repo.gen({"train.py": "print('still trained')\n", "cfg.yaml": "lr: [0.1\n  bad: {\n"})
     tmp_repo.commit("broken config")
 
-    done = ledger("run", "--", sys.executable, "train.py", "--config", "cfg.yaml")
+    done = ledger_process("run", "--", sys.executable, "train.py", "--config", "cfg.yaml")
 
     assert "still trained" in done.stdout
     assert "Traceback" not in done.stderr
@@ -228,7 +228,7 @@ def test_a_config_flag_that_names_no_file_reads_nothing(tmp_repo: TmpRepo) -> No
     tmp_repo.gen({"train.py": "print('ok')\n"})
     tmp_repo.commit("script")
 
-    ledger("run", "--", sys.executable, "train.py", "-c", "4", "--config", "missing.yaml")
+    ledger_process("run", "--", sys.executable, "train.py", "-c", "4", "--config", "missing.yaml")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["capture_errors"] == ["missing.yaml: config file named on the command line was not found"]
@@ -260,7 +260,7 @@ def test_lightning_hparams_of_this_runs_version_folder(tmp_repo: TmpRepo) -> Non
     )
     tmp_repo.commit("lightning script")
 
-    ledger("run", "--", sys.executable, "train.py", "--lr", "0.02")
+    ledger_process("run", "--", sys.executable, "train.py", "--lr", "0.02")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["run_folders"] == ["lightning_logs/version_1"]
@@ -281,7 +281,7 @@ def test_trainer_arguments_are_read_only_from_json(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": script, ".gitignore": "out/\n"})
     tmp_repo.commit("trainer script")
 
-    ledger("run", "--", sys.executable, "train.py")
+    ledger_process("run", "--", sys.executable, "train.py")
 
     run = show_json(runs_json()[0]["id"])["run"]
     params = params_of(run)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -117,7 +117,7 @@ def _project(repo: TmpRepo, script: str, *, extra: dict[str, str | bytes] | None
 
 def _run(*args: str, script: str = "train.py") -> dict[str, Any]:
     """`ledger run -- python train.py ARGS`; the parts of `show --json` the tests read."""
-    ledger("run", "--", sys.executable, script, *args)
+    ledger_process("run", "--", sys.executable, script, *args)
     shown = show_json(runs_json()[0]["id"])
     run = shown["run"]
     return {

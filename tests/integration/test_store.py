@@ -44,6 +44,7 @@ from ledger.store.writes import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 pytestmark = pytest.mark.integration
@@ -890,11 +891,13 @@ def test_get_run_short_id_accounts_for_other_runs(store: Store) -> None:
 # schema
 
 
+@pytest.mark.first_open
 def test_a_fresh_ledger_is_created_at_the_schema_head(store: Store) -> None:
     with store.reading() as session:
         assert session.execute(text("SELECT version_num FROM alembic_version")).all() == [(SCHEMA_HEAD,)]
 
 
+@pytest.mark.first_open
 def test_a_fresh_ledger_uses_wal_and_foreign_keys(store: Store) -> None:
     if not store.is_sqlite:
         pytest.skip("WAL and the foreign_keys pragma are SQLite settings")
@@ -945,6 +948,7 @@ def test_an_old_ledger_upgrades_without_losing_a_row(tmp_path: Path) -> None:
         upgraded.close()
 
 
+@pytest.mark.first_open
 def test_models_and_migrations_agree(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -956,6 +960,33 @@ def test_models_and_migrations_agree(store: Store) -> None:
         diffs = compare_metadata(context, Base.metadata)
 
     assert diffs == []
+
+
+def test_the_tests_template_ledger_is_the_file_a_first_open_makes(
+    migrated_ledger: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    """Tests get a copy of one migrated file (tests/conftest.py): it must hold what the
+    product's own first open writes, schema, stamps and rows alike."""
+    copied = migrated_ledger(tmp_path / "copied" / "ledger.db")
+    created = tmp_path / "created" / "ledger.db"
+    connect(f"sqlite:///{created}").close()
+
+    assert _whole_file(copied) == _whole_file(created)
+
+
+def _whole_file(path: Path) -> dict[str, object]:
+    with sqlite3.connect(path) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        whole: dict[str, object] = {
+            "schema": sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")),
+            **{
+                p: conn.execute(f"PRAGMA {p}").fetchall()
+                for p in ("user_version", "application_id", "journal_mode")
+            },
+            **{t: sorted(conn.execute(f'SELECT * FROM "{t}"')) for t in tables},  # noqa: S608
+        }
+    conn.close()
+    return whole
 
 
 def test_reopening_a_ledger_keeps_its_runs(store: Store) -> None:
