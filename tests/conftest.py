@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -112,6 +113,65 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def _pg_template(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database migrated to the head once per session (per xdist worker):
+    `CREATE DATABASE ... TEMPLATE` copies it in a few milliseconds, where Alembic takes a
+    second or more on a loaded machine."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    from ledger.store.engine import connect
+
+    name = f"ledger_tpl_{worker_id}_{uuid.uuid4().hex[:8]}"
+    with _pg_admin() as admin:
+        admin(f'CREATE DATABASE "{name}"')
+    try:
+        connect(_pg_database_url(name), upgrade=True).close()
+        yield name
+    finally:
+        with _pg_admin() as admin:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_migrated_url(_pg_template: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database at the schema head, of its own, dropped after."""
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    with _pg_admin() as admin:
+        admin(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}" STRATEGY FILE_COPY')
+    try:
+        yield _pg_database_url(name)
+    finally:
+        with _pg_admin() as admin:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def _pg_admin() -> Iterator[Callable[[str], None]]:
+    """Statements that cannot run in a transaction (CREATE/DROP DATABASE), on the test server."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    assert PG_URL is not None
+    engine = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+
+            def run(sql: str) -> None:
+                conn.execute(text(sql))
+
+            yield run
+    finally:
+        engine.dispose()
+
+
+def _pg_database_url(name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    assert PG_URL is not None
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
 def _ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite ledger created and migrated by the product's first open, once per session
     (per xdist worker): loading and running Alembic's scripts costs far more than a copy
@@ -154,6 +214,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         if request.node.get_closest_marker("first_open") is None:
             request.getfixturevalue("migrated_ledger")(path)
         url = f"sqlite:///{path}"
+    elif request.node.get_closest_marker("first_open") is None:
+        url = request.getfixturevalue("pg_migrated_url")
     else:
         url = request.getfixturevalue("pg_url")
     opened = connect(url, upgrade=True)
