@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import false, func, select
 
 from ledger.core.filters import Compare, Field, Or
+from ledger.core.verdict import ReproductionLink
 from ledger.read import queries
 from ledger.read.sql_orm import compile_filter, order_runs
 from ledger.read.windows_sqlite import ChangeMarker, Page, squeeze
@@ -46,17 +47,6 @@ class LogText:
 
     text: str | None
     problem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReproductionLink:
-    """A reproduction this run took part in, from either side."""
-
-    run_id: str
-    """The new run made by `ledger reproduce`."""
-    original_id: str
-    matched: bool | None
-    created_at: float
 
 
 def change_marker(store: Store) -> ChangeMarker:
@@ -180,7 +170,10 @@ def reproductions(store: Store, run_id: RunId) -> tuple[ReproductionLink, ...]:
             .where((r.run_id == run_id) | (r.original_id == run_id))
             .order_by(r.created_at)
         ).all()
-    return tuple(ReproductionLink(a, b, matched, created) for a, b, matched, created in rows)
+    return tuple(
+        ReproductionLink(run_id=a, original_id=b, matched=matched, created_at=created)
+        for a, b, matched, created in rows
+    )
 
 
 def read_log(store: Store, run_id: RunId) -> LogText:
