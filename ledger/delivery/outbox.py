@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from ledger.core.errors import LedgerError, StoreUnreachableError
 from ledger.core.ids import RunId
+from ledger.core.urls import sqlite_url
 from ledger.store import tables
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def outbox_path(ws: Workspace) -> Path:
 
 def outbox_url(ws: Workspace) -> str:
     """The outbox as a ledger URL."""
-    return f"sqlite:///{outbox_path(ws)}"
+    return sqlite_url(outbox_path(ws))
 
 
 def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.core.errors import StoreCorruptError, StoreError, StoreOutdatedError, StoreUnreachableError
+from ledger.core.urls import sqlite_file
 from ledger.store.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD, SCHEMA_REVISIONS
 
 if TYPE_CHECKING:
@@ -156,8 +157,8 @@ def connect(url: str, *, upgrade: bool | None = None) -> Store:
     upgraded when asked (`ledger db upgrade`), since every client of a team must
     move at once.
     """
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if (path := sqlite_file(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = _make_engine(url)
     except ArgumentError as e:
@@ -293,7 +294,7 @@ def _is_damaged(error: BaseException) -> bool:
 def _raise_if_corrupt(error: DBAPIError, url: str) -> None:
     if _is_damaged(error):
         raise StoreCorruptError(
-            f"the ledger file {_safe_url(url).removeprefix('sqlite:///')} is damaged ({_first_line(error)}): "
+            f"the ledger file {sqlite_file(url) or _safe_url(url)} is damaged ({_first_line(error)}): "
             "run `ledger doctor --fix` to set it aside and rebuild the ledger"
         ) from error
 

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ledger.core.errors import LedgerError
+from ledger.core.urls import sqlite_url
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -65,7 +66,7 @@ class NoLedgerScreen(Screen[None]):
 
         path = self._app.services.ledger_file
         try:
-            store = connect(f"sqlite:///{path}")
+            store = connect(sqlite_url(path))
         except LedgerError:
             return  # still being created by the first run; the next tick tries again
         self.app.call_from_thread(self._app.ledger_opened, store)
