@@ -141,8 +141,9 @@ def deliver(
     if not path.exists():
         return None
     from ledger.delivery.liveness import reap_dead_runs
+    from ledger.store.archive import delete_runs
     from ledger.store.engine import connect
-    from ledger.store.transfer import copy_runs, delete_runs
+    from ledger.store.transfer import copy_runs
 
     with _exclusive(path) as mine:
         if not mine:

@@ -21,8 +21,8 @@ from ledger.capture.log_tee import compress_log
 from ledger.core.chunks import Points
 from ledger.core.ids import RunId, new_run_id
 from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunEnd
+from ledger.store import archive, merge, transfer
 from ledger.store import tables as models
-from ledger.store import transfer
 from ledger.store.engine import Store, connect
 from ledger.store.writes import (
     add_points,
@@ -277,8 +277,8 @@ def test_notes_edited_on_both_sides_are_joined_once(sqlite_pair: tuple[Store, St
     ids=["target-empty", "source-empty", "same", "source-extends", "target-extends", "both-differ"],
 )
 def test_merge_notes(target: str | None, source: str | None, merged: str) -> None:
-    assert transfer.merge_notes(target, source) == merged
-    assert transfer.merge_notes(merged, source) == merged
+    assert merge.merge_notes(target, source) == merged
+    assert merge.merge_notes(merged, source) == merged
 
 
 def test_a_run_copied_while_running_is_completed_by_the_next_sync(
@@ -373,7 +373,7 @@ def test_delete_runs_removes_the_whole_record(sqlite_pair: tuple[Store, Store]) 
     original = rich_run(local)
     add_reproduction(local, original)
 
-    transfer.delete_runs(local, transfer.run_ids(local))
+    archive.delete_runs(local, transfer.run_ids(local))
 
     for model in (models.Run, models.MetricChunk, models.Series, models.Tag, models.Reproduction, models.Log):
         assert count(local, model) == 0, model.__name__
