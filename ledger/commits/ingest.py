@@ -197,9 +197,9 @@ def _link(ws: Workspace, store: Store, links: Sequence[tuple[RunId, str]]) -> No
     if not links:
         return
     now = time.time()
-    with store.writing() as session:
+    with store.writing_core() as conn:
         store.upsert(
-            session,
+            conn,
             tables.CommitLink,
             [{"run_id": r, "commit": sha, "linked_at": now} for r, sha in links],
             keys=("run_id", "commit"),
@@ -220,35 +220,35 @@ def follow_rewrite(ws: Workspace, store: Store, old_tip: str, new_tip: str) -> i
     by_author = {key: sha for sha, key in reversed(new)}
     mapping = {sha: by_author[key] for sha, key in old if key in by_author}
     moved = 0
-    with store.writing() as session:
+    with store.writing_core() as conn:
         for before, after in mapping.items():
             already = set(
-                session.scalars(select(tables.CommitLink.run_id).where(tables.CommitLink.commit == after))
+                conn.scalars(select(tables.CommitLink.run_id).where(tables.CommitLink.commit == after))
             )
-            session.execute(
+            conn.execute(
                 delete(tables.CommitLink).where(
                     tables.CommitLink.commit == before, tables.CommitLink.run_id.in_(already)
                 )
             )
             moved += _count(
-                session.execute(
+                conn.execute(
                     update(tables.CommitLink).where(tables.CommitLink.commit == before).values(commit=after)
                 )
             )
             captured = tables.Run.source.in_(("commit", "backfill"))
-            if session.scalar(
+            if conn.scalar(
                 select(tables.CommitLink.run_id).where(tables.CommitLink.commit == after).limit(1)
             ):
                 # git runs post-commit for each rewritten commit too; a commit that holds
                 # a linked run is not a run of its own.
-                session.execute(delete(tables.Run).where(captured, tables.Run.commit.in_((before, after))))
-            elif session.scalar(select(tables.Run.id).where(captured, tables.Run.commit == after).limit(1)):
+                conn.execute(delete(tables.Run).where(captured, tables.Run.commit.in_((before, after))))
+            elif conn.scalar(select(tables.Run.id).where(captured, tables.Run.commit == after).limit(1)):
                 # The rewritten commit was captured already (post-commit ran first): the
                 # capture of the commit it replaced is superseded.
-                session.execute(delete(tables.Run).where(captured, tables.Run.commit == before))
+                conn.execute(delete(tables.Run).where(captured, tables.Run.commit == before))
             else:
                 moved += _count(
-                    session.execute(
+                    conn.execute(
                         update(tables.Run)
                         .where(captured, tables.Run.commit == before)
                         .values(commit=after, snapshot=after)

@@ -27,6 +27,7 @@ from ledger.store import writes as recorder
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from ledger.core.config import Config
@@ -149,8 +150,8 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
 
     if not runs:
         return []
-    with store.writing() as session:
-        seen = _known(session, [r.run.commit for r in runs if r.run.commit])
+    with store.writing_core() as conn:
+        seen = _known(conn, [r.run.commit for r in runs if r.run.commit])
         fresh = []
         for item in runs:
             if item.run.commit is not None:
@@ -162,8 +163,8 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
             return []
         for item in fresh:
             if item.run.environment is not None:
-                save_environment(store, session, item.run.environment)
-        session.execute(insert(tables.Run), [recorder.run_row(item.run) for item in fresh])
+                save_environment(store, conn, item.run.environment)
+        conn.execute(insert(tables.Run), [recorder.run_row(item.run) for item in fresh])
         for model, rows in (
             (tables.Tag, [r for item in fresh for r in _tag_rows(item.run)]),
             (tables.Param, [r for item in fresh for r in recorder.param_rows(item.run.id, item.run.params)]),
@@ -171,7 +172,7 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
             (tables.DataRef, [r for item in fresh for r in recorder.data_rows(item.run.id, item.run.data)]),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                conn.execute(insert(model), rows)
     return [item.run.id for item in fresh]
 
 
@@ -228,7 +229,7 @@ def _memory_folder() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _known(session: Session, shas: Sequence[str | None]) -> set[str]:
+def _known(session: Session | Connection, shas: Sequence[str | None]) -> set[str]:
     from sqlalchemy import select, union
 
     from ledger.store import tables

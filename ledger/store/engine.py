@@ -71,7 +71,10 @@ class Store:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write transaction, committed on success and rolled back on any error.
+        """A write transaction on an ORM session, committed on success and rolled back on any error.
+
+        For building rows as objects (test fixtures); the ledger's writers use
+        `writing_core()` (the rule is in `ledger.store.writes`).
 
         On SQLite it starts with BEGIN IMMEDIATE: a deferred transaction that reads
         first and writes later can fail at once with "database is locked" instead of
@@ -84,8 +87,8 @@ class Store:
     def writing_core(self) -> Iterator[Connection]:
         """A write transaction on a Core connection, as `writing()` commits and fails.
 
-        For hot paths that only run Core statements (the recorder's run creation):
-        an ORM session's bookkeeping costs more than the inserts themselves (issue 7).
+        Every writer of the ledger writes here, in Core statements (the rule and why
+        are in `ledger.store.writes`).
         """
         with self._translated(), self._writer.begin() as conn:
             yield conn
