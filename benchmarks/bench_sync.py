@@ -108,7 +108,7 @@ def build_source(path: Path, runs: int) -> None:
         ids = [new_run_id() for _ in range(min(1000, runs - start))]
         with store.writing_core() as conn:
             conn.execute(
-                insert(tables.Run),
+                insert(tables.RunRow),
                 [
                     {
                         "id": run_id,
@@ -132,7 +132,7 @@ def build_source(path: Path, runs: int) -> None:
                 ],
             )
             conn.execute(
-                insert(tables.Param),
+                insert(tables.ParamRow),
                 [
                     {
                         "run_id": r,
@@ -152,16 +152,19 @@ def build_source(path: Path, runs: int) -> None:
                     )
                 ],
             )
-            conn.execute(insert(tables.Tag), [{"run_id": r, "tag": t} for r in ids for t in ("sweep", "v2")])
             conn.execute(
-                insert(tables.Log), [{"run_id": r, "size": 850, "truncated": False, "data": log} for r in ids]
+                insert(tables.TagRow), [{"run_id": r, "tag": t} for r in ids for t in ("sweep", "v2")]
             )
-            conn.execute(insert(tables.Series), [{"run_id": r, "key": k} for r in ids for k in KEYS])
+            conn.execute(
+                insert(tables.LogRow),
+                [{"run_id": r, "size": 850, "truncated": False, "data": log} for r in ids],
+            )
+            conn.execute(insert(tables.SeriesRow), [{"run_id": r, "key": k} for r in ids for k in KEYS])
             series_ids = {
                 (r, k): i
                 for r, k, i in conn.execute(
-                    select(tables.Series.run_id, tables.Series.key, tables.Series.id).where(
-                        tables.Series.run_id.in_(ids)
+                    select(tables.SeriesRow.run_id, tables.SeriesRow.key, tables.SeriesRow.id).where(
+                        tables.SeriesRow.run_id.in_(ids)
                     )
                 )
             }
@@ -188,8 +191,8 @@ def build_source(path: Path, runs: int) -> None:
                     finals.append(
                         {"run_id": r, "key": k, "value": values[-1], "step": STEPS - 1, "source": "api"}
                     )
-            conn.execute(insert(tables.MetricChunk), chunk_rows)
-            conn.execute(insert(tables.Metric), finals)
+            conn.execute(insert(tables.MetricChunkRow), chunk_rows)
+            conn.execute(insert(tables.MetricRow), finals)
     store.close()
 
 

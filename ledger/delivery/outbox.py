@@ -103,7 +103,7 @@ def finish_run(
     box = connect(outbox_url(ws))
     try:
         with box.reading() as session:
-            known = session.get(tables.Run, started.run_id) is not None
+            known = session.get(tables.RunRow, started.run_id) is not None
         if not known:
             recorder.create_run(box, started.record)
         save_end(box, ws.spool_dir, started.run_id, end, series)
@@ -123,7 +123,7 @@ def pending(ws: Workspace) -> int:
     box = connect(outbox_url(ws))
     try:
         with box.reading() as session:
-            return int(session.scalar(select(func.count()).select_from(tables.Run)) or 0)
+            return int(session.scalar(select(func.count()).select_from(tables.RunRow)) or 0)
     finally:
         box.close()
 
@@ -154,7 +154,9 @@ def deliver(
             with box.reading() as session:
                 ids = list(
                     session.scalars(
-                        select(tables.Run.id).where(tables.Run.status != "running").order_by(tables.Run.id)
+                        select(tables.RunRow.id)
+                        .where(tables.RunRow.status != "running")
+                        .order_by(tables.RunRow.id)
                     )
                 )
             report = copy_runs(box, target, ids, progress=progress)

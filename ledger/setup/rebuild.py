@@ -201,4 +201,4 @@ def _run_ids(store: Store) -> set[str]:
     from ledger.store import tables
 
     with store.reading() as session:
-        return set(session.scalars(select(tables.Run.id)))
+        return set(session.scalars(select(tables.RunRow.id)))

@@ -58,7 +58,7 @@ def add_outputs(store: Store, run_id: RunId, outputs: Sequence[OutputFile]) -> N
     ]
     with store.writing_core() as conn:
         store.upsert(
-            conn, tables.Output, rows, keys=("run_id", "path"), update=("algorithm", "value", "size")
+            conn, tables.OutputRow, rows, keys=("run_id", "path"), update=("algorithm", "value", "size")
         )
 
 
@@ -83,7 +83,7 @@ def save_reproduction(store: Store, run_id: RunId, original_id: RunId, verdict: 
     with store.writing_core() as conn:
         store.upsert(
             conn,
-            tables.Reproduction,
+            tables.ReproductionRow,
             [row],
             keys=("run_id",),
             update=("original_id", "matched", "verdict"),

@@ -193,7 +193,7 @@ def _ensure_environments(
         rows = [
             dict(r) for r in src_session.execute(select(envs).where(envs.c.digest.in_(missing))).mappings()
         ]
-    target.upsert(conn, models.Environment, rows, keys=("digest",))
+    target.upsert(conn, models.EnvironmentRow, rows, keys=("digest",))
 
 
 def _insert_runs(conn: Connection, src: Bundle, ids: list[str]) -> None:
@@ -227,7 +227,7 @@ def _write_reproductions(target: Store, rows: list[dict[str, Any]]) -> int:
         if usable:
             target.upsert(
                 conn,
-                models.Reproduction,
+                models.ReproductionRow,
                 usable,
                 keys=("run_id",),
                 update=[c.name for c in table("reproductions").columns if c.name != "run_id"],

@@ -129,7 +129,7 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
         _write_data(store, conn, run_id, end.data)
         store.upsert(
             conn,
-            models.Output,
+            models.OutputRow,
             [
                 {"run_id": run_id, "path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size}
                 for o in end.outputs
@@ -151,7 +151,7 @@ def save_environment(store: Store, conn: Connection, env: Environment) -> None:
     """Store an environment once, however many runs share it."""
     store.upsert(
         conn,
-        models.Environment,
+        models.EnvironmentRow,
         [
             {
                 "digest": env.digest,
@@ -188,7 +188,7 @@ def add_points(
     # the last flush of a run is on the path of the user's `with` block ending).
     with store.writing_core() as conn:
         store.upsert(
-            conn, models.Series, [{"run_id": run_id, "key": k} for k in batches], keys=("run_id", "key")
+            conn, models.SeriesRow, [{"run_id": run_id, "key": k} for k in batches], keys=("run_id", "key")
         )
         ids = dict(
             conn.execute(
@@ -233,7 +233,7 @@ def write_final_metrics(store: Store, conn: Connection, run_id: RunId, metrics: 
     """Set final values read from files (they carry no step, so they always win)."""
     store.upsert(
         conn,
-        models.Metric,
+        models.MetricRow,
         metric_rows(run_id, metrics),
         keys=("run_id", "key"),
         update=("value", "step", "source"),
@@ -302,7 +302,7 @@ def _upsert_finals(
     ]
     store.upsert(
         conn,
-        models.Metric,
+        models.MetricRow,
         rows,
         keys=("run_id", "key"),
         update=("value", "step", "source"),
@@ -318,7 +318,7 @@ def _newer(excluded: Any) -> ColumnElement[bool]:
 
 def _write_tags(store: Store, conn: Connection, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
     rows = [{"run_id": r, "tag": t} for r in run_ids for t in dict.fromkeys(tags)]
-    store.upsert(conn, models.Tag, rows, keys=("run_id", "tag"))
+    store.upsert(conn, models.TagRow, rows, keys=("run_id", "tag"))
 
 
 def param_rows(run_id: RunId, params: Sequence[Param]) -> list[dict[str, object]]:
@@ -378,7 +378,7 @@ def metric_rows(run_id: RunId, metrics: Iterable[Metric]) -> list[dict[str, obje
 def _write_params(store: Store, conn: Connection, run_id: RunId, params: Sequence[Param]) -> None:
     store.upsert(
         conn,
-        models.Param,
+        models.ParamRow,
         param_rows(run_id, params),
         keys=("run_id", "key"),
         update=("kind", "num", "text", "source"),
@@ -389,7 +389,7 @@ def _write_data(store: Store, conn: Connection, run_id: RunId, data: Sequence[Da
     rows = data_rows(run_id, data)
     store.upsert(
         conn,
-        models.DataRef,
+        models.DataRefRow,
         rows,
         keys=("run_id", "path", "role"),
         update=(
@@ -411,7 +411,7 @@ def _write_log(
 ) -> None:
     store.upsert(
         conn,
-        models.Log,
+        models.LogRow,
         [{"run_id": run_id, "size": size, "truncated": truncated, "data": data}],
         keys=("run_id",),
         update=("size", "truncated", "data"),
