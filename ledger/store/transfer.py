@@ -5,7 +5,7 @@ chunks, data hashes, outputs, log, commit links, reproductions and the environme
 it points at. A run the target lacks is inserted row for row; a run both hold is
 merged (tags and links united, notes joined, missing chunks added, and the fuller
 record's values taken when the target's copy is behind, e.g. still `running`), so
-copying twice changes nothing the second time. Each batch of runs is one
+copying twice changes nothing the second time (`ledger.store.merge`). Each batch of runs is one
 transaction on the target: an interrupted copy never leaves half a run.
 """
 
