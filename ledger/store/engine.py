@@ -65,7 +65,7 @@ class Store:
     @contextlib.contextmanager
     def reading_core(self) -> Iterator[Connection]:
         """A read transaction on a Core connection, for queries of columns only:
-        their rows come back without the ORM's result processing (issue 7)."""
+        their rows come back without the ORM's result processing."""
         with self._translated(), self.engine.begin() as conn:
             yield conn
 

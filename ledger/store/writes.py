@@ -184,8 +184,8 @@ def add_points(
     batches = {limits.fitted("metric key", k, limits.KEY, problems): p for k, p in batches.items() if len(p)}
     if not batches:
         return
-    # Core, not an ORM session: its bookkeeping cost more than the inserts (issue 7,
-    # the last flush of a run is on the path of the user's `with` block ending).
+    # The last flush of a run is on the path of the user's `with` block ending: this is
+    # the write the Core rule (module docstring) is for.
     with store.writing_core() as conn:
         store.upsert(
             conn, models.SeriesRow, [{"run_id": run_id, "key": k} for k in batches], keys=("run_id", "key")
