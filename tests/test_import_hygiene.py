@@ -80,7 +80,7 @@ def test_a_python_api_run_never_sets_up_the_orm(tmp_repo) -> None:
         "with ledger.start_run(name='core-only', params={'lr': 0.1}):\n"
         "    ledger.log_metrics({'loss': 0.5, 'acc': 0.9}, step=0)\n"
         "from ledger.store import tables\n"
-        "print(tables.Run.__mapper__.configured)"
+        "print(tables.RunRow.__mapper__.configured)"
     )
 
     out = subprocess.run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import time
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
@@ -126,12 +125,13 @@ def open_services(filter_text: str = "") -> Services:
     Raises:
         LedgerError: no ledger can be located, or it cannot be opened.
     """
+    from ledger.core.urls import sqlite_file
     from ledger.store.workspace import locate, open_store
     from ledger.tui.services import SubjectCache
     from ledger.tui.settings import FILENAME, load_settings
 
     ws = locate()
-    ledger_file = Path(ws.url.removeprefix("sqlite:///")) if ws.url.startswith("sqlite:///") else None
+    ledger_file = sqlite_file(ws.url)
     root = None if ws.repo is None else ws.repo.toplevel
     settings_path = ws.spool_dir.parent / FILENAME
     subjects = SubjectCache()

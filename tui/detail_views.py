@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ledger.capture.runtime import TorchRuntime
     from ledger.core.chunks import Points
     from ledger.core.records import RunDetail
-    from ledger.read.windows import ReproductionLink
+    from ledger.core.verdict import ReproductionLink
 
     Styler = Callable[[str], Style]
 

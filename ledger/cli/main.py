@@ -205,11 +205,12 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 def cmd_where(args: argparse.Namespace) -> int:
     """Print where the ledger lives."""
+    from ledger.core.urls import sqlite_file
     from ledger.store.workspace import locate
 
     ws = locate()
-    url = ws.url
-    print(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else _hide_password(url))
+    path = sqlite_file(ws.url)
+    print(_hide_password(ws.url) if path is None else path)
     return 0
 
 

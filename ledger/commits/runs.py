@@ -28,6 +28,7 @@ from ledger.store import writes as recorder
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from ledger.core.config import Config
@@ -150,8 +151,8 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
 
     if not runs:
         return []
-    with store.writing() as session:
-        seen = _known(session, [r.run.commit for r in runs if r.run.commit])
+    with store.writing_core() as conn:
+        seen = _known(conn, [r.run.commit for r in runs if r.run.commit])
         fresh = []
         for item in runs:
             if item.run.commit is not None:
@@ -163,16 +164,25 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
             return []
         for item in fresh:
             if item.run.environment is not None:
-                save_environment(store, session, item.run.environment)
-        session.execute(insert(tables.Run), [recorder.run_row(item.run) for item in fresh])
+                save_environment(store, conn, item.run.environment)
+        conn.execute(insert(tables.RunRow), [recorder.run_row(item.run) for item in fresh])
         for model, rows in (
-            (tables.Tag, [r for item in fresh for r in _tag_rows(item.run)]),
-            (tables.Param, [r for item in fresh for r in recorder.param_rows(item.run.id, item.run.params)]),
-            (tables.Metric, [r for item in fresh for r in recorder.metric_rows(item.run.id, item.metrics)]),
-            (tables.DataRef, [r for item in fresh for r in recorder.data_rows(item.run.id, item.run.data)]),
+            (tables.TagRow, [r for item in fresh for r in _tag_rows(item.run)]),
+            (
+                tables.ParamRow,
+                [r for item in fresh for r in recorder.param_rows(item.run.id, item.run.params)],
+            ),
+            (
+                tables.MetricRow,
+                [r for item in fresh for r in recorder.metric_rows(item.run.id, item.metrics)],
+            ),
+            (
+                tables.DataRefRow,
+                [r for item in fresh for r in recorder.data_rows(item.run.id, item.run.data)],
+            ),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                conn.execute(insert(model), rows)
     return [item.run.id for item in fresh]
 
 
@@ -229,7 +239,7 @@ def _memory_folder() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _known(session: Session, shas: Sequence[str | None]) -> set[str]:
+def _known(session: Session | Connection, shas: Sequence[str | None]) -> set[str]:
     from sqlalchemy import select, union
 
     from ledger.store import tables
@@ -238,10 +248,10 @@ def _known(session: Session, shas: Sequence[str | None]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[i : i + _IN_CHUNK]
-        recorded = select(tables.Run.commit).where(
-            tables.Run.commit.in_(chunk), tables.Run.source.in_(RECORDED_SOURCES)
+        recorded = select(tables.RunRow.commit).where(
+            tables.RunRow.commit.in_(chunk), tables.RunRow.source.in_(RECORDED_SOURCES)
         )
-        linked = select(tables.CommitLink.commit).where(tables.CommitLink.commit.in_(chunk))
+        linked = select(tables.CommitLinkRow.commit).where(tables.CommitLinkRow.commit.in_(chunk))
         found.update(sha for sha in session.scalars(union(recorded, linked)) if sha is not None)
     return found
 

@@ -25,6 +25,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ledger.core.fileops import exclusive, write_durably
+from ledger.core.urls import sqlite_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,7 +45,7 @@ RECORDER_LOG = "recorder.log"
 def deferrable(url: str) -> bool:
     """Whether runs of this ledger are recorded through the detached recorder: a SQLite
     file (an in-memory database lives and dies with one process)."""
-    return url.startswith("sqlite:///")
+    return sqlite_file(url) is not None
 
 
 def write_start(folder: Path, url: str, record: NewRun) -> None:

@@ -36,8 +36,12 @@ def reap_dead_runs(store: Store, spool_dir: Path) -> list[RunId]:
     with store.reading() as session:
         rows = session.execute(
             select(
-                tables.Run.id, tables.Run.host, tables.Run.pid, tables.Run.pid_start, tables.Run.heartbeat_at
-            ).where(tables.Run.status == "running")
+                tables.RunRow.id,
+                tables.RunRow.host,
+                tables.RunRow.pid,
+                tables.RunRow.pid_start,
+                tables.RunRow.heartbeat_at,
+            ).where(tables.RunRow.status == "running")
         ).all()
     dead = [
         RunId(run_id)
@@ -100,5 +104,5 @@ def _ingest_extras(store: Store, spool_dir: Path, run_id: RunId) -> None:
 
 def _last_sign_of_life(store: Store, run_id: RunId) -> float:
     with store.reading() as session:
-        beat = session.scalar(select(tables.Run.heartbeat_at).where(tables.Run.id == run_id))
+        beat = session.scalar(select(tables.RunRow.heartbeat_at).where(tables.RunRow.id == run_id))
     return beat if beat is not None else time.time()

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from ledger.core.errors import LedgerError, StoreUnreachableError
 from ledger.core.ids import RunId
+from ledger.core.urls import sqlite_url
 from ledger.store import tables
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def outbox_path(ws: Workspace) -> Path:
 
 def outbox_url(ws: Workspace) -> str:
     """The outbox as a ledger URL."""
-    return f"sqlite:///{outbox_path(ws)}"
+    return sqlite_url(outbox_path(ws))
 
 
 def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
@@ -102,7 +103,7 @@ def finish_run(
     box = connect(outbox_url(ws))
     try:
         with box.reading() as session:
-            known = session.get(tables.Run, started.run_id) is not None
+            known = session.get(tables.RunRow, started.run_id) is not None
         if not known:
             recorder.create_run(box, started.record)
         save_end(box, ws.spool_dir, started.run_id, end, series)
@@ -122,7 +123,7 @@ def pending(ws: Workspace) -> int:
     box = connect(outbox_url(ws))
     try:
         with box.reading() as session:
-            return int(session.scalar(select(func.count()).select_from(tables.Run)) or 0)
+            return int(session.scalar(select(func.count()).select_from(tables.RunRow)) or 0)
     finally:
         box.close()
 
@@ -140,8 +141,9 @@ def deliver(
     if not path.exists():
         return None
     from ledger.delivery.liveness import reap_dead_runs
+    from ledger.store.archive import delete_runs
     from ledger.store.engine import connect
-    from ledger.store.transfer import copy_runs, delete_runs
+    from ledger.store.transfer import copy_runs
 
     with _exclusive(path) as mine:
         if not mine:
@@ -152,7 +154,9 @@ def deliver(
             with box.reading() as session:
                 ids = list(
                     session.scalars(
-                        select(tables.Run.id).where(tables.Run.status != "running").order_by(tables.Run.id)
+                        select(tables.RunRow.id)
+                        .where(tables.RunRow.status != "running")
+                        .order_by(tables.RunRow.id)
                     )
                 )
             report = copy_runs(box, target, ids, progress=progress)

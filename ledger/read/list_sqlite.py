@@ -17,7 +17,6 @@ import contextlib
 import json
 import math
 import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.capture.params import from_row
@@ -25,6 +24,7 @@ from ledger.commits import inbox
 from ledger.core.ids import RunId, shortest_prefixes
 from ledger.core.procinfo import owners_gone
 from ledger.core.summary import RunSummary
+from ledger.core.urls import sqlite_file
 from ledger.delivery import handover
 from ledger.read import sql_text as fast_sql
 from ledger.store.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD
@@ -64,7 +64,7 @@ def snapshot(ws: Workspace) -> Iterator[sqlite3.Connection | None]:
     Raises:
         sqlite3.Error: the file cannot be read (the caller takes the full path).
     """
-    path = _sqlite_file(ws.url)
+    path = sqlite_file(ws.url)
     if (
         path is None
         or not path.is_file()
@@ -157,10 +157,3 @@ def _current(conn: sqlite3.Connection) -> bool:
         "SELECT id, host, pid, pid_start, heartbeat_at FROM runs WHERE status = 'running'"
     ).fetchall()
     return not owners_gone(running)
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a plain `sqlite:///PATH` URL; None for anything else (options, servers)."""
-    if not url.startswith("sqlite:///") or "?" in url:
-        return None
-    return Path(url.removeprefix("sqlite:///"))

@@ -33,16 +33,16 @@ if TYPE_CHECKING:
     from ledger.store.engine import Store
 
 SUMMARY_COLUMNS = (
-    tables.Run.id,
-    tables.Run.name,
-    tables.Run.status,
-    tables.Run.source,
-    tables.Run.started_at,
-    tables.Run.ended_at,
-    tables.Run.exit_code,
-    tables.Run.commit,
-    tables.Run.branch,
-    tables.Run.dirty,
+    tables.RunRow.id,
+    tables.RunRow.name,
+    tables.RunRow.status,
+    tables.RunRow.source,
+    tables.RunRow.started_at,
+    tables.RunRow.ended_at,
+    tables.RunRow.exit_code,
+    tables.RunRow.commit,
+    tables.RunRow.branch,
+    tables.RunRow.dirty,
 )
 """What a `RunSummary` is built from (by attribute name)."""
 
@@ -51,28 +51,28 @@ MAX_CANDIDATES = 10
 
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-_OTHER = aliased(tables.Run, name="other")
+_OTHER = aliased(tables.RunRow, name="other")
 _NEIGHBOURS = select(
-    tables.Run.id,
-    select(func.max(_OTHER.id)).where(_OTHER.id < tables.Run.id).scalar_subquery(),
-    select(func.min(_OTHER.id)).where(_OTHER.id > tables.Run.id).scalar_subquery(),
-).where(tables.Run.id.in_(_IDS))
+    tables.RunRow.id,
+    select(func.max(_OTHER.id)).where(_OTHER.id < tables.RunRow.id).scalar_subquery(),
+    select(func.min(_OTHER.id)).where(_OTHER.id > tables.RunRow.id).scalar_subquery(),
+).where(tables.RunRow.id.in_(_IDS))
 # Keys and tags in code point order, as SQLite gives them and whatever the server's collation.
 _TAGS = (
-    select(tables.Tag.run_id, tables.Tag.tag)
-    .where(tables.Tag.run_id.in_(_IDS))
-    .order_by(bytewise(tables.Tag.tag))
+    select(tables.TagRow.run_id, tables.TagRow.tag)
+    .where(tables.TagRow.run_id.in_(_IDS))
+    .order_by(bytewise(tables.TagRow.tag))
 )
-_PARAMS = select(tables.Param.run_id, tables.Param.key, tables.Param.kind, tables.Param.text).where(
-    tables.Param.run_id.in_(_IDS)
+_PARAMS = select(
+    tables.ParamRow.run_id, tables.ParamRow.key, tables.ParamRow.kind, tables.ParamRow.text
+).where(tables.ParamRow.run_id.in_(_IDS))
+_METRICS = select(tables.MetricRow.run_id, tables.MetricRow.key, tables.MetricRow.value).where(
+    tables.MetricRow.run_id.in_(_IDS)
 )
-_METRICS = select(tables.Metric.run_id, tables.Metric.key, tables.Metric.value).where(
-    tables.Metric.run_id.in_(_IDS)
-)
-_PARAMS_BY_KEY = _PARAMS.where(tables.Param.key.in_(_KEYS)).order_by(bytewise(tables.Param.key))
-_METRICS_BY_KEY = _METRICS.where(tables.Metric.key.in_(_KEYS)).order_by(bytewise(tables.Metric.key))
-_PARAMS = _PARAMS.order_by(bytewise(tables.Param.key))
-_METRICS = _METRICS.order_by(bytewise(tables.Metric.key))
+_PARAMS_BY_KEY = _PARAMS.where(tables.ParamRow.key.in_(_KEYS)).order_by(bytewise(tables.ParamRow.key))
+_METRICS_BY_KEY = _METRICS.where(tables.MetricRow.key.in_(_KEYS)).order_by(bytewise(tables.MetricRow.key))
+_PARAMS = _PARAMS.order_by(bytewise(tables.ParamRow.key))
+_METRICS = _METRICS.order_by(bytewise(tables.MetricRow.key))
 """The look-ups that fill a page of summaries, built once with the IDs as a parameter:
 building and hashing a statement costs more than SQLite takes to run it (issue 7)."""
 
@@ -88,21 +88,23 @@ def resolve_run_id(store: Store, text: str) -> RunId:
     with store.reading() as session:
         if wanted == "latest":
             found = session.scalars(
-                select(tables.Run.id).order_by(tables.Run.started_at.desc()).limit(1)
+                select(tables.RunRow.id).order_by(tables.RunRow.started_at.desc()).limit(1)
             ).all()
         else:
             found = []
             if is_hex(wanted):
                 upper = wanted + "g"  # every hex ID starting with `wanted` sorts below this
                 found = session.scalars(
-                    select(tables.Run.id)
-                    .where(tables.Run.id >= wanted, tables.Run.id < upper)
-                    .order_by(tables.Run.id)
+                    select(tables.RunRow.id)
+                    .where(tables.RunRow.id >= wanted, tables.RunRow.id < upper)
+                    .order_by(tables.RunRow.id)
                     .limit(MAX_CANDIDATES + 1)
                 ).all()
             if not found:
                 found = session.scalars(
-                    select(tables.Run.id).where(tables.Run.name == text.strip()).limit(MAX_CANDIDATES + 1)
+                    select(tables.RunRow.id)
+                    .where(tables.RunRow.name == text.strip())
+                    .limit(MAX_CANDIDATES + 1)
                 ).all()
         if len(found) == 1:
             return RunId(found[0])
@@ -167,14 +169,14 @@ def _page_query(
     if where is not None:
         stmt = stmt.where(compile_filter(where))
     if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
+        stmt = stmt.where(tables.RunRow.archived.is_(false()))
     stmt = order_runs(stmt, sort, where=where).offset(offset)
     return stmt if limit is None else stmt.limit(limit)
 
 
 def count_runs(store: Store, *, where: Expr | None = None) -> int:
     """How many runs match a filter (for the TUI's status line and paging)."""
-    stmt = select(func.count()).select_from(tables.Run)
+    stmt = select(func.count()).select_from(tables.RunRow)
     if where is not None:
         stmt = stmt.where(compile_filter(where))
     with store.reading() as session:
@@ -205,23 +207,27 @@ def short_id(store: Store, run_id: str) -> str:
 def get_run(store: Store, run_id: RunId) -> RunDetail:
     """Everything about one run."""
     with store.reading() as session:
-        run = session.get(tables.Run, run_id)
+        run = session.get(tables.RunRow, run_id)
         if run is None:
             raise RunNotFoundError(f"no run {run_id}")
         params = [
             Param(key=p.key, value=from_row(p.kind, p.text), source=p.source)
             for p in session.scalars(
-                select(tables.Param).where(tables.Param.run_id == run_id).order_by(tables.Param.key)
+                select(tables.ParamRow).where(tables.ParamRow.run_id == run_id).order_by(tables.ParamRow.key)
             )
         ]
         metrics = [
             Metric(key=m.key, value=_float(m.value), step=m.step, source=m.source)
             for m in session.scalars(
-                select(tables.Metric).where(tables.Metric.run_id == run_id).order_by(tables.Metric.key)
+                select(tables.MetricRow)
+                .where(tables.MetricRow.run_id == run_id)
+                .order_by(tables.MetricRow.key)
             )
         ]
         series = session.scalars(
-            select(tables.Series.key).where(tables.Series.run_id == run_id).order_by(tables.Series.key)
+            select(tables.SeriesRow.key)
+            .where(tables.SeriesRow.run_id == run_id)
+            .order_by(tables.SeriesRow.key)
         ).all()
         data = [
             DataItem(
@@ -238,22 +244,26 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
                 files=tuple(DataFile(**f) for f in json.loads(d.files or "[]")),
             )
             for d in session.scalars(
-                select(tables.DataRef).where(tables.DataRef.run_id == run_id).order_by(tables.DataRef.path)
+                select(tables.DataRefRow)
+                .where(tables.DataRefRow.run_id == run_id)
+                .order_by(tables.DataRefRow.path)
             )
         ]
         outputs = [
             OutputFile(path=o.path, algorithm=o.algorithm, value=o.value, size=o.size)
             for o in session.scalars(
-                select(tables.Output).where(tables.Output.run_id == run_id).order_by(tables.Output.path)
+                select(tables.OutputRow)
+                .where(tables.OutputRow.run_id == run_id)
+                .order_by(tables.OutputRow.path)
             )
         ]
         log = session.execute(
-            select(tables.Log.size, tables.Log.truncated).where(tables.Log.run_id == run_id)
+            select(tables.LogRow.size, tables.LogRow.truncated).where(tables.LogRow.run_id == run_id)
         ).first()
         linked = session.scalars(
-            select(tables.CommitLink.commit)
-            .where(tables.CommitLink.run_id == run_id)
-            .order_by(tables.CommitLink.linked_at)
+            select(tables.CommitLinkRow.commit)
+            .where(tables.CommitLinkRow.run_id == run_id)
+            .order_by(tables.CommitLinkRow.linked_at)
         ).all()
         tags = _tags(session, [run_id]).get(run_id, ())
         summary = _summary(
@@ -301,10 +311,10 @@ def get_series(store: Store, run_id: RunId, key: str) -> chunks.Points:
     """One metric's whole step series, in step order."""
     with store.reading() as session:
         rows = session.execute(
-            select(tables.MetricChunk.codec, tables.MetricChunk.payload, tables.MetricChunk.count)
-            .join(tables.Series, tables.Series.id == tables.MetricChunk.series_id)
-            .where(tables.Series.run_id == run_id, tables.Series.key == key)
-            .order_by(tables.MetricChunk.id)
+            select(tables.MetricChunkRow.codec, tables.MetricChunkRow.payload, tables.MetricChunkRow.count)
+            .join(tables.SeriesRow, tables.SeriesRow.id == tables.MetricChunkRow.series_id)
+            .where(tables.SeriesRow.run_id == run_id, tables.SeriesRow.key == key)
+            .order_by(tables.MetricChunkRow.id)
         ).all()
     return chunks.merge([chunks.decode(codec, payload, count) for codec, payload, count in rows])
 
@@ -314,7 +324,7 @@ def get_log(store: Store, run_id: RunId) -> str | None:
     from ledger.capture.log_tee import decompress_log
 
     with store.reading() as session:
-        data = session.scalar(select(tables.Log.data).where(tables.Log.run_id == run_id))
+        data = session.scalar(select(tables.LogRow.data).where(tables.LogRow.run_id == run_id))
     return None if data is None else decompress_log(data)
 
 
@@ -323,12 +333,14 @@ def get_environment(store: Store, digest: str) -> Environment | None:
     from ledger.capture.environment import Environment
 
     with store.reading() as session:
-        lock = session.scalar(select(tables.Environment.lock).where(tables.Environment.digest == digest))
+        lock = session.scalar(
+            select(tables.EnvironmentRow.lock).where(tables.EnvironmentRow.digest == digest)
+        )
     return None if lock is None else Environment.from_json(lock)
 
 
 def _candidate(session: Session, run_id: str) -> str:
-    run = session.get(tables.Run, run_id)
+    run = session.get(tables.RunRow, run_id)
     name = f" {run.name}" if run is not None and run.name else ""
     return f"{run_id[:12]}{name}"
 
@@ -410,7 +422,7 @@ def get_reproduction_links(
     """The reproduction this run is (if any) and the reproductions of it, oldest first."""
     from ledger.core.verdict import ReproductionLink, verdict_from_json
 
-    def link(row: tables.Reproduction) -> ReproductionLink:
+    def link(row: tables.ReproductionRow) -> ReproductionLink:
         return ReproductionLink(
             run_id=row.run_id,
             original_id=row.original_id,
@@ -420,11 +432,11 @@ def get_reproduction_links(
         )
 
     with store.reading() as session:
-        own = session.get(tables.Reproduction, run_id)
+        own = session.get(tables.ReproductionRow, run_id)
         others = session.scalars(
-            select(tables.Reproduction)
-            .where(tables.Reproduction.original_id == run_id)
-            .order_by(tables.Reproduction.created_at)
+            select(tables.ReproductionRow)
+            .where(tables.ReproductionRow.original_id == run_id)
+            .order_by(tables.ReproductionRow.created_at)
         ).all()
         return (None if own is None else link(own)), tuple(link(r) for r in others)
 
@@ -433,9 +445,9 @@ def find_run_started_in(store: Store, *, repo: str, since: float) -> RunId | Non
     """The newest run recorded from work tree `repo` since `since` (a reproduction's worktree)."""
     with store.reading() as session:
         found = session.scalar(
-            select(tables.Run.id)
-            .where(tables.Run.repo == repo, tables.Run.started_at >= since)
-            .order_by(tables.Run.started_at.desc())
+            select(tables.RunRow.id)
+            .where(tables.RunRow.repo == repo, tables.RunRow.started_at >= since)
+            .order_by(tables.RunRow.started_at.desc())
             .limit(1)
         )
     return None if found is None else RunId(found)
@@ -444,7 +456,7 @@ def find_run_started_in(store: Store, *, repo: str, since: float) -> RunId | Non
 def is_archived(store: Store, run_id: RunId) -> bool:
     """Whether a run is archived (hidden from listings)."""
     with store.reading() as session:
-        return bool(session.scalar(select(tables.Run.archived).where(tables.Run.id == run_id)))
+        return bool(session.scalar(select(tables.RunRow.archived).where(tables.RunRow.id == run_id)))
 
 
 def with_reproductions(store: Store, detail: RunDetail) -> RunDetail:

@@ -33,16 +33,16 @@ if TYPE_CHECKING:
     from ledger.core.filters import Expr, Field, Op, Value
 
 _RUN_COLUMNS: dict[str, Any] = {
-    "id": tables.Run.id,
-    "name": tables.Run.name,
-    "status": tables.Run.status,
-    "branch": tables.Run.branch,
-    "commit": tables.Run.commit,
-    "source": tables.Run.source,
-    "host": tables.Run.host,
-    "user": tables.Run.user,
-    "exit_code": tables.Run.exit_code,
-    "started": tables.Run.started_at,
+    "id": tables.RunRow.id,
+    "name": tables.RunRow.name,
+    "status": tables.RunRow.status,
+    "branch": tables.RunRow.branch,
+    "commit": tables.RunRow.commit,
+    "source": tables.RunRow.source,
+    "host": tables.RunRow.host,
+    "user": tables.RunRow.user,
+    "exit_code": tables.RunRow.exit_code,
+    "started": tables.RunRow.started_at,
 }
 
 _Row = TypeVarTuple("_Row")
@@ -64,13 +64,17 @@ def compile_filter(expr: Expr) -> ColumnElement[bool]:
             # SQL's NOT of NULL is NULL: a run without a branch must match `not branch:main`.
             return not_(func.coalesce(compile_filter(item), false()))
         case HasTag(tag):
-            return exists().where(tables.Tag.run_id == tables.Run.id, tables.Tag.tag == tag)
+            return exists().where(tables.TagRow.run_id == tables.RunRow.id, tables.TagRow.tag == tag)
         case HasKey(field):
             if field.scope == "metrics":
-                return exists().where(tables.Metric.run_id == tables.Run.id, tables.Metric.key == field.name)
-            return exists().where(tables.Param.run_id == tables.Run.id, tables.Param.key == field.name)
+                return exists().where(
+                    tables.MetricRow.run_id == tables.RunRow.id, tables.MetricRow.key == field.name
+                )
+            return exists().where(
+                tables.ParamRow.run_id == tables.RunRow.id, tables.ParamRow.key == field.name
+            )
         case Text(text):
-            return ascii_lower(func.coalesce(tables.Run.name, "")).like(contains_pattern(text), escape="/")
+            return ascii_lower(func.coalesce(tables.RunRow.name, "")).like(contains_pattern(text), escape="/")
         case Compare(field, op, value):
             return _compare(field, op, value)
     assert_never(expr)
@@ -95,13 +99,13 @@ def order_runs(stmt: Select[*_Row], sort: Sequence[SortKey], *, where: Expr | No
     for position, key in enumerate(sort):
         ordered, joined = _sort_column(key, position)
         if joined is not None:
-            on = and_(joined.run_id == tables.Run.id, joined.key == key.field.name)
+            on = and_(joined.run_id == tables.RunRow.id, joined.key == key.field.name)
             if where is not None and requires_key(where, key.field):
                 stmt = stmt.join(joined, on)
             else:
                 stmt = stmt.outerjoin(joined, on)
         stmt = stmt.order_by(ordered)
-    return stmt.order_by(tables.Run.started_at.desc(), tables.Run.id.desc())
+    return stmt.order_by(tables.RunRow.started_at.desc(), tables.RunRow.id.desc())
 
 
 def _sort_column(key: SortKey, position: int) -> tuple[ColumnElement[Any], Any | None]:
@@ -113,18 +117,18 @@ def _sort_column(key: SortKey, position: int) -> tuple[ColumnElement[Any], Any |
         if key.field.name in TEXT_COLUMNS:
             column = bytewise(column)  # the same order on PostgreSQL as on SQLite
     elif key.field.scope == "metrics":
-        joined = _sort_alias(tables.Metric, position)
+        joined = _sort_alias(tables.MetricRow, position)
         column = joined.value
     else:
         # Params sort by their numeric value; text params sort after every number.
-        joined = _sort_alias(tables.Param, position)
+        joined = _sort_alias(tables.ParamRow, position)
         column = joined.num
     ordered = column.desc() if key.descending else column.asc()
     return ordered.nulls_last(), joined
 
 
 @functools.cache
-def _sort_alias(model: type[tables.Metric | tables.Param], position: int) -> Any:
+def _sort_alias(model: type[tables.MetricRow | tables.ParamRow], position: int) -> Any:
     """The table joined for the `position`-th sort key, aliased once per process:
     building an alias costs more than the query it serves."""
     return aliased(model, name=f"sort_{position}")
@@ -140,15 +144,17 @@ def _compare(field: Field, op: Op, value: Value) -> ColumnElement[bool]:
         return _test(_run_column(field.name), op, value)
     if field.scope == "metrics":
         return exists().where(
-            tables.Metric.run_id == tables.Run.id, tables.Metric.key == field.name, _metric_test(op, value)
+            tables.MetricRow.run_id == tables.RunRow.id,
+            tables.MetricRow.key == field.name,
+            _metric_test(op, value),
         )
     return exists().where(
-        tables.Param.run_id == tables.Run.id, tables.Param.key == field.name, _param_test(op, value)
+        tables.ParamRow.run_id == tables.RunRow.id, tables.ParamRow.key == field.name, _param_test(op, value)
     )
 
 
 def _metric_test(op: Op, value: Value) -> ColumnElement[bool]:
-    column = tables.Metric.value
+    column = tables.MetricRow.value
     if value is None:
         return true() if op == "!=" else false()
     number = as_float(cast("int | float", value))  # the parser lets only numbers through
@@ -158,7 +164,7 @@ def _metric_test(op: Op, value: Value) -> ColumnElement[bool]:
 
 
 def _param_test(op: Op, value: Value) -> ColumnElement[bool]:
-    p = tables.Param
+    p = tables.ParamRow
     if value is None:
         return (p.kind == "null") if op == "=" else (p.kind != "null")
     if isinstance(value, bool):
@@ -196,6 +202,6 @@ def _test(
 
 def _run_column(name: str) -> ColumnElement[Any]:
     if name == "duration":
-        return tables.Run.ended_at - tables.Run.started_at
+        return tables.RunRow.ended_at - tables.RunRow.started_at
     column: ColumnElement[Any] = _RUN_COLUMNS[name]
     return column

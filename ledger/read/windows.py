@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import false, func, select
 
 from ledger.core.filters import Compare, Field, Or
+from ledger.core.verdict import ReproductionLink
 from ledger.read import queries
 from ledger.read.sql_orm import compile_filter, order_runs
 from ledger.read.windows_sqlite import ChangeMarker, Page, squeeze
@@ -48,26 +49,15 @@ class LogText:
     problem: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReproductionLink:
-    """A reproduction this run took part in, from either side."""
-
-    run_id: str
-    """The new run made by `ledger reproduce`."""
-    original_id: str
-    matched: bool | None
-    created_at: float
-
-
 def change_marker(store: Store) -> ChangeMarker:
     """The ledger's fingerprint (see `ChangeMarker`); meant to be polled every second."""
     with store.reading() as session:
-        count = int(session.scalar(select(func.count()).select_from(tables.Run)) or 0)
-        newest = session.scalar(select(func.max(tables.Run.started_at)))
+        count = int(session.scalar(select(func.count()).select_from(tables.RunRow)) or 0)
+        newest = session.scalar(select(func.max(tables.RunRow.started_at)))
         running = session.execute(
-            select(tables.Run.id, tables.Run.heartbeat_at)
-            .where(tables.Run.status == "running")
-            .order_by(tables.Run.id)
+            select(tables.RunRow.id, tables.RunRow.heartbeat_at)
+            .where(tables.RunRow.status == "running")
+            .order_by(tables.RunRow.id)
         ).all()
     return ChangeMarker(count=count, newest=newest, running=tuple((r, h) for r, h in running))
 
@@ -89,9 +79,9 @@ def list_page(
     language); their summaries then come from `queries.list_runs`, so both views
     describe a run identically.
     """
-    stmt = select(tables.Run.id, tables.Run.archived)
+    stmt = select(tables.RunRow.id, tables.RunRow.archived)
     if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
+        stmt = stmt.where(tables.RunRow.archived.is_(false()))
     if where is not None:
         stmt = stmt.where(compile_filter(where))
     stmt = order_runs(stmt, sort, where=where).offset(offset).limit(limit)
@@ -115,9 +105,9 @@ def list_page(
 
 def count_matching(store: Store, *, where: Expr | None = None, include_archived: bool = False) -> int:
     """How many runs `list_page` can page through."""
-    stmt = select(func.count()).select_from(tables.Run)
+    stmt = select(func.count()).select_from(tables.RunRow)
     if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
+        stmt = stmt.where(tables.RunRow.archived.is_(false()))
     if where is not None:
         stmt = stmt.where(compile_filter(where))
     with store.reading() as session:
@@ -131,14 +121,14 @@ def sparklines(store: Store, run_ids: Sequence[str], key: str, *, width: int) ->
     with store.reading() as session:
         rows = session.execute(
             select(
-                tables.Series.run_id,
-                tables.MetricChunk.codec,
-                tables.MetricChunk.payload,
-                tables.MetricChunk.count,
+                tables.SeriesRow.run_id,
+                tables.MetricChunkRow.codec,
+                tables.MetricChunkRow.payload,
+                tables.MetricChunkRow.count,
             )
-            .join(tables.MetricChunk, tables.MetricChunk.series_id == tables.Series.id)
-            .where(tables.Series.run_id.in_(list(run_ids)), tables.Series.key == key)
-            .order_by(tables.Series.run_id, tables.MetricChunk.id)
+            .join(tables.MetricChunkRow, tables.MetricChunkRow.series_id == tables.SeriesRow.id)
+            .where(tables.SeriesRow.run_id.in_(list(run_ids)), tables.SeriesRow.key == key)
+            .order_by(tables.SeriesRow.run_id, tables.MetricChunkRow.id)
         ).all()
     return squeeze(rows, width)
 
@@ -149,9 +139,9 @@ def series_counts(store: Store, run_ids: Sequence[str]) -> Counter[str]:
         return Counter()
     with store.reading() as session:
         rows = session.execute(
-            select(tables.Series.key, func.count())
-            .where(tables.Series.run_id.in_(list(run_ids)))
-            .group_by(tables.Series.key)
+            select(tables.SeriesRow.key, func.count())
+            .where(tables.SeriesRow.run_id.in_(list(run_ids)))
+            .group_by(tables.SeriesRow.key)
         ).all()
     return Counter({key: int(n) for key, n in rows})
 
@@ -163,24 +153,27 @@ def key_catalog(store: Store, *, limit: int = 500) -> KeyCatalog:
     loose index scan: a ledger of millions of values answers in milliseconds.
     """
     with store.reading() as session:
-        params = _distinct(session, tables.Param.key, limit)
-        metrics = _distinct(session, tables.Metric.key, limit)
+        params = _distinct(session, tables.ParamRow.key, limit)
+        metrics = _distinct(session, tables.MetricRow.key, limit)
         series = session.scalars(
-            select(tables.Series.key).distinct().order_by(tables.Series.key).limit(limit)
+            select(tables.SeriesRow.key).distinct().order_by(tables.SeriesRow.key).limit(limit)
         ).all()
     return KeyCatalog(params=params, metrics=metrics, series=tuple(series))
 
 
 def reproductions(store: Store, run_id: RunId) -> tuple[ReproductionLink, ...]:
     """Reproductions of this run, and the one it is, oldest first."""
-    r = tables.Reproduction
+    r = tables.ReproductionRow
     with store.reading() as session:
         rows = session.execute(
             select(r.run_id, r.original_id, r.matched, r.created_at)
             .where((r.run_id == run_id) | (r.original_id == run_id))
             .order_by(r.created_at)
         ).all()
-    return tuple(ReproductionLink(a, b, matched, created) for a, b, matched, created in rows)
+    return tuple(
+        ReproductionLink(run_id=a, original_id=b, matched=matched, created_at=created)
+        for a, b, matched, created in rows
+    )
 
 
 def read_log(store: Store, run_id: RunId) -> LogText:

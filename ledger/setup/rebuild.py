@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ledger.core.errors import LedgerError
 from ledger.core.ids import RunId, created_at
+from ledger.core.urls import sqlite_file
 from ledger.git import batch
 from ledger.git.command import git_bytes
 from ledger.git.refs import SNAPSHOT_REF_PREFIX
@@ -69,7 +70,10 @@ def rebuild(ws: Workspace) -> tuple[Store, RebuildReport]:
     from ledger.commits.ingest import ingest_pending
     from ledger.store.workspace import open_store
 
-    moved = move_aside(Path(ws.url.removeprefix("sqlite:///")))
+    db_path = sqlite_file(ws.url)
+    if db_path is None:
+        raise LedgerError(f"only a SQLite file ledger can be rebuilt, not {ws.url}")
+    moved = move_aside(db_path)
     store = open_store(ws)
     ingest_pending(ws, store)
     from_spool = len(_run_ids(store))
@@ -200,4 +204,4 @@ def _run_ids(store: Store) -> set[str]:
     from ledger.store import tables
 
     with store.reading() as session:
-        return set(session.scalars(select(tables.Run.id)))
+        return set(session.scalars(select(tables.RunRow.id)))

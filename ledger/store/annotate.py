@@ -6,7 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ledger.store import tables, writes
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ledger.core.records import OutputFile
     from ledger.core.verdict import Verdict
     from ledger.store.engine import Store
+
+_RUNS = tables.Base.metadata.tables["runs"]
 
 
 def for_current_run(job: Callable[[Store, RunId], None]) -> None:
@@ -40,12 +42,12 @@ def for_current_run(job: Callable[[Store, RunId], None]) -> None:
 
 def add_seeds(store: Store, run_id: RunId, seeds: Mapping[str, object]) -> None:
     """Merge seeds into the run's recorded ones (a later value for a key wins)."""
-    with store.writing() as session:
-        run = session.get(tables.Run, run_id)
-        if run is None:
+    with store.writing_core() as conn:
+        found = conn.execute(select(_RUNS.c.seeds).where(_RUNS.c.id == run_id)).first()
+        if found is None:
             return
-        merged = {**json.loads(run.seeds or "{}"), **seeds}
-        run.seeds = json.dumps(merged)
+        merged = {**json.loads(found.seeds or "{}"), **seeds}
+        conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(seeds=json.dumps(merged)))
 
 
 def add_outputs(store: Store, run_id: RunId, outputs: Sequence[OutputFile]) -> None:
@@ -54,19 +56,17 @@ def add_outputs(store: Store, run_id: RunId, outputs: Sequence[OutputFile]) -> N
         {"run_id": run_id, "path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size}
         for o in outputs
     ]
-    with store.writing() as session:
+    with store.writing_core() as conn:
         store.upsert(
-            session, tables.Output, rows, keys=("run_id", "path"), update=("algorithm", "value", "size")
+            conn, tables.OutputRow, rows, keys=("run_id", "path"), update=("algorithm", "value", "size")
         )
 
 
 def set_environment(store: Store, run_id: RunId, env: Environment) -> None:
     """Say which environment a run really ran in (a reproduction in a rebuilt virtualenv)."""
-    with store.writing() as session:
-        writes.save_environment(store, session, env)
-        session.execute(
-            update(tables.Run).where(tables.Run.id == run_id).values(environment_digest=env.digest)
-        )
+    with store.writing_core() as conn:
+        writes.save_environment(store, conn, env)
+        conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(environment_digest=env.digest))
 
 
 def save_reproduction(store: Store, run_id: RunId, original_id: RunId, verdict: Verdict | None) -> None:
@@ -80,10 +80,10 @@ def save_reproduction(store: Store, run_id: RunId, original_id: RunId, verdict: 
         "verdict": None if verdict is None else json.dumps(verdict.to_dict()),
         "created_at": time.time(),
     }
-    with store.writing() as session:
+    with store.writing_core() as conn:
         store.upsert(
-            session,
-            tables.Reproduction,
+            conn,
+            tables.ReproductionRow,
             [row],
             keys=("run_id",),
             update=("original_id", "matched", "verdict"),

@@ -307,9 +307,9 @@ def _extras(store: Store, run_id: str) -> tuple[bool, dict[str, Any] | None, str
     from ledger.store import tables
 
     with store.reading() as session:
-        archived = bool(session.scalar(select(tables.Run.archived).where(tables.Run.id == run_id)))
-        repro = session.get(tables.Reproduction, run_id)
-        log = session.scalar(select(tables.Log.data).where(tables.Log.run_id == run_id))
+        archived = bool(session.scalar(select(tables.RunRow.archived).where(tables.RunRow.id == run_id)))
+        repro = session.get(tables.ReproductionRow, run_id)
+        log = session.scalar(select(tables.LogRow.data).where(tables.LogRow.run_id == run_id))
         reproduces = (
             None
             if repro is None

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.core.urls import sqlite_file, sqlite_url
+
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
@@ -168,7 +170,7 @@ def as_url(text: str) -> str:
     """A ledger URL as given, or a path to a SQLite file made into one."""
     if "://" in text:
         return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
+    return sqlite_url(Path(text).expanduser().resolve())
 
 
 def _deliver_outbox(ws: Workspace, bar: Callable[[int, int], None]) -> str:
@@ -216,8 +218,8 @@ def _same(a: str, b: str) -> bool:
 
 def _safe(url: str) -> str:
     """A URL fit to print: SQLite as its path, a server without its password."""
-    if url.startswith("sqlite:///"):
-        return url.removeprefix("sqlite:///")
+    if (path := sqlite_file(url)) is not None:
+        return str(path)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

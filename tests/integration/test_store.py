@@ -1082,3 +1082,16 @@ def _ledger_stamped(tmp_path: Path, revision: str) -> Path:
 
 def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_delete_runs_takes_more_ids_than_one_statement_may_bind(store: Store) -> None:
+    """SQLite binds at most 250,000 parameters a statement here, psycopg 65,535."""
+    from ledger.store.archive import DeleteReport, delete_runs
+
+    kept, doomed = started(store), started(store)
+    absent = [f"{i:032x}" for i in range(260_000)]
+
+    report = delete_runs(store, [*absent, doomed])
+
+    assert report == DeleteReport(runs=1, refs=0)
+    assert [r.id for r in list_runs(store)] == [kept]

@@ -290,7 +290,7 @@ def _run(
             ),
         )  # fmt: skip
     elif metrics:
-        with store.writing() as session:
+        with store.writing_core() as conn:
             recorder.write_final_metrics(
-                store, session, rid, [Metric(k, v, 3, "api") for k, v in metrics.items()]
+                store, conn, rid, [Metric(k, v, 3, "api") for k, v in metrics.items()]
             )

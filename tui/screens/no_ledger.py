@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ledger.core.errors import LedgerError
+from ledger.core.urls import sqlite_url
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -64,8 +65,10 @@ class NoLedgerScreen(Screen[None]):
         from ledger.store.engine import connect
 
         path = self._app.services.ledger_file
+        if path is None:
+            return
         try:
-            store = connect(f"sqlite:///{path}")
+            store = connect(sqlite_url(path))
         except LedgerError:
             return  # still being created by the first run; the next tick tries again
         self.app.call_from_thread(self._app.ledger_opened, store)
