@@ -74,7 +74,7 @@ def check_document(name: str, data: Any) -> None:
 
 def cap_params(params: Sequence[Param], errors: list[str]) -> list[Param]:
     """Drop values too long to store, and params past the run's limit; each a problem line."""
-    from ledger.capture.params import to_row
+    from ledger.core.param_values import to_row
 
     kept: list[Param] = []
     for param in params:

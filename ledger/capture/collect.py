@@ -45,9 +45,9 @@ from ledger.store.workspace import Workspace, locate
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from ledger.capture.environment import Environment
     from ledger.capture.framework_logs import FrameworkLogs
     from ledger.core.chunks import Points
+    from ledger.core.lockfile import Environment
     from ledger.core.records import NewRun, Param
     from ledger.git.snapshot import Snapshot, WorkTree
     from ledger.store.engine import Store

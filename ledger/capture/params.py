@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -16,20 +14,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.core.records import Param, ParamValue
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import Param
 
 
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)(e[-+]?[0-9]+)?|[-+]?(inf|infinity)|nan")
-
-
-@dataclass(frozen=True, slots=True)
-class ParamRow:
-    """A param as stored: its type, its text, and (ints and floats only) a float to compare."""
-
-    kind: str
-    num: float | None
-    text: str
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, ParamValue]:
@@ -147,37 +137,6 @@ def parse_scalar(text: str) -> ParamValue:
         return int(lowered, 10)
     if _FLOAT.fullmatch(lowered):
         return float(lowered)
-    return text
-
-
-def to_row(value: ParamValue) -> ParamRow:
-    """Encode a value for the params table."""
-    if isinstance(value, bool):
-        return ParamRow("bool", None, "true" if value else "false")
-    if isinstance(value, int):
-        return ParamRow("int", float(value), str(value))
-    if isinstance(value, float):
-        return ParamRow("float", None if math.isnan(value) else value, repr(value))
-    if value is None:
-        return ParamRow("null", None, "null")
-    if isinstance(value, str):
-        return ParamRow("str", None, value)
-    return ParamRow("json", None, json.dumps(value, sort_keys=True, default=str))
-
-
-def from_row(kind: str, text: str) -> ParamValue:
-    """Decode what `to_row` stored, back to the exact type."""
-    if kind == "bool":
-        return text == "true"
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    if kind == "null":
-        return None
-    if kind == "json":
-        decoded: ParamValue = json.loads(text)
-        return decoded
     return text
 
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.core.records import Param, ParamValue
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import Param
 
 WALK_LIMIT = 20_000
 """Entries looked at inside the run's folders when looking for config files."""

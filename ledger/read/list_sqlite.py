@@ -20,9 +20,9 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.capture.params import from_row
 from ledger.commits import inbox
 from ledger.core.ids import RunId, shortest_prefixes
+from ledger.core.param_values import from_row
 from ledger.core.procinfo import owners_gone
 from ledger.core.summary import RunSummary
 from ledger.delivery import handover

@@ -277,7 +277,7 @@ def _run(ws: Workspace, store: Store, plan: Plan, worktree: Path, python_dir: Pa
     if new_id is None:
         raise ReproduceError(f"the reproduction was not recorded (`ledger run` exited {code})")
     if plan.env_mode == "rebuild" and python_dir is not None and plan.recorded_env is not None:
-        from ledger.capture.environment import diff_environments
+        from ledger.core.lockfile import diff_environments
         from ledger.reproduce.envbuild import python_of, venv_environment
 
         seen = venv_environment(python_of(python_dir.parent))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
 
 ENVS_DIR = "envs"
 """Folder of the ledger's home holding rebuilt virtualenvs, one per environment digest."""

@@ -13,8 +13,8 @@ from ledger.store import tables, writes
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from ledger.capture.environment import Environment
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import Environment
     from ledger.core.records import OutputFile
     from ledger.core.verdict import Verdict
     from ledger.store.engine import Store

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
-    from ledger.capture.environment import Environment
     from ledger.core.chunks import Points
     from ledger.core.filters import Expr
+    from ledger.core.lockfile import Environment
     from ledger.core.records import RunDetail
     from ledger.store.engine import Store
 
