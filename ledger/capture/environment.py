@@ -67,6 +67,16 @@ def command_environment(argv: Sequence[str]) -> Environment:
     return interpreter_environment(python)
 
 
+def run_environment(argv: Sequence[str], errors: list[str]) -> Environment:
+    """The environment the run's Python code runs in, which need not be the ledger's own
+    (exp-ledger installed with pipx, the project in its own virtualenv)."""
+    try:
+        return command_environment(argv)
+    except OSError as e:
+        errors.append(f"environment: {e}; recorded the ledger's own instead")
+        return capture_environment()
+
+
 def interpreter_environment(python: str, *, env: Mapping[str, str] | None = None) -> Environment:
     """The environment another interpreter sees (a run's own virtualenv, a rebuilt one).
 

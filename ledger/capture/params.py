@@ -148,6 +148,18 @@ def params_from(values: Mapping[str, ParamValue], source: str) -> list[Param]:
     return [Param(key=k, value=redact_param(k, v), source=source) for k, v in values.items()]
 
 
+def read_params_at(root: Path, name: str, errors: list[str]) -> list[Param]:
+    """One params file's values; a missing file has none, a broken one is a problem line."""
+    path = root / name
+    if not path.is_file():
+        return []
+    try:
+        return params_from(read_params_file(path), name)
+    except ValueError as e:
+        errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
+        return []
+
+
 def merge_params(groups: Iterable[list[Param]]) -> list[Param]:
     """Later groups win: the command line overrides the file it configures."""
     merged: dict[str, Param] = {}
