@@ -41,7 +41,7 @@ PHASES = (
     ("ledger/capture/runner.py", "_finish"),
     ("ledger/capture/after.py", "capture_after"),
     ("ledger/delivery/handover.py", "write_end"),
-    ("ledger/delivery/liveness.py", "ingest_spool"),
+    ("ledger/delivery/save.py", "ingest_spool"),
     ("ledger/store/writes.py", "finish_run"),
     ("<frozen importlib._bootstrap>", "_find_and_load"),
 )

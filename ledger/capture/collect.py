@@ -229,7 +229,7 @@ def finish_recorded_run(
     else:
         from ledger.delivery import outbox
 
-        queued = outbox.finish_run(started, started.store, end, series=series)
+        queued = outbox.finish_run(ws, started.store, started.record, end, series=series)
         spool.remove_run_dir(ws.spool_dir, started.run_id)
     snapshot = started.before.snapshot
     if ws.repo is not None and snapshot is not None:

@@ -218,7 +218,9 @@ def _deliver(started: StartedRun, store: Store, folder: Path) -> bool | None:
         try:
             kept = run_records.read_end(folder)
             if kept is not None:
-                queued.append(outbox.finish_run(started, store, kept[0], series=kept[1]))
+                queued.append(
+                    outbox.finish_run(started.workspace, store, started.record, kept[0], series=kept[1])
+                )
                 spool.remove_run_dir(started.workspace.spool_dir, started.run_id)
         except Exception as e:  # noqa: BLE001 - reported below, the run is kept in the spool
             failed.append(e)

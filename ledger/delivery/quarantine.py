@@ -1,6 +1,6 @@
 """Spool records the ledger cannot read or write are set aside, never retried forever.
 
-Every reader settles the spool before it reads (`ledger.delivery.recorder.settle`): a record
+Every reader settles the spool before it reads (`ledger.delivery.settle.settle`): a record
 that fails there every time would hide every later run behind the same error. Such a
 record is moved, whole, to `quarantine/` beside the spool with the reason it failed,
 `ledger doctor` lists it, and every other run stays visible.
