@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ledger.capture.caps import cap_results
 from ledger.capture.data import DVC_FILES, read_data
+from ledger.capture.framework_logs import epoch_tables, read_framework_logs
 from ledger.capture.metrics_files import (
     dvclive_dirs,
     read_dvclive_series,
@@ -21,6 +22,7 @@ from ledger.capture.run_folder import own_folders, within
 from ledger.core.records import Metric, OutputFile
 from ledger.dvc import files as dvc
 from ledger.dvc import match as dvc_match
+from ledger.git import snapshot as git
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -53,8 +55,6 @@ class After:
 
 def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     """Read what the run wrote: files older than the run are not its results."""
-    from ledger.git import snapshot as git
-
     root = ws.root
     errors: list[str] = []
     with git.open_repo(root) as repo:
@@ -95,8 +95,6 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
         for f in scan.folders
         if not within(f, folders.folders) and not any(within(o, [f]) for o in folders.folders)
     ]
-    from ledger.capture.framework_logs import epoch_tables
-
     found_logs = {p: t for p, t in scan.logs.items() if not within(p, others)}
     found_logs |= dict.fromkeys(epoch_tables(root, [w for w in written if w not in found_logs]), started_at)
     logs = _framework_logs(root, found_logs, before, started_at)
@@ -187,7 +185,5 @@ def _named_results(
 def _framework_logs(
     root: Path, found: Mapping[str, float], before: Before, started_at: float
 ) -> FrameworkLogs:
-    from ledger.capture.framework_logs import read_framework_logs
-
     written = sorted(name for name, mtime in found.items() if mtime >= started_at)
     return read_framework_logs(root, written, since=started_at, copies=before.row_logs)

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from ledger.capture.config_params import read_named_configs
 from ledger.capture.data import DVC_FILES, read_data
 from ledger.capture.environment import capture_environment, run_environment
+from ledger.capture.framework_logs import copy_row_logs
 from ledger.capture.outputs import scan_outputs
 from ledger.capture.params import merge_params, params_from, parse_argv_params, read_params_at
 from ledger.capture.run_folder import within
 from ledger.core.errors import LedgerError
 from ledger.dvc import files as dvc
+from ledger.git import snapshot as git
 from ledger.setup.own_setup import only_own_setup
 
 if TYPE_CHECKING:
@@ -71,8 +73,6 @@ def capture_before(ws: Workspace, run_id: RunId, argv: Sequence[str], *, child: 
 
     Problems with the user's files become lines in the record, never a lost run.
     """
-    from ledger.git import snapshot as git
-
     errors: list[str] = []
     root = ws.root
     with git.open_repo(root) as repo:
@@ -125,8 +125,6 @@ def _products(data: Sequence[DataItem]) -> tuple[str, ...]:
 
 def _copy_row_logs(root: Path, patterns: Sequence[str]) -> dict[str, bytes]:
     """What the framework logs already there hold, to tell a resumed run's rows apart."""
-    from ledger.capture.framework_logs import copy_row_logs
-
     return copy_row_logs(root, scan_outputs(root, (), math.inf, logs=patterns).logs)
 
 

@@ -20,6 +20,7 @@ from ledger.capture.before import Before, capture_before
 from ledger.capture.caps import cap_params, cap_results, scrub
 from ledger.capture.ignored_inputs import find_ignored_inputs
 from ledger.capture.params import merge_params
+from ledger.commits import inbox
 from ledger.core import records
 from ledger.core.commandline import command_python
 from ledger.core.errors import StoreError
@@ -117,7 +118,7 @@ def start_recorded_run(
     if hand_over and run_records.deferrable(ws.url):
         run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
         return StartedRun(run_id, None, ws, before, started_at, record)
-    from ledger.delivery import outbox
+    from ledger.delivery import outbox  # SQLAlchemy: a handed-over run never opens the ledger
 
     try:
         store, ws = outbox.start_run(ws, record)
@@ -171,8 +172,6 @@ def finish_recorded_run(
     capture `start_capture_after` made. Points still in the run's spool (a child that
     died before flushing) are saved first.
     """
-    from ledger.commits import inbox
-
     ws = started.workspace
     if after is None:
         after = capture_after(ws, started.before, started_at=started.started_at)
@@ -227,7 +226,7 @@ def finish_recorded_run(
         run_records.write_end(folder, end, series)
         queued = False
     else:
-        from ledger.delivery import outbox
+        from ledger.delivery import outbox  # SQLAlchemy: a handed-over run never opens the ledger
 
         queued = outbox.finish_run(ws, started.store, started.record, end, series=series)
         spool.remove_run_dir(ws.spool_dir, started.run_id)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.core.commandline import command_python
 from ledger.core.lockfile import Environment, Package, Source
 from ledger.core.redact import redact_text
 
@@ -59,8 +60,6 @@ def command_environment(argv: Sequence[str]) -> Environment:
     Raises:
         OSError: that interpreter does not start.
     """
-    from ledger.core.commandline import command_python
-
     python = command_python(argv)
     if python is None or is_this_interpreter(python):
         return capture_environment()

@@ -23,6 +23,7 @@ import re
 from array import array
 from typing import TYPE_CHECKING
 
+from ledger.capture.log_tee import decompress_log
 from ledger.core.chunks import Points
 from ledger.core.log_patterns import compile_patterns
 
@@ -68,8 +69,6 @@ def read_stored_log(
     log: bytes, *, patterns: Sequence[str], skip: Collection[str], at_ms: int
 ) -> tuple[dict[str, Points], list[str]]:
     """`read_log_scalars` on a log as the ledger stores it; never raises into the run."""
-    from ledger.capture.log_tee import decompress_log
-
     try:
         return read_log_scalars(decompress_log(log), patterns=patterns, skip=skip, at_ms=at_ms)
     except Exception as e:  # noqa: BLE001 - a metric the log could not give is a capture problem

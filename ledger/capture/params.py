@@ -7,6 +7,7 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from ledger.capture.caps import MAX_FILE_BYTES, check_document
 from ledger.core.commandline import dvc_set_params, find_program
 from ledger.core.redact import redact_argv, redact_param
 
@@ -63,8 +64,6 @@ def load_document(name: str, raw: bytes) -> Any:
     Raises:
         ValueError: one line naming the file.
     """
-    from ledger.capture.caps import MAX_FILE_BYTES, check_document
-
     if len(raw) > MAX_FILE_BYTES:
         raise ValueError(f"{name}: {len(raw):,} bytes, over the {MAX_FILE_BYTES:,} a file may have; not read")
     suffix = PurePosixPath(name).suffix.lower()

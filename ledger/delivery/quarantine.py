@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
+
 from ledger.core.errors import LedgerError, StoreError
 
 if TYPE_CHECKING:
@@ -33,8 +35,6 @@ def is_record_fault(error: Exception) -> bool:
     that cannot be unpickled or encoded, would fail the same way every time.
     """
     if isinstance(error, StoreError):
-        from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
-
         refused = (DataError, IntegrityError, InterfaceError, ProgrammingError)
         return type(error) is StoreError and isinstance(error.__cause__, refused)
     return not isinstance(error, (LedgerError, OSError))
