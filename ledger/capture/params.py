@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.capture.caps import MAX_FILE_BYTES, check_document
 from ledger.core.commandline import dvc_set_params, find_program
+from ledger.core.records import Param
 from ledger.core.redact import redact_argv, redact_param
 
 if TYPE_CHECKING:
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ledger.core.param_values import ParamValue
-    from ledger.core.records import Param
-
 
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)(e[-+]?[0-9]+)?|[-+]?(inf|infinity)|nan")
@@ -142,8 +141,6 @@ def parse_scalar(text: str) -> ParamValue:
 def params_from(values: Mapping[str, ParamValue], source: str) -> list[Param]:
     """Wrap plain values as records tagged with their source, secrets masked: every
     param (files, command line, API, history) is made here, before it is kept anywhere."""
-    from ledger.core.records import Param
-
     return [Param(key=k, value=redact_param(k, v), source=source) for k, v in values.items()]
 
 
@@ -180,7 +177,7 @@ def _key(name: str) -> str:
 
 
 def _load_yaml(raw: bytes) -> Any:
-    import yaml
+    import yaml  # PyYAML: only YAML files need it (`ledger list` reads none)
 
     from ledger.capture import yaml12
 

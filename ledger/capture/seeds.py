@@ -60,7 +60,7 @@ def seed_environment(seeds: Mapping[str, object]) -> dict[str, str]:
 
 def log_seeds(seeds: Mapping[str, object]) -> None:
     """Record seeds into the current run (merged with those already recorded)."""
-    from ledger.store import annotate
+    from ledger.store import annotate  # SQLAlchemy: `ledger list` imports this module too
 
     chosen = dict(seeds)
     annotate.for_current_run(lambda store, run_id: annotate.add_seeds(store, run_id, chosen))

@@ -72,6 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run `ledger export`."""
+    # Not at the top: the CLI imports this module to list the command.
     from ledger.core.filters import parse_filter
     from ledger.store.workspace import locate, open_store
 
