@@ -25,7 +25,7 @@ def test_reproduce_module_imports_only_the_standard_library() -> None:
 
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
-    assert out.split() == ["ledger", "ledger.reproduce.command"]
+    assert out.split() == ["ledger", "ledger.reproduce", "ledger.reproduce.command"]
 
 
 def test_worktree_dvc_config_has_absolute_cache_and_remote_paths(tmp_path: Path) -> None:
