@@ -137,3 +137,52 @@ def test_git_hooks_never_load_the_framework_log_readers() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert [m for m in out.stdout.split() if m.startswith("ledger.capture.framework_logs")] == []
+
+
+def _ledger_imports(folder: Path) -> list[tuple[str, str]]:
+    """(file, imported module) for every import in `folder`, wherever it sits in the file."""
+    found = []
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found += [(str(path.relative_to(ROOT)), a.name) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append((str(path.relative_to(ROOT)), node.module))
+    return found
+
+
+def test_core_imports_only_the_standard_library_and_itself() -> None:
+    """Every other layer points into `ledger.core`; it points nowhere, not even for a type."""
+    offenders = [
+        f"{where}: {name}"
+        for where, name in _ledger_imports(ROOT / "ledger" / "core")
+        if not name.startswith("ledger.core")
+        and name != "__future__"
+        and name.split(".")[0] not in sys.stdlib_module_names
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("layer", ["core", "store", "git", "dvc"])
+def test_lower_layers_never_import_the_capture(layer: str) -> None:
+    offenders = [
+        f"{where}: {name}"
+        for where, name in _ledger_imports(ROOT / "ledger" / layer)
+        if name.startswith(("ledger.capture", "ledger.delivery"))
+    ]
+    assert offenders == []
+
+
+def test_ledger_has_no_import_cycles() -> None:
+    """Counting imports inside functions and for type checking: a cycle one of them hides
+    is still a cycle in the design."""
+    import grimp
+
+    graph = grimp.build_graph("ledger")
+    cycles = sorted(
+        f"{importer} -> {imported}"
+        for importer in graph.modules
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if imported != importer and graph.chain_exists(importer=imported, imported=importer)
+    )
+    assert cycles == []
