@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import _common as c
 
-from ledger.capture.collect import capture_after, capture_before
+from ledger.capture.after import capture_after
+from ledger.capture.before import capture_before
 from ledger.capture.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
 from ledger.capture.framework_logs.crc32c import masked_crc32c
 from ledger.core.ids import new_run_id

@@ -100,7 +100,7 @@ def _build(path: Path, runs: int) -> float:
     """
     from sqlalchemy import insert
 
-    from ledger.capture.params import to_row
+    from ledger.core.param_values import to_row
     from ledger.store import tables
     from ledger.store.engine import connect
 

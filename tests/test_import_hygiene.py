@@ -148,3 +148,18 @@ def test_git_hooks_never_load_the_framework_log_readers() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert [m for m in out.stdout.split() if m.startswith("ledger.capture.framework_logs")] == []
+
+
+def test_ledger_has_no_import_cycles() -> None:
+    """Counting imports inside functions and for type checking: a cycle one of them hides
+    is still a cycle in the design."""
+    import grimp
+
+    graph = grimp.build_graph("ledger")
+    cycles = sorted(
+        f"{importer} -> {imported}"
+        for importer in graph.modules
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if imported != importer and graph.chain_exists(importer=imported, imported=importer)
+    )
+    assert cycles == []

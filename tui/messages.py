@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from ledger.capture.environment import Environment
     from ledger.core.chunks import Points
+    from ledger.core.lockfile import Environment
     from ledger.core.records import RunDetail
     from ledger.core.verdict import ReproductionLink
     from ledger.git.display import CodePatch

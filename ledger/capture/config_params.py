@@ -26,7 +26,8 @@ from ledger.core.redact import MASK, is_secret_name, known_secrets, redact_text
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.core.records import Param, ParamValue
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import Param
 
 SOURCE_MAX = 255
 """Characters of a param's source the params table holds."""

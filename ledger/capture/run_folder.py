@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 from ledger.capture.config_params import CONFIG_NAMES, HYDRA_OVERRIDES, is_folder_config, read_config
 from ledger.capture.outputs import PRUNED
-from ledger.capture.params import parse_argv_params
+from ledger.capture.params import load_document, parse_argv_params
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.core.records import Param, ParamValue
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import Param
 
 WALK_LIMIT = 20_000
 """Entries looked at inside the run's folders when looking for config files."""
@@ -134,8 +135,6 @@ def _contradicts(root: Path, leaf: str, params: Sequence[Param], argv: Mapping[s
 
 def _hydra_overrides(path: Path) -> dict[str, ParamValue]:
     """`key=value` overrides Hydra applied to a job, typed as the command line's are."""
-    from ledger.capture.params import load_document
-
     try:
         listed = load_document(path.name, path.read_bytes())
     except (OSError, ValueError):

@@ -21,7 +21,7 @@ from ledger.commits.code_match import RunCode, held
 from ledger.core.errors import LedgerError, StoreError
 from ledger.core.fileops import exclusive
 from ledger.core.ids import RunId
-from ledger.delivery.recorder import settle
+from ledger.delivery.settle import settle
 from ledger.git.command import git
 from ledger.store import tables
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ledger.core.ids import RunId
-    from ledger.core.records import ParamValue
+    from ledger.core.param_values import ParamValue
 
 
 @dataclass(frozen=True, slots=True)

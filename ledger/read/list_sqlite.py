@@ -19,9 +19,9 @@ import math
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from ledger.capture.params import from_row
 from ledger.commits import inbox
 from ledger.core.ids import RunId, shortest_prefixes
+from ledger.core.param_values import from_row
 from ledger.core.procinfo import owners_gone
 from ledger.core.summary import RunSummary
 from ledger.core.urls import sqlite_file

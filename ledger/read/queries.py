@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, false, func, select
 from sqlalchemy.orm import aliased
 
-from ledger.capture.params import from_row
-from ledger.capture.runtime import TorchRuntime
 from ledger.core import chunks
 from ledger.core.errors import AmbiguousRunIdError, RunNotFoundError
 from ledger.core.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
+from ledger.core.param_values import from_row
 from ledger.core.records import DataFile, DataItem, Metric, OutputFile, Param, RunDetail
 from ledger.core.summary import RunSummary
+from ledger.core.torch_runtime import TorchRuntime
 from ledger.read.sql_orm import compile_filter, order_runs
 from ledger.store import tables
 from ledger.store.collation import bytewise
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from sqlalchemy.sql.elements import BindParameter
 
-    from ledger.capture.environment import Environment
     from ledger.core.filters import Expr, SortKey
+    from ledger.core.lockfile import Environment
     from ledger.store.engine import Store
 
 SUMMARY_COLUMNS = (
@@ -330,7 +330,7 @@ def get_log(store: Store, run_id: RunId) -> str | None:
 
 def get_environment(store: Store, digest: str) -> Environment | None:
     """A stored environment lockfile."""
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
 
     with store.reading() as session:
         lock = session.scalar(

@@ -10,15 +10,15 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.capture.runtime import describe as describe_torch
 from ledger.capture.seeds import describe_seeds
 from ledger.core.numbers import format_number
+from ledger.core.torch_runtime import describe as describe_torch
 from ledger.git.refs import snapshot_ref
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
     from ledger.core.records import DataItem, RunDetail
     from ledger.core.summary import RunSummary
     from ledger.read.diff import RunsDiff

@@ -172,7 +172,7 @@ def _param_test(op: Op, value: Value) -> ColumnElement[bool]:
         return and_(p.kind == "bool", p.text == text) if op == "=" else or_(p.kind != "bool", p.text != text)
     if isinstance(value, (int, float)) and op not in ("~", "!~"):
         number = as_float(value)
-        if math.isnan(number):  # a NaN param is a float without a num (see params.to_row)
+        if math.isnan(number):  # a NaN param is a float without a num (see param_values.to_row)
             nan = and_(p.kind == "float", p.num.is_(None))
             return {"=": nan, "!=": not_(nan)}.get(op, false())
         return _test(p.num, op, number)  # only int and float params have a num

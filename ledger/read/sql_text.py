@@ -153,7 +153,7 @@ def _param_test(op: Op, value: Value, args: list[object]) -> str:
         return "(params.kind != 'bool' OR params.text != ?)"
     if isinstance(value, (int, float)) and op not in ("~", "!~"):
         number = as_float(value)
-        if math.isnan(number):  # a NaN param is a float without a num (see params.to_row)
+        if math.isnan(number):  # a NaN param is a float without a num (see param_values.to_row)
             nan = "(params.kind = 'float' AND params.num IS NULL)"
             return {"=": nan, "!=": f"(NOT {nan})"}.get(op, "0")
         return _test("params.num", op, number, args)  # only int and float params have a num

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ledger.capture.environment import interpreter_environment
 from ledger.core.errors import ReproduceError
 from ledger.git.command import scrubbed_env
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
 
 ENVS_DIR = "envs"
 """Folder of the ledger's home holding rebuilt virtualenvs, one per environment digest."""
@@ -103,8 +104,6 @@ def build_env(lock: Environment, *, home: Path, say: Callable[[str], None]) -> B
 
 def venv_environment(python: Path) -> Environment:
     """The environment a virtualenv's interpreter sees, captured as the lockfile is."""
-    from ledger.capture.environment import interpreter_environment
-
     try:
         return interpreter_environment(str(python), env=scrubbed_env())
     except OSError as e:

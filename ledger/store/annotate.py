@@ -11,33 +11,15 @@ from sqlalchemy import select, update
 from ledger.store import tables, writes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
-    from ledger.capture.environment import Environment
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import Environment
     from ledger.core.records import OutputFile
     from ledger.core.verdict import Verdict
     from ledger.store.engine import Store
 
 _RUNS = tables.Base.metadata.tables["runs"]
-
-
-def for_current_run(job: Callable[[Store, RunId], None]) -> None:
-    """Write `job` into the run this process logs into, in its background writer.
-
-    Started as the API starts one; like every API call it never waits on the ledger
-    nor raises because of it (`ledger.delivery.flusher`).
-    """
-    from ledger import api
-
-    run = api.current_run()
-    if run is None:
-        api.log_params({})  # starts the script's own run, as its first logging call would
-        run = api.current_run()
-    if run is None:  # pragma: no cover - log_params always leaves a run active
-        raise RuntimeError("no ledger run is active")
-    run_id = run.id
-    run.defer(lambda store: job(store, run_id))
 
 
 def add_seeds(store: Store, run_id: RunId, seeds: Mapping[str, object]) -> None:

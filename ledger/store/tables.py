@@ -56,7 +56,7 @@ class EnvironmentRow(Base):
     torch: Mapped[str | None] = mapped_column(String(64))
     cuda: Mapped[str | None] = mapped_column(String(32))
     lock: Mapped[str] = mapped_column(Text)
-    """The whole environment as canonical JSON (`ledger.capture.environment.Environment`)."""
+    """The whole environment as canonical JSON (`ledger.core.lockfile.Environment`)."""
 
 
 class RunRow(Base):
@@ -100,7 +100,7 @@ class RunRow(Base):
     run_folders: Mapped[str | None] = mapped_column(Text)
     """JSON list of the folders the run made and wrote into (`lightning_logs/version_3`)."""
     torch_runtime: Mapped[str | None] = mapped_column(Text)
-    """JSON `ledger.capture.runtime.TorchRuntime`: the torch build and the CUDA devices the run had."""
+    """JSON `ledger.core.torch_runtime.TorchRuntime`: the torch build and the CUDA devices the run had."""
     interpreter: Mapped[str | None] = mapped_column(Text)
     """The Python interpreter the run's command used, as a full path (what a reproduction runs)."""
     ignored_inputs: Mapped[str | None] = mapped_column(Text)

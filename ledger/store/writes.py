@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from ledger.capture.params import to_row
 from ledger.core import chunks, limits
+from ledger.core.param_values import to_row
 from ledger.core.redact import redact_text
 from ledger.store import tables as models
 
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.sql.elements import ColumnElement
 
-    from ledger.capture.environment import Environment
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import Environment
     from ledger.core.records import DataFile, DataItem, Metric, NewRun, Param, RunEnd
     from ledger.store.engine import Store
 

@@ -278,7 +278,8 @@ def test_environment_drift_is_reported_precisely(tmp_repo: TmpRepo, six_16: Path
 
 
 def test_rebuilt_environment_runs_the_recorded_version(tmp_repo: TmpRepo, six_16: Path) -> None:
-    from ledger.capture.environment import Environment, Package, capture_environment
+    from ledger.capture.environment import capture_environment
+    from ledger.core.lockfile import Environment, Package
     from ledger.read import queries
     from ledger.store.workspace import locate, open_store
 

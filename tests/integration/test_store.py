@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import text
 
-from ledger.capture.environment import Environment, Package
 from ledger.capture.log_tee import compress_log
-from ledger.capture.runtime import TorchRuntime
 from ledger.core.chunks import Points
 from ledger.core.errors import (
     AmbiguousRunIdError,
@@ -29,8 +27,10 @@ from ledger.core.errors import (
 )
 from ledger.core.filters import parse_filter, parse_sort
 from ledger.core.ids import MIN_PREFIX, RunId, new_run_id
+from ledger.core.lockfile import Environment, Package
 from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd
 from ledger.core.summary import RunSummary
+from ledger.core.torch_runtime import TorchRuntime
 from ledger.read.queries import count_runs, get_environment, get_run, get_series, list_runs, resolve_run_id
 from ledger.store.engine import MIGRATIONS, Store, connect
 from ledger.store.schema import SCHEMA_HEAD, SCHEMA_REVISIONS

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select, update
 
-from ledger.capture.environment import Environment, Package
 from ledger.capture.log_tee import compress_log
 from ledger.core.chunks import Points
 from ledger.core.ids import RunId, new_run_id
+from ledger.core.lockfile import Environment, Package
 from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunEnd
 from ledger.store import archive, merge, transfer
 from ledger.store import tables as models
