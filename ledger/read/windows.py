@@ -12,11 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 
-from ledger.core.filters import Compare, Field, Or
-from ledger.read import queries
-from ledger.read.sql_orm import compile_filter, order_runs
+from ledger.read import listing, queries
+from ledger.read.sql_dialect import dialect_named
 from ledger.read.windows_sqlite import ChangeMarker, Page, squeeze
 from ledger.store import tables
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
     from ledger.core.filters import Expr, SortKey
     from ledger.core.ids import RunId
-    from ledger.core.summary import RunSummary
     from ledger.store.engine import Store
 
 
@@ -83,45 +81,25 @@ def list_page(
     metrics: Sequence[str] = (),
     include_archived: bool = False,
 ) -> Page:
-    """One window of runs in the order `ledger list` uses, archived runs left out unless asked.
-
-    The window's IDs are chosen here (the archive flag is not part of the filter
-    language); their summaries then come from `queries.list_runs`, so both views
-    describe a run identically.
-    """
-    stmt = select(tables.Run.id, tables.Run.archived)
-    if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    stmt = order_runs(stmt, sort, where=where).offset(offset).limit(limit)
-    with store.reading() as session:
-        rows = session.execute(stmt).all()
-    ids = [run_id for run_id, _ in rows]
-    if not ids:
-        return Page(offset=offset, runs=(), archived=frozenset())
-    by_id: dict[str, RunSummary] = {
-        run.id: run
-        for run in queries.list_runs(
-            store, where=_ids_filter(ids), limit=None, params=params, metrics=metrics
+    """One window of runs in the order `ledger list` uses, archived runs left out unless asked."""
+    with store.reading_core() as conn:
+        runs, archived = listing.read_page(
+            queries.driver_sql(conn),
+            dialect_named(store.engine.dialect.name),
+            where=where,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            params=params,
+            metrics=metrics,
+            include_archived=include_archived,
         )
-    }
-    return Page(
-        offset=offset,
-        runs=tuple(by_id[i] for i in ids if i in by_id),
-        archived=frozenset(run_id for run_id, archived in rows if archived),
-    )
+    return Page(offset=offset, runs=tuple(runs), archived=archived)
 
 
 def count_matching(store: Store, *, where: Expr | None = None, include_archived: bool = False) -> int:
     """How many runs `list_page` can page through."""
-    stmt = select(func.count()).select_from(tables.Run)
-    if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    with store.reading() as session:
-        return int(session.scalar(stmt) or 0)
+    return queries.count_runs(store, where=where, include_archived=include_archived)
 
 
 def sparklines(store: Store, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
@@ -192,15 +170,6 @@ def read_log(store: Store, run_id: RunId) -> LogText:
     if text is None:
         return LogText(None, problem="this run has no captured output")
     return LogText(text)
-
-
-def _ids_filter(ids: Sequence[str]) -> Expr:
-    field = Field("run", "id")
-    return (
-        Or(tuple(Compare(field, "=", run_id) for run_id in ids))
-        if len(ids) > 1
-        else Compare(field, "=", ids[0])
-    )
 
 
 def _distinct(session: Session, column: InstrumentedAttribute[str], limit: int) -> tuple[str, ...]:

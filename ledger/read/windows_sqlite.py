@@ -2,25 +2,22 @@
 with `ledger.read.windows`.
 
 `ledger ui` paints its first page from these: importing SQLAlchemy and the models
-costs 0.3-0.6 s on the machines we measure, while the first page's queries take a
-few milliseconds (issue 4: first paint under 1 s over 100,000 runs). The SQL is
-`ledger.read.sql_text`'s, as for `ledger list`'s stdlib path, so a page here
-holds the runs `ui_queries.list_page` would, in the same order;
-`tests/integration/test_ui_fast.py` compares the two. The rest of the session
-reads through SQLAlchemy, opened once the first page is on screen.
+costs far more than the first page's queries take. The SQL is `ledger.read.listing`'s,
+the text `ledger.read.windows` runs through SQLAlchemy, so a page here holds the
+runs `windows.list_page` would, in the same order. The rest of the session reads
+through SQLAlchemy, opened once the first page is on screen.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ledger.core import chunks
-from ledger.read import list_sqlite
-from ledger.read import sql_text as fast_sql
+from ledger.read import listing
+from ledger.read.sql_dialect import SQLITE
 
 if TYPE_CHECKING:
     import sqlite3
@@ -55,7 +52,7 @@ class Page:
 
 
 def change_marker(conn: sqlite3.Connection) -> ChangeMarker:
-    """As `ui_queries.change_marker`, read in the first page's transaction: the table's
+    """As `windows.change_marker`, read in the first page's transaction: the table's
     first poll then reloads for any run that landed after that page was read."""
     count, newest = conn.execute("SELECT count(*), max(started_at) FROM runs").fetchone()
     running = conn.execute(
@@ -73,15 +70,23 @@ def first_page(
     params: Sequence[str],
     metrics: Sequence[str],
 ) -> Page:
-    """The first `limit` unarchived runs, as `ui_queries.list_page(offset=0)` gives them."""
-    sql, args = fast_sql.page_sql(where, sort, limit, include_archived=False)
-    runs = list_sqlite.summaries(conn, sql, args, params=params, metrics=metrics)
+    """The first `limit` unarchived runs, as `windows.list_page(offset=0)` gives them."""
+    runs, _ = listing.read_page(
+        conn.execute,
+        SQLITE,
+        where=where,
+        sort=sort,
+        limit=limit,
+        params=params,
+        metrics=metrics,
+        include_archived=False,
+    )
     return Page(offset=0, runs=tuple(runs), archived=frozenset())
 
 
 def count_matching(conn: sqlite3.Connection, *, where: Expr | None) -> int:
-    """How many unarchived runs match, as `ui_queries.count_matching`."""
-    sql, args = fast_sql.count_sql(where, include_archived=False)
+    """How many unarchived runs match, as `windows.count_matching`."""
+    sql, args = listing.count_sql(where, SQLITE, include_archived=False)
     return int(conn.execute(sql, args).fetchone()[0])
 
 
@@ -93,22 +98,22 @@ def count_all(conn: sqlite3.Connection) -> int:
 def sparklines(
     conn: sqlite3.Connection, run_ids: Sequence[str], key: str, *, width: int
 ) -> dict[str, tuple[float, ...]]:
-    """As `ui_queries.sparklines`: each run's series `key` squeezed into `width` bucket means."""
+    """As `windows.sparklines`: each run's series `key` squeezed into `width` bucket means."""
     rows = conn.execute(
         "SELECT series.run_id, metric_chunks.codec, metric_chunks.payload, metric_chunks.count "  # noqa: S608
         "FROM series JOIN metric_chunks ON metric_chunks.series_id = series.id "
-        f"WHERE series.run_id {fast_sql.IN_IDS} AND series.key = ? "
+        f"WHERE series.run_id {SQLITE.in_ids} AND series.key = ? "
         "ORDER BY series.run_id, metric_chunks.id",
-        [json.dumps(list(run_ids)), key],
+        [SQLITE.id_list(run_ids), key],
     )
     return squeeze(rows, width)
 
 
 def series_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> Counter[str]:
-    """As `ui_queries.series_counts`: how many of these runs log each series."""
+    """As `windows.series_counts`: how many of these runs log each series."""
     rows = conn.execute(
-        f"SELECT key, count(*) FROM series WHERE run_id {fast_sql.IN_IDS} GROUP BY key",  # noqa: S608
-        [json.dumps(list(run_ids))],
+        f"SELECT key, count(*) FROM series WHERE run_id {SQLITE.in_ids} GROUP BY key",  # noqa: S608
+        [SQLITE.id_list(run_ids)],
     )
     return Counter({key: int(n) for key, n in rows})
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.core.filters import Field, parse_filter
-from ledger.read.filter_shared import requires_key
+from ledger.core.filters import Field, parse_filter, requires_key
 
 
 @pytest.mark.parametrize(
