@@ -23,7 +23,8 @@ from ledger.read import sqlite_snapshot as fast_list
 from ledger.store import archive, writes
 from ledger.store.engine import connect
 from ledger.store.workspace import Workspace, locate
-from tests.integration.test_store import FILTER_CASES, make_id, seed_runs
+from tests.integration.test_listing import FILTER_CASES
+from tests.integration.test_store import make_id, seed_runs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
