@@ -1,7 +1,7 @@
 """Compile the filter language's AST to one SQL text, for SQLite and PostgreSQL alike.
 
 Both read paths run this text: the standard library's sqlite3 on a SQLite file, and
-SQLAlchemy on any ledger (`ledger.read.sqlalchemy_reads`), so a filter means the same
+SQLAlchemy on any ledger (`ledger.read.queries`), so a filter means the same
 whichever path answers it. What the two databases spell differently comes from the
 `Dialect`; every value goes in through `bind`, which returns its placeholder.
 """
