@@ -134,11 +134,11 @@ class SnapshotReader:
 
     def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
         """`windows_sqlite.sparklines`."""
-        return windows_sqlite.sparklines(self.conn, run_ids, key, width=width)
+        return windows_sqlite.sparklines(self.conn.execute, run_ids, key, width=width)
 
     def series_counts(self, run_ids: Sequence[str]) -> Counter[str]:
         """`windows_sqlite.series_counts`."""
-        return windows_sqlite.series_counts(self.conn, run_ids)
+        return windows_sqlite.series_counts(self.conn.execute, run_ids)
 
     def count_matching(self, *, where: Expr | None, include_archived: bool) -> int:
         """`windows_sqlite.count_matching` (unarchived runs only, as `page`)."""
@@ -152,4 +152,4 @@ class SnapshotReader:
 
     def marker(self) -> ChangeMarker:
         """`windows_sqlite.change_marker`."""
-        return windows_sqlite.change_marker(self.conn)
+        return windows_sqlite.change_marker(self.conn.execute)

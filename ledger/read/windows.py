@@ -8,24 +8,25 @@ subjects, a snapshot's patch) is in `ledger.git.display`.
 from __future__ import annotations
 
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from ledger.read import listing, queries
+from ledger.read import listing, queries, windows_sqlite
 from ledger.read.sql_dialect import dialect_named
-from ledger.read.windows_sqlite import ChangeMarker, Page, squeeze
+from ledger.read.windows_sqlite import ChangeMarker, Page
 from ledger.store import tables
 
 if TYPE_CHECKING:
+    from collections import Counter
     from collections.abc import Sequence
 
     from sqlalchemy.orm import InstrumentedAttribute, Session
 
     from ledger.core.filters import Expr, SortKey
     from ledger.core.ids import RunId
+    from ledger.read.sql_dialect import Dialect
     from ledger.store.engine import Store
 
 
@@ -59,15 +60,8 @@ class ReproductionLink:
 
 def change_marker(store: Store) -> ChangeMarker:
     """The ledger's fingerprint (see `ChangeMarker`); meant to be polled every second."""
-    with store.reading() as session:
-        count = int(session.scalar(select(func.count()).select_from(tables.Run)) or 0)
-        newest = session.scalar(select(func.max(tables.Run.started_at)))
-        running = session.execute(
-            select(tables.Run.id, tables.Run.heartbeat_at)
-            .where(tables.Run.status == "running")
-            .order_by(tables.Run.id)
-        ).all()
-    return ChangeMarker(count=count, newest=newest, running=tuple((r, h) for r, h in running))
+    with store.reading_core() as conn:
+        return windows_sqlite.change_marker(queries.driver_sql(conn), _dialect(store))
 
 
 def list_page(
@@ -85,7 +79,7 @@ def list_page(
     with store.reading_core() as conn:
         runs, archived = listing.read_page(
             queries.driver_sql(conn),
-            dialect_named(store.engine.dialect.name),
+            _dialect(store),
             where=where,
             sort=sort,
             limit=limit,
@@ -104,34 +98,16 @@ def count_matching(store: Store, *, where: Expr | None = None, include_archived:
 
 def sparklines(store: Store, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
     """Each run's series `key` squeezed into `width` bucket means (runs without it are left out)."""
-    if not run_ids:
-        return {}
-    with store.reading() as session:
-        rows = session.execute(
-            select(
-                tables.Series.run_id,
-                tables.MetricChunk.codec,
-                tables.MetricChunk.payload,
-                tables.MetricChunk.count,
-            )
-            .join(tables.MetricChunk, tables.MetricChunk.series_id == tables.Series.id)
-            .where(tables.Series.run_id.in_(list(run_ids)), tables.Series.key == key)
-            .order_by(tables.Series.run_id, tables.MetricChunk.id)
-        ).all()
-    return squeeze(rows, width)
+    with store.reading_core() as conn:
+        return windows_sqlite.sparklines(
+            queries.driver_sql(conn), run_ids, key, width=width, dialect=_dialect(store)
+        )
 
 
 def series_counts(store: Store, run_ids: Sequence[str]) -> Counter[str]:
     """How many of these runs log each series (to pick a default sparkline metric)."""
-    if not run_ids:
-        return Counter()
-    with store.reading() as session:
-        rows = session.execute(
-            select(tables.Series.key, func.count())
-            .where(tables.Series.run_id.in_(list(run_ids)))
-            .group_by(tables.Series.key)
-        ).all()
-    return Counter({key: int(n) for key, n in rows})
+    with store.reading_core() as conn:
+        return windows_sqlite.series_counts(queries.driver_sql(conn), run_ids, _dialect(store))
 
 
 def key_catalog(store: Store, *, limit: int = 500) -> KeyCatalog:
@@ -170,6 +146,10 @@ def read_log(store: Store, run_id: RunId) -> LogText:
     if text is None:
         return LogText(None, problem="this run has no captured output")
     return LogText(text)
+
+
+def _dialect(store: Store) -> Dialect:
+    return dialect_named(store.engine.dialect.name)
 
 
 def _distinct(session: Session, column: InstrumentedAttribute[str], limit: int) -> tuple[str, ...]:

@@ -1,5 +1,5 @@
-"""The runs table's reads through the standard library's sqlite3, and the records they share
-with `ledger.read.windows`.
+"""The runs table's reads as SQL text, run through the standard library's sqlite3 for `ledger ui`'s
+first page and through SQLAlchemy by `ledger.read.windows`, and the records both return.
 
 `ledger ui` paints its first page from these: importing SQLAlchemy and the models
 costs far more than the first page's queries take. The SQL is `ledger.read.listing`'s,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.core import chunks
 from ledger.read import listing
@@ -21,10 +21,12 @@ from ledger.read.sql_dialect import SQLITE
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from ledger.core.filters import Expr, SortKey
     from ledger.core.summary import RunSummary
+    from ledger.read.listing import Execute
+    from ledger.read.sql_dialect import Dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +53,13 @@ class Page:
     """IDs of the runs in this window that are archived (shown only when asked)."""
 
 
-def change_marker(conn: sqlite3.Connection) -> ChangeMarker:
-    """As `windows.change_marker`, read in the first page's transaction: the table's
-    first poll then reloads for any run that landed after that page was read."""
-    count, newest = conn.execute("SELECT count(*), max(started_at) FROM runs").fetchone()
-    running = conn.execute(
-        "SELECT id, heartbeat_at FROM runs WHERE status = 'running' ORDER BY id"
-    ).fetchall()
+def change_marker(execute: Execute, dialect: Dialect = SQLITE) -> ChangeMarker:
+    """The ledger's fingerprint (see `ChangeMarker`); meant to be polled every second.
+
+    On the first page's sqlite3 transaction, the table's first poll then reloads for
+    any run that landed after that page was read."""
+    ((count, newest),) = list(execute("SELECT count(*), max(started_at) FROM runs", []))
+    running = execute("SELECT id, heartbeat_at FROM runs WHERE status = 'running' ORDER BY id", [])
     return ChangeMarker(count=int(count), newest=newest, running=tuple((r, h) for r, h in running))
 
 
@@ -96,31 +98,33 @@ def count_all(conn: sqlite3.Connection) -> int:
 
 
 def sparklines(
-    conn: sqlite3.Connection, run_ids: Sequence[str], key: str, *, width: int
+    execute: Execute, run_ids: Sequence[str], key: str, *, width: int, dialect: Dialect = SQLITE
 ) -> dict[str, tuple[float, ...]]:
-    """As `windows.sparklines`: each run's series `key` squeezed into `width` bucket means."""
-    rows = conn.execute(
+    """Each run's series `key` squeezed into `width` bucket means (runs without it are left out)."""
+    if not run_ids:
+        return {}
+    rows = execute(
         "SELECT series.run_id, metric_chunks.codec, metric_chunks.payload, metric_chunks.count "  # noqa: S608
         "FROM series JOIN metric_chunks ON metric_chunks.series_id = series.id "
-        f"WHERE series.run_id {SQLITE.in_ids} AND series.key = ? "
+        f"WHERE series.run_id {dialect.in_ids} AND series.key = {dialect.placeholder} "
         "ORDER BY series.run_id, metric_chunks.id",
-        [SQLITE.id_list(run_ids), key],
+        [dialect.id_list(run_ids), key],
     )
     return squeeze(rows, width)
 
 
-def series_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> Counter[str]:
-    """As `windows.series_counts`: how many of these runs log each series."""
-    rows = conn.execute(
-        f"SELECT key, count(*) FROM series WHERE run_id {SQLITE.in_ids} GROUP BY key",  # noqa: S608
-        [SQLITE.id_list(run_ids)],
+def series_counts(execute: Execute, run_ids: Sequence[str], dialect: Dialect = SQLITE) -> Counter[str]:
+    """How many of these runs log each series (to pick a default sparkline metric)."""
+    if not run_ids:
+        return Counter()
+    rows = execute(
+        f"SELECT key, count(*) FROM series WHERE run_id {dialect.in_ids} GROUP BY key",  # noqa: S608
+        [dialect.id_list(run_ids)],
     )
     return Counter({key: int(n) for key, n in rows})
 
 
-def squeeze(
-    rows: Sequence[tuple[str, str, bytes, int]] | sqlite3.Cursor, width: int
-) -> dict[str, tuple[float, ...]]:
+def squeeze(rows: Iterable[Sequence[Any]], width: int) -> dict[str, tuple[float, ...]]:
     """(run ID, codec, payload, count) chunk rows, in write order per run, to sparklines."""
     parts: dict[str, list[chunks.Points]] = {}
     for run_id, codec, payload, count in rows:
