@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """List runs, filtered and sorted."""
     from ledger.core.filters import parse_filter, parse_sort
-    from ledger.read import list_sqlite, render
+    from ledger.read import render, sqlite_snapshot
     from ledger.store.workspace import locate
 
     where = parse_filter(" ".join(args.filter))
@@ -67,7 +67,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "include_archived": args.archived,
     }
     ws = locate()
-    runs = list_sqlite.list_runs(ws, **query)
+    runs = sqlite_snapshot.list_runs(ws, **query)
     if runs is None:  # a write must come first, or the ledger is not a plain SQLite file
         from ledger.read import queries
 

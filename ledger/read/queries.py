@@ -2,79 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, false, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from ledger.core import chunks
 from ledger.core.errors import AmbiguousRunIdError, RunNotFoundError
-from ledger.core.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
+from ledger.core.ids import RunId, is_hex, normalize_prefix
 from ledger.core.param_values import from_row
 from ledger.core.records import DataFile, DataItem, Metric, OutputFile, Param, RunDetail
 from ledger.core.summary import RunSummary
 from ledger.core.torch_runtime import TorchRuntime
-from ledger.read.sql_orm import compile_filter, order_runs
+from ledger.read import listing
+from ledger.read.sql_dialect import dialect_named
 from ledger.store import tables
-from ledger.store.collation import bytewise
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import Select
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
-    from sqlalchemy.sql.elements import BindParameter
 
     from ledger.core.filters import Expr, SortKey
     from ledger.core.lockfile import Environment
     from ledger.store.engine import Store
 
-SUMMARY_COLUMNS = (
-    tables.RunRow.id,
-    tables.RunRow.name,
-    tables.RunRow.status,
-    tables.RunRow.source,
-    tables.RunRow.started_at,
-    tables.RunRow.ended_at,
-    tables.RunRow.exit_code,
-    tables.RunRow.commit,
-    tables.RunRow.branch,
-    tables.RunRow.dirty,
-)
-"""What a `RunSummary` is built from (by attribute name)."""
-
 MAX_CANDIDATES = 10
 """Runs listed when an ID prefix is ambiguous."""
-
-_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
-_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-_OTHER = aliased(tables.RunRow, name="other")
-_NEIGHBOURS = select(
-    tables.RunRow.id,
-    select(func.max(_OTHER.id)).where(_OTHER.id < tables.RunRow.id).scalar_subquery(),
-    select(func.min(_OTHER.id)).where(_OTHER.id > tables.RunRow.id).scalar_subquery(),
-).where(tables.RunRow.id.in_(_IDS))
-# Keys and tags in code point order, as SQLite gives them and whatever the server's collation.
-_TAGS = (
-    select(tables.TagRow.run_id, tables.TagRow.tag)
-    .where(tables.TagRow.run_id.in_(_IDS))
-    .order_by(bytewise(tables.TagRow.tag))
-)
-_PARAMS = select(
-    tables.ParamRow.run_id, tables.ParamRow.key, tables.ParamRow.kind, tables.ParamRow.text
-).where(tables.ParamRow.run_id.in_(_IDS))
-_METRICS = select(tables.MetricRow.run_id, tables.MetricRow.key, tables.MetricRow.value).where(
-    tables.MetricRow.run_id.in_(_IDS)
-)
-_PARAMS_BY_KEY = _PARAMS.where(tables.ParamRow.key.in_(_KEYS)).order_by(bytewise(tables.ParamRow.key))
-_METRICS_BY_KEY = _METRICS.where(tables.MetricRow.key.in_(_KEYS)).order_by(bytewise(tables.MetricRow.key))
-_PARAMS = _PARAMS.order_by(bytewise(tables.ParamRow.key))
-_METRICS = _METRICS.order_by(bytewise(tables.MetricRow.key))
-"""The look-ups that fill a page of summaries, built once with the IDs as a parameter:
-building and hashing a statement costs more than SQLite takes to run it (issue 7)."""
 
 
 def resolve_run_id(store: Store, text: str) -> RunId:
@@ -134,68 +89,45 @@ def list_runs(
     `params` and `metrics` name the values to carry on each summary; `"*"` means all.
     Archived runs are left out when `include_archived` is false (as `ledger list` does).
     """
-    # repr tells True from 1 and 1.0, which are equal in Python but filter differently.
-    key = repr((where, tuple(sort)))
-    stmt = _page_query(key, where, tuple(sort), limit, offset, include_archived=include_archived)
-    with store.reading_core() as session:
-        runs = session.execute(stmt).all()
-        ids = [r.id for r in runs]
-        tags = _tags(session, ids)
-        param_values = _params(session, ids, params)
-        metric_values = _metrics(session, ids, metrics)
-        shorts = short_ids(session, ids)
-        return [
-            _summary(
-                r, shorts[r.id], tags.get(r.id, ()), param_values.get(r.id, {}), metric_values.get(r.id, {})
-            )
-            for r in runs
-        ]
+    with store.reading_core() as conn:
+        runs, _ = listing.read_page(
+            driver_sql(conn),
+            dialect_named(store.engine.dialect.name),
+            where=where,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            params=params,
+            metrics=metrics,
+            include_archived=include_archived,
+        )
+    return runs
 
 
-@functools.lru_cache(maxsize=64)
-def _page_query(
-    _key: str,
-    where: Expr | None,
-    sort: tuple[SortKey, ...],
-    limit: int | None,
-    offset: int,
-    *,
-    include_archived: bool,
-) -> Select[*tuple[Any, ...]]:
-    """The statement of a page, built once per filter, sort and window: building it
-    and its cache key costs more than SQLite takes to run it (issue 7)."""
-    # The summary's columns only: loading whole ORM rows costs more than the query.
-    stmt = select(*SUMMARY_COLUMNS)
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    if not include_archived:
-        stmt = stmt.where(tables.RunRow.archived.is_(false()))
-    stmt = order_runs(stmt, sort, where=where).offset(offset)
-    return stmt if limit is None else stmt.limit(limit)
-
-
-def count_runs(store: Store, *, where: Expr | None = None) -> int:
+def count_runs(store: Store, *, where: Expr | None = None, include_archived: bool = True) -> int:
     """How many runs match a filter (for the TUI's status line and paging)."""
-    stmt = select(func.count()).select_from(tables.RunRow)
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    with store.reading() as session:
-        return int(session.scalar(stmt) or 0)
+    dialect = dialect_named(store.engine.dialect.name)
+    sql, args = listing.count_sql(where, dialect, include_archived=include_archived)
+    with store.reading_core() as conn:
+        return int(conn.exec_driver_sql(sql, tuple(args)).scalar() or 0)
 
 
-def short_ids(session: Session | Connection, ids: Sequence[str]) -> dict[str, str]:
-    """The shortest unique prefix of each ID among all runs (git-style abbreviation).
+def driver_sql(conn: Connection) -> listing.Execute:
+    """`listing`'s `execute` on a SQLAlchemy connection: the text goes to the driver as
+    it is, the same text the standard library's sqlite3 runs."""
 
-    Only the two IDs sorting next to an ID can share a longer prefix with it, so two
-    indexed look-ups per ID suffice, whatever the size of the ledger; one statement
-    does them all.
-    """
+    def execute(sql: str, args: Sequence[object]) -> Iterable[Sequence[Any]]:
+        return conn.exec_driver_sql(sql, tuple(args)).all()
+
+    return execute
+
+
+def short_ids(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    """The shortest unique prefix of each ID among all runs (git-style abbreviation)."""
     if not ids:
         return {}
-    neighbours = {
-        run_id: (prev, nxt) for run_id, prev, nxt in session.execute(_NEIGHBOURS, {"ids": list(ids)})
-    }
-    return shortest_prefixes(ids, neighbours)
+    dialect = dialect_named(session.get_bind().dialect.name)
+    return listing.short_ids(driver_sql(session.connection()), dialect, list(ids))
 
 
 def short_id(store: Store, run_id: str) -> str:
@@ -265,7 +197,8 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
             .where(tables.CommitLinkRow.run_id == run_id)
             .order_by(tables.CommitLinkRow.linked_at)
         ).all()
-        tags = _tags(session, [run_id]).get(run_id, ())
+        dialect = dialect_named(session.get_bind().dialect.name)
+        tags = listing.tags_of(driver_sql(session.connection()), dialect, [run_id]).get(run_id, ())
         summary = _summary(
             run,
             short_ids(session, [run_id])[run_id],
@@ -345,51 +278,9 @@ def _candidate(session: Session, run_id: str) -> str:
     return f"{run_id[:12]}{name}"
 
 
-def _tags(session: Session | Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    if ids:
-        for run_id, tag in session.execute(_TAGS, {"ids": list(ids)}).all():
-            found.setdefault(run_id, []).append(tag)
-    return {k: tuple(v) for k, v in found.items()}
-
-
-def _params(
-    session: Session | Connection, ids: Sequence[str], keys: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    if not ids or not keys:
-        return found
-    stmt, args = _by_key(_PARAMS, _PARAMS_BY_KEY, ids, keys)
-    for run_id, key, kind, text in session.execute(stmt, args).all():
-        found.setdefault(run_id, {})[key] = from_row(kind, text)
-    return found
-
-
-def _metrics(
-    session: Session | Connection, ids: Sequence[str], keys: Sequence[str]
-) -> dict[str, dict[str, float]]:
-    found: dict[str, dict[str, float]] = {}
-    if not ids or not keys:
-        return found
-    stmt, args = _by_key(_METRICS, _METRICS_BY_KEY, ids, keys)
-    for run_id, key, value in session.execute(stmt, args).all():
-        found.setdefault(run_id, {})[key] = _float(value)
-    return found
-
-
-def _by_key(
-    every: Select[*tuple[Any, ...]], some: Select[*tuple[Any, ...]], ids: Sequence[str], keys: Sequence[str]
-) -> tuple[Select[*tuple[Any, ...]], dict[str, list[str]]]:
-    """The look-up of every key (`"*"` among `keys`) or of the named ones, with its arguments."""
-    if "*" in keys:
-        return every, {"ids": list(ids)}
-    return some, {"ids": list(ids), "keys": list(keys)}
-
-
 def _summary(
-    run: Any, short: str, tags: tuple[str, ...], params: dict[str, Any], metrics: dict[str, float]
+    run: tables.RunRow, short: str, tags: tuple[str, ...], params: dict[str, Any], metrics: dict[str, float]
 ) -> RunSummary:
-    """`run` is an ORM Run or a row of SUMMARY_COLUMNS: both name the same attributes."""
     return RunSummary(
         id=RunId(run.id),
         short_id=short,

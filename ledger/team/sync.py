@@ -125,7 +125,7 @@ def sync(
     """
     from ledger.core.errors import LedgerError
     from ledger.core.filters import parse_filter
-    from ledger.read.sql_orm import compile_filter
+    from ledger.read.filter_clause import compile_filter
     from ledger.store.engine import connect
     from ledger.store.transfer import copy_runs, run_ids
 
