@@ -100,7 +100,7 @@ def _build(path: Path, runs: int) -> float:
     """
     from sqlalchemy import insert
 
-    from ledger.capture.params import to_row
+    from ledger.core.param_values import to_row
     from ledger.store import tables
     from ledger.store.engine import connect
 
@@ -177,10 +177,10 @@ def _build(path: Path, runs: int) -> float:
             tag_rows.append({"run_id": run_id, "tag": tag})
     store = connect(f"sqlite:///{path}")
     with store.engine.begin() as conn:
-        conn.execute(insert(tables.Run), run_rows)
-        conn.execute(insert(tables.Param), param_rows)
-        conn.execute(insert(tables.Metric), metric_rows)
-        conn.execute(insert(tables.Tag), tag_rows)
+        conn.execute(insert(tables.RunRow), run_rows)
+        conn.execute(insert(tables.ParamRow), param_rows)
+        conn.execute(insert(tables.MetricRow), metric_rows)
+        conn.execute(insert(tables.TagRow), tag_rows)
     with store.engine.connect() as conn:  # fold the WAL in: a ledger at rest
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()

@@ -104,13 +104,13 @@ def build_source(path: Path, runs: int) -> None:
     env = capture_environment()
     log = compress_log(b"epoch 1 loss 0.5\n" * 50)
     t0 = time.time() - runs * 60
-    with store.writing() as session:
-        save_environment(store, session, env)
+    with store.writing_core() as conn:
+        save_environment(store, conn, env)
     for start in range(0, runs, 1000):
         ids = [new_run_id() for _ in range(min(1000, runs - start))]
-        with store.writing() as session:
-            session.execute(
-                insert(tables.Run),
+        with store.writing_core() as conn:
+            conn.execute(
+                insert(tables.RunRow),
                 [
                     {
                         "id": run_id,
@@ -133,8 +133,8 @@ def build_source(path: Path, runs: int) -> None:
                     for i, run_id in enumerate(ids)
                 ],
             )
-            session.execute(
-                insert(tables.Param),
+            conn.execute(
+                insert(tables.ParamRow),
                 [
                     {
                         "run_id": r,
@@ -154,18 +154,19 @@ def build_source(path: Path, runs: int) -> None:
                     )
                 ],
             )
-            session.execute(
-                insert(tables.Tag), [{"run_id": r, "tag": t} for r in ids for t in ("sweep", "v2")]
+            conn.execute(
+                insert(tables.TagRow), [{"run_id": r, "tag": t} for r in ids for t in ("sweep", "v2")]
             )
-            session.execute(
-                insert(tables.Log), [{"run_id": r, "size": 850, "truncated": False, "data": log} for r in ids]
+            conn.execute(
+                insert(tables.LogRow),
+                [{"run_id": r, "size": 850, "truncated": False, "data": log} for r in ids],
             )
-            session.execute(insert(tables.Series), [{"run_id": r, "key": k} for r in ids for k in KEYS])
+            conn.execute(insert(tables.SeriesRow), [{"run_id": r, "key": k} for r in ids for k in KEYS])
             series_ids = {
                 (r, k): i
-                for r, k, i in session.execute(
-                    select(tables.Series.run_id, tables.Series.key, tables.Series.id).where(
-                        tables.Series.run_id.in_(ids)
+                for r, k, i in conn.execute(
+                    select(tables.SeriesRow.run_id, tables.SeriesRow.key, tables.SeriesRow.id).where(
+                        tables.SeriesRow.run_id.in_(ids)
                     )
                 )
             }
@@ -192,8 +193,8 @@ def build_source(path: Path, runs: int) -> None:
                     finals.append(
                         {"run_id": r, "key": k, "value": values[-1], "step": STEPS - 1, "source": "api"}
                     )
-            session.execute(insert(tables.MetricChunk), chunk_rows)
-            session.execute(insert(tables.Metric), finals)
+            conn.execute(insert(tables.MetricChunkRow), chunk_rows)
+            conn.execute(insert(tables.MetricRow), finals)
     store.close()
 
 

@@ -115,9 +115,9 @@ def _add_series(db: Path) -> None:
     store = connect(f"sqlite:///{db}")
     rng = random.Random(7)
     with store.engine.begin() as conn:
-        ids = [row[0] for row in conn.execute(select(tables.Run.id, tables.Run.started_at))]
-        conn.execute(insert(tables.Series), [{"run_id": run_id, "key": SERIES_KEY} for run_id in ids])
-        series = dict(conn.execute(select(tables.Series.run_id, tables.Series.id)).all())
+        ids = [row[0] for row in conn.execute(select(tables.RunRow.id, tables.RunRow.started_at))]
+        conn.execute(insert(tables.SeriesRow), [{"run_id": run_id, "key": SERIES_KEY} for run_id in ids])
+        series = dict(conn.execute(select(tables.SeriesRow.run_id, tables.SeriesRow.id)).all())
         batch: list[dict[str, object]] = []
         for run_id in ids:
             end = rng.uniform(0.05, 1.0)
@@ -134,10 +134,10 @@ def _add_series(db: Path) -> None:
                 }
             )  # fmt: skip
             if len(batch) == 10_000:
-                conn.execute(insert(tables.MetricChunk), batch)
+                conn.execute(insert(tables.MetricChunkRow), batch)
                 batch = []
         if batch:
-            conn.execute(insert(tables.MetricChunk), batch)
+            conn.execute(insert(tables.MetricChunkRow), batch)
     with store.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()

@@ -236,9 +236,7 @@ def reads(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     )
     mlflow = result.get(MLFLOW)
     report.goals.append(
-        _speed_goal(
-            "top-10 query (search_runs)", ours["query"], None if mlflow is None else mlflow["query"]
-        )
+        _speed_goal("top-10 query (search_runs)", ours["query"], None if mlflow is None else mlflow["query"])
     )
     report.goals.append(
         Goal(
@@ -347,9 +345,7 @@ def listing(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     last = by_size[sizes.experiments[-1]]
     ours = last.median("ledger list --all")
     theirs = last.median("dvc exp show") if "dvc exp show" in last.runs else None
-    report.goals.append(
-        _speed_goal(f"list {sizes.experiments[-1]} experiments (dvc exp show)", ours, theirs)
-    )
+    report.goals.append(_speed_goal(f"list {sizes.experiments[-1]} experiments (dvc exp show)", ours, theirs))
 
 
 _QUERY_CALLS = {

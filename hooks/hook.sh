@@ -106,11 +106,13 @@ post-commit)
     if [ -n "$py" ]; then
         # Detached, all three streams closed (pre-commit waits for its pipes), without the
         # GIT_* variables git sets for hooks (they would point the ingester's git calls
-        # at this commit's index), and niced: the user's next command goes first.
+        # at this commit's index; the set of ledger.git.command.GIT_LOCATION_VARS), and
+        # niced: the user's next command goes first.
         session=$(command -v setsid)
         (
             cd "$top" &&
                 exec env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE -u GIT_COMMON_DIR \
+                    -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES -u GIT_PREFIX -u GIT_NAMESPACE \
                     nice -n 10 $session "$py" -m ledger.commits.ingest "$top" </dev/null >/dev/null 2>&1
         ) &
     fi

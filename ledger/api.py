@@ -175,7 +175,7 @@ class ActiveRun:
 
     def _record_end(self, started: StartedRun, status: str) -> None:
         from ledger.capture.collect import finish_recorded_run, start_capture_after
-        from ledger.delivery.recorder import record_now
+        from ledger.delivery.settle import record_now
 
         after = start_capture_after(started)  # git work, overlapping the last points' write
         self._writer.submit()
@@ -194,10 +194,8 @@ class ActiveRun:
         self._writer.wait(ticket, END_WAIT)
 
     def _keep_extras(self, *, params: Sequence[Param] = (), tags: Sequence[str] = ()) -> None:
-        from ledger.delivery.outbox import spool_extras
-
         try:
-            spool_extras(self._spool_dir, self.id, params=params, tags=tags)
+            spool.write_extras(self._spool_dir, self.id, params=params, tags=tags)
         except OSError as e:
             warn_once(f"cannot write the run's spool ({describe(e)})")
         self.defer(lambda store: _write_extras(store, self.id, params, tags))
@@ -381,7 +379,7 @@ def _attach(run_id: RunId) -> ActiveRun:
 
 def _open_for(ws: Workspace, run_id: RunId) -> Store:
     """Open the ledger of a run `ledger run` made (in the writer thread: it may be slow)."""
-    from ledger.delivery.recorder import ensure_started
+    from ledger.delivery.settle import ensure_started
     from ledger.store.workspace import open_store
 
     store = open_store(ws)
@@ -403,7 +401,7 @@ def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any])
     ws = started.workspace
 
     def _open() -> Store:
-        from ledger.delivery.recorder import ensure_started
+        from ledger.delivery.settle import ensure_started
 
         store = open_store(ws)
         ensure_started(store, ws.spool_dir, started.run_id)
@@ -427,3 +425,19 @@ def _not_a_number(metrics: Mapping[str, Any]) -> str:
         except (TypeError, ValueError):
             return f"metric {key!r}: {value!r} is not a number"
     return "metrics must be numbers"
+
+
+def for_current_run(job: Callable[[Store, RunId], None]) -> None:
+    """Write `job` into the run this process logs into, in its background writer.
+
+    Started as the API starts one; like every API call it never waits on the ledger
+    nor raises because of it (`ledger.delivery.flusher`).
+    """
+    run = current_run()
+    if run is None:
+        log_params({})  # starts the script's own run, as its first logging call would
+        run = current_run()
+    if run is None:  # pragma: no cover - log_params always leaves a run active
+        raise RuntimeError("no ledger run is active")
+    run_id = run.id
+    run.defer(lambda store: job(store, run_id))

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ledger.capture.seeds import log_seeds, reproduction_seeds
+from ledger import api
+from ledger.capture.seeds import reproduction_seeds
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,9 +72,7 @@ def seed_everything(
     if deterministic:
         set_deterministic(warn_only=warn_only)
     if record:
-        from ledger import api
-
-        log_seeds({SEED_KEY: seed})
+        _log_seeds({SEED_KEY: seed})
         api.log_params({f"torch.{k}": v for k, v in describe().items()})
     return seed
 
@@ -104,8 +103,6 @@ def describe() -> dict[str, str | int | bool | None]:
 
 def log_metrics(metrics: Mapping[str, float | torch.Tensor], step: int | None = None) -> None:
     """`ledger.log_metrics`, accepting one-element tensors (moved to the CPU once each)."""
-    from ledger import api
-
     api.log_metrics(
         {k: float(v.item()) if isinstance(v, torch.Tensor) else v for k, v in metrics.items()}, step
     )
@@ -133,7 +130,7 @@ def log_checkpoint(path: str | os.PathLike[str]) -> OutputFile:
     output = OutputFile(
         path=_repo_path(full), algorithm="md5", value=hash_file(full), size=full.stat().st_size
     )
-    annotate.for_current_run(lambda store, run_id: annotate.add_outputs(store, run_id, [output]))
+    api.for_current_run(lambda store, run_id: annotate.add_outputs(store, run_id, [output]))
     return output
 
 
@@ -153,3 +150,11 @@ def _repo_path(path: Path) -> str:
     if repo is not None and path.is_relative_to(repo.toplevel.resolve()):
         return path.relative_to(repo.toplevel.resolve()).as_posix()
     return str(path)
+
+
+def _log_seeds(seeds: Mapping[str, object]) -> None:
+    """Record seeds into the current run (merged with those already recorded)."""
+    from ledger.store import annotate
+
+    chosen = dict(seeds)
+    api.for_current_run(lambda store, run_id: annotate.add_seeds(store, run_id, chosen))

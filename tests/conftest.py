@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from tests.repo import DVC, TmpRepo
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from ledger.store.engine import Store
 
@@ -114,15 +115,114 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _pg_template(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database migrated to the head once per session (per xdist worker):
+    `CREATE DATABASE ... TEMPLATE` copies it in a few milliseconds, where Alembic takes a
+    second or more on a loaded machine."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    from ledger.store.engine import connect
+
+    name = f"ledger_tpl_{worker_id}_{uuid.uuid4().hex[:8]}"
+    with _pg_admin() as admin:
+        admin(f'CREATE DATABASE "{name}"')
+    try:
+        connect(_pg_database_url(name), upgrade=True).close()
+        yield name
+    finally:
+        from ledger.store.policies import group_names
+
+        with _pg_admin() as admin:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for group in group_names(name, "public").values():  # made by the upgrade; copies share them
+                admin(f'DROP ROLE IF EXISTS "{group}"')
+
+
+@pytest.fixture
+def pg_migrated_url(_pg_template: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database at the schema head, of its own, dropped after."""
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    with _pg_admin() as admin:
+        admin(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}" STRATEGY FILE_COPY')
+    try:
+        yield _pg_database_url(name)
+    finally:
+        with _pg_admin() as admin:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def _pg_admin() -> Iterator[Callable[[str], None]]:
+    """Statements that cannot run in a transaction (CREATE/DROP DATABASE), on the test server."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    assert PG_URL is not None
+    engine = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+
+            def run(sql: str) -> None:
+                conn.execute(text(sql))
+
+            yield run
+    finally:
+        engine.dispose()
+
+
+def _pg_database_url(name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    assert PG_URL is not None
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def _ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite ledger created and migrated by the product's first open, once per session
+    (per xdist worker): loading and running Alembic's scripts costs far more than a copy
+    of the file."""
+    from ledger.store.engine import connect
+
+    path = tmp_path_factory.mktemp("ledger-template") / "ledger.db"
+    connect(f"sqlite:///{path}", upgrade=True).close()
+    leftovers = sorted(p.name for p in path.parent.iterdir() if p != path)
+    assert leftovers == [], f"the closed template left {leftovers}: copying the file alone would lose them"
+    return path
+
+
+@pytest.fixture
+def migrated_ledger(_ledger_template: Path) -> Callable[[Path], Path]:
+    """`migrated_ledger(path)` puts a fresh ledger at the schema head at `path`, the file a
+    first open would leave there."""
+
+    def place(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_ledger_template, path)
+        return path
+
+    return place
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh ledger: a file-backed SQLite one (WAL and foreign keys are file
     features), then the same on a PostgreSQL schema of its own (skipped, with the
-    reason, when LEDGER_TEST_PG_URL is unset)."""
+    reason, when LEDGER_TEST_PG_URL is unset).
+
+    The SQLite one is a copy of the session's migrated template, unless the test is
+    marked `first_open`: then Alembic migrates it here, as a user's first open does.
+    """
     from ledger.store.engine import connect
 
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        path = tmp_path / "ledger.db"
+        if request.node.get_closest_marker("first_open") is None:
+            request.getfixturevalue("migrated_ledger")(path)
+        url = f"sqlite:///{path}"
+    elif request.node.get_closest_marker("first_open") is None:
+        url = request.getfixturevalue("pg_migrated_url")
     else:
         url = request.getfixturevalue("pg_url")
     opened = connect(url, upgrade=True)

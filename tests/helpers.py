@@ -1,4 +1,4 @@
-"""Run the real `ledger` program and read the real ledger file."""
+"""Run the `ledger` command line (in this process, or as a program) and read the real ledger file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tests.in_process import run_main
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -15,7 +17,22 @@ if TYPE_CHECKING:
 
 
 def ledger(
-    *args: str, cwd: Path | None = None, check: bool = True, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`ledger ARGS` through `ledger.cli.main.main` in this process, as `python -m ledger` runs it
+    (tests/in_process.py); for what only a process of its own shows, `ledger_process`."""
+    code, out, err = run_main(args, cwd=cwd, env=env or {})
+    return _checked(subprocess.CompletedProcess(["ledger", *args], code, out, err), check=check)
+
+
+def ledger_process(
+    *args: str,
+    cwd: Path | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m ledger ARGS` as a user would, capturing output."""
     proc = subprocess.run(
@@ -26,9 +43,13 @@ def ledger(
         env={**os.environ, **(env or {})},
         check=False,
     )
+    return _checked(proc, check=check)
+
+
+def _checked(proc: subprocess.CompletedProcess[str], *, check: bool) -> subprocess.CompletedProcess[str]:
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"ledger {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+            f"{' '.join(map(str, proc.args))} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
 

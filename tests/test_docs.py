@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -18,11 +18,7 @@ START, END = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
 
 
 def _help(*args: str) -> str:
-    env = {**os.environ, "COLUMNS": "100"}
-    out = subprocess.run(
-        [sys.executable, "-m", "ledger", *args, "--help"], capture_output=True, text=True, env=env
-    )
-    return out.stdout.rstrip()
+    return ledger(*args, "--help", env={"COLUMNS": "100"}).stdout.rstrip()
 
 
 def _commands() -> list[list[str]]:

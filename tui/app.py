@@ -9,23 +9,29 @@ from __future__ import annotations
 import argparse
 import time
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 from ledger.core.error_handler import Exit, error_handler
+from ledger.core.urls import sqlite_file
+from ledger.store.workspace import locate, open_store
+from ledger.tui.app_base import AppBase
 from ledger.tui.commands import LedgerCommands, screen_actions
-from ledger.tui.services import Services, StoreHandle
+from ledger.tui.readers import StoreReader
+from ledger.tui.runs_loader import Prefetch, RowSource, first_query, read_first
+from ledger.tui.screens.help import HelpScreen
+from ledger.tui.screens.no_ledger import NoLedgerScreen
+from ledger.tui.screens.runs import RunsScreen
+from ledger.tui.services import Services, StoreHandle, SubjectCache
+from ledger.tui.settings import FILENAME, load_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.store.engine import Store
 
-
-class LedgerApp(App[None]):
+class LedgerApp(AppBase):
     """Browse, filter, plot, diff and act on the runs of one ledger."""
 
     CSS_PATH = "app.tcss"
@@ -36,47 +42,12 @@ class LedgerApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, services: Services, *, initial_filter: str = "") -> None:
-        super().__init__()
-        self.services = services
-        self.ledger = StoreHandle(services.store, opener=services.open_store)
-        """The ledger, opened on first use (empty until there is one)."""
-        self.initial_filter = initial_filter
-        self.subjects = services.subjects
-        """Commit subjects, shared by every screen and kept for the session."""
-
     def on_mount(self) -> None:
         """The runs, or how to start when there is no ledger yet."""
-        from ledger.tui.screens.no_ledger import NoLedgerScreen
-        from ledger.tui.screens.runs import RunsScreen
-
         self.push_screen(NoLedgerScreen() if self.ledger.empty else RunsScreen(self.initial_filter))
-
-    @property
-    def store(self) -> Store:
-        """The open ledger; the first call opens it, so only workers call this.
-
-        Raises:
-            LedgerError: there is no ledger yet, or it cannot be opened.
-        """
-        return self.ledger.get()
-
-    def ledger_opened(self, store: Store) -> None:
-        """The first run created the ledger: show it."""
-        from ledger.tui.screens.runs import RunsScreen
-
-        self.ledger = StoreHandle(store)
-        self.switch_screen(RunsScreen(self.initial_filter))
-
-    def on_unmount(self) -> None:
-        """Close the ledger's connections."""
-        self.ledger.close()
 
     def action_help(self) -> None:
         """Keys of the current screen, and the filter language."""
-        from ledger.tui.screens.help import HelpScreen
-        from ledger.tui.screens.runs import RunsScreen
-
         if isinstance(self.screen, HelpScreen):
             return
         keys = [(a.key, a.title) for a in screen_actions(self, self.screen)]
@@ -126,20 +97,13 @@ def open_services(filter_text: str = "") -> Services:
     Raises:
         LedgerError: no ledger can be located, or it cannot be opened.
     """
-    from ledger.store.workspace import locate, open_store
-    from ledger.tui.services import SubjectCache
-    from ledger.tui.settings import FILENAME, load_settings
-
     ws = locate()
-    ledger_file = Path(ws.url.removeprefix("sqlite:///")) if ws.url.startswith("sqlite:///") else None
+    ledger_file = sqlite_file(ws.url)
     root = None if ws.repo is None else ws.repo.toplevel
     settings_path = ws.spool_dir.parent / FILENAME
     subjects = SubjectCache()
     store = prefetch = opener = None
     if ledger_file is None or ledger_file.exists():
-        from ledger.tui.readers import StoreReader
-        from ledger.tui.runs_loader import Prefetch, RowSource, first_query, read_first
-
         query = first_query(load_settings(settings_path), filter_text)
         handle = StoreHandle(opener=partial(open_store, ws))
         source = RowSource(StoreReader(handle), root, time.time, subjects)

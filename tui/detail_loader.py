@@ -13,8 +13,8 @@ from ledger.read import queries
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.capture.environment import Environment
     from ledger.core.chunks import Points
+    from ledger.core.lockfile import Environment
     from ledger.core.records import RunDetail
     from ledger.store.engine import Store
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from ledger.capture.runtime import describe as describe_torch
+from ledger.core.torch_runtime import describe as describe_torch
 from ledger.read.render import format_age, format_duration, format_time, format_value
 from ledger.tui.widgets.metric_plot import Line
 from ledger.tui.widgets.tables import MAX_WIDTH
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
     from rich.style import Style
 
-    from ledger.capture.environment import Environment
-    from ledger.capture.runtime import TorchRuntime
     from ledger.core.chunks import Points
+    from ledger.core.lockfile import Environment
     from ledger.core.records import RunDetail
-    from ledger.read.windows import ReproductionLink
+    from ledger.core.torch_runtime import TorchRuntime
+    from ledger.core.verdict import ReproductionLink
 
     Styler = Callable[[str], Style]
 

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from ledger.capture.environment import Environment
     from ledger.core.chunks import Points
+    from ledger.core.lockfile import Environment
     from ledger.core.records import RunDetail
+    from ledger.core.verdict import ReproductionLink
     from ledger.git.display import CodePatch
     from ledger.read.diff import RunsDiff
-    from ledger.read.windows import LogText, ReproductionLink
+    from ledger.read.windows import LogText
     from ledger.read.windows_sqlite import ChangeMarker
     from ledger.tui.widgets.table_model import Row
 

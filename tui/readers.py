@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from ledger.read import windows_sqlite as ui_fast
+from ledger.read import windows_sqlite
 
 if TYPE_CHECKING:
     import sqlite3
@@ -65,47 +65,47 @@ class StoreReader:
         metrics: Sequence[str],
         include_archived: bool,
     ) -> Page:
-        """`ui_queries.list_page`."""
-        from ledger.read import windows as ui_queries
+        """`windows.list_page`."""
+        from ledger.read import windows
 
-        return ui_queries.list_page(
+        return windows.list_page(
             self.handle.get(), where=where, sort=sort, offset=offset, limit=limit,
             params=params, metrics=metrics, include_archived=include_archived,
         )  # fmt: skip
 
     def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
-        """`ui_queries.sparklines`."""
-        from ledger.read import windows as ui_queries
+        """`windows.sparklines`."""
+        from ledger.read import windows
 
-        return ui_queries.sparklines(self.handle.get(), run_ids, key, width=width)
+        return windows.sparklines(self.handle.get(), run_ids, key, width=width)
 
     def series_counts(self, run_ids: Sequence[str]) -> Counter[str]:
-        """`ui_queries.series_counts`."""
-        from ledger.read import windows as ui_queries
+        """`windows.series_counts`."""
+        from ledger.read import windows
 
-        return ui_queries.series_counts(self.handle.get(), run_ids)
+        return windows.series_counts(self.handle.get(), run_ids)
 
     def count_matching(self, *, where: Expr | None, include_archived: bool) -> int:
-        """`ui_queries.count_matching`."""
-        from ledger.read import windows as ui_queries
+        """`windows.count_matching`."""
+        from ledger.read import windows
 
-        return ui_queries.count_matching(self.handle.get(), where=where, include_archived=include_archived)
+        return windows.count_matching(self.handle.get(), where=where, include_archived=include_archived)
 
     def count_all(self) -> int:
         """The ledger's run count, from its change marker."""
-        from ledger.read import windows as ui_queries
+        from ledger.read import windows
 
-        return ui_queries.change_marker(self.handle.get()).count
+        return windows.change_marker(self.handle.get()).count
 
     def marker(self) -> ChangeMarker:
-        """`ui_queries.change_marker`."""
-        from ledger.read import windows as ui_queries
+        """`windows.change_marker`."""
+        from ledger.read import windows
 
-        return ui_queries.change_marker(self.handle.get())
+        return windows.change_marker(self.handle.get())
 
 
 class SnapshotReader:
-    """Reads inside one stdlib read transaction (`fast_list.snapshot`): the first page only."""
+    """Reads inside one stdlib read transaction (`sqlite_snapshot.snapshot`): the first page only."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -121,35 +121,35 @@ class SnapshotReader:
         metrics: Sequence[str],
         include_archived: bool,
     ) -> Page:
-        """`ui_fast.first_page`.
+        """`windows_sqlite.first_page`.
 
         Raises:
             ValueError: a later page, or archived runs, were asked for (the store reads those).
         """
         if offset or include_archived:
             raise ValueError("the stdlib path reads only the first page of unarchived runs")
-        return ui_fast.first_page(
+        return windows_sqlite.first_page(
             self.conn, where=where, sort=sort, limit=limit, params=params, metrics=metrics
         )
 
     def sparklines(self, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
-        """`ui_fast.sparklines`."""
-        return ui_fast.sparklines(self.conn, run_ids, key, width=width)
+        """`windows_sqlite.sparklines`."""
+        return windows_sqlite.sparklines(self.conn.execute, run_ids, key, width=width)
 
     def series_counts(self, run_ids: Sequence[str]) -> Counter[str]:
-        """`ui_fast.series_counts`."""
-        return ui_fast.series_counts(self.conn, run_ids)
+        """`windows_sqlite.series_counts`."""
+        return windows_sqlite.series_counts(self.conn.execute, run_ids)
 
     def count_matching(self, *, where: Expr | None, include_archived: bool) -> int:
-        """`ui_fast.count_matching` (unarchived runs only, as `page`)."""
+        """`windows_sqlite.count_matching` (unarchived runs only, as `page`)."""
         if include_archived:
             raise ValueError("the stdlib path counts only unarchived runs")
-        return ui_fast.count_matching(self.conn, where=where)
+        return windows_sqlite.count_matching(self.conn, where=where)
 
     def count_all(self) -> int:
-        """`ui_fast.count_all`."""
-        return ui_fast.count_all(self.conn)
+        """`windows_sqlite.count_all`."""
+        return windows_sqlite.count_all(self.conn)
 
     def marker(self) -> ChangeMarker:
-        """`ui_fast.change_marker`."""
-        return ui_fast.change_marker(self.conn)
+        """`windows_sqlite.change_marker`."""
+        return windows_sqlite.change_marker(self.conn.execute)

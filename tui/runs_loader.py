@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ledger.core.errors import FilterSyntaxError, LedgerError
 from ledger.core.filters import parse_filter
 from ledger.git import display
-from ledger.read import list_sqlite, render
+from ledger.read import render, sqlite_snapshot
 from ledger.tui.columns import AUTO_KEYS, SPARK_WIDTH, RowContext, column_set, make_row
 from ledger.tui.readers import SnapshotReader
 from ledger.tui.widgets.runs_table import PAGE
@@ -177,7 +177,7 @@ def read_first(ws: Workspace, query: Query, source: RowSource) -> Prefetched | N
     if query.include_archived:
         return None
     try:
-        with list_sqlite.snapshot(ws) as conn:
+        with sqlite_snapshot.snapshot(ws) as conn:
             if conn is None:
                 return None
             reader = SnapshotReader(conn)

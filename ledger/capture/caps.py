@@ -14,6 +14,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger.core.chunks import Points
+from ledger.core.param_values import to_row
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -74,8 +75,6 @@ def check_document(name: str, data: Any) -> None:
 
 def cap_params(params: Sequence[Param], errors: list[str]) -> list[Param]:
     """Drop values too long to store, and params past the run's limit; each a problem line."""
-    from ledger.capture.params import to_row
-
     kept: list[Param] = []
     for param in params:
         size = len(to_row(param.value).text)

@@ -13,18 +13,21 @@ so it is never read; only a JSON copy of the arguments is.
 
 from __future__ import annotations
 
+import os
 import re
+from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ledger.capture.params import params_from, read_params_file
 from ledger.core.commandline import find_program
-from ledger.core.redact import MASK, is_secret_name
+from ledger.core.redact import MASK, is_secret_name, known_secrets, redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.core.records import Param, ParamValue
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import Param
 
 SOURCE_MAX = 255
 """Characters of a param's source the params table holds."""
@@ -37,8 +40,6 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
 HYDRA_CONFIG = ".hydra/config.yaml"
 HYDRA_OVERRIDES = ".hydra/overrides.yaml"
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
-"""An OmegaConf interpolation that is the whole value and names a key: `${model.lr}`."""
 
 FOLDER_CONFIGS = (HYDRA_CONFIG, "hparams.yaml", "training_args.json")
 """Files frameworks write into a run's folder that say what the run was configured with:
@@ -102,22 +103,143 @@ def read_config(path: Path, source: str, errors: list[str]) -> list[Param]:
     except OSError as e:
         errors.append(f"{source}: cannot read it: {e.strerror or e}")
         return []
-    return params_from({key: _masked(key, value) for key, value in _resolved(values).items()}, source)
+    resolved = _resolved(values, path, source)
+    return params_from({key: _masked(key, value) for key, value in resolved.items()}, source)
 
 
-def _resolved(values: dict[str, ParamValue]) -> dict[str, ParamValue]:
-    """Whole-value references to another key of the same file (`lr: ${optimizer.lr}`,
-    as Hydra saves its config unresolved) take that key's value; others stay as written."""
-    resolved = dict(values)
-    for key, value in values.items():
-        seen = {key}
-        while isinstance(value, str) and (ref := _REFERENCE.fullmatch(value)) and ref[1] in values:
-            if ref[1] in seen:
-                break
-            seen.add(ref[1])
-            value = values[ref[1]]
+def _resolved(values: dict[str, ParamValue], path: Path, source: str) -> dict[str, ParamValue]:
+    """The values with the interpolations OmegaConf would resolve, where that can be
+    done without it: Hydra saves its composed config unresolved (`lr: ${optimizer.lr}`).
+
+    Read: another key of the same file (`${model.lr}`, also inside text:
+    `${paths.root}/data`); `${oc.env:NAME}` and `${oc.env:NAME,default}` from the
+    environment the run was started in (the ledger's own, which the run inherited; a
+    secret-looking name is never read, and the value goes through the redaction every
+    param does); `${hydra:runtime.output_dir}` and other `${hydra:...}` from the
+    `.hydra/hydra.yaml` beside the config, an absolute path inside the repository made
+    repo-relative like the run's folders. Anything else (`${now:...}`, a variable the
+    script set itself, a cycle, a malformed or nested interpolation) keeps its text: a
+    value is resolved whole or not at all, never partly.
+    """
+    if not any(isinstance(v, str) and "${" in v for v in values.values()):
+        return values
+    environ = os.environ
+    known = cache(lambda: known_secrets((), environ))  # each read on first use only
+    hydra = cache(lambda: _hydra_settings(path))
+    resolved: dict[str, ParamValue] = {}
+    kept: set[str] = set()
+
+    def lookup(expression: str, stack: tuple[str, ...]) -> ParamValue:
+        kind, colon, argument = expression.partition(":")
+        if not colon:
+            if expression not in values or expression in stack:
+                raise _UnresolvableError
+            return value_of(expression, stack)
+        if kind == "oc.env":
+            name, comma, default = argument.partition(",")
+            name = name.strip()
+            if not _ENV_NAME.fullmatch(name) or is_secret_name(name, strict=True):
+                raise _UnresolvableError
+            if name in environ:
+                return redact_text(environ[name], known())
+            if not comma or "${" in default:
+                raise _UnresolvableError
+            default = default.strip()
+            return None if default == "null" else default.strip("'\"")
+        if kind == "hydra":
+            found: object = hydra()
+            for part in argument.strip().split("."):
+                if not isinstance(found, dict) or part not in found:
+                    raise _UnresolvableError
+                found = found[part]
+            if isinstance(found, (dict, list)) or (isinstance(found, str) and "${" in found):
+                raise _UnresolvableError
+            return (
+                _repo_relative(found, path, source) if isinstance(found, str) else cast("ParamValue", found)
+            )
+        raise _UnresolvableError
+
+    def value_of(key: str, stack: tuple[str, ...]) -> ParamValue:
+        if key in resolved:
+            return resolved[key]
+        if key in kept or len(stack) > _MAX_DEPTH:
+            raise _UnresolvableError
+        value = values[key]
+        if isinstance(value, str) and "${" in value:
+            if "\\${" in value:
+                raise _UnresolvableError  # an escaped one: OmegaConf's text, not ours to rewrite
+            stack = (*stack, key)
+            whole = _INTERPOLATION.fullmatch(value)
+            if whole is not None:
+                value = lookup(whole[1], stack)
+            else:
+                value = _INTERPOLATION.sub(lambda m: _text(lookup(m[1], stack)), value)
+                if "${" in value:
+                    raise _UnresolvableError
         resolved[key] = value
-    return resolved
+        return value
+
+    out: dict[str, ParamValue] = {}
+    for key, value in values.items():
+        try:
+            out[key] = value_of(key, ())
+        except _UnresolvableError:
+            kept.add(key)
+            out[key] = value
+    return out
+
+
+class _UnresolvableError(Exception):
+    """An interpolation that is kept as text."""
+
+
+_INTERPOLATION = re.compile(r"\$\{([^${}]*)\}")
+"""One OmegaConf interpolation with nothing nested in it."""
+_MAX_DEPTH = 100
+"""References followed from one value before it is kept as text."""
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _text(value: ParamValue) -> str:
+    """A value as OmegaConf puts it inside text."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if value is None:
+        return "None"
+    return str(value)
+
+
+def _hydra_settings(path: Path) -> dict[str, object] | None:
+    """What `.hydra/hydra.yaml` beside Hydra's composed config says under `hydra:`."""
+    if path.name != "config.yaml" or path.parent.name != ".hydra":
+        return None
+    from ledger.capture.params import load_document
+
+    try:
+        data = load_document("hydra.yaml", (path.parent / "hydra.yaml").read_bytes())
+    except (OSError, ValueError):
+        return None
+    settings = data.get("hydra") if isinstance(data, dict) else None
+    return settings if isinstance(settings, dict) else None
+
+
+def _repository(path: Path, source: str) -> Path | None:
+    """The repository's folder, when `source` is `path` relative to it."""
+    parts = PurePosixPath(source).parts
+    if not parts or ".." in parts or source.startswith(("/", "...")) or path.parts[-len(parts) :] != parts:
+        return None
+    return path.parents[len(parts) - 1]
+
+
+def _repo_relative(value: str, path: Path, source: str) -> str:
+    """An absolute path inside the repository as the ledger names files: relative to it."""
+    repo = _repository(path, source)
+    if repo is None or not Path(value).is_absolute():
+        return value
+    try:
+        return Path(value).resolve().relative_to(repo.resolve()).as_posix()
+    except (ValueError, OSError):
+        return value
 
 
 def _masked(key: str, value: ParamValue) -> ParamValue:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ledger.core.errors import CaptureError
 from ledger.dvc import match as dvc_match
+from ledger.git.command import git
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -41,8 +42,6 @@ def find_ignored_inputs(
     folders the record holds otherwise (DVC data, the run's outputs); `complete`: False
     when the run read more files than were noted.
     """
-    from ledger.git.command import git
-
     covered = tuple(p.rstrip("/") for p in skip)
     candidates = []
     for full in reads:

@@ -23,7 +23,9 @@ import re
 from array import array
 from typing import TYPE_CHECKING
 
+from ledger.capture.log_tee import decompress_log
 from ledger.core.chunks import Points
+from ledger.core.log_patterns import compile_patterns
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
@@ -61,42 +63,12 @@ _NEVER_METRICS = frozenset(
 """Numbers scripts print about the process, not results."""
 _REPR = re.compile(r"[A-Za-z_]\w*+\([A-Za-z_]\w*+=")
 """A repr with keyword arguments: a config dump (`Namespace(lr=0.1)`), not results."""
-_PATTERN_GROUPS = frozenset({"key", "value", "step"})
-
-
-def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
-    """Check user patterns: each needs `key` and `value` groups, a group named for its
-    metric (`(?P<test_acc>...)`), or only a `step` (or `epoch`) group.
-
-    Raises:
-        ValueError: one line naming the pattern.
-    """
-    compiled = []
-    for text in patterns:
-        try:
-            pattern = re.compile(text, re.MULTILINE)
-        except re.error as e:
-            raise ValueError(f"log metric pattern {text!r} is not a regular expression: {e}") from e
-        names = set(pattern.groupindex)
-        if (
-            ("key" in names) != ("value" in names)
-            or not names
-            or (names - _PATTERN_GROUPS and "key" in names)
-        ):
-            raise ValueError(
-                f"log metric pattern {text!r}: name the groups `key` and `value`, or one group "
-                "per metric (`(?P<acc>...)`), plus `step` if the line has one"
-            )
-        compiled.append(pattern)
-    return compiled
 
 
 def read_stored_log(
     log: bytes, *, patterns: Sequence[str], skip: Collection[str], at_ms: int
 ) -> tuple[dict[str, Points], list[str]]:
     """`read_log_scalars` on a log as the ledger stores it; never raises into the run."""
-    from ledger.capture.log_tee import decompress_log
-
     try:
         return read_log_scalars(decompress_log(log), patterns=patterns, skip=skip, at_ms=at_ms)
     except Exception as e:  # noqa: BLE001 - a metric the log could not give is a capture problem
@@ -111,7 +83,7 @@ def read_log_scalars(
     Args:
         text: the run's (redacted) log.
         patterns: user regular expressions replacing the built-in ones
-            (`compile_patterns` says what they may name).
+            (`ledger.core.log_patterns.compile_patterns` says what they may name).
         skip: keys recorded otherwise (params, metrics files): not read again.
         at_ms: the time given to every point: a log line carries none of its own.
     """

@@ -12,6 +12,8 @@ import threading
 import zlib
 from typing import TYPE_CHECKING, BinaryIO
 
+from ledger.core.redact import redact_text
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -105,8 +107,6 @@ class LogCapture:
 def compress_log(data: bytes, *, known: frozenset[str] = frozenset()) -> bytes:
     """Redact secrets (and the `known` ones the run was given), then compress, as the
     `logs` table stores it."""
-    from ledger.core.redact import redact_text
-
     text = redact_text(data.decode("utf-8", errors="replace"), known)
     return zlib.compress(text.encode(), 6)
 

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-import math
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from ledger.capture.caps import MAX_FILE_BYTES, check_document
 from ledger.core.commandline import dvc_set_params, find_program
+from ledger.core.records import Param
 from ledger.core.redact import redact_argv, redact_param
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.core.records import Param, ParamValue
-
+    from ledger.core.param_values import ParamValue
 
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)(e[-+]?[0-9]+)?|[-+]?(inf|infinity)|nan")
-
-
-@dataclass(frozen=True, slots=True)
-class ParamRow:
-    """A param as stored: its type, its text, and (ints and floats only) a float to compare."""
-
-    kind: str
-    num: float | None
-    text: str
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, ParamValue]:
@@ -73,8 +63,6 @@ def load_document(name: str, raw: bytes) -> Any:
     Raises:
         ValueError: one line naming the file.
     """
-    from ledger.capture.caps import MAX_FILE_BYTES, check_document
-
     if len(raw) > MAX_FILE_BYTES:
         raise ValueError(f"{name}: {len(raw):,} bytes, over the {MAX_FILE_BYTES:,} a file may have; not read")
     suffix = PurePosixPath(name).suffix.lower()
@@ -150,43 +138,22 @@ def parse_scalar(text: str) -> ParamValue:
     return text
 
 
-def to_row(value: ParamValue) -> ParamRow:
-    """Encode a value for the params table."""
-    if isinstance(value, bool):
-        return ParamRow("bool", None, "true" if value else "false")
-    if isinstance(value, int):
-        return ParamRow("int", float(value), str(value))
-    if isinstance(value, float):
-        return ParamRow("float", None if math.isnan(value) else value, repr(value))
-    if value is None:
-        return ParamRow("null", None, "null")
-    if isinstance(value, str):
-        return ParamRow("str", None, value)
-    return ParamRow("json", None, json.dumps(value, sort_keys=True, default=str))
-
-
-def from_row(kind: str, text: str) -> ParamValue:
-    """Decode what `to_row` stored, back to the exact type."""
-    if kind == "bool":
-        return text == "true"
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    if kind == "null":
-        return None
-    if kind == "json":
-        decoded: ParamValue = json.loads(text)
-        return decoded
-    return text
-
-
 def params_from(values: Mapping[str, ParamValue], source: str) -> list[Param]:
     """Wrap plain values as records tagged with their source, secrets masked: every
     param (files, command line, API, history) is made here, before it is kept anywhere."""
-    from ledger.core.records import Param
-
     return [Param(key=k, value=redact_param(k, v), source=source) for k, v in values.items()]
+
+
+def read_params_at(root: Path, name: str, errors: list[str]) -> list[Param]:
+    """One params file's values; a missing file has none, a broken one is a problem line."""
+    path = root / name
+    if not path.is_file():
+        return []
+    try:
+        return params_from(read_params_file(path), name)
+    except ValueError as e:
+        errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
+        return []
 
 
 def merge_params(groups: Iterable[list[Param]]) -> list[Param]:
@@ -210,7 +177,7 @@ def _key(name: str) -> str:
 
 
 def _load_yaml(raw: bytes) -> Any:
-    import yaml
+    import yaml  # PyYAML: only YAML files need it (`ledger list` reads none)
 
     from ledger.capture import yaml12
 

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 from ledger.capture.config_params import CONFIG_NAMES, HYDRA_OVERRIDES, is_folder_config, read_config
 from ledger.capture.outputs import PRUNED
-from ledger.capture.params import parse_argv_params
+from ledger.capture.params import load_document, parse_argv_params
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.core.records import Param, ParamValue
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import Param
 
 WALK_LIMIT = 20_000
 """Entries looked at inside the run's folders when looking for config files."""
@@ -134,8 +135,6 @@ def _contradicts(root: Path, leaf: str, params: Sequence[Param], argv: Mapping[s
 
 def _hydra_overrides(path: Path) -> dict[str, ParamValue]:
     """`key=value` overrides Hydra applied to a job, typed as the command line's are."""
-    from ledger.capture.params import load_document
-
     try:
         listed = load_document(path.name, path.read_bytes())
     except (OSError, ValueError):
@@ -153,19 +152,33 @@ def _plain(value: ParamValue) -> bool:
 
 
 def _agreed(leaves: Mapping[str, Sequence[Param]]) -> tuple[list[Param], dict[str, set[str]]]:
-    """Params of every folder; a key folders disagree on (a multirun's swept key) is left out."""
-    kept: dict[str, Param] = {}
+    """Params of every folder; a key folders disagree on (a multirun's swept key) is left
+    out, and so is one each folder sets to a path of its own (Hydra's resolved
+    `${hydra:runtime.output_dir}`): the run's folders are recorded as such."""
+    kept: dict[str, tuple[str, Param]] = {}
     differing: dict[str, set[str]] = {}
-    for found in leaves.values():
+    own_paths: set[str] = set()
+    for leaf, found in leaves.items():
         for param in found:
-            first = kept.setdefault(param.key, param)
+            first_leaf, first = kept.setdefault(param.key, (leaf, param))
             if _unresolved(param.value):
                 continue  # `${paths.data_dir}` left as text in one file says nothing against another's value
             if _unresolved(first.value):
-                kept[param.key] = param
+                kept[param.key] = (leaf, param)
             elif first.value != param.value or type(first.value) is not type(param.value):
-                differing.setdefault(param.key, set()).update({first.source, param.source})
-    return [p for key, p in kept.items() if key not in differing], differing
+                if _in_folder(first.value, first_leaf) == _in_folder(param.value, leaf):
+                    own_paths.add(param.key)
+                else:
+                    differing.setdefault(param.key, set()).update({first.source, param.source})
+    params = [p for key, (_, p) in kept.items() if key not in differing and key not in own_paths]
+    return params, differing
+
+
+def _in_folder(value: ParamValue, leaf: str) -> ParamValue:
+    """A path inside `leaf` as the same path inside any run's folder."""
+    if not isinstance(value, str) or leaf == ".":
+        return value
+    return folder_relative(value, [leaf])
 
 
 def _unresolved(value: ParamValue) -> bool:

@@ -21,11 +21,14 @@ import time
 from typing import TYPE_CHECKING
 
 from ledger.capture import orphans, runtime
+from ledger.capture.collect import finish_recorded_run, start_recorded_run
 from ledger.capture.log_tee import LogCapture, compress_log
 from ledger.core.procinfo import HEARTBEAT_EVERY
 from ledger.core.redact import known_secrets, redact_text
 from ledger.delivery import handover as run_records
 from ledger.delivery import spool
+from ledger.delivery.flusher import describe
+from ledger.store.workspace import locate
 
 DELIVERY_WAIT = 15.0
 """Seconds a ledger server gets to take a run's end once the command has ended: long
@@ -49,9 +52,6 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
     (`ledger.delivery.handover`); a caller that reads the run straight after, in this
     process, writes it here instead.
     """
-    from ledger.capture.collect import start_recorded_run
-    from ledger.store.workspace import locate
-
     ws = locate(need_repo=True)
     hand_over = hand_over and run_records.deferrable(ws.url)
     if not hand_over:
@@ -162,8 +162,6 @@ def _finish(
     peak_rss: int | None,
     known: frozenset[str],
 ) -> int:
-    from ledger.capture.collect import finish_recorded_run
-
     kept, total, truncated = capture.finish()
     folder = spool.run_dir(started.workspace.spool_dir, started.run_id)
     server = started.store if started.store is not None and not started.store.is_sqlite else None
@@ -208,8 +206,7 @@ def _deliver(started: StartedRun, store: Store, folder: Path) -> bool | None:
     """Give the ledger server the run's end from the spool within DELIVERY_WAIT; whether it
     went to the local outbox instead (the server was lost), or None (and one warning)
     when the server did not answer: the end waits in the spool for the next reader."""
-    from ledger.delivery import outbox
-    from ledger.delivery.flusher import describe
+    from ledger.delivery import outbox  # SQLAlchemy: only the server's path needs it
 
     failed: list[BaseException] = []
     queued: list[bool] = []
@@ -218,7 +215,9 @@ def _deliver(started: StartedRun, store: Store, folder: Path) -> bool | None:
         try:
             kept = run_records.read_end(folder)
             if kept is not None:
-                queued.append(outbox.finish_run(started, store, kept[0], series=kept[1]))
+                queued.append(
+                    outbox.finish_run(started.workspace, store, started.record, kept[0], series=kept[1])
+                )
                 spool.remove_run_dir(started.workspace.spool_dir, started.run_id)
         except Exception as e:  # noqa: BLE001 - reported below, the run is kept in the spool
             failed.append(e)
@@ -241,7 +240,7 @@ def _short(started: StartedRun) -> str:
     is not open here (a handed-over run: a prefix of 12 is unique in practice)."""
     if started.store is None:
         return started.run_id[:12]
-    from ledger.read.queries import short_id
+    from ledger.read.queries import short_id  # SQLAlchemy: only for a ledger open in this process
 
     return short_id(started.store, started.run_id)
 
@@ -252,7 +251,7 @@ def _warm_imports() -> None:
 
 
 def _heartbeat(store: Store, run_id: RunId, stop: threading.Event) -> None:
-    from ledger.store import writes as recorder
+    from ledger.store import writes as recorder  # SQLAlchemy: only for a ledger open in this process
 
     while not stop.wait(HEARTBEAT_EVERY):
         # A missed heartbeat only delays crash detection on other hosts.

@@ -56,11 +56,3 @@ def seed_environment(seeds: Mapping[str, object]) -> dict[str, str]:
     env = {SEEDS_ENV: json.dumps(dict(seeds), sort_keys=True)} if seeds else {}
     env.update({k: str(v) for k, v in seeds.items() if _ENV_NAME.match(k)})
     return env
-
-
-def log_seeds(seeds: Mapping[str, object]) -> None:
-    """Record seeds into the current run (merged with those already recorded)."""
-    from ledger.store import annotate
-
-    chosen = dict(seeds)
-    annotate.for_current_run(lambda store, run_id: annotate.add_seeds(store, run_id, chosen))

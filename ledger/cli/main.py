@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """List runs, filtered and sorted."""
     from ledger.core.filters import parse_filter, parse_sort
-    from ledger.read import list_sqlite, render
+    from ledger.read import render, sqlite_snapshot
     from ledger.store.workspace import locate
 
     where = parse_filter(" ".join(args.filter))
@@ -67,7 +67,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "include_archived": args.archived,
     }
     ws = locate()
-    runs = list_sqlite.list_runs(ws, **query)
+    runs = sqlite_snapshot.list_runs(ws, **query)
     if runs is None:  # a write must come first, or the ledger is not a plain SQLite file
         from ledger.read import queries
 
@@ -205,11 +205,12 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 def cmd_where(args: argparse.Namespace) -> int:
     """Print where the ledger lives."""
+    from ledger.core.urls import sqlite_file
     from ledger.store.workspace import locate
 
     ws = locate()
-    url = ws.url
-    print(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else _hide_password(url))
+    path = sqlite_file(ws.url)
+    print(_hide_password(ws.url) if path is None else path)
     return 0
 
 

@@ -21,7 +21,7 @@ from ledger.commits.code_match import RunCode, held
 from ledger.core.errors import LedgerError, StoreError
 from ledger.core.fileops import exclusive
 from ledger.core.ids import RunId
-from ledger.delivery.recorder import settle
+from ledger.delivery.settle import settle
 from ledger.git.command import git
 from ledger.store import tables
 
@@ -161,29 +161,31 @@ def link_missed(ws: Workspace, store: Store, *, record: bool = True) -> list[tup
 def _unlinked_runs(store: Store, *, until: float) -> list[tuple[RunId, float, RunCode]]:
     """Recent runs no commit holds yet, started by `until`, newest first: their start and
     their code as `ledger.commits.code_match` sees it (snapshot, and the files they wrote)."""
-    linked = select(tables.CommitLink.run_id)
+    linked = select(tables.CommitLinkRow.run_id)
     with store.reading() as session:
         rows = session.execute(
-            select(tables.Run.id, tables.Run.started_at, tables.Run.snapshot)
+            select(tables.RunRow.id, tables.RunRow.started_at, tables.RunRow.snapshot)
             .where(
-                tables.Run.source.in_(("run", "api")),
-                tables.Run.snapshot.is_not(None),
-                tables.Run.started_at >= time.time() - LINK_WINDOW,
-                tables.Run.started_at <= until,
-                tables.Run.id.not_in(linked),
+                tables.RunRow.source.in_(("run", "api")),
+                tables.RunRow.snapshot.is_not(None),
+                tables.RunRow.started_at >= time.time() - LINK_WINDOW,
+                tables.RunRow.started_at <= until,
+                tables.RunRow.id.not_in(linked),
             )
-            .order_by(tables.Run.started_at.desc())
+            .order_by(tables.RunRow.started_at.desc())
             .limit(LINK_CANDIDATES)
         ).all()
         ids = [r for r, _, _ in rows]
         written: dict[str, set[str]] = {}
         if ids:
             for run_id, path in session.execute(
-                select(tables.Output.run_id, tables.Output.path).where(tables.Output.run_id.in_(ids))
+                select(tables.OutputRow.run_id, tables.OutputRow.path).where(tables.OutputRow.run_id.in_(ids))
             ):
                 written.setdefault(run_id, set()).add(path)
             for run_id, source in session.execute(
-                select(tables.Metric.run_id, tables.Metric.source).where(tables.Metric.run_id.in_(ids))
+                select(tables.MetricRow.run_id, tables.MetricRow.source).where(
+                    tables.MetricRow.run_id.in_(ids)
+                )
             ):
                 written.setdefault(run_id, set()).add(source)
     return [
@@ -197,10 +199,10 @@ def _link(ws: Workspace, store: Store, links: Sequence[tuple[RunId, str]]) -> No
     if not links:
         return
     now = time.time()
-    with store.writing() as session:
+    with store.writing_core() as conn:
         store.upsert(
-            session,
-            tables.CommitLink,
+            conn,
+            tables.CommitLinkRow,
             [{"run_id": r, "commit": sha, "linked_at": now} for r, sha in links],
             keys=("run_id", "commit"),
         )
@@ -220,37 +222,41 @@ def follow_rewrite(ws: Workspace, store: Store, old_tip: str, new_tip: str) -> i
     by_author = {key: sha for sha, key in reversed(new)}
     mapping = {sha: by_author[key] for sha, key in old if key in by_author}
     moved = 0
-    with store.writing() as session:
+    with store.writing_core() as conn:
         for before, after in mapping.items():
             already = set(
-                session.scalars(select(tables.CommitLink.run_id).where(tables.CommitLink.commit == after))
+                conn.scalars(select(tables.CommitLinkRow.run_id).where(tables.CommitLinkRow.commit == after))
             )
-            session.execute(
-                delete(tables.CommitLink).where(
-                    tables.CommitLink.commit == before, tables.CommitLink.run_id.in_(already)
+            conn.execute(
+                delete(tables.CommitLinkRow).where(
+                    tables.CommitLinkRow.commit == before, tables.CommitLinkRow.run_id.in_(already)
                 )
             )
             moved += _count(
-                session.execute(
-                    update(tables.CommitLink).where(tables.CommitLink.commit == before).values(commit=after)
+                conn.execute(
+                    update(tables.CommitLinkRow)
+                    .where(tables.CommitLinkRow.commit == before)
+                    .values(commit=after)
                 )
             )
-            captured = tables.Run.source.in_(("commit", "backfill"))
-            if session.scalar(
-                select(tables.CommitLink.run_id).where(tables.CommitLink.commit == after).limit(1)
+            captured = tables.RunRow.source.in_(("commit", "backfill"))
+            if conn.scalar(
+                select(tables.CommitLinkRow.run_id).where(tables.CommitLinkRow.commit == after).limit(1)
             ):
                 # git runs post-commit for each rewritten commit too; a commit that holds
                 # a linked run is not a run of its own.
-                session.execute(delete(tables.Run).where(captured, tables.Run.commit.in_((before, after))))
-            elif session.scalar(select(tables.Run.id).where(captured, tables.Run.commit == after).limit(1)):
+                conn.execute(delete(tables.RunRow).where(captured, tables.RunRow.commit.in_((before, after))))
+            elif conn.scalar(
+                select(tables.RunRow.id).where(captured, tables.RunRow.commit == after).limit(1)
+            ):
                 # The rewritten commit was captured already (post-commit ran first): the
                 # capture of the commit it replaced is superseded.
-                session.execute(delete(tables.Run).where(captured, tables.Run.commit == before))
+                conn.execute(delete(tables.RunRow).where(captured, tables.RunRow.commit == before))
             else:
                 moved += _count(
-                    session.execute(
-                        update(tables.Run)
-                        .where(captured, tables.Run.commit == before)
+                    conn.execute(
+                        update(tables.RunRow)
+                        .where(captured, tables.RunRow.commit == before)
                         .values(commit=after, snapshot=after)
                     )
                 )
@@ -337,11 +343,13 @@ def _known_commits(store: Store, shas: Sequence[str]) -> set[str]:
         return set()
     with store.reading() as session:
         captured = session.scalars(
-            select(tables.Run.commit).where(
-                tables.Run.commit.in_(shas), tables.Run.source.in_(("commit", "backfill"))
+            select(tables.RunRow.commit).where(
+                tables.RunRow.commit.in_(shas), tables.RunRow.source.in_(("commit", "backfill"))
             )
         )
-        linked = session.scalars(select(tables.CommitLink.commit).where(tables.CommitLink.commit.in_(shas)))
+        linked = session.scalars(
+            select(tables.CommitLinkRow.commit).where(tables.CommitLinkRow.commit.in_(shas))
+        )
         return {str(c) for c in (*captured, *linked)}
 
 

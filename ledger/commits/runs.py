@@ -22,11 +22,13 @@ from ledger.commits.blobs import TreeReader
 from ledger.core.errors import GitError
 from ledger.core.ids import RunId
 from ledger.git import batch
+from ledger.git.refs import snapshot_ref
 from ledger.store import writes as recorder
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from ledger.core.config import Config
@@ -149,8 +151,8 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
 
     if not runs:
         return []
-    with store.writing() as session:
-        seen = _known(session, [r.run.commit for r in runs if r.run.commit])
+    with store.writing_core() as conn:
+        seen = _known(conn, [r.run.commit for r in runs if r.run.commit])
         fresh = []
         for item in runs:
             if item.run.commit is not None:
@@ -162,21 +164,30 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
             return []
         for item in fresh:
             if item.run.environment is not None:
-                save_environment(store, session, item.run.environment)
+                save_environment(store, conn, item.run.environment)
         # Written as a run is recorded: open, its record, then its end (`recorder.seal`).
-        session.execute(
-            insert(tables.Run), [{**recorder.run_row(item.run), "status": "running"} for item in fresh]
+        conn.execute(
+            insert(tables.RunRow), [{**recorder.run_row(item.run), "status": "running"} for item in fresh]
         )
         for model, rows in (
-            (tables.Tag, [r for item in fresh for r in _tag_rows(item.run)]),
-            (tables.Param, [r for item in fresh for r in recorder.param_rows(item.run.id, item.run.params)]),
-            (tables.Metric, [r for item in fresh for r in recorder.metric_rows(item.run.id, item.metrics)]),
-            (tables.DataRef, [r for item in fresh for r in recorder.data_rows(item.run.id, item.run.data)]),
+            (tables.TagRow, [r for item in fresh for r in _tag_rows(item.run)]),
+            (
+                tables.ParamRow,
+                [r for item in fresh for r in recorder.param_rows(item.run.id, item.run.params)],
+            ),
+            (
+                tables.MetricRow,
+                [r for item in fresh for r in recorder.metric_rows(item.run.id, item.metrics)],
+            ),
+            (
+                tables.DataRefRow,
+                [r for item in fresh for r in recorder.data_rows(item.run.id, item.run.data)],
+            ),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                conn.execute(insert(model), rows)
         for item in fresh:
-            recorder.seal(session, item.run.id, {"status": item.run.status})
+            recorder.seal(conn, item.run.id, {"status": item.run.status})
     return [item.run.id for item in fresh]
 
 
@@ -193,7 +204,7 @@ def keep_reachable(root: Path, runs: Sequence[CommitRun], recorded: Sequence[Run
     batch.create_refs(
         root,
         [
-            (f"{batch.SNAPSHOT_REF_PREFIX}{item.run.id}", item.run.snapshot)
+            (snapshot_ref(item.run.id), item.run.snapshot)
             for item in runs
             if item.run.id in wanted and item.run.snapshot is not None
         ],
@@ -233,7 +244,7 @@ def _memory_folder() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _known(session: Session, shas: Sequence[str | None]) -> set[str]:
+def _known(session: Session | Connection, shas: Sequence[str | None]) -> set[str]:
     from sqlalchemy import select, union
 
     from ledger.store import tables
@@ -242,10 +253,10 @@ def _known(session: Session, shas: Sequence[str | None]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[i : i + _IN_CHUNK]
-        recorded = select(tables.Run.commit).where(
-            tables.Run.commit.in_(chunk), tables.Run.source.in_(RECORDED_SOURCES)
+        recorded = select(tables.RunRow.commit).where(
+            tables.RunRow.commit.in_(chunk), tables.RunRow.source.in_(RECORDED_SOURCES)
         )
-        linked = select(tables.CommitLink.commit).where(tables.CommitLink.commit.in_(chunk))
+        linked = select(tables.CommitLinkRow.commit).where(tables.CommitLinkRow.commit.in_(chunk))
         found.update(sha for sha in session.scalars(union(recorded, linked)) if sha is not None)
     return found
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ledger.core.errors import ConfigError
+from ledger.core.log_patterns import compile_patterns
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -178,8 +179,6 @@ def _coerce(name: str, value: Any, annotation: Any, origin: str) -> Any:
         else:
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
         if name == "log_metric_patterns" and items:
-            from ledger.capture.log_scalars import compile_patterns  # only a project that sets them pays
-
             try:
                 compile_patterns(items)
             except ValueError as e:

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ledger.capture.environment import Environment
-    from ledger.capture.runtime import TorchRuntime
     from ledger.core.chunks import Points
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import Environment
+    from ledger.core.param_values import ParamValue
     from ledger.core.summary import RunSummary
+    from ledger.core.torch_runtime import TorchRuntime
     from ledger.core.verdict import ReproductionLink
-
-ParamValue = int | float | bool | str | None | list[object] | dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)

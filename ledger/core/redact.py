@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
-    from ledger.core.records import ParamValue
+    from ledger.core.param_values import ParamValue
 
 MASK = "***"
 """What a secret becomes; short, so a redacted command line still reads naturally."""

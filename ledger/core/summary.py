@@ -1,5 +1,5 @@
 """One row of `ledger list`, apart from the other records: the listing's stdlib path
-(`ledger.read.list_sqlite`) builds these without importing `ledger.core.records`, whose dataclasses
+(`ledger.read.listing`) builds these without importing `ledger.core.records`, whose dataclasses
 cost about 9 ms to create (issue 7: `ledger list` against `dvc exp show`)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ledger.core.ids import RunId
-    from ledger.core.records import ParamValue
+    from ledger.core.param_values import ParamValue
 
 
 @dataclass(frozen=True, slots=True)

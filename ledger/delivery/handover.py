@@ -6,7 +6,7 @@ never imports them: it writes the run's start and end to its spool folder (whole
 files, fsync'ed) and a detached `python -m ledger.delivery.recorder` puts them in the
 ledger, importing SQLAlchemy on the other core while the snapshot is taken and
 the command runs. The wrapper does not wait for it; every reader of the ledger
-(`ledger.delivery.recorder.settle`, called wherever dead runs are reaped) first waits
+(`ledger.delivery.settle.settle`, called wherever dead runs are reaped) first waits
 for, or does, the recorder's work, so `ledger run ...; ledger list` still shows
 the finished run. A team ledger (a server) is written directly, as before: its
 writes can fail in ways the user must see at once (`ledger.delivery.outbox`).
@@ -25,6 +25,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ledger.core.fileops import exclusive, write_durably
+from ledger.core.urls import sqlite_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,7 +45,7 @@ RECORDER_LOG = "recorder.log"
 def deferrable(url: str) -> bool:
     """Whether runs of this ledger are recorded through the detached recorder: a SQLite
     file (an in-memory database lives and dies with one process)."""
-    return url.startswith("sqlite:///")
+    return sqlite_file(url) is not None
 
 
 def write_start(folder: Path, url: str, record: NewRun) -> None:
@@ -92,7 +93,7 @@ def spawn_recorder(folder: Path) -> int | None:
     Closing that descriptor (at exit, or by the kernel when the wrapper is killed)
     tells the recorder the wrapper is gone. The recorder runs in its own session, so
     Ctrl-C in the terminal does not reach it. If it cannot start, the run goes on:
-    the next command that reads the ledger records it (`ledger.delivery.recorder.settle`).
+    the next command that reads the ledger records it (`ledger.delivery.settle.settle`).
     """
     import subprocess  # not at the top: `ledger list` imports this module too
 

@@ -16,32 +16,31 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import json
 import logging
-import os
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledger.core.errors import LedgerError, StoreDeniedError, StoreUnreachableError
-from ledger.core.ids import RunId
+from ledger.core.urls import sqlite_url
+from ledger.delivery.liveness import reap_dead_runs
+from ledger.delivery.save import save_end
 from ledger.store import tables
+from ledger.store import writes as recorder
+from ledger.store.engine import connect
+from ledger.store.workspace import forget_shared_store, shared_store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
-    from ledger.capture.collect import StartedRun
     from ledger.core.chunks import Points
-    from ledger.core.records import NewRun, Param, RunEnd
+    from ledger.core.records import NewRun, RunEnd
     from ledger.store.engine import Store
     from ledger.store.transfer import CopyReport
     from ledger.store.workspace import Workspace
 
 OUTBOX_NAME = "outbox.db"
-
-EXTRAS_PREFIX = "extras-"
-"""Spool files (one JSON line per call) of params and tags logged while the server was away."""
 
 _log = logging.getLogger("ledger")
 
@@ -53,7 +52,7 @@ def outbox_path(ws: Workspace) -> Path:
 
 def outbox_url(ws: Workspace) -> str:
     """The outbox as a ledger URL."""
-    return f"sqlite:///{outbox_path(ws)}"
+    return sqlite_url(outbox_path(ws))
 
 
 def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
@@ -62,9 +61,6 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
     Returns the store the run lives in and the workspace to hand to the run's
     child (its `url` is the outbox's when the run was queued).
     """
-    from ledger.store import writes as recorder
-    from ledger.store.workspace import forget_shared_store, shared_store
-
     try:
         store = shared_store(ws)
     except StoreUnreachableError as e:
@@ -83,33 +79,29 @@ def start_run(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
 
 
 def finish_run(
-    started: StartedRun, store: Store, end: RunEnd, *, series: Mapping[str, Mapping[str, Points]]
+    ws: Workspace, store: Store, record: NewRun, end: RunEnd, *, series: Mapping[str, Mapping[str, Points]]
 ) -> bool:
     """Save a run's end in `store`, the run's ledger; True if queued.
 
     When the server went away during the run, the whole record goes to the outbox
-    instead: the run row as it started, every point still in the spool, the end.
+    instead: the run row as it started (`record`), every point still in the spool, the end.
     """
-    ws = started.workspace
     try:
-        save_end(store, ws.spool_dir, started.run_id, end, series)
+        save_end(store, ws.spool_dir, record.id, end, series)
     except StoreUnreachableError as e:
-        _warn(f"{e.message}; run {started.run_id[:12]} is queued in the local outbox")
+        _warn(f"{e.message}; run {record.id[:12]} is queued in the local outbox")
     else:
         if store.url == outbox_url(ws):
             return True  # queued since its start
         deliver_quietly(ws, store)
         return False
-    from ledger.store import writes as recorder
-    from ledger.store.engine import connect
-
     box = connect(outbox_url(ws))
     try:
         with box.reading() as session:
-            known = session.get(tables.Run, started.run_id) is not None
+            known = session.get(tables.RunRow, record.id) is not None
         if not known:
-            recorder.create_run(box, started.record)
-        save_end(box, ws.spool_dir, started.run_id, end, series)
+            recorder.create_run(box, record)
+        save_end(box, ws.spool_dir, record.id, end, series)
     finally:
         box.close()
     return True
@@ -119,14 +111,10 @@ def pending(ws: Workspace) -> int:
     """How many runs wait in the outbox."""
     if not outbox_path(ws).exists():
         return 0
-    from sqlalchemy import func
-
-    from ledger.store.engine import connect
-
     box = connect(outbox_url(ws))
     try:
         with box.reading() as session:
-            return int(session.scalar(select(func.count()).select_from(tables.Run)) or 0)
+            return int(session.scalar(select(func.count()).select_from(tables.RunRow)) or 0)
     finally:
         box.close()
 
@@ -143,9 +131,9 @@ def deliver(
     path = outbox_path(ws)
     if not path.exists():
         return None
-    from ledger.delivery.liveness import reap_dead_runs
-    from ledger.store.engine import connect
-    from ledger.store.transfer import copy_runs, delete_runs
+    # Only a machine whose runs once missed their server has an outbox to copy from.
+    from ledger.store.archive import delete_runs
+    from ledger.store.transfer import copy_runs
 
     with _exclusive(path) as mine:
         if not mine:
@@ -156,7 +144,9 @@ def deliver(
             with box.reading() as session:
                 ids = list(
                     session.scalars(
-                        select(tables.Run.id).where(tables.Run.status != "running").order_by(tables.Run.id)
+                        select(tables.RunRow.id)
+                        .where(tables.RunRow.status != "running")
+                        .order_by(tables.RunRow.id)
                     )
                 )
             report = copy_runs(box, target, ids, progress=progress)
@@ -180,21 +170,6 @@ def deliver_quietly(ws: Workspace, target: Store) -> None:
         _warn(f"delivered {report.total} queued run(s) from the local outbox")
 
 
-def spool_extras(
-    spool_dir: Path, run_id: str, *, params: Sequence[Param] = (), tags: Sequence[str] = ()
-) -> None:
-    """Keep params or tags the API could not write, for the run's end to save."""
-    from ledger.delivery.spool import run_dir
-
-    folder = run_dir(spool_dir, run_id)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    line = json.dumps(
-        {"params": [[p.key, p.value, p.source] for p in params], "tags": list(tags)}, default=str
-    )
-    with (folder / f"{EXTRAS_PREFIX}{os.getpid()}.jsonl").open("a") as f:
-        f.write(line + "\n")
-
-
 def _queue_start(ws: Workspace, record: NewRun, error: StoreUnreachableError) -> tuple[Store, Workspace]:
     _warn(
         f"{error.message}; recording run {record.id[:12]} in the local outbox "
@@ -213,36 +188,10 @@ def _keep_denied(ws: Workspace, record: NewRun, error: StoreDeniedError) -> tupl
 
 
 def _queue(ws: Workspace, record: NewRun) -> tuple[Store, Workspace]:
-    from ledger.store import writes as recorder
-    from ledger.store.engine import connect
-
     queued = dataclasses.replace(ws, url=outbox_url(ws))
     store = connect(queued.url)
     recorder.create_run(store, record)
     return store, queued
-
-
-def save_end(
-    store: Store, spool_dir: Path, run_id: str, end: RunEnd, series: Mapping[str, Mapping[str, Points]]
-) -> None:
-    """Save a run's end: what its spool still holds, the series its files held (by file),
-    its final state.
-
-    Series read from the log come last, and only for keys nothing else recorded: what
-    the script logged through the API, or its files held, is the better record.
-    """
-    from ledger.capture.log_scalars import LOG_SOURCE
-    from ledger.delivery.liveness import ingest_spool
-    from ledger.store import writes as recorder
-
-    ingest_spool(store, spool_dir, RunId(run_id))
-    for source, found in series.items():
-        recorder.add_points(store, RunId(run_id), found, source=source)
-    if end.log_series:
-        taken = recorder.metric_keys(store, RunId(run_id))
-        fresh = {k: p for k, p in end.log_series.items() if k not in taken}
-        recorder.add_points(store, RunId(run_id), fresh, source=LOG_SOURCE)
-    recorder.finish_run(store, RunId(run_id), end)
 
 
 @contextlib.contextmanager

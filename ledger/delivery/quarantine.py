@@ -1,6 +1,6 @@
 """Spool records the ledger cannot read or write are set aside, never retried forever.
 
-Every reader settles the spool before it reads (`ledger.delivery.recorder.settle`): a record
+Every reader settles the spool before it reads (`ledger.delivery.settle.settle`): a record
 that fails there every time would hide every later run behind the same error. Such a
 record is moved, whole, to `quarantine/` beside the spool with the reason it failed,
 `ledger doctor` lists it, and every other run stays visible.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
 
 from ledger.core.errors import LedgerError, StoreError
 
@@ -33,8 +35,6 @@ def is_record_fault(error: Exception) -> bool:
     that cannot be unpickled or encoded, would fail the same way every time.
     """
     if isinstance(error, StoreError):
-        from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
-
         refused = (DataError, IntegrityError, InterfaceError, ProgrammingError)
         return type(error) is StoreError and isinstance(error.__cause__, refused)
     return not isinstance(error, (LedgerError, OSError))

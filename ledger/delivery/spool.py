@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING
 from ledger.core.chunks import Points
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
+    from ledger.core.records import Param
+
 LOG_NAME = "output.log"
+
+EXTRAS_PREFIX = "extras-"
+"""Spool files (one JSON line per call) of params and tags logged while the server was away."""
 
 
 def run_dir(spool_dir: Path, run_id: str) -> Path:
@@ -128,3 +134,16 @@ def remove_run_dir(spool_dir: Path, run_id: str) -> None:
     # Another process of the run may have just written a new file; it cleans up itself.
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+def write_extras(
+    spool_dir: Path, run_id: str, *, params: Sequence[Param] = (), tags: Sequence[str] = ()
+) -> None:
+    """Keep params or tags the API could not write, for the run's end to save."""
+    folder = run_dir(spool_dir, run_id)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    line = json.dumps(
+        {"params": [[p.key, p.value, p.source] for p in params], "tags": list(tags)}, default=str
+    )
+    with (folder / f"{EXTRAS_PREFIX}{os.getpid()}.jsonl").open("a") as f:
+        f.write(line + "\n")

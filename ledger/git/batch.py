@@ -3,8 +3,9 @@
 Backfill reads thousands of commits; one `git` process per commit would cost more
 than everything else together. Each function here answers for a whole batch with one
 process (`git log`, `git diff-tree --stdin`, `git cat-file --batch`). Plain
-subprocess rather than GitPython: the pipes are driven by hand, and the hook path
-must not pay GitPython's import.
+`git` processes (`ledger.git.command`): the pipes are driven by hand, and the hook path
+must not pay GitPython's import. Git's location variables are always scrubbed: history
+is read from the repository of the folder given, whoever started the process.
 """
 
 from __future__ import annotations
@@ -13,21 +14,16 @@ import contextlib
 import functools
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from ledger.core.errors import GitError
-from ledger.git.command import scrubbed_env
+from ledger.git.command import git_bytes, start
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
     from types import TracebackType
-
-SNAPSHOT_REF_PREFIX = "refs/ledger/runs/"
-"""Where a run's code is kept reachable (the same prefix as `ledger.git.snapshot`, which imports
-GitPython; a unit test keeps the two equal)."""
 
 EMPTY_TREES = {
     40: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
@@ -78,25 +74,17 @@ class CommitHeader:
     committed_at: int
 
 
-def run_git(root: Path, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
-    """Run git in `root`, with git's location variables scrubbed; its stdout as bytes.
-
-    Raises:
-        GitError: git failed (and `check`); the message carries git's stderr.
-    """
-    proc = subprocess.run(
-        ["git", *args], cwd=root, input=stdin, capture_output=True, env=scrubbed_env(), check=False
-    )
-    if check and proc.returncode != 0:
-        stderr = " ".join(proc.stderr.decode(errors="replace").split())
-        raise GitError(f"git {args[0]} failed: {stderr}")
-    return proc.stdout
-
-
 def verify_commit(root: Path, rev: str) -> str | None:
     """The full SHA of the commit `rev` names, or None when it names no commit."""
-    out = run_git(
-        root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+    out = git_bytes(
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{rev}^{{commit}}",
+        check=False,
+        cwd=root,
+        scrub=True,
     )
     sha = out.decode().strip()
     return sha or None
@@ -107,7 +95,11 @@ def branch_name(root: Path, rev: str) -> str | None:
     if rev.startswith("-"):  # no ref name starts with a dash; git would read an option
         return None
     # Not --end-of-options: git 2.39's --symbolic-full-name echoes it as a name.
-    full = run_git(root, "rev-parse", "--symbolic-full-name", rev, check=False).decode().strip()
+    full = (
+        git_bytes("rev-parse", "--symbolic-full-name", rev, check=False, cwd=root, scrub=True)
+        .decode()
+        .strip()
+    )
     for prefix in ("refs/heads/", "refs/remotes/"):
         if full.startswith(prefix):
             return full.removeprefix(prefix)
@@ -116,13 +108,13 @@ def branch_name(root: Path, rev: str) -> str | None:
 
 def current_branch(root: Path) -> str | None:
     """The checked-out branch's short name; None on a detached HEAD."""
-    out = run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    out = git_bytes("symbolic-ref", "--quiet", "--short", "HEAD", check=False, cwd=root, scrub=True)
     return out.decode().strip() or None
 
 
 def is_shallow(root: Path) -> bool:
     """Whether history is cut short (a shallow clone): its oldest commits look like roots."""
-    return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    return git_bytes("rev-parse", "--is-shallow-repository", cwd=root, scrub=True).strip() == b"true"
 
 
 def log_commits(root: Path, revs: Sequence[str], pathspecs: Sequence[str]) -> list[LoggedCommit]:
@@ -132,11 +124,10 @@ def log_commits(root: Path, revs: Sequence[str], pathspecs: Sequence[str]) -> li
     simplification would hide a side branch whose changes a merge later dropped.
     Deleting a file is not a change that carries results (`--diff-filter=d`).
     """
-    out = run_git(
-        root,
+    out = git_bytes(
         "log", "-z", "--reverse", "--date-order", "--no-merges", "--full-history", "--no-renames",
         "--no-color", "--no-show-signature", "--diff-filter=d", "--name-only", "--format=%x01%H %ct",
-        *revs, "--", *pathspecs,
+        *revs, "--", *pathspecs, cwd=root, scrub=True,
     )  # fmt: skip
     commits = []
     for entry in out.split(b"\x01")[1:]:
@@ -158,8 +149,18 @@ def list_trees(root: Path, trees: Sequence[str], pathspecs: Sequence[str]) -> di
         return found
     empty = EMPTY_TREES[len(trees[0])]
     stdin = "".join(f"{empty} {tree}\n" for tree in found).encode()
-    out = run_git(
-        root, "diff-tree", "--stdin", "-r", "-z", "--raw", "--no-renames", "--", *pathspecs, stdin=stdin
+    out = git_bytes(
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "-z",
+        "--raw",
+        "--no-renames",
+        "--",
+        *pathspecs,
+        stdin=stdin,
+        cwd=root,
+        scrub=True,
     )
     current: list[TreeFile] | None = None
     pos, end = 0, len(out)
@@ -194,7 +195,7 @@ def create_refs(root: Path, refs: Iterable[tuple[str, str]]) -> None:
     """Create `(ref, sha)` refs in one `git update-ref --stdin` transaction."""
     stdin = "".join(f"create {ref} {sha}\n" for ref, sha in refs).encode()
     if stdin:
-        run_git(root, "update-ref", "--stdin", stdin=stdin)
+        git_bytes("update-ref", "--stdin", stdin=stdin, cwd=root, scrub=True)
 
 
 def glob_regex(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -221,14 +222,7 @@ class CatFile:
     """
 
     def __init__(self, root: Path) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=root,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=scrubbed_env(),
-        )
+        self._proc = start("cat-file", "--batch", cwd=root, scrub=True)
         if self._proc.stdin is None or self._proc.stdout is None:  # pragma: no cover - PIPE was asked
             raise GitError("git cat-file has no pipes")
         self._in: IO[bytes] = self._proc.stdin

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ledger.core.errors import GitError
 from ledger.git.command import existing_commits, git
+from ledger.git.refs import REF_SPEC
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,7 +77,7 @@ def snapshot_patch(root: Path | None, detail: RunDetail) -> CodePatch:
             snapshot,
             "",
             problem=f"snapshot {snapshot[:12]} is not in this repository "
-            "(fetch it: git fetch origin 'refs/ledger/*:refs/ledger/*')",
+            f"(fetch it: git fetch origin '{REF_SPEC}')",
         )
     against = base if base in present else EMPTY_TREE
     try:

@@ -1,8 +1,10 @@
 """Everything the ledger asks of git to capture a run, through plain `git` processes.
 
 Snapshots are built in a temporary index (`GIT_INDEX_FILE`), so the user's index and
-files are never touched, and kept reachable under `refs/ledger/runs/<id>`. GitPython
-is not used: capture only runs git commands, and importing it cost more than they do.
+files are never touched, and kept reachable under a snapshot ref (`ledger.git.refs`).
+GitPython is not used: capture only runs git commands, and importing it cost more than
+they do. Git inherits the location variables: a run started with `GIT_DIR` set (a script,
+a hook) snapshots the repository they name.
 """
 
 from __future__ import annotations
@@ -11,20 +13,18 @@ import contextlib
 import fnmatch
 import os
 import stat
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from ledger.core.errors import GitError, NotAGitRepoError
-from ledger.git.command import GIT_LOCATION_VARS
+from ledger.git.command import GIT_LOCATION_VARS, git_bytes, subcommand
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-SNAPSHOT_REF_PREFIX = "refs/ledger/runs/"
 SNAPSHOT_IDENTITY = {
     "GIT_AUTHOR_NAME": "exp-ledger",
     "GIT_AUTHOR_EMAIL": "exp-ledger@localhost",
@@ -168,10 +168,8 @@ def make_snapshot(
         else:
             _git(repo, "read-tree", tree.commit, env=env)
         if paths:
-            listing = Path(tmp) / "paths"
-            listing.write_bytes(b"".join(os.fsencode(p) + b"\0" for p in paths))
-            with listing.open("rb") as stdin:
-                _git(repo, "update-index", "--add", "--remove", "-z", "--stdin", env=env, stdin=stdin)
+            listing = b"".join(os.fsencode(p) + b"\0" for p in paths)
+            _git(repo, "update-index", "--add", "--remove", "-z", "--stdin", env=env, stdin=listing)
         tree_sha = _git(repo, "write-tree", env=env)
         parents = [] if tree.commit is None else ["-p", tree.commit]
         commit = _git(repo, "commit-tree", tree_sha, *parents, "-m", f"exp-ledger snapshot {ref}", env=env)
@@ -192,22 +190,19 @@ def same_as_in(repo: Repo, commit: str, paths: Sequence[str]) -> set[str]:
     """
     if not paths or len(paths) > SAME_CONTENT_MAX_PATHS:
         return set()
-    with tempfile.TemporaryDirectory(prefix="ledger-paths-") as tmp:
-        listing = Path(tmp) / "paths"
-        literal = {"GIT_LITERAL_PATHSPECS": "1"}
-        listed = _git(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths, env=literal)
-        blobs: dict[str, str] = {}
-        for entry in listed.split("\0"):
-            meta, _, path = entry.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[1] == "blob":
-                blobs[path] = parts[2]
-        held = [p for p in paths if p in blobs and (repo.root / p).is_file()]
-        if not held:
-            return set()
-        listing.write_bytes(b"".join(os.fsencode(p) + b"\n" for p in held))
-        with listing.open("rb") as stdin:
-            hashed = _git(repo, "hash-object", "--stdin-paths", stdin=stdin).split("\n")
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}
+    listed = _git(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths, env=literal)
+    blobs: dict[str, str] = {}
+    for entry in listed.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs[path] = parts[2]
+    held = [p for p in paths if p in blobs and (repo.root / p).is_file()]
+    if not held:
+        return set()
+    listing = b"".join(os.fsencode(p) + b"\n" for p in held)
+    hashed = _git(repo, "hash-object", "--stdin-paths", stdin=listing).split("\n")
     return {p for p, sha in zip(held, hashed, strict=True) if blobs[p] == sha}
 
 
@@ -307,28 +302,14 @@ def _exclusion(
     return None, size
 
 
-def _git(repo: Repo, *args: str, env: dict[str, str] | None = None, stdin: IO[bytes] | None = None) -> str:
+def _git(repo: Repo, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> str:
     """Run git in the work tree; its stdout without the final newline.
 
     Output is decoded with `surrogateescape`, so a path git prints that is not UTF-8
     goes back to git as the same bytes (`os.fsencode`).
     """
     try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=repo.root,
-            env=None if env is None else {**os.environ, **env},
-            stdin=stdin,
-            capture_output=True,
-            check=False,
-        )
+        out = git_bytes(*args, cwd=repo.root, env=env, stdin=stdin)
     except OSError as e:
-        raise GitError(f"git {_command(args)} failed: {e}") from e
-    if proc.returncode != 0:
-        stderr = proc.stderr.decode("utf-8", "replace")
-        raise GitError(f"git {_command(args)} failed: {' '.join(stderr.split())}")
-    return proc.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
-
-
-def _command(args: Sequence[str]) -> str:
-    return next((a for a in args if not a.startswith("-")), "")
+        raise GitError(f"git {subcommand(args)} failed: {e}") from e
+    return out.decode("utf-8", "surrogateescape").removesuffix("\n")

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ledger.capture.environment import EnvDiff, diff_environments
+from ledger.core.lockfile import EnvDiff, diff_environments
 from ledger.git.command import existing_commits, git
 from ledger.read import queries
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ledger.core.ids import RunId
-    from ledger.core.records import ParamValue, RunDetail
+    from ledger.core.param_values import ParamValue
+    from ledger.core.records import RunDetail
     from ledger.store.engine import Store
 
 

@@ -2,79 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, false, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
-from ledger.capture.params import from_row
-from ledger.capture.runtime import TorchRuntime
 from ledger.core import chunks
 from ledger.core.errors import AmbiguousRunIdError, RunNotFoundError
-from ledger.core.ids import RunId, is_hex, normalize_prefix, shortest_prefixes
+from ledger.core.ids import RunId, is_hex, normalize_prefix
+from ledger.core.param_values import from_row
 from ledger.core.records import Annotation, DataFile, DataItem, Metric, OutputFile, Param, RunDetail
 from ledger.core.summary import RunSummary
-from ledger.read.sql_orm import compile_filter, order_runs
+from ledger.core.torch_runtime import TorchRuntime
+from ledger.read import listing
+from ledger.read.sql_dialect import dialect_named
 from ledger.store import tables
-from ledger.store.collation import bytewise
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import Select
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
-    from sqlalchemy.sql.elements import BindParameter
 
-    from ledger.capture.environment import Environment
     from ledger.core.filters import Expr, SortKey
+    from ledger.core.lockfile import Environment
     from ledger.store.engine import Store
-
-SUMMARY_COLUMNS = (
-    tables.Run.id,
-    tables.Run.name,
-    tables.Run.status,
-    tables.Run.source,
-    tables.Run.started_at,
-    tables.Run.ended_at,
-    tables.Run.exit_code,
-    tables.Run.commit,
-    tables.Run.branch,
-    tables.Run.dirty,
-)
-"""What a `RunSummary` is built from (by attribute name)."""
 
 MAX_CANDIDATES = 10
 """Runs listed when an ID prefix is ambiguous."""
-
-_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
-_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-_OTHER = aliased(tables.Run, name="other")
-_NEIGHBOURS = select(
-    tables.Run.id,
-    select(func.max(_OTHER.id)).where(_OTHER.id < tables.Run.id).scalar_subquery(),
-    select(func.min(_OTHER.id)).where(_OTHER.id > tables.Run.id).scalar_subquery(),
-).where(tables.Run.id.in_(_IDS))
-# Keys and tags in code point order, as SQLite gives them and whatever the server's collation.
-_TAGS = (
-    select(tables.Tag.run_id, tables.Tag.tag)
-    .where(tables.Tag.run_id.in_(_IDS))
-    .order_by(bytewise(tables.Tag.tag))
-)
-_PARAMS = select(tables.Param.run_id, tables.Param.key, tables.Param.kind, tables.Param.text).where(
-    tables.Param.run_id.in_(_IDS)
-)
-_METRICS = select(tables.Metric.run_id, tables.Metric.key, tables.Metric.value).where(
-    tables.Metric.run_id.in_(_IDS)
-)
-_PARAMS_BY_KEY = _PARAMS.where(tables.Param.key.in_(_KEYS)).order_by(bytewise(tables.Param.key))
-_METRICS_BY_KEY = _METRICS.where(tables.Metric.key.in_(_KEYS)).order_by(bytewise(tables.Metric.key))
-_PARAMS = _PARAMS.order_by(bytewise(tables.Param.key))
-_METRICS = _METRICS.order_by(bytewise(tables.Metric.key))
-"""The look-ups that fill a page of summaries, built once with the IDs as a parameter:
-building and hashing a statement costs more than SQLite takes to run it (issue 7)."""
 
 
 def resolve_run_id(store: Store, text: str) -> RunId:
@@ -88,21 +43,23 @@ def resolve_run_id(store: Store, text: str) -> RunId:
     with store.reading() as session:
         if wanted == "latest":
             found = session.scalars(
-                select(tables.Run.id).order_by(tables.Run.started_at.desc()).limit(1)
+                select(tables.RunRow.id).order_by(tables.RunRow.started_at.desc()).limit(1)
             ).all()
         else:
             found = []
             if is_hex(wanted):
                 upper = wanted + "g"  # every hex ID starting with `wanted` sorts below this
                 found = session.scalars(
-                    select(tables.Run.id)
-                    .where(tables.Run.id >= wanted, tables.Run.id < upper)
-                    .order_by(tables.Run.id)
+                    select(tables.RunRow.id)
+                    .where(tables.RunRow.id >= wanted, tables.RunRow.id < upper)
+                    .order_by(tables.RunRow.id)
                     .limit(MAX_CANDIDATES + 1)
                 ).all()
             if not found:
                 found = session.scalars(
-                    select(tables.Run.id).where(tables.Run.name == text.strip()).limit(MAX_CANDIDATES + 1)
+                    select(tables.RunRow.id)
+                    .where(tables.RunRow.name == text.strip())
+                    .limit(MAX_CANDIDATES + 1)
                 ).all()
         if len(found) == 1:
             return RunId(found[0])
@@ -132,68 +89,45 @@ def list_runs(
     `params` and `metrics` name the values to carry on each summary; `"*"` means all.
     Archived runs are left out when `include_archived` is false (as `ledger list` does).
     """
-    # repr tells True from 1 and 1.0, which are equal in Python but filter differently.
-    key = repr((where, tuple(sort)))
-    stmt = _page_query(key, where, tuple(sort), limit, offset, include_archived=include_archived)
-    with store.reading_core() as session:
-        runs = session.execute(stmt).all()
-        ids = [r.id for r in runs]
-        tags = _tags(session, ids)
-        param_values = _params(session, ids, params)
-        metric_values = _metrics(session, ids, metrics)
-        shorts = short_ids(session, ids)
-        return [
-            _summary(
-                r, shorts[r.id], tags.get(r.id, ()), param_values.get(r.id, {}), metric_values.get(r.id, {})
-            )
-            for r in runs
-        ]
+    with store.reading_core() as conn:
+        runs, _ = listing.read_page(
+            driver_sql(conn),
+            dialect_named(store.engine.dialect.name),
+            where=where,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            params=params,
+            metrics=metrics,
+            include_archived=include_archived,
+        )
+    return runs
 
 
-@functools.lru_cache(maxsize=64)
-def _page_query(
-    _key: str,
-    where: Expr | None,
-    sort: tuple[SortKey, ...],
-    limit: int | None,
-    offset: int,
-    *,
-    include_archived: bool,
-) -> Select[*tuple[Any, ...]]:
-    """The statement of a page, built once per filter, sort and window: building it
-    and its cache key costs more than SQLite takes to run it (issue 7)."""
-    # The summary's columns only: loading whole ORM rows costs more than the query.
-    stmt = select(*SUMMARY_COLUMNS)
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
-    stmt = order_runs(stmt, sort, where=where).offset(offset)
-    return stmt if limit is None else stmt.limit(limit)
-
-
-def count_runs(store: Store, *, where: Expr | None = None) -> int:
+def count_runs(store: Store, *, where: Expr | None = None, include_archived: bool = True) -> int:
     """How many runs match a filter (for the TUI's status line and paging)."""
-    stmt = select(func.count()).select_from(tables.Run)
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    with store.reading() as session:
-        return int(session.scalar(stmt) or 0)
+    dialect = dialect_named(store.engine.dialect.name)
+    sql, args = listing.count_sql(where, dialect, include_archived=include_archived)
+    with store.reading_core() as conn:
+        return int(conn.exec_driver_sql(sql, tuple(args)).scalar() or 0)
 
 
-def short_ids(session: Session | Connection, ids: Sequence[str]) -> dict[str, str]:
-    """The shortest unique prefix of each ID among all runs (git-style abbreviation).
+def driver_sql(conn: Connection) -> listing.Execute:
+    """`listing`'s `execute` on a SQLAlchemy connection: the text goes to the driver as
+    it is, the same text the standard library's sqlite3 runs."""
 
-    Only the two IDs sorting next to an ID can share a longer prefix with it, so two
-    indexed look-ups per ID suffice, whatever the size of the ledger; one statement
-    does them all.
-    """
+    def execute(sql: str, args: Sequence[object]) -> Iterable[Sequence[Any]]:
+        return conn.exec_driver_sql(sql, tuple(args)).all()
+
+    return execute
+
+
+def short_ids(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    """The shortest unique prefix of each ID among all runs (git-style abbreviation)."""
     if not ids:
         return {}
-    neighbours = {
-        run_id: (prev, nxt) for run_id, prev, nxt in session.execute(_NEIGHBOURS, {"ids": list(ids)})
-    }
-    return shortest_prefixes(ids, neighbours)
+    dialect = dialect_named(session.get_bind().dialect.name)
+    return listing.short_ids(driver_sql(session.connection()), dialect, list(ids))
 
 
 def short_id(store: Store, run_id: str) -> str:
@@ -205,23 +139,27 @@ def short_id(store: Store, run_id: str) -> str:
 def get_run(store: Store, run_id: RunId) -> RunDetail:
     """Everything about one run."""
     with store.reading() as session:
-        run = session.get(tables.Run, run_id)
+        run = session.get(tables.RunRow, run_id)
         if run is None:
             raise RunNotFoundError(f"no run {run_id}")
         params = [
             Param(key=p.key, value=from_row(p.kind, p.text), source=p.source)
             for p in session.scalars(
-                select(tables.Param).where(tables.Param.run_id == run_id).order_by(tables.Param.key)
+                select(tables.ParamRow).where(tables.ParamRow.run_id == run_id).order_by(tables.ParamRow.key)
             )
         ]
         metrics = [
             Metric(key=m.key, value=_float(m.value), step=m.step, source=m.source)
             for m in session.scalars(
-                select(tables.Metric).where(tables.Metric.run_id == run_id).order_by(tables.Metric.key)
+                select(tables.MetricRow)
+                .where(tables.MetricRow.run_id == run_id)
+                .order_by(tables.MetricRow.key)
             )
         ]
         series = session.scalars(
-            select(tables.Series.key).where(tables.Series.run_id == run_id).order_by(tables.Series.key)
+            select(tables.SeriesRow.key)
+            .where(tables.SeriesRow.run_id == run_id)
+            .order_by(tables.SeriesRow.key)
         ).all()
         data = [
             DataItem(
@@ -238,30 +176,35 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
                 files=tuple(DataFile(**f) for f in json.loads(d.files or "[]")),
             )
             for d in session.scalars(
-                select(tables.DataRef).where(tables.DataRef.run_id == run_id).order_by(tables.DataRef.path)
+                select(tables.DataRefRow)
+                .where(tables.DataRefRow.run_id == run_id)
+                .order_by(tables.DataRefRow.path)
             )
         ]
         outputs = [
             OutputFile(path=o.path, algorithm=o.algorithm, value=o.value, size=o.size)
             for o in session.scalars(
-                select(tables.Output).where(tables.Output.run_id == run_id).order_by(tables.Output.path)
+                select(tables.OutputRow)
+                .where(tables.OutputRow.run_id == run_id)
+                .order_by(tables.OutputRow.path)
             )
         ]
         log = session.execute(
-            select(tables.Log.size, tables.Log.truncated).where(tables.Log.run_id == run_id)
+            select(tables.LogRow.size, tables.LogRow.truncated).where(tables.LogRow.run_id == run_id)
         ).first()
         linked = session.scalars(
-            select(tables.CommitLink.commit)
-            .where(tables.CommitLink.run_id == run_id)
-            .order_by(tables.CommitLink.linked_at)
+            select(tables.CommitLinkRow.commit)
+            .where(tables.CommitLinkRow.run_id == run_id)
+            .order_by(tables.CommitLinkRow.linked_at)
         ).all()
-        tags = _tags(session, [run_id]).get(run_id, ())
+        dialect = dialect_named(session.get_bind().dialect.name)
+        tags = listing.tags_of(driver_sql(session.connection()), dialect, [run_id]).get(run_id, ())
         annotations = [
             Annotation(kind=a.kind, value=a.value, author=a.author, created_at=a.created_at)
             for a in session.scalars(
-                select(tables.Annotation)
-                .where(tables.Annotation.run_id == run_id)
-                .order_by(tables.Annotation.id)
+                select(tables.AnnotationRow)
+                .where(tables.AnnotationRow.run_id == run_id)
+                .order_by(tables.AnnotationRow.id)
             )
         ]
         summary = _summary(
@@ -312,10 +255,10 @@ def get_series(store: Store, run_id: RunId, key: str) -> chunks.Points:
     """One metric's whole step series, in step order."""
     with store.reading() as session:
         rows = session.execute(
-            select(tables.MetricChunk.codec, tables.MetricChunk.payload, tables.MetricChunk.count)
-            .join(tables.Series, tables.Series.id == tables.MetricChunk.series_id)
-            .where(tables.Series.run_id == run_id, tables.Series.key == key)
-            .order_by(tables.MetricChunk.id)
+            select(tables.MetricChunkRow.codec, tables.MetricChunkRow.payload, tables.MetricChunkRow.count)
+            .join(tables.SeriesRow, tables.SeriesRow.id == tables.MetricChunkRow.series_id)
+            .where(tables.SeriesRow.run_id == run_id, tables.SeriesRow.key == key)
+            .order_by(tables.MetricChunkRow.id)
         ).all()
     return chunks.merge([chunks.decode(codec, payload, count) for codec, payload, count in rows])
 
@@ -325,70 +268,30 @@ def get_log(store: Store, run_id: RunId) -> str | None:
     from ledger.capture.log_tee import decompress_log
 
     with store.reading() as session:
-        data = session.scalar(select(tables.Log.data).where(tables.Log.run_id == run_id))
+        data = session.scalar(select(tables.LogRow.data).where(tables.LogRow.run_id == run_id))
     return None if data is None else decompress_log(data)
 
 
 def get_environment(store: Store, digest: str) -> Environment | None:
     """A stored environment lockfile."""
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
 
     with store.reading() as session:
-        lock = session.scalar(select(tables.Environment.lock).where(tables.Environment.digest == digest))
+        lock = session.scalar(
+            select(tables.EnvironmentRow.lock).where(tables.EnvironmentRow.digest == digest)
+        )
     return None if lock is None else Environment.from_json(lock)
 
 
 def _candidate(session: Session, run_id: str) -> str:
-    run = session.get(tables.Run, run_id)
+    run = session.get(tables.RunRow, run_id)
     name = f" {run.name}" if run is not None and run.name else ""
     return f"{run_id[:12]}{name}"
 
 
-def _tags(session: Session | Connection, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    if ids:
-        for run_id, tag in session.execute(_TAGS, {"ids": list(ids)}).all():
-            found.setdefault(run_id, []).append(tag)
-    return {k: tuple(v) for k, v in found.items()}
-
-
-def _params(
-    session: Session | Connection, ids: Sequence[str], keys: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    if not ids or not keys:
-        return found
-    stmt, args = _by_key(_PARAMS, _PARAMS_BY_KEY, ids, keys)
-    for run_id, key, kind, text in session.execute(stmt, args).all():
-        found.setdefault(run_id, {})[key] = from_row(kind, text)
-    return found
-
-
-def _metrics(
-    session: Session | Connection, ids: Sequence[str], keys: Sequence[str]
-) -> dict[str, dict[str, float]]:
-    found: dict[str, dict[str, float]] = {}
-    if not ids or not keys:
-        return found
-    stmt, args = _by_key(_METRICS, _METRICS_BY_KEY, ids, keys)
-    for run_id, key, value in session.execute(stmt, args).all():
-        found.setdefault(run_id, {})[key] = _float(value)
-    return found
-
-
-def _by_key(
-    every: Select[*tuple[Any, ...]], some: Select[*tuple[Any, ...]], ids: Sequence[str], keys: Sequence[str]
-) -> tuple[Select[*tuple[Any, ...]], dict[str, list[str]]]:
-    """The look-up of every key (`"*"` among `keys`) or of the named ones, with its arguments."""
-    if "*" in keys:
-        return every, {"ids": list(ids)}
-    return some, {"ids": list(ids), "keys": list(keys)}
-
-
 def _summary(
-    run: Any, short: str, tags: tuple[str, ...], params: dict[str, Any], metrics: dict[str, float]
+    run: tables.RunRow, short: str, tags: tuple[str, ...], params: dict[str, Any], metrics: dict[str, float]
 ) -> RunSummary:
-    """`run` is an ORM Run or a row of SUMMARY_COLUMNS: both name the same attributes."""
     return RunSummary(
         id=RunId(run.id),
         short_id=short,
@@ -421,7 +324,7 @@ def get_reproduction_links(
     """The reproduction this run is (if any) and the reproductions of it, oldest first."""
     from ledger.core.verdict import ReproductionLink, verdict_from_json
 
-    def link(row: tables.Reproduction) -> ReproductionLink:
+    def link(row: tables.ReproductionRow) -> ReproductionLink:
         return ReproductionLink(
             run_id=row.run_id,
             original_id=row.original_id,
@@ -431,11 +334,11 @@ def get_reproduction_links(
         )
 
     with store.reading() as session:
-        own = session.get(tables.Reproduction, run_id)
+        own = session.get(tables.ReproductionRow, run_id)
         others = session.scalars(
-            select(tables.Reproduction)
-            .where(tables.Reproduction.original_id == run_id)
-            .order_by(tables.Reproduction.created_at)
+            select(tables.ReproductionRow)
+            .where(tables.ReproductionRow.original_id == run_id)
+            .order_by(tables.ReproductionRow.created_at)
         ).all()
         return (None if own is None else link(own)), tuple(link(r) for r in others)
 
@@ -444,9 +347,9 @@ def find_run_started_in(store: Store, *, repo: str, since: float) -> RunId | Non
     """The newest run recorded from work tree `repo` since `since` (a reproduction's worktree)."""
     with store.reading() as session:
         found = session.scalar(
-            select(tables.Run.id)
-            .where(tables.Run.repo == repo, tables.Run.started_at >= since)
-            .order_by(tables.Run.started_at.desc())
+            select(tables.RunRow.id)
+            .where(tables.RunRow.repo == repo, tables.RunRow.started_at >= since)
+            .order_by(tables.RunRow.started_at.desc())
             .limit(1)
         )
     return None if found is None else RunId(found)
@@ -455,7 +358,7 @@ def find_run_started_in(store: Store, *, repo: str, since: float) -> RunId | Non
 def is_archived(store: Store, run_id: RunId) -> bool:
     """Whether a run is archived (hidden from listings)."""
     with store.reading() as session:
-        return bool(session.scalar(select(tables.Run.archived).where(tables.Run.id == run_id)))
+        return bool(session.scalar(select(tables.RunRow.archived).where(tables.RunRow.id == run_id)))
 
 
 def with_reproductions(store: Store, detail: RunDetail) -> RunDetail:

@@ -10,14 +10,15 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.capture.runtime import describe as describe_torch
 from ledger.capture.seeds import describe_seeds
 from ledger.core.numbers import format_number
+from ledger.core.torch_runtime import describe as describe_torch
+from ledger.git.refs import snapshot_ref
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
     from ledger.core.records import Annotation, DataItem, RunDetail
     from ledger.core.summary import RunSummary
     from ledger.read.diff import RunsDiff
@@ -127,7 +128,7 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out.append(
             _kv(
                 "",
-                f"git diff {s.commit or '4b825dc642cb6eb9a060e54bf8d69288fbee4904'} refs/ledger/runs/{s.id}",
+                f"git diff {s.commit or '4b825dc642cb6eb9a060e54bf8d69288fbee4904'} {snapshot_ref(s.id)}",
             )
         )
     for commit in detail.linked_commits:

@@ -8,26 +8,26 @@ subjects, a snapshot's patch) is in `ledger.git.display`.
 from __future__ import annotations
 
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 
-from ledger.core.filters import Compare, Field, Or
-from ledger.read import queries
-from ledger.read.sql_orm import compile_filter, order_runs
-from ledger.read.windows_sqlite import ChangeMarker, Page, squeeze
+from ledger.core.verdict import ReproductionLink
+from ledger.read import listing, queries, windows_sqlite
+from ledger.read.sql_dialect import dialect_named
+from ledger.read.windows_sqlite import ChangeMarker, Page
 from ledger.store import tables
 
 if TYPE_CHECKING:
+    from collections import Counter
     from collections.abc import Sequence
 
     from sqlalchemy.orm import InstrumentedAttribute, Session
 
     from ledger.core.filters import Expr, SortKey
     from ledger.core.ids import RunId
-    from ledger.core.summary import RunSummary
+    from ledger.read.sql_dialect import Dialect
     from ledger.store.engine import Store
 
 
@@ -48,28 +48,10 @@ class LogText:
     problem: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReproductionLink:
-    """A reproduction this run took part in, from either side."""
-
-    run_id: str
-    """The new run made by `ledger reproduce`."""
-    original_id: str
-    matched: bool | None
-    created_at: float
-
-
 def change_marker(store: Store) -> ChangeMarker:
     """The ledger's fingerprint (see `ChangeMarker`); meant to be polled every second."""
-    with store.reading() as session:
-        count = int(session.scalar(select(func.count()).select_from(tables.Run)) or 0)
-        newest = session.scalar(select(func.max(tables.Run.started_at)))
-        running = session.execute(
-            select(tables.Run.id, tables.Run.heartbeat_at)
-            .where(tables.Run.status == "running")
-            .order_by(tables.Run.id)
-        ).all()
-    return ChangeMarker(count=count, newest=newest, running=tuple((r, h) for r, h in running))
+    with store.reading_core() as conn:
+        return windows_sqlite.change_marker(queries.driver_sql(conn), _dialect(store))
 
 
 def list_page(
@@ -83,77 +65,39 @@ def list_page(
     metrics: Sequence[str] = (),
     include_archived: bool = False,
 ) -> Page:
-    """One window of runs in the order `ledger list` uses, archived runs left out unless asked.
-
-    The window's IDs are chosen here (the archive flag is not part of the filter
-    language); their summaries then come from `queries.list_runs`, so both views
-    describe a run identically.
-    """
-    stmt = select(tables.Run.id, tables.Run.archived)
-    if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    stmt = order_runs(stmt, sort, where=where).offset(offset).limit(limit)
-    with store.reading() as session:
-        rows = session.execute(stmt).all()
-    ids = [run_id for run_id, _ in rows]
-    if not ids:
-        return Page(offset=offset, runs=(), archived=frozenset())
-    by_id: dict[str, RunSummary] = {
-        run.id: run
-        for run in queries.list_runs(
-            store, where=_ids_filter(ids), limit=None, params=params, metrics=metrics
+    """One window of runs in the order `ledger list` uses, archived runs left out unless asked."""
+    with store.reading_core() as conn:
+        runs, archived = listing.read_page(
+            queries.driver_sql(conn),
+            _dialect(store),
+            where=where,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            params=params,
+            metrics=metrics,
+            include_archived=include_archived,
         )
-    }
-    return Page(
-        offset=offset,
-        runs=tuple(by_id[i] for i in ids if i in by_id),
-        archived=frozenset(run_id for run_id, archived in rows if archived),
-    )
+    return Page(offset=offset, runs=tuple(runs), archived=archived)
 
 
 def count_matching(store: Store, *, where: Expr | None = None, include_archived: bool = False) -> int:
     """How many runs `list_page` can page through."""
-    stmt = select(func.count()).select_from(tables.Run)
-    if not include_archived:
-        stmt = stmt.where(tables.Run.archived.is_(false()))
-    if where is not None:
-        stmt = stmt.where(compile_filter(where))
-    with store.reading() as session:
-        return int(session.scalar(stmt) or 0)
+    return queries.count_runs(store, where=where, include_archived=include_archived)
 
 
 def sparklines(store: Store, run_ids: Sequence[str], key: str, *, width: int) -> dict[str, tuple[float, ...]]:
     """Each run's series `key` squeezed into `width` bucket means (runs without it are left out)."""
-    if not run_ids:
-        return {}
-    with store.reading() as session:
-        rows = session.execute(
-            select(
-                tables.Series.run_id,
-                tables.MetricChunk.codec,
-                tables.MetricChunk.payload,
-                tables.MetricChunk.count,
-            )
-            .join(tables.MetricChunk, tables.MetricChunk.series_id == tables.Series.id)
-            .where(tables.Series.run_id.in_(list(run_ids)), tables.Series.key == key)
-            .order_by(tables.Series.run_id, tables.MetricChunk.id)
-        ).all()
-    return squeeze(rows, width)
+    with store.reading_core() as conn:
+        return windows_sqlite.sparklines(
+            queries.driver_sql(conn), run_ids, key, width=width, dialect=_dialect(store)
+        )
 
 
 def series_counts(store: Store, run_ids: Sequence[str]) -> Counter[str]:
     """How many of these runs log each series (to pick a default sparkline metric)."""
-    if not run_ids:
-        return Counter()
-    with store.reading() as session:
-        rows = session.execute(
-            select(tables.Series.key, func.count())
-            .where(tables.Series.run_id.in_(list(run_ids)))
-            .group_by(tables.Series.key)
-        ).all()
-    return Counter({key: int(n) for key, n in rows})
+    with store.reading_core() as conn:
+        return windows_sqlite.series_counts(queries.driver_sql(conn), run_ids, _dialect(store))
 
 
 def key_catalog(store: Store, *, limit: int = 500) -> KeyCatalog:
@@ -163,24 +107,27 @@ def key_catalog(store: Store, *, limit: int = 500) -> KeyCatalog:
     loose index scan: a ledger of millions of values answers in milliseconds.
     """
     with store.reading() as session:
-        params = _distinct(session, tables.Param.key, limit)
-        metrics = _distinct(session, tables.Metric.key, limit)
+        params = _distinct(session, tables.ParamRow.key, limit)
+        metrics = _distinct(session, tables.MetricRow.key, limit)
         series = session.scalars(
-            select(tables.Series.key).distinct().order_by(tables.Series.key).limit(limit)
+            select(tables.SeriesRow.key).distinct().order_by(tables.SeriesRow.key).limit(limit)
         ).all()
     return KeyCatalog(params=params, metrics=metrics, series=tuple(series))
 
 
 def reproductions(store: Store, run_id: RunId) -> tuple[ReproductionLink, ...]:
     """Reproductions of this run, and the one it is, oldest first."""
-    r = tables.Reproduction
+    r = tables.ReproductionRow
     with store.reading() as session:
         rows = session.execute(
             select(r.run_id, r.original_id, r.matched, r.created_at)
             .where((r.run_id == run_id) | (r.original_id == run_id))
             .order_by(r.created_at)
         ).all()
-    return tuple(ReproductionLink(a, b, matched, created) for a, b, matched, created in rows)
+    return tuple(
+        ReproductionLink(run_id=a, original_id=b, matched=matched, created_at=created)
+        for a, b, matched, created in rows
+    )
 
 
 def read_log(store: Store, run_id: RunId) -> LogText:
@@ -194,13 +141,8 @@ def read_log(store: Store, run_id: RunId) -> LogText:
     return LogText(text)
 
 
-def _ids_filter(ids: Sequence[str]) -> Expr:
-    field = Field("run", "id")
-    return (
-        Or(tuple(Compare(field, "=", run_id) for run_id in ids))
-        if len(ids) > 1
-        else Compare(field, "=", ids[0])
-    )
+def _dialect(store: Store) -> Dialect:
+    return dialect_named(store.engine.dialect.name)
 
 
 def _distinct(session: Session, column: InstrumentedAttribute[str], limit: int) -> tuple[str, ...]:

@@ -1,33 +1,32 @@
-"""The runs table's reads through the standard library's sqlite3, and the records they share
-with `ledger.read.windows`.
+"""The runs table's reads as SQL text, run through the standard library's sqlite3 for `ledger ui`'s
+first page and through SQLAlchemy by `ledger.read.windows`, and the records both return.
 
 `ledger ui` paints its first page from these: importing SQLAlchemy and the models
-costs 0.3-0.6 s on the machines we measure, while the first page's queries take a
-few milliseconds (issue 4: first paint under 1 s over 100,000 runs). The SQL is
-`ledger.read.sql_text`'s, as for `ledger list`'s stdlib path, so a page here
-holds the runs `ui_queries.list_page` would, in the same order;
-`tests/integration/test_ui_fast.py` compares the two. The rest of the session
-reads through SQLAlchemy, opened once the first page is on screen.
+costs far more than the first page's queries take. The SQL is `ledger.read.listing`'s,
+the text `ledger.read.windows` runs through SQLAlchemy, so a page here holds the
+runs `windows.list_page` would, in the same order. The rest of the session reads
+through SQLAlchemy, opened once the first page is on screen.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.core import chunks
-from ledger.read import list_sqlite
-from ledger.read import sql_text as fast_sql
+from ledger.read import listing
+from ledger.read.sql_dialect import SQLITE
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from ledger.core.filters import Expr, SortKey
     from ledger.core.summary import RunSummary
+    from ledger.read.listing import Execute
+    from ledger.read.sql_dialect import Dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +53,13 @@ class Page:
     """IDs of the runs in this window that are archived (shown only when asked)."""
 
 
-def change_marker(conn: sqlite3.Connection) -> ChangeMarker:
-    """As `ui_queries.change_marker`, read in the first page's transaction: the table's
-    first poll then reloads for any run that landed after that page was read."""
-    count, newest = conn.execute("SELECT count(*), max(started_at) FROM runs").fetchone()
-    running = conn.execute(
-        "SELECT id, heartbeat_at FROM runs WHERE status = 'running' ORDER BY id"
-    ).fetchall()
+def change_marker(execute: Execute, dialect: Dialect = SQLITE) -> ChangeMarker:
+    """The ledger's fingerprint (see `ChangeMarker`); meant to be polled every second.
+
+    On the first page's sqlite3 transaction, the table's first poll then reloads for
+    any run that landed after that page was read."""
+    ((count, newest),) = list(execute("SELECT count(*), max(started_at) FROM runs", []))
+    running = execute("SELECT id, heartbeat_at FROM runs WHERE status = 'running' ORDER BY id", [])
     return ChangeMarker(count=int(count), newest=newest, running=tuple((r, h) for r, h in running))
 
 
@@ -73,15 +72,23 @@ def first_page(
     params: Sequence[str],
     metrics: Sequence[str],
 ) -> Page:
-    """The first `limit` unarchived runs, as `ui_queries.list_page(offset=0)` gives them."""
-    sql, args = fast_sql.page_sql(where, sort, limit, include_archived=False)
-    runs = list_sqlite.summaries(conn, sql, args, params=params, metrics=metrics)
+    """The first `limit` unarchived runs, as `windows.list_page(offset=0)` gives them."""
+    runs, _ = listing.read_page(
+        conn.execute,
+        SQLITE,
+        where=where,
+        sort=sort,
+        limit=limit,
+        params=params,
+        metrics=metrics,
+        include_archived=False,
+    )
     return Page(offset=0, runs=tuple(runs), archived=frozenset())
 
 
 def count_matching(conn: sqlite3.Connection, *, where: Expr | None) -> int:
-    """How many unarchived runs match, as `ui_queries.count_matching`."""
-    sql, args = fast_sql.count_sql(where, include_archived=False)
+    """How many unarchived runs match, as `windows.count_matching`."""
+    sql, args = listing.count_sql(where, SQLITE, include_archived=False)
     return int(conn.execute(sql, args).fetchone()[0])
 
 
@@ -91,31 +98,33 @@ def count_all(conn: sqlite3.Connection) -> int:
 
 
 def sparklines(
-    conn: sqlite3.Connection, run_ids: Sequence[str], key: str, *, width: int
+    execute: Execute, run_ids: Sequence[str], key: str, *, width: int, dialect: Dialect = SQLITE
 ) -> dict[str, tuple[float, ...]]:
-    """As `ui_queries.sparklines`: each run's series `key` squeezed into `width` bucket means."""
-    rows = conn.execute(
+    """Each run's series `key` squeezed into `width` bucket means (runs without it are left out)."""
+    if not run_ids:
+        return {}
+    rows = execute(
         "SELECT series.run_id, metric_chunks.codec, metric_chunks.payload, metric_chunks.count "  # noqa: S608
         "FROM series JOIN metric_chunks ON metric_chunks.series_id = series.id "
-        f"WHERE series.run_id {fast_sql.IN_IDS} AND series.key = ? "
+        f"WHERE series.run_id {dialect.in_ids} AND series.key = {dialect.placeholder} "
         "ORDER BY series.run_id, metric_chunks.id",
-        [json.dumps(list(run_ids)), key],
+        [dialect.id_list(run_ids), key],
     )
     return squeeze(rows, width)
 
 
-def series_counts(conn: sqlite3.Connection, run_ids: Sequence[str]) -> Counter[str]:
-    """As `ui_queries.series_counts`: how many of these runs log each series."""
-    rows = conn.execute(
-        f"SELECT key, count(*) FROM series WHERE run_id {fast_sql.IN_IDS} GROUP BY key",  # noqa: S608
-        [json.dumps(list(run_ids))],
+def series_counts(execute: Execute, run_ids: Sequence[str], dialect: Dialect = SQLITE) -> Counter[str]:
+    """How many of these runs log each series (to pick a default sparkline metric)."""
+    if not run_ids:
+        return Counter()
+    rows = execute(
+        f"SELECT key, count(*) FROM series WHERE run_id {dialect.in_ids} GROUP BY key",  # noqa: S608
+        [dialect.id_list(run_ids)],
     )
     return Counter({key: int(n) for key, n in rows})
 
 
-def squeeze(
-    rows: Sequence[tuple[str, str, bytes, int]] | sqlite3.Cursor, width: int
-) -> dict[str, tuple[float, ...]]:
+def squeeze(rows: Iterable[Sequence[Any]], width: int) -> dict[str, tuple[float, ...]]:
     """(run ID, codec, payload, count) chunk rows, in write order per run, to sparklines."""
     parts: dict[str, list[chunks.Points]] = {}
     for run_id, codec, payload, count in rows:

@@ -20,14 +20,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ledger.capture.environment import interpreter_environment
 from ledger.core.errors import ReproduceError
-from ledger.git.worktree import clean_env
+from ledger.git.command import scrubbed_env
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from ledger.capture.environment import Environment
+    from ledger.core.lockfile import Environment
 
 ENVS_DIR = "envs"
 """Folder of the ledger's home holding rebuilt virtualenvs, one per environment digest."""
@@ -103,10 +104,8 @@ def build_env(lock: Environment, *, home: Path, say: Callable[[str], None]) -> B
 
 def venv_environment(python: Path) -> Environment:
     """The environment a virtualenv's interpreter sees, captured as the lockfile is."""
-    from ledger.capture.environment import interpreter_environment
-
     try:
-        return interpreter_environment(str(python), env=clean_env())
+        return interpreter_environment(str(python), env=scrubbed_env())
     except OSError as e:
         raise ReproduceError(str(e)) from e
 
@@ -155,7 +154,7 @@ def _build_with_pip(path: Path, lock: Environment, requirements: Path) -> None:
 
 
 def _step(argv: list[str], what: str) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True, env=clean_env(), check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=scrubbed_env(), check=False)
     if proc.returncode != 0:
         tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
         raise ReproduceError(f"{what} failed (exit {proc.returncode}): {tail}")

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.capture.environment import capture_environment, command_environment, diff_environments
+from ledger.capture.environment import capture_environment, command_environment
 from ledger.capture.ignored_inputs import describe as describe_inputs
 from ledger.capture.ignored_inputs import workspace_state
 from ledger.capture.seeds import REPRODUCES_ENV, SEEDS_ENV, describe_seeds, script_seeds, seed_environment
 from ledger.core.commandline import command_python
+from ledger.core.lockfile import diff_environments
 from ledger.core.redact import DETERMINISM_ENV, LOCALE_ENV, MASK
 from ledger.core.tolerance import parse_tolerance, tolerances_from_config
 from ledger.dvc.files import is_input
@@ -33,8 +34,8 @@ from ledger.reproduce.restore import (
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ledger.capture.environment import EnvDiff, Environment
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import EnvDiff, Environment
     from ledger.core.records import OutputFile, RunDetail
     from ledger.core.tolerance import Tolerance
     from ledger.git.worktree import CodeSource

@@ -31,7 +31,9 @@ from ledger.dvc.cache import (
     read_text,
     render_config,
 )
-from ledger.git.worktree import clean_env
+from ledger.dvc.files import read_data_refs
+from ledger.dvc.match import workspace_matches
+from ledger.git.command import scrubbed_env
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -92,8 +94,6 @@ def find_dvc() -> str | None:
 
 def snapshot_refs(files: Mapping[str, bytes]) -> tuple[DataRef, ...]:
     """The outputs the snapshot's DVC files declare (`files`: path -> content, from git)."""
-    from ledger.dvc.files import read_data_refs
-
     files = {name: content for name, content in files.items() if name != ".dvc/config"}
     with tempfile.TemporaryDirectory(prefix="ledger-dvc-files-") as tmp:
         root = Path(tmp)
@@ -158,8 +158,6 @@ def restore(
         ReproduceError: data the run read is in neither the cache nor the remote, DVC
             failed, or a restored path does not hash to the recorded value.
     """
-    from ledger.dvc.match import workspace_matches
-
     (worktree / ".dvc").mkdir(exist_ok=True)
     (worktree / ".dvc" / "config.local").write_text(setup.local_config)
     missing = [i for i in items if not in_cache(setup.cache_dir, i.ref)]
@@ -259,7 +257,7 @@ def _dvc(dvc: str, cwd: Path, *args: str, quiet: bool = True) -> subprocess.Comp
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=clean_env(),
+        env=scrubbed_env(),
         check=False,
     )
 

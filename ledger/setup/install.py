@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.core.errors import InstallError
+from ledger.core.urls import sqlite_file
+from ledger.git import command
 from ledger.setup import git_hooks
 from ledger.setup.hook_specs import HOOKS, PYTHON_CONFIG_KEY, SCRIPT_CONFIG_KEY, HookSpec
 from ledger.setup.precommit_config import CONFIG_NAME, HOOK_TYPES_KEY, ConfigPlan, plan_config
@@ -111,7 +113,7 @@ def init(ws: Workspace, hooks: Sequence[HookSpec], *, install: bool = True) -> l
     clean = plan.changed and _has_no_unstaged_changes(root)
 
     done: list[str] = []
-    db = _sqlite_path(ws.url)
+    db = sqlite_file(ws.url)
     fresh = db is not None and not db.exists()
     open_store(ws).close()
     if fresh:
@@ -297,7 +299,7 @@ def _hooks_dir(root: Path) -> Path:
 
 
 def _check_store(url: str) -> CheckItem:
-    db = _sqlite_path(url)
+    db = sqlite_file(url)
     if db is not None:
         return CheckItem(
             ok=db.exists(), what="ledger", detail=str(db) if db.exists() else f"not created: {db}"
@@ -354,12 +356,8 @@ def _check_script(root: Path) -> CheckItem:
     return CheckItem(ok=True, what=what, detail=script)
 
 
-def _sqlite_path(url: str) -> Path | None:
-    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-
-
 def _git(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    proc = command.run(*args, text=True, cwd=root)
     if check and proc.returncode != 0:
         raise InstallError(f"git {' '.join(args)} failed: {' '.join(proc.stderr.split())}")
     return proc

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ledger.core.errors import LedgerError
-from ledger.git.batch import run_git
+from ledger.git.command import git_bytes
 from ledger.setup.hook_specs import HOOKS
 from ledger.setup.precommit_config import CONFIG_NAME, plan_config
 
@@ -37,7 +37,9 @@ def only_own_setup(root: Path, tree: WorkTree) -> bool:
     committed = None
     try:
         if tree.commit is not None and CONFIG_NAME in tree.changed:
-            committed = run_git(root, "cat-file", "blob", f"{tree.commit}:{CONFIG_NAME}").decode()
+            committed = git_bytes(
+                "cat-file", "blob", f"{tree.commit}:{CONFIG_NAME}", cwd=root, scrub=True
+            ).decode()
         plan = plan_config(committed, ours)
     except (LedgerError, UnicodeDecodeError):
         return False

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 
 from ledger.core.errors import LedgerError
 from ledger.core.ids import RunId, created_at
+from ledger.core.urls import sqlite_file
 from ledger.git import batch
+from ledger.git.command import git_bytes
+from ledger.git.refs import SNAPSHOT_REF_PREFIX
 from ledger.store import writes as recorder
 
 if TYPE_CHECKING:
@@ -67,7 +70,10 @@ def rebuild(ws: Workspace) -> tuple[Store, RebuildReport]:
     from ledger.commits.ingest import ingest_pending
     from ledger.store.workspace import open_store
 
-    moved = move_aside(Path(ws.url.removeprefix("sqlite:///")))
+    db_path = sqlite_file(ws.url)
+    if db_path is None:
+        raise LedgerError(f"only a SQLite file ledger can be rebuilt, not {ws.url}")
+    moved = move_aside(db_path)
     store = open_store(ws)
     ingest_pending(ws, store)
     from_spool = len(_run_ids(store))
@@ -162,18 +168,19 @@ class _Ref:
 
 def _refs(root: Path) -> list[_Ref]:
     """Every run ref, with what its commit says about itself."""
-    out = batch.run_git(
-        root,
+    out = git_bytes(
         "for-each-ref",
         "--format=%(objectname)%00%(refname)%00%(parent)%00%(committerdate:raw)%00%(contents:subject)",
-        batch.SNAPSHOT_REF_PREFIX,
+        SNAPSHOT_REF_PREFIX,
+        cwd=root,
+        scrub=True,
     ).decode("utf-8", "replace")
     found = []
     for line in out.splitlines():
         sha, ref, parents, date, subject = line.split("\0", 4)
         found.append(
             _Ref(
-                run_id=RunId(ref.removeprefix(batch.SNAPSHOT_REF_PREFIX)),
+                run_id=RunId(ref.removeprefix(SNAPSHOT_REF_PREFIX)),
                 sha=sha,
                 parent=parents.split(" ")[0] or None,
                 committed_at=int(date.split(" ")[0] or 0),
@@ -197,4 +204,4 @@ def _run_ids(store: Store) -> set[str]:
     from ledger.store import tables
 
     with store.reading() as session:
-        return set(session.scalars(select(tables.Run.id)))
+        return set(session.scalars(select(tables.RunRow.id)))

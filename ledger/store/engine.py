@@ -17,6 +17,7 @@ from ledger.core.errors import (
     StoreOutdatedError,
     StoreUnreachableError,
 )
+from ledger.core.urls import sqlite_file
 from ledger.store.schema import BUSY_TIMEOUT_MS, SCHEMA_HEAD, SCHEMA_REVISIONS
 
 if TYPE_CHECKING:
@@ -77,13 +78,16 @@ class Store:
     @contextlib.contextmanager
     def reading_core(self) -> Iterator[Connection]:
         """A read transaction on a Core connection, for queries of columns only:
-        their rows come back without the ORM's result processing (issue 7)."""
+        their rows come back without the ORM's result processing."""
         with self._translated(), self.engine.begin() as conn:
             yield conn
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write transaction, committed on success and rolled back on any error.
+        """A write transaction on an ORM session, committed on success and rolled back on any error.
+
+        For building rows as objects (test fixtures); the ledger's writers use
+        `writing_core()` (the rule is in `ledger.store.writes`).
 
         On SQLite it starts with BEGIN IMMEDIATE: a deferred transaction that reads
         first and writes later can fail at once with "database is locked" instead of
@@ -96,8 +100,8 @@ class Store:
     def writing_core(self) -> Iterator[Connection]:
         """A write transaction on a Core connection, as `writing()` commits and fails.
 
-        For hot paths that only run Core statements (the recorder's run creation):
-        an ORM session's bookkeeping costs more than the inserts themselves (issue 7).
+        Every writer of the ledger writes here, in Core statements (the rule and why
+        are in `ledger.store.writes`).
         """
         with self._translated(), self._writer.begin() as conn:
             yield conn
@@ -171,8 +175,8 @@ def connect(url: str, *, upgrade: bool | None = None) -> Store:
     upgraded when asked (`ledger db upgrade`), since every client of a team must
     move at once.
     """
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if (path := sqlite_file(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = _make_engine(url)
     except ArgumentError as e:
@@ -312,7 +316,7 @@ def _is_damaged(error: BaseException) -> bool:
 def _raise_if_corrupt(error: DBAPIError, url: str) -> None:
     if _is_damaged(error):
         raise StoreCorruptError(
-            f"the ledger file {_safe_url(url).removeprefix('sqlite:///')} is damaged ({_first_line(error)}): "
+            f"the ledger file {sqlite_file(url) or _safe_url(url)} is damaged ({_first_line(error)}): "
             "run `ledger doctor --fix` to set it aside and rebuild the ledger"
         ) from error
 

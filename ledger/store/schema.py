@@ -1,6 +1,6 @@
 """The schema revision this exp-ledger writes, importable without SQLAlchemy or Alembic.
 
-Read-only fast paths (`ledger.read.list_sqlite`) check a ledger's stamped revision against
+Read-only fast paths (`ledger.read.sqlite_snapshot`) check a ledger's stamped revision against
 it before reading the tables directly.
 """
 

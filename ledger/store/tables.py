@@ -1,4 +1,8 @@
-"""SQLAlchemy models of the ledger: one table per part of a run record."""
+"""SQLAlchemy models of the ledger: one table per part of a run record.
+
+Each class is named as a row (`RunRow`, `ParamRow`...), so it is never mistaken for the
+plain record of the same thing (`ledger.core.records`), which is all code above the store sees.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Environment(Base):
+class EnvironmentRow(Base):
     """A Python environment, content-addressed so identical ones are stored once."""
 
     __tablename__ = "environments"
@@ -52,10 +56,10 @@ class Environment(Base):
     torch: Mapped[str | None] = mapped_column(String(64))
     cuda: Mapped[str | None] = mapped_column(String(32))
     lock: Mapped[str] = mapped_column(Text)
-    """The whole environment as canonical JSON (`ledger.capture.environment.Environment`)."""
+    """The whole environment as canonical JSON (`ledger.core.lockfile.Environment`)."""
 
 
-class Run(Base):
+class RunRow(Base):
     """One training run, or one commit that carried results."""
 
     __tablename__ = "runs"
@@ -96,7 +100,7 @@ class Run(Base):
     run_folders: Mapped[str | None] = mapped_column(Text)
     """JSON list of the folders the run made and wrote into (`lightning_logs/version_3`)."""
     torch_runtime: Mapped[str | None] = mapped_column(Text)
-    """JSON `ledger.capture.runtime.TorchRuntime`: the torch build and the CUDA devices the run had."""
+    """JSON `ledger.core.torch_runtime.TorchRuntime`: the torch build and the CUDA devices the run had."""
     interpreter: Mapped[str | None] = mapped_column(Text)
     """The Python interpreter the run's command used, as a full path (what a reproduction runs)."""
     ignored_inputs: Mapped[str | None] = mapped_column(Text)
@@ -108,12 +112,12 @@ class Run(Base):
     digest: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the run's captured record, taken when it ended (`ledger.store.evidence`)."""
 
-    tags: Mapped[list[Tag]] = relationship(lazy="raise", cascade="all, delete-orphan")
-    params: Mapped[list[Param]] = relationship(lazy="raise", cascade="all, delete-orphan")
-    metrics: Mapped[list[Metric]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    tags: Mapped[list[TagRow]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    params: Mapped[list[ParamRow]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    metrics: Mapped[list[MetricRow]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
 
-class Tag(Base):
+class TagRow(Base):
     """A label on a run."""
 
     __tablename__ = "tags"
@@ -122,7 +126,7 @@ class Tag(Base):
     tag: Mapped[str] = mapped_column(String(limits.TAG), primary_key=True, index=True)
 
 
-class Param(Base):
+class ParamRow(Base):
     """One flattened parameter; numbers also kept as floats so filters compare them."""
 
     __tablename__ = "params"
@@ -137,7 +141,7 @@ class Param(Base):
     source: Mapped[str] = mapped_column(String(limits.SOURCE))
 
 
-class Metric(Base):
+class MetricRow(Base):
     """The final value of one metric (the last step logged); NULL stands for NaN."""
 
     __tablename__ = "metrics"
@@ -150,7 +154,7 @@ class Metric(Base):
     source: Mapped[str] = mapped_column(String(limits.SOURCE))
 
 
-class Series(Base):
+class SeriesRow(Base):
     """A metric's step series; its points live in `metric_chunks`."""
 
     __tablename__ = "series"
@@ -161,7 +165,7 @@ class Series(Base):
     key: Mapped[str] = mapped_column(String(limits.KEY))
 
 
-class MetricChunk(Base):
+class MetricChunkRow(Base):
     """A block of points of one series, packed as arrays.
 
     Storing a block per flush instead of a row per point is what makes logging cost
@@ -179,7 +183,7 @@ class MetricChunk(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class DataRef(Base):
+class DataRefRow(Base):
     """One DVC-tracked path with the hash the run saw."""
 
     __tablename__ = "data_refs"
@@ -200,7 +204,7 @@ class DataRef(Base):
     """JSON list of per-file entries for data DVC lists file by file (`files:`)."""
 
 
-class Output(Base):
+class OutputRow(Base):
     """A file the run wrote, with its hash."""
 
     __tablename__ = "outputs"
@@ -212,7 +216,7 @@ class Output(Base):
     size: Mapped[int] = mapped_column(BigInteger)
 
 
-class Log(Base):
+class LogRow(Base):
     """The run's combined stdout/stderr, zlib-compressed and size-capped."""
 
     __tablename__ = "logs"
@@ -224,7 +228,7 @@ class Log(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class CommitLink(Base):
+class CommitLinkRow(Base):
     """A later commit that holds a run's code and results (found by the post-commit hook)."""
 
     __tablename__ = "commit_links"
@@ -234,7 +238,7 @@ class CommitLink(Base):
     linked_at: Mapped[float] = mapped_column(Float)
 
 
-class Reproduction(Base):
+class ReproductionRow(Base):
     """A run made by `ledger reproduce`, the run it reproduced, and the verdict."""
 
     __tablename__ = "reproductions"
@@ -249,7 +253,7 @@ class Reproduction(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
-class Annotation(Base):
+class AnnotationRow(Base):
     """Who tagged, untagged, noted, archived or restored a run, and when.
 
     Written by the server's triggers on a team ledger (`ledger.store.policies`), so the

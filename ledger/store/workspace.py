@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ledger.core.config import Config, load_config
 from ledger.core.errors import NotAGitRepoError
+from ledger.core.urls import sqlite_file, sqlite_url
 from ledger.git.command import GIT_LOCATION_VARS, RepoPaths, find_repo
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def locate(cwd: Path | None = None, *, need_repo: bool = False) -> Workspace:
                 "not inside a git repository, and LEDGER_URL is not set",
                 hint="cd into your project, or set LEDGER_URL to a ledger database",
             )
-        url = f"sqlite:///{home / 'ledger.db'}"
+        url = sqlite_url(home / "ledger.db")
     return Workspace(repo=repo, config=config, url=url, spool_dir=home / "spool")
 
 
@@ -154,10 +155,11 @@ def forget_shared_store(store: Store) -> None:
 
 
 def _file_identity(url: str) -> tuple[int, int] | None:
-    if not url.startswith("sqlite:///"):
+    path = sqlite_file(url)
+    if path is None:
         return None
     try:
-        info = Path(url.removeprefix("sqlite:///")).stat()
+        info = path.stat()
     except OSError:
         return None
     return (info.st_dev, info.st_ino)

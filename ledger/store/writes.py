@@ -1,4 +1,13 @@
-"""Writes to the ledger: new runs, their results, tags and notes."""
+"""Writes to the ledger: new runs, their results, tags and notes.
+
+How every writer in the ledger writes (here, `annotate`, `archive`, `transfer`, the
+commit path): Core statements (`insert`, `update`, `delete`, `Store.upsert`) in a
+`Store.writing_core()` transaction, never an ORM session's unit of work (`session.add`,
+changing a loaded row's attributes). The API's logging path writes this way because an
+ORM session's bookkeeping costs more than the inserts; one style everywhere means any
+writer's helpers can join another's transaction, and no write waits on a flush. The
+ORM stays for reads that map rows into records (`ledger.read`).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from ledger.capture.params import to_row
 from ledger.core import chunks, limits
+from ledger.core.param_values import to_row
 from ledger.core.redact import redact_text
 from ledger.store import tables as models
 
@@ -19,11 +28,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from sqlalchemy.engine import Connection
-    from sqlalchemy.orm import Session
     from sqlalchemy.sql.elements import ColumnElement
 
-    from ledger.capture.environment import Environment
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import Environment
     from ledger.core.records import DataFile, DataItem, Metric, NewRun, Param, RunEnd
     from ledger.store.engine import Store
 
@@ -39,13 +47,13 @@ _SERIES = models.Base.metadata.tables["series"]
 def create_run(store: Store, run: NewRun) -> None:
     """Insert a run with everything captured before it started."""
     run = limits.fit_new_run(run)
-    with store.writing_core() as session:
+    with store.writing_core() as conn:
         if run.environment is not None:
-            save_environment(store, session, run.environment)
-        session.execute(_INSERT_RUN, [run_row(run)])
-        _write_tags(store, session, [run.id], run.tags)
-        _write_params(store, session, run.id, run.params)
-        _write_data(store, session, run.id, run.data)
+            save_environment(store, conn, run.environment)
+        conn.execute(_INSERT_RUN, [run_row(run)])
+        _write_tags(store, conn, [run.id], run.tags)
+        _write_params(store, conn, run.id, run.params)
+        _write_data(store, conn, run.id, run.data)
 
 
 def run_exists(store: Store, run_id: RunId) -> bool:
@@ -91,11 +99,11 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
     """Record the end of a run; metrics from files join those logged through the API.
 
     The record is written first and the run row last, with the record's digest
-    (`ledger.store.evidence`): once a run has ended, its record never changes.
+    (`seal`): once a run has ended, its record never changes.
     """
     end = limits.fit_run_end(end)
-    with store.writing_core() as session:
-        before = session.execute(
+    with store.writing_core() as conn:
+        before = conn.execute(
             select(_RUNS.c.seeds, _RUNS.c.capture_errors).where(_RUNS.c.id == run_id)
         ).first()
         if before is None:
@@ -119,13 +127,13 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
                 redact_text(e) for e in end.capture_errors
             ]  # a problem may quote a URL with its password
             values["capture_errors"] = json.dumps(json.loads(before.capture_errors or "[]") + added)
-        write_final_metrics(store, session, run_id, end.metrics)
+        write_final_metrics(store, conn, run_id, end.metrics)
         if end.params:
-            _write_params(store, session, run_id, end.params)
-        _write_data(store, session, run_id, end.data)
+            _write_params(store, conn, run_id, end.params)
+        _write_data(store, conn, run_id, end.data)
         store.upsert(
-            session,
-            models.Output,
+            conn,
+            models.OutputRow,
             [
                 {"run_id": run_id, "path": o.path, "algorithm": o.algorithm, "value": o.value, "size": o.size}
                 for o in end.outputs
@@ -134,33 +142,34 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
             update=("algorithm", "value", "size"),
         )
         if end.log is not None:
-            _write_log(store, session, run_id, end.log, size=end.log_size, truncated=end.log_truncated)
-        seal(session, run_id, values)
+            _write_log(store, conn, run_id, end.log, size=end.log_size, truncated=end.log_truncated)
+        seal(conn, run_id, values)
 
 
-def seal(session: Session | Connection, run_id: RunId, end: Mapping[str, object]) -> None:
+def seal(conn: Connection, run_id: RunId, end: Mapping[str, object]) -> None:
     """End a run written so far as `running`: set `end`'s columns and the record's digest.
 
     Everything a run records is written before this: a team server lets a run's record
     be written only while it runs (`ledger.store.policies`).
     """
-    from ledger.store.transfer import digest_of, read_bundle
+    from ledger.store.evidence import digest_of
+    from ledger.store.record_rows import read_bundle
 
-    digest = digest_of(read_bundle(session, [run_id]), run_id, **end)
-    session.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": digest})
+    digest = digest_of(read_bundle(conn, [run_id]), run_id, **end)
+    conn.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": digest})
 
 
 def store_log(store: Store, run_id: RunId, data: bytes, *, size: int, truncated: bool) -> None:
     """Save a run's compressed log (crash recovery stores what the spool kept)."""
-    with store.writing() as session:
-        _write_log(store, session, run_id, data, size=size, truncated=truncated)
+    with store.writing_core() as conn:
+        _write_log(store, conn, run_id, data, size=size, truncated=truncated)
 
 
-def save_environment(store: Store, session: Session | Connection, env: Environment) -> None:
+def save_environment(store: Store, conn: Connection, env: Environment) -> None:
     """Store an environment once, however many runs share it."""
     store.upsert(
-        session,
-        models.Environment,
+        conn,
+        models.EnvironmentRow,
         [
             {
                 "digest": env.digest,
@@ -180,9 +189,9 @@ def add_params(store: Store, run_id: RunId, params: Sequence[Param]) -> None:
     """Add or overwrite params of a run (the API's `log_params`)."""
     problems: list[str] = []
     params = [replace(p, key=limits.fitted("param key", p.key, limits.KEY, problems)) for p in params]
-    with store.writing() as session:
-        _write_params(store, session, run_id, params)
-        _add_problems(session, [run_id], problems)
+    with store.writing_core() as conn:
+        _write_params(store, conn, run_id, params)
+        _add_problems(conn, [run_id], problems)
 
 
 def add_points(
@@ -193,20 +202,20 @@ def add_points(
     batches = {limits.fitted("metric key", k, limits.KEY, problems): p for k, p in batches.items() if len(p)}
     if not batches:
         return
-    # Core, not the ORM session: its bookkeeping cost more than the inserts (issue 7,
-    # the last flush of a run is on the path of the user's `with` block ending).
-    with store.writing_core() as session:
+    # The last flush of a run is on the path of the user's `with` block ending: this is
+    # the write the Core rule (module docstring) is for.
+    with store.writing_core() as conn:
         store.upsert(
-            session, models.Series, [{"run_id": run_id, "key": k} for k in batches], keys=("run_id", "key")
+            conn, models.SeriesRow, [{"run_id": run_id, "key": k} for k in batches], keys=("run_id", "key")
         )
         ids = dict(
-            session.execute(
+            conn.execute(
                 select(_SERIES.c.key, _SERIES.c.id).where(
                     _SERIES.c.run_id == run_id, _SERIES.c.key.in_(list(batches))
                 )
             ).all()
         )
-        session.execute(
+        conn.execute(
             _INSERT_CHUNK,
             [
                 {
@@ -226,9 +235,9 @@ def add_points(
             # The last point logged at the newest step (a step may be logged twice).
             last = len(points) - 1 - points.steps[::-1].index(newest)
             finals.append((key, points.values[last], newest))
-        _upsert_finals(store, session, run_id, finals, source=source)
-        session.execute(_UPDATE_RUN, {"run_id": run_id, "heartbeat_at": time.time()})
-        _add_problems(session, [run_id], problems)
+        _upsert_finals(store, conn, run_id, finals, source=source)
+        conn.execute(_UPDATE_RUN, {"run_id": run_id, "heartbeat_at": time.time()})
+        _add_problems(conn, [run_id], problems)
 
 
 def metric_keys(store: Store, run_id: RunId) -> set[str]:
@@ -238,13 +247,11 @@ def metric_keys(store: Store, run_id: RunId) -> set[str]:
         return set(conn.scalars(select(table.c.key).where(table.c.run_id == run_id)))
 
 
-def write_final_metrics(
-    store: Store, session: Session | Connection, run_id: RunId, metrics: Iterable[Metric]
-) -> None:
+def write_final_metrics(store: Store, conn: Connection, run_id: RunId, metrics: Iterable[Metric]) -> None:
     """Set final values read from files (they carry no step, so they always win)."""
     store.upsert(
-        session,
-        models.Metric,
+        conn,
+        models.MetricRow,
         metric_rows(run_id, metrics),
         keys=("run_id", "key"),
         update=("value", "step", "source"),
@@ -253,18 +260,18 @@ def write_final_metrics(
 
 def set_status(store: Store, run_id: RunId, *, status: str, ended_at: float | None) -> None:
     """End a running run with `status` (crash detection), sealing its record with its digest."""
-    with store.writing_core() as session:
-        if session.scalar(select(_RUNS.c.status).where(_RUNS.c.id == run_id)) != "running":
+    with store.writing_core() as conn:
+        if conn.scalar(select(_RUNS.c.status).where(_RUNS.c.id == run_id)) != "running":
             return
-        seal(session, run_id, {"status": status, "ended_at": ended_at})
+        seal(conn, run_id, {"status": status, "ended_at": ended_at})
 
 
 def heartbeat(store: Store, run_id: RunId) -> None:
     """Tell readers on other hosts that the run is still alive (an ended run has no pulse)."""
-    with store.writing() as session:
-        session.execute(
-            update(models.Run)
-            .where(models.Run.id == run_id, models.Run.status == "running")
+    with store.writing_core() as conn:
+        conn.execute(
+            update(_RUNS)
+            .where(_RUNS.c.id == run_id, _RUNS.c.status == "running")
             .values(heartbeat_at=time.time())
         )
 
@@ -273,43 +280,42 @@ def add_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> Non
     """Tag runs; tagging twice is harmless. A tag over its limit is shortened (the CLI refuses it first)."""
     problems: list[str] = []
     tags = limits.fit_all("tag", tags, limits.TAG, problems)
-    with store.writing() as session:
-        _write_tags(store, session, run_ids, tags)
-        _add_problems(session, run_ids, problems)
+    with store.writing_core() as conn:
+        _write_tags(store, conn, run_ids, tags)
+        _add_problems(conn, run_ids, problems)
 
 
 def remove_tags(store: Store, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
     """Remove tags from runs; absent tags are ignored."""
-    with store.writing() as session:
-        session.execute(delete(models.Tag).where(models.Tag.run_id.in_(run_ids), models.Tag.tag.in_(tags)))
+    table = models.Base.metadata.tables["tags"]
+    with store.writing_core() as conn:
+        conn.execute(delete(table).where(table.c.run_id.in_(run_ids), table.c.tag.in_(tags)))
 
 
 def set_note(store: Store, run_id: RunId, note: str | None, *, append: bool = False) -> None:
     """Replace (or append to) a run's free-text note."""
-    with store.writing() as session:
-        run = session.get(models.Run, run_id)
-        if run is None:
-            return
+    if append and not note:
+        return
+    with store.writing_core() as conn:
         if append:
-            if note:
-                run.note = f"{run.note}\n{note}" if run.note else note
-        else:
-            run.note = note
+            before = conn.scalar(select(_RUNS.c.note).where(_RUNS.c.id == run_id))
+            note = f"{before}\n{note}" if before else note
+        conn.execute(_UPDATE_RUN, {"run_id": run_id, "note": note})
 
 
-def _add_problems(session: Session | Connection, run_ids: Sequence[RunId], problems: Sequence[str]) -> None:
+def _add_problems(conn: Connection, run_ids: Sequence[RunId], problems: Sequence[str]) -> None:
     """Add capture problems to runs, each once however often the same thing happens."""
     for run_id in run_ids if problems else ():
-        before = session.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
+        before = conn.scalar(select(_RUNS.c.capture_errors).where(_RUNS.c.id == run_id))
         known = json.loads(before or "[]")
         new = [p for p in dict.fromkeys(problems) if p not in known]
         if new:
-            session.execute(_UPDATE_RUN, {"run_id": run_id, "capture_errors": json.dumps(known + new)})
+            conn.execute(_UPDATE_RUN, {"run_id": run_id, "capture_errors": json.dumps(known + new)})
 
 
 def _upsert_finals(
     store: Store,
-    session: Session | Connection,
+    conn: Connection,
     run_id: RunId,
     finals: Sequence[tuple[str, float, int]],
     *,
@@ -319,8 +325,8 @@ def _upsert_finals(
         {"run_id": run_id, "key": k, "value": _db_float(v), "step": s, "source": source} for k, v, s in finals
     ]
     store.upsert(
-        session,
-        models.Metric,
+        conn,
+        models.MetricRow,
         rows,
         keys=("run_id", "key"),
         update=("value", "step", "source"),
@@ -334,11 +340,9 @@ def _newer(excluded: Any) -> ColumnElement[bool]:
     return or_(step.is_(None), step <= excluded.step)
 
 
-def _write_tags(
-    store: Store, session: Session | Connection, run_ids: Sequence[RunId], tags: Sequence[str]
-) -> None:
+def _write_tags(store: Store, conn: Connection, run_ids: Sequence[RunId], tags: Sequence[str]) -> None:
     rows = [{"run_id": r, "tag": t} for r in run_ids for t in dict.fromkeys(tags)]
-    store.upsert(session, models.Tag, rows, keys=("run_id", "tag"))
+    store.upsert(conn, models.TagRow, rows, keys=("run_id", "tag"))
 
 
 def param_rows(run_id: RunId, params: Sequence[Param]) -> list[dict[str, object]]:
@@ -395,23 +399,21 @@ def metric_rows(run_id: RunId, metrics: Iterable[Metric]) -> list[dict[str, obje
     ]
 
 
-def _write_params(
-    store: Store, session: Session | Connection, run_id: RunId, params: Sequence[Param]
-) -> None:
+def _write_params(store: Store, conn: Connection, run_id: RunId, params: Sequence[Param]) -> None:
     store.upsert(
-        session,
-        models.Param,
+        conn,
+        models.ParamRow,
         param_rows(run_id, params),
         keys=("run_id", "key"),
         update=("kind", "num", "text", "source"),
     )
 
 
-def _write_data(store: Store, session: Session | Connection, run_id: RunId, data: Sequence[DataItem]) -> None:
+def _write_data(store: Store, conn: Connection, run_id: RunId, data: Sequence[DataItem]) -> None:
     rows = data_rows(run_id, data)
     store.upsert(
-        session,
-        models.DataRef,
+        conn,
+        models.DataRefRow,
         rows,
         keys=("run_id", "path", "role"),
         update=(
@@ -429,11 +431,11 @@ def _write_data(store: Store, session: Session | Connection, run_id: RunId, data
 
 
 def _write_log(
-    store: Store, session: Session | Connection, run_id: RunId, data: bytes, *, size: int, truncated: bool
+    store: Store, conn: Connection, run_id: RunId, data: bytes, *, size: int, truncated: bool
 ) -> None:
     store.upsert(
-        session,
-        models.Log,
+        conn,
+        models.LogRow,
         [{"run_id": run_id, "size": size, "truncated": truncated, "data": data}],
         keys=("run_id",),
         update=("size", "truncated", "data"),

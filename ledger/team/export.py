@@ -6,35 +6,30 @@ and pandas: run fields, then one `params.<key>` and one `metrics.<key>` column p
 key any exported run has. `--to mlflow` hands the runs to an MLflow tracking
 server through MLflow's own client (`ledger.team.export_mlflow`).
 
-Only the standard library is imported at module level (the CLI registers us).
+Only the standard library is imported at module level: the CLI registers us, and
+`ledger --help` must not pay for SQLAlchemy (`ledger.team.export_runs` reads the runs).
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import json
 import math
 import sys
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ledger.capture.seeds import script_seeds
+from ledger.core.errors import LedgerError
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterator
 
-    from ledger.capture.environment import Environment
-    from ledger.core.chunks import Points
     from ledger.core.filters import Expr
-    from ledger.core.records import RunDetail
     from ledger.store.engine import Store
-
-PAGE = 200
-"""Runs listed per query while exporting (never the whole ledger at once)."""
+    from ledger.team.export_runs import ExportedRun
 
 CSV_RUN_COLUMNS = (
     "id",
@@ -50,19 +45,6 @@ CSV_RUN_COLUMNS = (
     "dirty",
     "tags",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ExportedRun:
-    """One run with everything an export needs, read before the session closed."""
-
-    detail: RunDetail
-    environment: Environment | None
-    series: dict[str, Points] = field(default_factory=dict)
-    archived: bool = False
-    reproduces: dict[str, Any] | None = None
-    """The run this one reproduced and the verdict, if it is a reproduction."""
-    log_sha256: str | None = None
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,9 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run `ledger export`."""
-    from pathlib import Path
-
-    from ledger.core.errors import LedgerError
+    # Not at the top: the CLI imports this module to list the command.
     from ledger.core.filters import parse_filter
     from ledger.store.workspace import locate, open_store
 
@@ -131,6 +111,8 @@ def write_export(
     store: Store, out: TextIO, *, fmt: str, where: Expr | None = None, series: bool = True
 ) -> int:
     """Write the runs matching `where`, oldest first, as `json` or `csv`; returns how many."""
+    from ledger.team.export_runs import iter_runs
+
     if fmt == "csv":
         return _write_csv(store, out, where=where)
     count = 0
@@ -141,22 +123,6 @@ def write_export(
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
-
-
-def iter_runs(store: Store, *, where: Expr | None = None, series: bool = True) -> Iterator[ExportedRun]:
-    """Every matching run with its whole record, oldest first, a page at a time."""
-    from ledger.read import queries
-
-    for summary in _summaries(store, where=where):
-        detail = queries.get_run(store, summary.id)
-        env = (
-            None
-            if detail.environment_digest is None
-            else queries.get_environment(store, detail.environment_digest)
-        )
-        points = {k: queries.get_series(store, summary.id, k) for k in detail.series_keys} if series else {}
-        archived, reproduces, log_sha = _extras(store, summary.id)
-        yield ExportedRun(detail, env, points, archived, reproduces, log_sha)
 
 
 def to_dict(run: ExportedRun) -> dict[str, Any]:
@@ -251,7 +217,9 @@ def csv_value(value: object) -> str:
 
 
 def _write_csv(store: Store, out: TextIO, *, where: Expr | None) -> int:
-    runs = list(_summaries(store, where=where, values=True))
+    from ledger.team.export_runs import summaries
+
+    runs = list(summaries(store, where=where, values=True))
     params = sorted({k for r in runs for k in r.params})
     metrics = sorted({k for r in runs for k in r.metrics})
     writer = csv.writer(out, lineterminator="\n")
@@ -275,53 +243,6 @@ def _write_csv(store: Store, out: TextIO, *, where: Expr | None) -> int:
         row += [r.metrics.get(k) for k in metrics]
         writer.writerow([csv_value(v) for v in row])
     return len(runs)
-
-
-def _summaries(store: Store, *, where: Expr | None, values: bool = False) -> Iterator[Any]:
-    """Summaries oldest first, one page per query."""
-    from ledger.core.filters import parse_sort
-    from ledger.read import queries
-
-    wanted = ["*"] if values else []
-    offset = 0
-    while True:
-        page = queries.list_runs(
-            store,
-            where=where,
-            sort=[parse_sort("started"), parse_sort("id")],
-            limit=PAGE,
-            offset=offset,
-            params=wanted,
-            metrics=wanted,
-        )
-        yield from page
-        if len(page) < PAGE:
-            return
-        offset += PAGE
-
-
-def _extras(store: Store, run_id: str) -> tuple[bool, dict[str, Any] | None, str | None]:
-    """What `RunDetail` leaves out: the archive mark, the reproduction link, the log's digest."""
-    from sqlalchemy import select
-
-    from ledger.store import tables
-
-    with store.reading() as session:
-        archived = bool(session.scalar(select(tables.Run.archived).where(tables.Run.id == run_id)))
-        repro = session.get(tables.Reproduction, run_id)
-        log = session.scalar(select(tables.Log.data).where(tables.Log.run_id == run_id))
-        reproduces = (
-            None
-            if repro is None
-            else {
-                "original_id": repro.original_id,
-                "matched": repro.matched,
-                "verdict": None if repro.verdict is None else json.loads(repro.verdict),
-                "created_at": repro.created_at,
-            }
-        )
-    digest = None if log is None else hashlib.sha256(bytes(log)).hexdigest()
-    return archived, reproduces, digest
 
 
 def _finite(value: Any) -> Any:

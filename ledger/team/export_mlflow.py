@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.core.commandline import find_program
 from ledger.core.errors import LedgerError
+from ledger.team.export_runs import ExportedRun, iter_runs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from ledger.core.filters import Expr
     from ledger.store.engine import Store
-    from ledger.team.export import ExportedRun
 
 RUN_ID_TAG = "exp_ledger.run_id"
 """The MLflow tag holding our run ID: how a second export knows what is there."""
@@ -66,8 +66,6 @@ def export_to_mlflow(
         raise LedgerError(
             "exporting to MLflow needs the mlflow package", hint="pip install 'exp-ledger[mlflow]'"
         ) from e
-    from ledger.team.export import iter_runs
-
     client = MlflowClient(tracking_uri=tracking_uri)
     try:
         found = client.get_experiment_by_name(experiment)

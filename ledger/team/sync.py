@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.core.urls import sqlite_file, sqlite_url
+
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
     from ledger.store.transfer import CopyReport
     from ledger.store.workspace import Workspace
-
-REF_SPEC = "refs/ledger/*:refs/ledger/*"
-"""Every ledger ref (the snapshots under refs/ledger/runs/), mapped to itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +41,8 @@ class RefsMoved:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `ledger sync` to the CLI."""
+    from ledger.git.refs import NAMESPACE
+
     p = sub.add_parser(
         "sync",
         help="copy runs to or from another ledger (SQLite <-> PostgreSQL), by run ID",
@@ -62,7 +63,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--git-remote",
         metavar="NAME",
-        help="also push (--to) or fetch (--from) the code snapshot refs refs/ledger/* through this git remote",
+        help=f"also push (--to) or fetch (--from) the code snapshot refs {NAMESPACE}* through this git remote",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("filter", nargs="*", help="only the runs matching this filter, e.g. 'tag:paper'")
@@ -124,7 +125,7 @@ def sync(
     """
     from ledger.core.errors import LedgerError
     from ledger.core.filters import parse_filter
-    from ledger.read.sql_orm import compile_filter
+    from ledger.read.filter_clause import compile_filter
     from ledger.store.engine import connect
     from ledger.store.transfer import copy_runs, run_ids
 
@@ -154,6 +155,7 @@ def move_refs(root: Path, remote: str, *, direction: str) -> RefsMoved:
         GitError: git refused; the message carries its stderr.
     """
     from ledger.git.command import git
+    from ledger.git.refs import REF_SPEC
 
     if direction == "push":
         if not _ledger_refs(root):
@@ -168,7 +170,7 @@ def as_url(text: str) -> str:
     """A ledger URL as given, or a path to a SQLite file made into one."""
     if "://" in text:
         return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
+    return sqlite_url(Path(text).expanduser().resolve())
 
 
 def _deliver_outbox(ws: Workspace, bar: Callable[[int, int], None]) -> str:
@@ -205,8 +207,9 @@ def _describe(report: CopyReport) -> str:
 
 def _ledger_refs(root: Path) -> list[str]:
     from ledger.git.command import git
+    from ledger.git.refs import NAMESPACE
 
-    return git("for-each-ref", "--format=%(refname)", "refs/ledger/", cwd=root).split()
+    return git("for-each-ref", "--format=%(refname)", NAMESPACE, cwd=root).split()
 
 
 def _same(a: str, b: str) -> bool:
@@ -215,8 +218,8 @@ def _same(a: str, b: str) -> bool:
 
 def _safe(url: str) -> str:
     """A URL fit to print: SQLite as its path, a server without its password."""
-    if url.startswith("sqlite:///"):
-        return url.removeprefix("sqlite:///")
+    if (path := sqlite_file(url)) is not None:
+        return str(path)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.faults.training_repo import PY, assert_intact, good_run, make_project
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +44,7 @@ def test_recursive_yaml_alias_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
     before = good_run(tmp_repo, 0.61)
     tmp_repo.gen({"params.yaml": "a: &a [*a]\n"})  # ten bytes that refer to themselves
 
-    proc = ledger("run", "--", PY, "train.py", "0.62", cwd=tmp_repo.root)
+    proc = ledger_process("run", "--", PY, "train.py", "0.62", cwd=tmp_repo.root)
 
     assert "a value contains itself" in proc.stderr
     bad = runs_json(cwd=tmp_repo.root)[0]["id"]
@@ -63,7 +63,7 @@ def test_files_with_non_utf8_names_are_recorded_escaped(tmp_repo: TmpRepo) -> No
     tmp_repo.commit("a script that writes odd file names")
     before = good_run(tmp_repo, 0.61)
 
-    proc = ledger("run", "--", PY, "bad_names.py", cwd=tmp_repo.root)
+    proc = ledger_process("run", "--", PY, "bad_names.py", cwd=tmp_repo.root)
 
     assert proc.returncode == 0
     assert (tmp_repo.root / os.fsdecode(b"out/\xff.bin")).exists()

@@ -22,7 +22,7 @@ from ledger.capture.caps import (
 from ledger.core.chunks import Points
 from ledger.core.records import Metric
 from tests.faults.training_repo import PY, assert_intact, good_run, make_project
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -50,7 +50,7 @@ def _db(repo: TmpRepo) -> Path:
 
 
 def _bad_run(repo: TmpRepo, *argv: str) -> tuple[int, str, dict[str, Any]]:
-    proc = ledger("run", "--", PY, *argv, cwd=repo.root, check=False)
+    proc = ledger_process("run", "--", PY, *argv, cwd=repo.root, check=False)
     assert "unexpected error" not in proc.stderr
     run = show_json(runs_json(cwd=repo.root)[0]["id"], cwd=repo.root)["run"]
     return proc.returncode, proc.stderr, run

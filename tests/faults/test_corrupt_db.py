@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.faults.training_repo import PY, assert_intact, good_run, make_project
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,7 +92,7 @@ def test_doctor_fix_keeps_the_file_and_rebuilds_what_it_can(
     damage(db)
     damaged = db.read_bytes()
     # While the file is damaged the training still runs and commits still go through.
-    during = ledger("run", "--", PY, "train.py", "0.64", cwd=tmp_repo.root)
+    during = ledger_process("run", "--", PY, "train.py", "0.64", cwd=tmp_repo.root)
     assert "run " in during.stderr
     spooled = [p for p in (db.parent / "spool").iterdir() if (p / "end.pickle").is_file()]
     assert len(spooled) == 1

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ledger.core import limits
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,7 +58,7 @@ def backend(request: pytest.FixtureRequest, tmp_repo: TmpRepo, monkeypatch: pyte
 def test_a_name_or_tag_no_ledger_can_store_is_refused_before_training(
     backend: str, tmp_repo: TmpRepo, flags: list[str], message: str
 ) -> None:
-    proc = ledger("run", *flags, "--", PY, "train.py", check=False)
+    proc = ledger_process("run", *flags, "--", PY, "train.py", check=False)
 
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[0] == message
@@ -70,7 +70,7 @@ def test_a_name_or_tag_no_ledger_can_store_is_refused_before_training(
 def test_a_name_and_tag_at_the_limit_are_kept_whole(backend: str, tmp_repo: TmpRepo) -> None:
     name, tag = "n" * limits.NAME, "t" * limits.TAG
 
-    ledger("run", "--name", name, "--tag", tag, "--", PY, "train.py")
+    ledger_process("run", "--name", name, "--tag", tag, "--", PY, "train.py")
 
     assert (tmp_repo.root / "trained").read_text() == "yes"
     (run,) = runs_json()
@@ -79,7 +79,7 @@ def test_a_name_and_tag_at_the_limit_are_kept_whole(backend: str, tmp_repo: TmpR
 
 
 def test_tagging_a_run_with_an_over_long_tag_is_refused(backend: str, tmp_repo: TmpRepo) -> None:
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
     (run,) = runs_json()
 
     proc = ledger("tag", run["id"], "x" * 256, check=False)
@@ -112,7 +112,7 @@ def test_over_long_keys_from_the_run_are_shortened_and_the_run_never_fails(
     tmp_repo.gen({"train.py": SCRIPT, "params.yaml": f"{'q' * 300}: 2\nlr: 0.1\n"})
     tmp_repo.commit("long keys")
 
-    proc = ledger("run", "--", PY, "train.py")
+    proc = ledger_process("run", "--", PY, "train.py")
 
     assert "trained" in proc.stdout
     detail = show_json(runs_json()[0]["id"])
@@ -150,7 +150,7 @@ def test_fit_is_deterministic_exact_and_keeps_distinct_keys_distinct() -> None:
 def _old_sqlite_ledger(tmp_repo: TmpRepo, count: int) -> Path:
     """A SQLite ledger with `count` runs, two of which hold what PostgreSQL refuses."""
     for i in range(count):
-        ledger("run", "--name", f"run{i}", "--", PY, "train.py", env={"LEDGER_URL": ""})
+        ledger_process("run", "--name", f"run{i}", "--", PY, "train.py", env={"LEDGER_URL": ""})
     path = tmp_repo.root / ".git" / "ledger" / "ledger.db"
     runs = sorted(r["id"] for r in runs_json())
     with sqlite3.connect(path) as conn:  # what SQLite let older versions store
@@ -189,7 +189,7 @@ def test_sync_copies_every_run_it_can_and_names_the_others(tmp_repo: TmpRepo, pg
 def test_sync_of_runs_that_fit_still_exits_zero(tmp_repo: TmpRepo, pg_url: str) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
-    ledger("run", "--name", "n" * 255, "--", PY, "train.py")
+    ledger_process("run", "--name", "n" * 255, "--", PY, "train.py")
 
     proc = ledger("sync", "--to", pg_url, "--no-progress")
 
@@ -204,7 +204,7 @@ def test_a_run_the_server_refuses_for_another_reason_is_named_and_the_rest_copie
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
     for i in range(3):
-        ledger("run", "--name", f"run{i}", "--", PY, "train.py")
+        ledger_process("run", "--name", f"run{i}", "--", PY, "train.py")
     ids = sorted(r["id"] for r in runs_json())
     with sqlite3.connect(tmp_repo.root / ".git" / "ledger" / "ledger.db") as conn:
         conn.execute("UPDATE runs SET note = ? WHERE id = ?", ("a\x00b", ids[1]))  # SQLite takes NUL

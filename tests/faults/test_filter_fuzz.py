@@ -9,7 +9,7 @@ and none may crash (exit 3).
 
 The edge shapes go through the real `ledger list --json` (a SQLite URL with options
 takes the full path). The generated filters go through what `cmd_list` calls (parse,
-`fast_list`/`queries.list_runs`, `render.to_json`, the one error handler) with each
+`sqlite_snapshot`/`queries.list_runs`, `render.to_json`, the one error handler) with each
 ledger opened once: opening a PostgreSQL ledger per command costs 0.2 s, 500 filters
 would take minutes.
 """
@@ -27,7 +27,7 @@ from ledger.cli.main import main
 from ledger.core.config import load_config
 from ledger.core.error_handler import Exit, error_handler
 from ledger.core.filters import parse_filter
-from ledger.read import list_sqlite, queries, render
+from ledger.read import queries, render, sqlite_snapshot
 from ledger.store.engine import connect
 from ledger.store.workspace import Workspace
 from ledger.store.writes import create_run, finish_run, heartbeat
@@ -108,7 +108,7 @@ def listers(ledgers: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Liste
     query = {"sort": [], "limit": None, "params": ["*"], "metrics": ["*"], "include_archived": True}
     try:
         yield {
-            "sqlite": lambda where: list_sqlite.list_runs(ws, where=where, **query),  # type: ignore[arg-type]
+            "sqlite": lambda where: sqlite_snapshot.list_runs(ws, where=where, **query),  # type: ignore[arg-type]
             "sqlite-orm": lambda where: queries.list_runs(sqlite, where=where, **query),  # type: ignore[arg-type]
             "postgresql": lambda where: queries.list_runs(pg, where=where, **query),  # type: ignore[arg-type]
         }

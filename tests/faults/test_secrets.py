@@ -22,7 +22,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from ledger.core.redact import MASK
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -177,7 +177,7 @@ def plant_and_run(repo: TmpRepo, vault: Path, *, kill: bool = False) -> dict[str
         "WANDB_API_KEY": SECRETS["env WANDB_API_KEY, printed bare"],
         "AWS_SECRET_ACCESS_KEY": SECRETS["env AWS_SECRET_ACCESS_KEY, printed"],
     }
-    run = ledger("run", "--", *_argv(SECRETS), cwd=repo.root, env=env)
+    run = ledger_process("run", "--", *_argv(SECRETS), cwd=repo.root, env=env)
     shown = {"run (wrapper lines)": "\n".join(x for x in run.stderr.splitlines() if x.startswith("ledger:"))}
     if kill:
         shown["killed run: spool"] = _kill_a_run(repo, env)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from ledger.core.limits import KEY, fit
 from tests.faults.silent_proxy import SilentProxy
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -123,7 +123,7 @@ def repo(tmp_repo: TmpRepo) -> TmpRepo:
     """A repository whose ledger exists and holds one run (the fault is then made on it)."""
     tmp_repo.gen({"train.py": TRAIN, ".gitignore": "trained\nready\ngo\n"})
     tmp_repo.commit("train")
-    ledger("run", "--name", "before", "--", PY, "-c", "pass", cwd=tmp_repo.root)
+    ledger_process("run", "--name", "before", "--", PY, "-c", "pass", cwd=tmp_repo.root)
     assert [r["name"] for r in runs_json(cwd=tmp_repo.root)] == ["before"]
     return tmp_repo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -31,7 +31,7 @@ def make_project(repo: TmpRepo) -> None:
 
 def good_run(repo: TmpRepo, acc: float) -> str:
     """A normal run through `ledger run`; returns its ID."""
-    proc = ledger("run", "--", PY, "train.py", str(acc), cwd=repo.root)
+    proc = ledger_process("run", "--", PY, "train.py", str(acc), cwd=repo.root)
     assert "unexpected error" not in proc.stderr
     return str(runs_json(cwd=repo.root)[0]["id"])
 

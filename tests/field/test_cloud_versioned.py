@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.field import cloud_versioned
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,7 +23,7 @@ PY = sys.executable
 
 
 def run_train(repo: TmpRepo) -> dict[str, Any]:
-    ledger("run", "--", PY, "train.py", cwd=repo.root)
+    ledger_process("run", "--", PY, "train.py", cwd=repo.root)
     detail: dict[str, Any] = show_json(runs_json(cwd=repo.root)[0]["id"], cwd=repo.root)["run"]
     return detail
 
@@ -108,7 +108,7 @@ def test_reproduce_plan_restores_the_files_from_the_cache(dvc_repo: TmpRepo) -> 
     cloud_versioned.build(dvc_repo)
     run_id = run_train(dvc_repo)["summary"]["id"]
 
-    plan = ledger("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
+    plan = ledger_process("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
 
     assert "no DVC-tracked data" not in plan
     assert "data/images (md5 " in plan
@@ -120,7 +120,7 @@ def test_reproduce_restores_the_dataset_and_matches(dvc_repo: TmpRepo) -> None:
     cloud_versioned.build(dvc_repo)
     run_id = run_train(dvc_repo)["summary"]["id"]
 
-    done = ledger("reproduce", run_id, cwd=dvc_repo.root)
+    done = ledger_process("reproduce", run_id, cwd=dvc_repo.root)
 
     assert f"reproduces {run_id[:7]}: matched" in done.stderr
 
@@ -131,8 +131,8 @@ def test_reproduce_without_the_cache_says_only_the_versioned_bucket_has_it(dvc_r
     run_id = run_train(dvc_repo)["summary"]["id"]
     shutil.rmtree(dvc_repo.root / ".dvc" / "cache")
 
-    plan = ledger("reproduce", "--dry-run", run_id, cwd=dvc_repo.root, check=False)
-    done = ledger("reproduce", run_id, cwd=dvc_repo.root, check=False)
+    plan = ledger_process("reproduce", "--dry-run", run_id, cwd=dvc_repo.root, check=False)
+    done = ledger_process("reproduce", run_id, cwd=dvc_repo.root, check=False)
 
     assert "MISSING from the DVC cache; only the cloud-versioned remote 'cloud' has it" in plan.stdout
     assert "PROBLEM" in plan.stdout

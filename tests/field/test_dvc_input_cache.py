@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -49,14 +49,14 @@ def corpus(repo: TmpRepo) -> tuple[str, dict[str, Any]]:
 def test_a_cache_written_into_the_input_folder_does_not_fail_the_inputs(dvc_repo: TmpRepo) -> None:
     project(dvc_repo)
 
-    ledger("run", "--", PY, "train.py", cwd=dvc_repo.root)
+    ledger_process("run", "--", PY, "train.py", cwd=dvc_repo.root)
 
     run_id, item = corpus(dvc_repo)
     assert (dvc_repo.root / "data/corpus/.cache/tokens.json").is_file()  # the run did write there
     assert (item["workspace_match"], item["checked"]) == (True, "start")
     shown = ledger("show", run_id, cwd=dvc_repo.root).stdout
     assert "(input, out, 23 bytes, 2 files, matched DVC's record at the start)" in shown
-    plan = ledger("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
+    plan = ledger_process("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
     assert "did not match" not in plan
     assert "[input: matched DVC's record at the start]" in plan
 
@@ -65,13 +65,13 @@ def test_an_input_changed_before_the_run_is_said_to_differ_at_the_start(dvc_repo
     project(dvc_repo)
     dvc_repo.gen({"data/corpus/a.txt": "the dog sat\n"})  # edited, never `dvc add`ed
 
-    ledger("run", "--", PY, "train.py", cwd=dvc_repo.root)
+    ledger_process("run", "--", PY, "train.py", cwd=dvc_repo.root)
 
     run_id, item = corpus(dvc_repo)
     assert (item["workspace_match"], item["checked"]) == (False, "start")
     shown = ledger("show", run_id, cwd=dvc_repo.root).stdout
     assert "did not match DVC's record at the start" in shown
-    plan = ledger("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
+    plan = ledger_process("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
     assert "data/corpus: the original run's files did not match DVC's record when it started" in plan
     assert "[input: did not match DVC's record at the start]" in plan
 
@@ -87,7 +87,7 @@ def test_outputs_are_checked_when_the_run_ends(dvc_repo: TmpRepo) -> None:
     )
     dvc_repo.commit("pipeline")
 
-    ledger("run", "--", "dvc", "repro", cwd=dvc_repo.root)
+    ledger_process("run", "--", "dvc", "repro", cwd=dvc_repo.root)
 
     run_id = runs_json(cwd=dvc_repo.root)[0]["id"]
     data = {d["path"]: d for d in show_json(run_id, cwd=dvc_repo.root)["run"]["data"]}

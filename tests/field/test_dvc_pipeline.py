@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.field import pipeline
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 from tests.repo import DVC
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ EVAL_DICE = "results/evaluate/metrics.json:dice"
 
 def _repro() -> dict[str, Any]:
     assert DVC is not None
-    ledger("run", "--", DVC, "repro", "-q")
+    ledger_process("run", "--", DVC, "repro", "-q")
     return show_json("latest")
 
 
@@ -79,7 +79,7 @@ def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
     pipeline.build(dvc_repo, lr=0.01)
     _repro()  # leaves DVCLive's results/train/params.yaml behind
 
-    ledger("run", "--", sys.executable, "evaluate.py")
+    ledger_process("run", "--", sys.executable, "evaluate.py")
 
     params = show_json("latest")["run"]["summary"]["params"]
     assert params["train.lr"] == 0.01  # params.yaml, the project's own, is read before
@@ -129,7 +129,7 @@ def test_reproduce_dry_run_names_the_pipeline_data(dvc_repo: TmpRepo) -> None:
     pipeline.build(dvc_repo)
     run_id = _repro()["run"]["summary"]["id"]
 
-    plan = ledger("reproduce", run_id, "--dry-run").stdout
+    plan = ledger_process("reproduce", run_id, "--dry-run").stdout
 
     assert "data/raw.csv" in plan
     assert "repro" in plan

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -118,7 +118,7 @@ def build_flag_script(repo: TmpRepo) -> None:
 
 
 def _run(repo: TmpRepo, *command: str) -> dict[str, Any]:
-    ledger("run", "--", *command, cwd=repo.root)
+    ledger_process("run", "--", *command, cwd=repo.root)
     return show_json("latest", cwd=repo.root)
 
 
@@ -134,7 +134,7 @@ def _printed_epochs(repo: TmpRepo, run_id: str) -> list[tuple[int, float, float]
 @pytest.fixture
 def project(tmp_repo: TmpRepo) -> TmpRepo:
     build_flag_script(tmp_repo)
-    ledger("run", "--", PY, "preprocess.py", cwd=tmp_repo.root)
+    ledger_process("run", "--", PY, "preprocess.py", cwd=tmp_repo.root)
     assert sorted(p.name for p in (tmp_repo.root / "data/processed").iterdir()) == [
         "shard_0.pt",
         "shard_1.pt",
@@ -287,5 +287,5 @@ def test_a_commit_through_the_hooks_links_the_run_and_reproduce_plans_its_comman
 
     sha = project.git("rev-parse", "HEAD")
     assert show_json(run_id, cwd=project.root)["run"]["linked_commits"] == [sha]
-    plan = ledger("reproduce", run_id, "--dry-run", cwd=project.root).stdout
+    plan = ledger_process("reproduce", run_id, "--dry-run", cwd=project.root).stdout
     assert "train.py --lr 0.05 --epochs 2" in plan

@@ -7,6 +7,7 @@ first run had none and `diff` showed `model.optimizer.lr (none) -> 0.01`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -60,8 +61,8 @@ def hydra_project(tmp_repo: TmpRepo) -> TmpRepo:
 
 
 def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "app.py")
-    ledger("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+    ledger_process("run", "--", sys.executable, "app.py")
+    ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
 
     second, first = runs_json()
     base = show_json(first["id"])["run"]
@@ -88,7 +89,7 @@ def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo
 def test_a_template_style_run_dir_is_the_runs_folder(hydra_project: TmpRepo) -> None:
     run_dir = "hydra.run.dir=logs/train/runs/${now:%Y-%m-%d}_${now:%H-%M-%S}"
 
-    ledger("run", "--", sys.executable, "app.py", run_dir, "epochs=4")
+    ledger_process("run", "--", sys.executable, "app.py", run_dir, "epochs=4")
 
     run = show_json(runs_json()[0]["id"])["run"]
     [folder] = run["run_folders"]
@@ -98,7 +99,7 @@ def test_a_template_style_run_dir_is_the_runs_folder(hydra_project: TmpRepo) -> 
 
 
 def test_hydra_multirun_jobs_give_the_params_they_share(hydra_project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "app.py", "-m", "model.depth=3", "model.optimizer.lr=0.1,0.2")
+    ledger_process("run", "--", sys.executable, "app.py", "-m", "model.depth=3", "model.optimizer.lr=0.1,0.2")
 
     run = show_json(runs_json()[0]["id"])["run"]
     [folder] = run["run_folders"]
@@ -120,7 +121,7 @@ def test_a_stale_hydra_folder_is_not_this_runs(hydra_project: TmpRepo) -> None:
         }
     )
 
-    ledger("run", "--", sys.executable, "app.py")
+    ledger_process("run", "--", sys.executable, "app.py")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert stale not in run["run_folders"]
@@ -135,7 +136,7 @@ def test_a_run_reusing_an_earlier_runs_folder_reads_what_it_wrote_there(hydra_pr
     old = time.time() - 3600
     os.utime(hydra_project.root / "outputs/fixed/earlier-run-only.txt", (old, old))
 
-    ledger("run", "--", sys.executable, "app.py", "hydra.run.dir=outputs/fixed", "model.depth=5")
+    ledger_process("run", "--", sys.executable, "app.py", "hydra.run.dir=outputs/fixed", "model.depth=5")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["run_folders"] == ["outputs/fixed"]
@@ -149,12 +150,12 @@ def test_reproduce_compares_the_reproductions_own_folder(tmp_repo: TmpRepo) -> N
     # Nothing ignored: the original's folder is in its snapshot, so in the worktree too.
     tmp_repo.gen(HYDRA_FILES)
     tmp_repo.commit("hydra app")
-    ledger("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+    ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
     original = show_json(runs_json()[0]["id"])["run"]
     [original_folder] = original["run_folders"]
     time.sleep(1 - time.time() % 1)  # Hydra names folders by the second: make it a new one
 
-    done = ledger("reproduce", original["summary"]["id"], check=False)
+    done = ledger_process("reproduce", original["summary"]["id"], check=False)
 
     copy = show_json(runs_json("tag:reproduction")[0]["id"])["run"]
     [copy_folder] = copy["run_folders"]
@@ -182,7 +183,7 @@ def test_a_config_file_named_on_the_command_line_is_read(tmp_repo: TmpRepo, flag
     tmp_repo.commit("config script")
     given = [f"{flag}configs/cfg.yaml"] if flag.endswith("=") else [flag, "configs/cfg.yaml"]
 
-    ledger("run", "--", sys.executable, "train.py", *given, "--optimizer.lr", "0.01")
+    ledger_process("run", "--", sys.executable, "train.py", *given, "--optimizer.lr", "0.01")
 
     run = show_json(runs_json()[0]["id"])["run"]
     params = params_of(run)
@@ -201,8 +202,8 @@ def test_a_json_config_diffs_by_its_values(tmp_repo: TmpRepo) -> None:
         }
     )
     tmp_repo.commit("two configs")
-    ledger("run", "--", sys.executable, "train.py", "--config", "a.json")
-    ledger("run", "--", sys.executable, "train.py", "--config", "b.json")
+    ledger_process("run", "--", sys.executable, "train.py", "--config", "a.json")
+    ledger_process("run", "--", sys.executable, "train.py", "--config", "b.json")
 
     second, first = runs_json()
     assert "model.lr  0.001  ->  0.01" in ledger("diff", first["id"], second["id"]).stdout
@@ -212,7 +213,7 @@ def test_a_malformed_config_file_is_a_capture_problem(tmp_repo: TmpRepo) -> None
     tmp_repo.gen({"train.py": "print('still trained')\n", "cfg.yaml": "lr: [0.1\n  bad: {\n"})
     tmp_repo.commit("broken config")
 
-    done = ledger("run", "--", sys.executable, "train.py", "--config", "cfg.yaml")
+    done = ledger_process("run", "--", sys.executable, "train.py", "--config", "cfg.yaml")
 
     assert "still trained" in done.stdout
     assert "Traceback" not in done.stderr
@@ -227,7 +228,7 @@ def test_a_config_flag_that_names_no_file_reads_nothing(tmp_repo: TmpRepo) -> No
     tmp_repo.gen({"train.py": "print('ok')\n"})
     tmp_repo.commit("script")
 
-    ledger("run", "--", sys.executable, "train.py", "-c", "4", "--config", "missing.yaml")
+    ledger_process("run", "--", sys.executable, "train.py", "-c", "4", "--config", "missing.yaml")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["capture_errors"] == ["missing.yaml: config file named on the command line was not found"]
@@ -259,7 +260,7 @@ def test_lightning_hparams_of_this_runs_version_folder(tmp_repo: TmpRepo) -> Non
     )
     tmp_repo.commit("lightning script")
 
-    ledger("run", "--", sys.executable, "train.py", "--lr", "0.02")
+    ledger_process("run", "--", sys.executable, "train.py", "--lr", "0.02")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["run_folders"] == ["lightning_logs/version_1"]
@@ -280,7 +281,7 @@ def test_trainer_arguments_are_read_only_from_json(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": script, ".gitignore": "out/\n"})
     tmp_repo.commit("trainer script")
 
-    ledger("run", "--", sys.executable, "train.py")
+    ledger_process("run", "--", sys.executable, "train.py")
 
     run = show_json(runs_json()[0]["id"])["run"]
     params = params_of(run)
@@ -288,3 +289,83 @@ def test_trainer_arguments_are_read_only_from_json(tmp_repo: TmpRepo) -> None:
     assert params["per_device_train_batch_size"] == (8, "out/run1/training_args.json")
     assert run["capture_errors"] == []
     assert not [p for p in run["params"] if p["source"].endswith(".bin")]
+
+
+INTERPOLATED_CONFIG = """\
+defaults:
+  - model: small
+  - _self_
+epochs: 2
+paths:
+  root_dir: ${oc.env:PROJECT_ROOT}
+  data_dir: ${paths.root_dir}/data/
+  output_dir: ${hydra:runtime.output_dir}
+  unset: ${oc.env:LEDGER_TEST_UNSET_VAR,fallback}
+  hub: ${oc.env:LEDGER_TEST_API_TOKEN}
+  db: ${oc.env:LEDGER_TEST_DB_URL}
+  stamp: ${now:%Y}
+loop:
+  a: ${loop.b}
+  b: ${loop.a}
+scheduler:
+  lr: ${model.optimizer.lr}
+  note: warm up to ${model.optimizer.lr} over ${epochs} epochs
+"""
+
+
+def test_hydra_interpolations_resolve_from_the_config_the_env_and_hydra_yaml(
+    hydra_project: TmpRepo,
+) -> None:
+    """Hydra saves `.hydra/config.yaml` unresolved; what can be resolved without
+    OmegaConf is, a secret never, and a cycle or an unknown resolver keeps its text."""
+    hydra_project.gen({"conf/config.yaml": INTERPOLATED_CONFIG})
+    hydra_project.commit("interpolated config")
+    token = "s3cr3t-" + "9f8e7d6c5b4a"
+    env = {
+        "PROJECT_ROOT": str(hydra_project.root),
+        "LEDGER_TEST_API_TOKEN": token,
+        "LEDGER_TEST_DB_URL": f"postgresql://trainer:{token}@db.example:5432/runs",
+    }
+
+    ledger("run", "--", sys.executable, "app.py", env=env)
+
+    shown = show_json(runs_json()[0]["id"])
+    run = shown["run"]
+    [folder] = run["run_folders"]
+    config = f"{folder}/.hydra/config.yaml"
+    params = params_of(run)
+    root = str(hydra_project.root)
+    assert params["paths.root_dir"] == (root, config)
+    assert params["paths.data_dir"] == (f"{root}/data/", config)
+    assert params["paths.output_dir"] == (folder, config)  # repo-relative, like the run's folder
+    assert params["paths.unset"] == ("fallback", config)
+    assert params["scheduler.lr"] == (0.001, config)
+    assert params["scheduler.note"] == ("warm up to 0.001 over 2 epochs", config)
+    # Kept as written: a secret-looking variable is not read; `now` and a cycle are not resolved.
+    assert params["paths.hub"] == ("${oc.env:LEDGER_TEST_API_TOKEN}", config)
+    assert params["paths.stamp"] == ("${now:%Y}", config)
+    assert params["loop.a"] == ("${loop.b}", config)
+    assert params["loop.b"] == ("${loop.a}", config)
+    # The URL's password is masked as any param's is; the token is nowhere in the record.
+    assert params["paths.db"][0].startswith("postgresql://trainer:")
+    assert token not in json.dumps(shown)
+    assert token not in ledger("show", run["summary"]["id"]).stdout
+    assert run["capture_errors"] == []
+
+
+def test_a_multirun_jobs_own_output_dir_is_no_disagreement(hydra_project: TmpRepo) -> None:
+    """Each job's `${hydra:runtime.output_dir}` resolves to its own folder: not a value the
+    jobs disagree on (no capture problem), and no one job's folder stands for the run's."""
+    hydra_project.gen(
+        {"conf/config.yaml": "defaults:\n  - model: small\n  - _self_\nout: ${hydra:runtime.output_dir}\n"}
+    )
+    hydra_project.commit("output dir in the config")
+
+    ledger("run", "--", sys.executable, "app.py", "-m", "model.optimizer.lr=0.1,0.2")
+
+    run = show_json(runs_json()[0]["id"])["run"]
+    [folder] = run["run_folders"]
+    params = params_of(run)
+    assert params["model.optimizer.name"] == ("adam", f"{folder}/0/.hydra/config.yaml")
+    assert "out" not in params
+    assert run["capture_errors"] == []

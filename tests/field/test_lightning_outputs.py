@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -61,7 +61,7 @@ def project(tmp_repo: TmpRepo) -> TmpRepo:
 def test_checkpoints_deep_in_the_run_folder_are_outputs(project: TmpRepo) -> None:
     run_folder = "logs/train/runs/2024-05-01_10-00-00"
 
-    ledger("run", "--", sys.executable, "train.py", "2024-05-01_10-00-00")
+    ledger_process("run", "--", sys.executable, "train.py", "2024-05-01_10-00-00")
 
     run = show_json(runs_json()[0]["id"])["run"]
     outputs = {o["path"]: o for o in run["outputs"]}
@@ -77,7 +77,7 @@ def test_checkpoints_deep_in_the_run_folder_are_outputs(project: TmpRepo) -> Non
 
 
 def test_an_earlier_runs_checkpoint_is_not_an_output(project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "train.py", "2024-05-01_11-00-00")
+    ledger_process("run", "--", sys.executable, "train.py", "2024-05-01_11-00-00")
 
     run = show_json(runs_json()[0]["id"])["run"]
     paths = [o["path"] for o in run["outputs"]]
@@ -90,7 +90,7 @@ def test_a_run_that_makes_no_folder_records_none(project: TmpRepo) -> None:
     project.gen({"eval.py": "print('accuracy: 0.9')\n"})
     project.commit("eval")
 
-    ledger("run", "--", sys.executable, "eval.py")
+    ledger_process("run", "--", sys.executable, "eval.py")
 
     run = show_json(runs_json()[0]["id"])["run"]
     assert run["outputs"] == []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,7 +69,7 @@ def _commit(repo: TmpRepo, message: str) -> subprocess.CompletedProcess[str]:
 
 
 def _run(repo: TmpRepo) -> dict[str, object]:
-    ledger("run", "--", sys.executable, "train.py")
+    ledger_process("run", "--", sys.executable, "train.py")
     run: dict[str, object] = show_json(runs_json()[0]["id"])["run"]
     return run
 
@@ -146,7 +146,7 @@ def test_diff_and_reproduce_of_runs_made_beside_the_users_hooks(project: TmpRepo
     second = _run(project)["summary"]["id"]  # type: ignore[index]
 
     diff = json.loads(ledger("diff", first, second, "--json").stdout)
-    done = ledger("reproduce", first, check=False)
+    done = ledger_process("reproduce", first, check=False)
 
     assert {m["key"]: m["values"] for m in diff["metrics"]} == {"acc": [0.91, 0.95]}
     assert [f[0] for f in diff["code"][0]["files"]] == ["train.py"]

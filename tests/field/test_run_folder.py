@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -99,8 +99,8 @@ def test_two_runs_started_together_each_get_their_own_folder(project: TmpRepo) -
 
 
 def test_a_run_right_after_another_does_not_take_its_folder(project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "train.py", "--lr", "0.1", "--runs", "1")
-    ledger("run", "--", sys.executable, "train.py", "--lr", "0.2", "--runs", "2")
+    ledger_process("run", "--", sys.executable, "train.py", "--lr", "0.1", "--runs", "1")
+    ledger_process("run", "--", sys.executable, "train.py", "--lr", "0.2", "--runs", "2")
 
     runs = by_lr(runs_json())
     assert runs[0.1]["run_folders"] == ["lightning_logs/version_0"]

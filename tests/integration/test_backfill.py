@@ -428,7 +428,7 @@ def test_commit_linked_to_a_run_is_not_recorded_again(
     run_id = new_run_id()
     create_run(ledger_store, NewRun(id=run_id, source="run", started_at=float(T0), status="finished"))
     with ledger_store.writing() as session:
-        session.add(tables.CommitLink(run_id=run_id, commit=sha, linked_at=float(T0)))
+        session.add(tables.CommitLinkRow(run_id=run_id, commit=sha, linked_at=float(T0)))
 
     code, _, err = backfill(capsys)
 

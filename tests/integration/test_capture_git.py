@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.capture.collect import DVC_FILES
+from ledger.capture.data import DVC_FILES
 from ledger.core.errors import NotAGitRepoError
 from ledger.git import snapshot as git
 

@@ -121,9 +121,9 @@ def test_json_is_strict_json(ledger_store: Store) -> None:
 def test_runs_are_exported_oldest_first_across_pages(
     ledger_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.team.export
+    import ledger.team.export_runs
 
-    monkeypatch.setattr(ledger.team.export, "PAGE", 2)
+    monkeypatch.setattr(ledger.team.export_runs, "PAGE", 2)
     for i in (3, 0, 4, 1, 2):
         simple_run(ledger_store, f"r{i}", started_at=T0 + i, params={}, metrics={})
 

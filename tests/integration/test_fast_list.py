@@ -1,4 +1,4 @@
-"""`ledger.read.list_sqlite` lists exactly what `ledger.read.queries.list_runs` lists, or declines.
+"""`ledger.read.sqlite_snapshot` lists exactly what `ledger.read.queries.list_runs` lists, or declines.
 
 Every filter of the store tests, under several sorts, limits and column choices,
 goes through both paths over the same real SQLite ledger.
@@ -18,12 +18,13 @@ from ledger.core.config import load_config
 from ledger.core.filters import parse_filter, parse_sort
 from ledger.core.records import NewRun
 from ledger.delivery import handover, spool
-from ledger.read import list_sqlite as fast_list
 from ledger.read import queries
+from ledger.read import sqlite_snapshot as fast_list
 from ledger.store import archive, writes
 from ledger.store.engine import connect
 from ledger.store.workspace import Workspace, locate
-from tests.integration.test_store import FILTER_CASES, make_id, seed_runs
+from tests.integration.test_listing import FILTER_CASES
+from tests.integration.test_store import make_id, seed_runs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -117,7 +117,7 @@ def _project(repo: TmpRepo, script: str, *, extra: dict[str, str | bytes] | None
 
 def _run(*args: str, script: str = "train.py") -> dict[str, Any]:
     """`ledger run -- python train.py ARGS`; the parts of `show --json` the tests read."""
-    ledger("run", "--", sys.executable, script, *args)
+    ledger_process("run", "--", sys.executable, script, *args)
     shown = show_json(runs_json()[0]["id"])
     run = shown["run"]
     return {
@@ -361,3 +361,153 @@ def test_a_keras_csv_log_of_any_name_is_read_and_other_tables_are_not(tmp_repo: 
     assert first["metric_sources"]["val_loss"] == "log.csv"
     assert first["series"]["val_loss"]["steps"] == [0, 1, 2]
     assert "score" not in first["metrics"]
+
+
+TRAINER_WITH_TENSORBOARD = """\
+import json, os, sys
+from torch.utils.tensorboard import SummaryWriter
+
+lr = float(sys.argv[1])
+differ = sys.argv[2:] == ["differ"]  # a callback of the user's own also writes `eval/loss`, its way
+history = []
+writer = SummaryWriter("out/runs/Dec06_07-00-00_host")
+
+
+def rewrite_logs(d):  # transformers.integrations.integration_utils.rewrite_logs
+    new_d = {}
+    for k, v in d.items():
+        if k.startswith("eval_"):
+            new_d["eval/" + k[len("eval_"):]] = v
+        elif k.startswith("test_"):
+            new_d["test/" + k[len("test_"):]] = v
+        else:
+            new_d["train/" + k] = v
+    return new_d
+
+
+def log(logs, step):  # Trainer.log, then TensorBoardCallback.on_log
+    history.append({**logs, "step": step})
+    for k, v in rewrite_logs(logs).items():
+        if isinstance(v, (int, float)):
+            if differ and k == "eval/loss":
+                v += 0.25
+            writer.add_scalar(k, v, step)
+
+
+for step in range(1, 5):
+    log({"loss": 2.0 - lr * step, "grad_norm": 0.5 + step / 3, "learning_rate": lr / step, "epoch": step / 2}, step)
+    if step % 2 == 0:
+        log({"eval_loss": 1.9 - lr * step, "eval_runtime": 0.01, "epoch": step / 2}, step)
+log({"train_runtime": 0.5, "total_flos": 1.2e12, "train_loss": 1.7, "epoch": 2.0}, 4)
+writer.add_scalar("eval/accuracy", 0.8, 4)  # from a callback of the user's: no Trainer counterpart
+writer.close()
+os.makedirs("out", exist_ok=True)
+json.dump({"global_step": 4, "log_history": history}, open("out/trainer_state.json", "w"), indent=2)
+"""
+
+
+def test_the_trainers_tensorboard_copies_are_not_metrics_twice(tmp_repo: TmpRepo) -> None:
+    """transformers' TensorBoard callback logs `eval_loss` again as `eval/loss`, `loss` as
+    `train/loss`: each is listed once, under the Trainer's name."""
+    pytest.importorskip("tensorboard")
+    _project(tmp_repo, TRAINER_WITH_TENSORBOARD)
+
+    run = _run("0.1")
+
+    state = "out/trainer_state.json"
+    for key in (
+        "loss",
+        "grad_norm",
+        "learning_rate",
+        "eval_loss",
+        "eval_runtime",
+        "train_loss",
+        "total_flos",
+    ):
+        assert run["metric_sources"][key] == state, key
+    events = run["metric_sources"]["eval/accuracy"]
+    assert events.startswith("out/runs/Dec06_07-00-00_host/events.out.tfevents.")
+    assert run["metrics"]["eval/accuracy"] == pytest.approx(0.8)
+    copies = {"train/loss", "train/grad_norm", "train/learning_rate", "eval/loss", "eval/runtime"}
+    assert not copies & set(run["metrics"])
+    assert not copies & set(run["series"])
+    assert run["series"]["eval_loss"]["steps"] == [2, 4]
+    assert run["capture_errors"] == []
+
+
+def test_a_tensorboard_tag_with_other_values_than_the_trainers_stays(tmp_repo: TmpRepo) -> None:
+    pytest.importorskip("tensorboard")
+    _project(tmp_repo, TRAINER_WITH_TENSORBOARD)
+
+    run = _run("0.1", "differ")
+
+    assert run["metrics"]["eval_loss"] == pytest.approx(1.5)
+    assert run["metrics"]["eval/loss"] == pytest.approx(1.75)
+    assert run["series"]["eval/loss"]["steps"] == [2, 4]
+    assert "train/loss" not in run["metrics"]  # the same values: still a copy
+
+
+LIGHTNING_HP_METRIC = """\
+import sys
+import torch
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+
+L.seed_everything(0, verbose=False)
+
+
+class Model(L.LightningModule):
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()  # the logger then writes hp_metric = -1 unless given one
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("train_loss", loss)
+        return loss
+
+    def validation_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("val_loss", loss)
+        if sys.argv[1:] == ["hp_metric"]:
+            self.log("hp_metric", loss)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+g = torch.Generator().manual_seed(0)
+x = torch.randn(32, 4, generator=g)
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16)
+trainer = L.Trainer(
+    max_epochs=2,
+    logger=TensorBoardLogger("logs", name="tb"),
+    log_every_n_steps=1,
+    enable_checkpointing=False,
+    enable_progress_bar=False,
+    enable_model_summary=False,
+    accelerator="cpu",
+)
+trainer.fit(Model(0.05), loader, loader)
+"""
+
+
+def test_lightnings_hp_metric_placeholder_is_no_metric(tmp_repo: TmpRepo) -> None:
+    pytest.importorskip("lightning")
+    pytest.importorskip("tensorboard")
+    _project(tmp_repo, LIGHTNING_HP_METRIC)
+
+    placeholder = _run()
+    logged = _run("hp_metric")
+
+    assert "val_loss" in placeholder["metrics"]
+    assert "hp_metric" not in placeholder["metrics"]
+    assert "hp_metric" not in placeholder["series"]
+    # A value the user logs as hp_metric is a measurement: kept, without the -1 of step 0.
+    assert logged["series"]["hp_metric"]["steps"] == [1, 3]
+    assert logged["series"]["hp_metric"]["values"] == logged["series"]["val_loss"]["values"]
+    assert logged["metrics"]["hp_metric"] == logged["metrics"]["val_loss"]
+    assert placeholder["capture_errors"] == logged["capture_errors"] == []

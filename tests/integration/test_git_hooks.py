@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, log_python_calls, runs_json, show_json
+from tests.helpers import ledger, ledger_process, log_python_calls, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -95,7 +95,7 @@ def test_remote_hook_repositories_need_no_network(repo: TmpRepo) -> None:
     repo.gen({".pre-commit-config.yaml": REMOTE_CONFIG})
     _commit(repo, "the project's own hooks")
     ledger("init")
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     run_id = runs_json()[0]["id"]
 
     _commit(repo, "results")
@@ -163,7 +163,7 @@ def test_a_later_pre_commit_install_neither_doubles_nor_stops_the_ledgers_hooks(
     _commit(repo, "hooks", hooks=False)
     subprocess.run([PRE_COMMIT, "install"], cwd=repo.root, check=True, capture_output=True)
     log = log_python_calls(repo, tmp_path)
-    ledger("run", "--", PY, "train.py", "0.7")
+    ledger_process("run", "--", PY, "train.py", "0.7")
     run_id = runs_json()[0]["id"]
 
     _commit(repo, "results")

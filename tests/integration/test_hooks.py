@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, log_python_calls, runs_json, show_json
+from tests.helpers import ledger, ledger_process, log_python_calls, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,7 +51,7 @@ def _commit(repo: TmpRepo, message: str, *extra: str, hooks: bool = True) -> sub
 
 
 def test_commit_after_ledger_run_links_the_run(hooked: TmpRepo) -> None:
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     run_id = runs_json()[0]["id"]
 
     _commit(hooked, "results")
@@ -108,7 +108,7 @@ def test_dvc_repro_commit_is_captured_with_its_data(dvc_repo: TmpRepo, tmp_path:
 
 
 def test_amend_moves_the_link(hooked: TmpRepo) -> None:
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     run_id = runs_json()[0]["id"]
     _commit(hooked, "results")
     old = hooked.git("rev-parse", "HEAD")
@@ -133,7 +133,7 @@ def test_amend_of_a_captured_commit_keeps_one_capture(hooked: TmpRepo) -> None:
 
 def test_rebase_moves_links_and_captures(hooked: TmpRepo) -> None:
     hooked.git("checkout", "-q", "-b", "exp")
-    ledger("run", "--", PY, "train.py", "0.3")
+    ledger_process("run", "--", PY, "train.py", "0.3")
     run_id = runs_json()[0]["id"]
     _commit(hooked, "linked results")
     hooked.gen({"metrics.json": '{"acc": 0.4}'})
@@ -243,7 +243,7 @@ def test_hooks_in_a_second_worktree_write_the_same_ledger(hooked: TmpRepo, tmp_p
 
 def test_results_from_other_code_warn(hooked: TmpRepo) -> None:
     ledger("init", "--stages", "pre-commit")
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     hooked.gen({"train.py": TRAIN + "# changed after the run\n"})
 
     proc = _commit(hooked, "results and changed code")
@@ -255,7 +255,7 @@ def test_results_from_other_code_block_when_configured(hooked: TmpRepo) -> None:
     hooked.gen({"pyproject.toml": "[tool.ledger]\ncheck_results = 'block'\n"})
     ledger("init", "--stages", "pre-commit")
     _commit(hooked, "config")
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     hooked.gen({"train.py": TRAIN + "# changed\n"})
     hooked.git("add", "-A")
 
@@ -279,7 +279,7 @@ def test_commits_start_python_only_after_a_recent_run(hooked: TmpRepo, tmp_path:
     _commit(hooked, "docs")
 
     assert "ledger.hooks" not in _calls(log)
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     run_id = runs_json()[0]["id"]
 
     _commit(hooked, "results")
@@ -302,7 +302,7 @@ def test_without_the_shell_fast_path_python_records_the_commit(hooked: TmpRepo, 
         hooked.git("config", "--unset", "ledger.hookscript")
     else:
         hooked.git("config", "ledger.hookscript", str(hooked.root / "gone" / "hook.sh"))
-    ledger("run", "--", PY, "train.py", "0.4")
+    ledger_process("run", "--", PY, "train.py", "0.4")
     run_id = runs_json()[0]["id"]
 
     proc = _commit(hooked, "results")
@@ -316,7 +316,7 @@ def test_a_broken_interpreter_never_stops_a_commit(hooked: TmpRepo) -> None:
     """prepare-commit-msg needs Python after a run; if that Python is broken the commit
     still goes through (pre-commit shows nothing of a hook that passes, so the failure
     is for `ledger doctor`), and the commit is recorded all the same."""
-    ledger("run", "--", PY, "train.py", "0.2")
+    ledger_process("run", "--", PY, "train.py", "0.2")
     run_id = runs_json()[0]["id"]
     hooked.git("config", "ledger.python", shutil.which("false") or "/bin/false")
 
@@ -347,7 +347,7 @@ def test_a_run_started_after_a_commit_is_not_linked_to_it_by_a_late_ingest(hooke
         ["git", *inbox.COMMIT_LOG, "HEAD"], cwd=hooked.root, capture_output=True, check=True
     ).stdout
     inbox.post_commit(hooked.root / ".git", record)  # posted now, ingested only later
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
 
     run = runs_json()[0]  # the listing ingests the waiting event
     assert show_json(run["id"])["run"]["linked_commits"] == []
@@ -359,7 +359,7 @@ def test_a_run_started_after_a_commit_is_not_linked_to_it_by_a_late_ingest(hooke
 
 def test_a_run_of_thrown_away_code_is_not_linked_to_the_next_commit(hooked: TmpRepo) -> None:
     hooked.gen({"train.py": TRAIN + "# an experiment\n"})
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     thrown_away = runs_json()[0]["id"]
     hooked.git("checkout", "--", "train.py")
     hooked.gen({"params.yaml": "lr: 0.2\n"})
@@ -389,7 +389,7 @@ def test_of_two_runs_only_the_one_whose_code_is_committed_is_linked(hooked: TmpR
 def test_the_check_the_trailer_and_the_link_agree_on_changed_code(hooked: TmpRepo) -> None:
     ledger("init", "--stages", "pre-commit")
     _commit(hooked, "stage", hooks=False)
-    ledger("run", "--", PY, "train.py", "0.9")
+    ledger_process("run", "--", PY, "train.py", "0.9")
     run_id = runs_json()[0]["id"]
     hooked.gen({"train.py": TRAIN + "# changed after the run\n"})
 
@@ -448,6 +448,6 @@ def _run_two_variants(repo: TmpRepo) -> tuple[str, str]:
     ids = []
     for name, acc in (("a", "0.7"), ("b", "0.8")):
         repo.gen({"train.py": TRAIN + f"# variant {name}\n"})
-        ledger("run", "--", PY, "train.py", acc)
+        ledger_process("run", "--", PY, "train.py", acc)
         ids.append(next(r["id"] for r in runs_json() if r["id"] not in ids))
     return ids[0], ids[1]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,7 +28,7 @@ def initialised(tmp_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def _run(repo: TmpRepo) -> dict[str, Any]:
-    ledger("run", "--", sys.executable, "train.py", cwd=repo.root)
+    ledger_process("run", "--", sys.executable, "train.py", cwd=repo.root)
     run: dict[str, Any] = show_json(runs_json(cwd=repo.root)[0]["id"], cwd=repo.root)["run"]
     return run
 

@@ -136,7 +136,7 @@ def test_sixteen_processes_write_into_one_ledger_and_every_row_arrives(
                 assert list(points.steps) == list(range(STEPS)), (run.name, key)
             assert get_run(store, run.id).summary.metrics["loss"] == 1.0 / STEPS
         with store.reading() as session:
-            assert session.scalar(select(func.count()).select_from(tables.Series)) == len(runs) * len(KEYS)
+            assert session.scalar(select(func.count()).select_from(tables.SeriesRow)) == len(runs) * len(KEYS)
     finally:
         store.close()
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from ledger.read.queries import get_run, get_series, list_runs
 from ledger.store.engine import Store, connect
-from tests.helpers import ledger
+from tests.helpers import ledger_process
 from tests.integration.test_postgres import free_port
 from tests.integration.test_sync import run_cli
 
@@ -127,7 +127,7 @@ def test_a_run_that_cannot_reach_the_server_finishes_and_queues_its_record(tmp_r
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
 
-    proc = ledger(
+    proc = ledger_process(
         "run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": unreachable_url()}
     )
 
@@ -151,7 +151,9 @@ def test_ledger_sync_delivers_the_outbox(
 ) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
-    ledger("run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": unreachable_url()})
+    ledger_process(
+        "run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": unreachable_url()}
+    )
     (queued,) = outbox_runs(tmp_repo)
     monkeypatch.setenv("LEDGER_URL", server_url)
 
@@ -170,10 +172,14 @@ def test_ledger_sync_delivers_the_outbox(
 def test_the_next_run_that_reaches_the_server_delivers_the_outbox(tmp_repo: TmpRepo, pg_url: str) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
-    ledger("run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": unreachable_url()})
+    ledger_process(
+        "run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": unreachable_url()}
+    )
     (queued,) = outbox_runs(tmp_repo)
 
-    proc = ledger("run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": pg_url})
+    proc = ledger_process(
+        "run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": pg_url}
+    )
 
     assert "delivered 1 queued run(s) from the local outbox" in proc.stderr
     assert outbox_runs(tmp_repo) == []

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ledger.core.verdict import render_links
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,7 +64,7 @@ def data_project(repo: TmpRepo, remote: Path | None, script: str = SCORE) -> str
         repo.dvc("remote", "add", "-d", "store", str(remote))
         repo.dvc("push", "-q")
     repo.commit("data and script")
-    ledger("run", "--", "python", "score.py")
+    ledger_process("run", "--", "python", "score.py")
     return str(runs_json()[0]["id"])
 
 
@@ -199,7 +199,7 @@ def test_dirty_tree_run_reproduces_its_uncommitted_code(tmp_repo: TmpRepo) -> No
     tmp_repo.gen({"train.py": "import json\njson.dump({'version': 1}, open('metrics.json', 'w'))\n"})
     tmp_repo.commit("v1")
     tmp_repo.gen({"train.py": "import json\njson.dump({'version': 2}, open('metrics.json', 'w'))\n"})
-    ledger("run", "--", "python", "train.py")
+    ledger_process("run", "--", "python", "train.py")
     original = runs_json()[0]
     tmp_repo.git("checkout", "--", "train.py")  # the edit is gone from the work tree
 
@@ -214,7 +214,7 @@ def test_dirty_tree_run_reproduces_its_uncommitted_code(tmp_repo: TmpRepo) -> No
 def test_missing_snapshot_ref_falls_back_to_the_commit(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "import json\njson.dump({'v': 1}, open('metrics.json', 'w'))\n"})
     head = tmp_repo.commit("v1")
-    ledger("run", "--", "python", "train.py")
+    ledger_process("run", "--", "python", "train.py")
     original = runs_json()[0]["id"]
     tmp_repo.git("update-ref", "-d", f"refs/ledger/runs/{original}")
 
@@ -255,7 +255,7 @@ def six_16(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _six_run(repo: TmpRepo, six_16: Path) -> str:
     repo.gen({"check.py": SIX_VERSION})
     repo.commit("check six")
-    ledger("run", "--", "python", "check.py", env={"PYTHONPATH": str(six_16)})
+    ledger_process("run", "--", "python", "check.py", env={"PYTHONPATH": str(six_16)})
     return str(runs_json()[0]["id"])
 
 
@@ -278,7 +278,8 @@ def test_environment_drift_is_reported_precisely(tmp_repo: TmpRepo, six_16: Path
 
 
 def test_rebuilt_environment_runs_the_recorded_version(tmp_repo: TmpRepo, six_16: Path) -> None:
-    from ledger.capture.environment import Environment, Package, capture_environment
+    from ledger.capture.environment import capture_environment
+    from ledger.core.lockfile import Environment, Package
     from ledger.read import queries
     from ledger.store.workspace import locate, open_store
 
@@ -331,7 +332,7 @@ def test_unknown_run_is_one_clear_error(tmp_repo: TmpRepo) -> None:
 def test_nan_metrics_match_nan(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"nan.py": "import json\njson.dump({'loss': float('nan')}, open('metrics.json', 'w'))\n"})
     tmp_repo.commit("nan")
-    ledger("run", "--", "python", "nan.py")
+    ledger_process("run", "--", "python", "nan.py")
     original = runs_json()[0]["id"]
 
     done = reproduce(original)

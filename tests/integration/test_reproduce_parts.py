@@ -181,7 +181,7 @@ def test_checkout_names_dvc_files_and_whole_stages_never_bare_paths() -> None:
 def test_metrics_named_after_an_event_file_compare_across_runs() -> None:
     """Lightning's fit and test event files both hold `epoch`: the files' time, host and
     pid differ in every run, so they are named by their order in the run."""
-    from ledger.reproduce.command import _comparable
+    from ledger.reproduce.steps import _comparable
 
     folder = "<run folder>/tensorboard/version_0"
     first = {

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -40,7 +40,7 @@ def test_example_reproduces_bit_for_bit_with_its_old_code_data_and_params(
     dvc_repo.dvc("remote", "add", "-d", "store", str(tmp_path / "remote"))
     dvc_repo.dvc("push", "-q")
     dvc_repo.commit("torch classifier")
-    ledger("run", "--name", "first", "--", "dvc", "repro")
+    ledger_process("run", "--name", "first", "--", "dvc", "repro")
     dvc_repo.commit("results of the first run")
     _edit(
         dvc_repo.root / "model.py",
@@ -49,7 +49,7 @@ def test_example_reproduces_bit_for_bit_with_its_old_code_data_and_params(
     )
     _edit(dvc_repo.root / "params.yaml", r"^  lr: 0\.01$", "  lr: 0.02")
     dvc_repo.commit("relu, higher lr")
-    ledger("run", "--name", "second", "--", "dvc", "repro")
+    ledger_process("run", "--name", "second", "--", "dvc", "repro")
     first, second = show_json("first")["run"], show_json("second")["run"]
     assert first["summary"]["metrics"] != second["summary"]["metrics"]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ledger.core.verdict import EXIT_CODES
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -67,7 +67,7 @@ def reproduce(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def one_run(repo: TmpRepo, script: str, files: dict[str, str] | None = None, *args: str) -> str:
     repo.gen({"train.py": script, **(files or {})})
     repo.commit("train")
-    ledger("run", "--", "python", "train.py", *args)
+    ledger_process("run", "--", "python", "train.py", *args)
     return str(runs_json()[0]["id"])
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -31,7 +31,7 @@ def test_dirty_tree_is_diffable_against_head(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "print('v2')\n", "notes.txt": "new file\n"})
     status_before = tmp_repo.git("status", "--porcelain")
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     run_id = run["summary"]["id"]
@@ -47,7 +47,7 @@ def test_clean_tree_snapshot_is_head(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "pass\n"})
     head = tmp_repo.commit()
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     assert run["snapshot"] == head
@@ -57,7 +57,7 @@ def test_clean_tree_snapshot_is_head(tmp_repo: TmpRepo) -> None:
 def test_repo_without_commits(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "print('hi')\n"})
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     assert run["summary"]["commit"] is None
@@ -70,7 +70,7 @@ def test_detached_head(tmp_repo: TmpRepo) -> None:
     head = tmp_repo.commit()
     tmp_repo.git("checkout", "-q", "--detach", head)
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     summary = _only_run(tmp_repo)["run"]["summary"]
     assert summary["branch"] is None
@@ -82,7 +82,7 @@ def test_untracked_files_captured_and_ignored_files_not(tmp_repo: TmpRepo) -> No
     tmp_repo.commit()
     tmp_repo.gen({"helper.py": "X = 1\n", "cache/big.bin": "ignored\n"})
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     run_id = runs_json()[0]["id"]
     files = tmp_repo.git("ls-tree", "-r", "--name-only", f"refs/ledger/runs/{run_id}").splitlines()
@@ -95,7 +95,7 @@ def test_secret_file_is_skipped_and_reported(tmp_repo: TmpRepo) -> None:
     tmp_repo.commit()
     tmp_repo.gen({".env": "API_TOKEN=hunter2\n", "key.pem": "-----BEGIN-----\n"})
 
-    proc = ledger("run", "--", PY, "train.py")
+    proc = ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     skipped = dict(run["snapshot_skipped"])
@@ -111,7 +111,7 @@ def test_oversized_file_is_skipped(tmp_repo: TmpRepo) -> None:
     tmp_repo.commit()
     tmp_repo.gen({"weights.bin": b"x" * 1000})
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     skipped = dict(_only_run(tmp_repo)["run"]["snapshot_skipped"])
     assert "larger than 100 bytes" in skipped["weights.bin"]
@@ -121,7 +121,7 @@ def test_params_from_file_and_argv(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"params.yaml": "train:\n  lr: 0.01\n  epochs: 3\nmodel: resnet\n", "train.py": "pass\n"})
     tmp_repo.commit()
 
-    ledger("run", "--", PY, "train.py", "--batch-size", "32", "--amp", "seed=7")
+    ledger_process("run", "--", PY, "train.py", "--batch-size", "32", "--amp", "seed=7")
 
     params = _only_run(tmp_repo)["run"]["summary"]["params"]
     assert params == {
@@ -137,7 +137,7 @@ def test_params_from_file_and_argv(tmp_repo: TmpRepo) -> None:
 def test_malformed_params_file_is_reported_and_run_kept(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"params.yaml": "lr: [0.1\n", "train.py": "pass\n"})
 
-    proc = ledger("run", "--", PY, "train.py")
+    proc = ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     assert run["summary"]["status"] == "finished"
@@ -149,7 +149,7 @@ def test_malformed_metrics_json_is_reported_and_run_kept(tmp_repo: TmpRepo) -> N
     script = "open('metrics.json', 'w').write('{\"acc\": 0.9,')\n"
     tmp_repo.gen({"train.py": script})
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     assert run["summary"]["status"] == "finished"
@@ -161,7 +161,7 @@ def test_non_numeric_metric_is_reported(tmp_repo: TmpRepo) -> None:
         {"train.py": "import json; json.dump({'acc': 0.5, 'model': 'resnet'}, open('metrics.json', 'w'))\n"}
     )
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     run = _only_run(tmp_repo)["run"]
     assert run["summary"]["metrics"] == {"acc": 0.5}
@@ -176,7 +176,7 @@ def test_nan_and_inf_metrics_are_kept(tmp_repo: TmpRepo) -> None:
     )
     tmp_repo.gen({"train.py": script})
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     metrics = _only_run(tmp_repo)["run"]["summary"]["metrics"]
     assert metrics == {"loss": "nan", "grad": "inf", "low": "-inf", "file_nan": "nan", "file_inf": "inf"}
@@ -191,7 +191,7 @@ def test_api_series_inside_ledger_run(tmp_repo: TmpRepo) -> None:
     )
     tmp_repo.gen({"train.py": script})
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     shown = _only_run(tmp_repo)
     assert shown["run"]["summary"]["params"] == {"opt.name": "adam", "opt.beta": 0.9}
@@ -230,7 +230,7 @@ def test_api_start_run_without_wrapper(tmp_repo: TmpRepo) -> None:
 def test_failed_command_records_exit_code(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "import sys; print('boom'); sys.exit(3)\n"})
 
-    proc = ledger("run", "--", PY, "train.py", check=False)
+    proc = ledger_process("run", "--", PY, "train.py", check=False)
 
     assert proc.returncode == 3
     summary = _only_run(tmp_repo)["run"]["summary"]
@@ -238,7 +238,7 @@ def test_failed_command_records_exit_code(tmp_repo: TmpRepo) -> None:
 
 
 def test_missing_command_is_a_failed_run(tmp_repo: TmpRepo) -> None:
-    proc = ledger("run", "--", "no-such-program-xyz", check=False)
+    proc = ledger_process("run", "--", "no-such-program-xyz", check=False)
 
     assert proc.returncode == 127
     assert "cannot start 'no-such-program-xyz'" in proc.stderr
@@ -250,7 +250,7 @@ def test_log_is_captured_streamed_and_redacted(tmp_repo: TmpRepo) -> None:
     token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
     tmp_repo.gen({"train.py": f"import sys\nprint('epoch 1')\nprint('token {token}', file=sys.stderr)\n"})
 
-    proc = ledger("run", "--", PY, "train.py", f"--api-token={token}")
+    proc = ledger_process("run", "--", PY, "train.py", f"--api-token={token}")
 
     assert "epoch 1" in proc.stdout
     run_id = runs_json()[0]["id"]
@@ -263,8 +263,8 @@ def test_log_is_captured_streamed_and_redacted(tmp_repo: TmpRepo) -> None:
 
 def test_unknown_and_ambiguous_ids(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "pass\n"})
-    ledger("run", "--", PY, "train.py")
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     unknown = ledger("show", "ffffff", check=False)
     ambiguous = ledger("show", "0", check=False)
@@ -278,7 +278,7 @@ def test_unknown_and_ambiguous_ids(tmp_repo: TmpRepo) -> None:
 
 def test_unique_prefix_is_accepted(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "pass\n"})
-    ledger("run", "--name", "only", "--", PY, "train.py")
+    ledger_process("run", "--name", "only", "--", PY, "train.py")
     short = runs_json()[0]["short_id"]
 
     assert show_json(short)["run"]["summary"]["name"] == "only"
@@ -289,7 +289,7 @@ def test_outside_a_git_repo(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
 
     for args in (("run", "--", PY, "-c", "pass"), ("list",)):
-        proc = ledger(*args, cwd=tmp_path, check=False)
+        proc = (ledger_process if args[0] == "run" else ledger)(*args, cwd=tmp_path, check=False)
         assert proc.returncode == 1
         assert proc.stderr.startswith("ledger: error: not")
         assert "Traceback" not in proc.stderr
@@ -301,7 +301,7 @@ def test_ledger_lives_in_git_common_dir_shared_by_worktrees(tmp_repo: TmpRepo, t
     other = tmp_path / "wt"
     tmp_repo.git("worktree", "add", "-q", str(other))
 
-    ledger("run", "--", PY, "train.py", cwd=other)
+    ledger_process("run", "--", PY, "train.py", cwd=other)
 
     where = ledger("where").stdout.strip()
     assert where == str(tmp_repo.root / ".git" / "ledger" / "ledger.db")
@@ -313,7 +313,7 @@ def test_ledger_lives_in_git_common_dir_shared_by_worktrees(tmp_repo: TmpRepo, t
 
 def test_tags_and_notes(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "pass\n"})
-    ledger("run", "--tag", "first", "--", PY, "train.py")
+    ledger_process("run", "--tag", "first", "--", PY, "train.py")
     run_id = runs_json()[0]["id"]
 
     ledger("tag", run_id[:10], "baseline", "keep")
@@ -330,7 +330,7 @@ def test_tags_and_notes(tmp_repo: TmpRepo) -> None:
 def test_archived_runs_leave_the_listing_until_asked_for(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "pass\n"})
     for name in ("kept", "old"):
-        ledger("run", "--name", name, "--", PY, "train.py")
+        ledger_process("run", "--name", name, "--", PY, "train.py")
     old = runs_json("name:old")[0]["id"]
 
     archived = ledger("archive", old[:10])
@@ -347,7 +347,7 @@ def test_list_filter_and_sort(tmp_repo: TmpRepo) -> None:
     script = "import sys, ledger\nledger.log_metrics({'acc': float(sys.argv[2])})\n"
     tmp_repo.gen({"train.py": script})
     for lr, acc in (("0.1", "0.5"), ("0.01", "0.95"), ("0.001", "0.92")):
-        ledger("run", "--", PY, "train.py", lr, acc, f"--lr={lr}")
+        ledger_process("run", "--", PY, "train.py", lr, acc, f"--lr={lr}")
 
     top = runs_json("metrics.acc > 0.9 and params.lr <= 0.01", "--sort=-metrics.acc")
 
@@ -371,7 +371,7 @@ def test_dvc_data_hashes_are_recorded(dvc_repo: TmpRepo) -> None:
     dvc_repo.commit("data")
     md5 = (dvc_repo.root / "data.dvc").read_text().split("md5: ")[1].split()[0]
 
-    ledger("run", "--", PY, "train.py")
+    ledger_process("run", "--", PY, "train.py")
 
     data = _only_run(dvc_repo)["run"]["data"]
     assert [(d["path"], d["value"], d["workspace_match"]) for d in data] == [("data", md5, True)]
@@ -393,7 +393,7 @@ def test_a_file_restored_to_its_content_during_a_run_is_not_an_output(tmp_repo) 
     )
     tmp_repo.gen({"touch.py": script})
 
-    ledger("run", "--", sys.executable, "touch.py")
+    ledger_process("run", "--", sys.executable, "touch.py")
 
     outputs = {o["path"] for o in show_json("latest")["run"]["outputs"]}
     assert "params.yaml" not in outputs

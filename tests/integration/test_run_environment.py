@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, show_json
+from tests.helpers import ledger_process, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,7 +43,7 @@ def project(tmp_repo: TmpRepo) -> TmpRepo:
 def test_a_run_in_the_projects_own_venv_records_that_venv(project: TmpRepo, tmp_path: Path) -> None:
     python = _project_venv(tmp_path / "project-venv")
 
-    ledger("run", "--", str(python), "train.py")
+    ledger_process("run", "--", str(python), "train.py")
 
     packages = _packages()
     assert packages.get("projectlib") == "1.2.3"
@@ -55,13 +55,13 @@ def test_a_tool_records_the_python_its_path_finds(project: TmpRepo, tmp_path: Pa
     python = _project_venv(tmp_path / "project-venv")
     path = f"{python.parent}{os.pathsep}{os.environ['PATH']}"
 
-    ledger("run", "--", "sh", "-c", "python train.py", env={"PATH": path})
+    ledger_process("run", "--", "sh", "-c", "python train.py", env={"PATH": path})
 
     assert _packages().get("projectlib") == "1.2.3"
 
 
 def test_a_run_in_the_ledgers_own_interpreter_records_it(project: TmpRepo) -> None:
-    ledger("run", "--", sys.executable, "train.py")
+    ledger_process("run", "--", sys.executable, "train.py")
 
     packages = _packages()
     assert "exp-ledger" in packages
@@ -76,7 +76,7 @@ def test_an_interpreter_that_does_not_start_is_a_capture_problem_not_a_lost_run(
     broken.write_text("#!/bin/sh\nexit 1\n")
     broken.chmod(0o755)
 
-    proc = ledger("run", "--", str(broken), "train.py", check=False)
+    proc = ledger_process("run", "--", str(broken), "train.py", check=False)
 
     assert proc.returncode == 1
     shown = show_json("latest")["run"]
@@ -86,10 +86,10 @@ def test_an_interpreter_that_does_not_start_is_a_capture_problem_not_a_lost_run(
 
 def test_reproduce_compares_the_environment_the_command_will_run_in(project: TmpRepo, tmp_path: Path) -> None:
     python = _project_venv(tmp_path / "project-venv")
-    ledger("run", "--", str(python), "train.py")
+    ledger_process("run", "--", str(python), "train.py")
     run_id = show_json("latest")["run"]["summary"]["id"]
 
-    plan = ledger("reproduce", run_id, "--dry-run").stdout
+    plan = ledger_process("reproduce", run_id, "--dry-run").stdout
 
     assert "no drift" in plan
     assert "exp-ledger" not in plan

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import text
 
-from ledger.capture.environment import Environment, Package
 from ledger.capture.log_tee import compress_log
-from ledger.capture.runtime import TorchRuntime
 from ledger.core.chunks import Points
 from ledger.core.errors import (
     AmbiguousRunIdError,
@@ -28,11 +26,12 @@ from ledger.core.errors import (
     StoreError,
     StoreOutdatedError,
 )
-from ledger.core.filters import parse_filter, parse_sort
 from ledger.core.ids import MIN_PREFIX, RunId, new_run_id
+from ledger.core.lockfile import Environment, Package
 from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunDetail, RunEnd
 from ledger.core.summary import RunSummary
-from ledger.read.queries import count_runs, get_environment, get_run, get_series, list_runs, resolve_run_id
+from ledger.core.torch_runtime import TorchRuntime
+from ledger.read.queries import get_environment, get_run, get_series, list_runs, resolve_run_id
 from ledger.store.engine import MIGRATIONS, Store, connect
 from ledger.store.policies import current_role
 from ledger.store.schema import SCHEMA_HEAD, SCHEMA_REVISIONS
@@ -46,6 +45,7 @@ from ledger.store.writes import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 pytestmark = pytest.mark.integration
@@ -481,273 +481,6 @@ def test_set_note(store: Store, notes: list[tuple[str | None, bool]], expected: 
     assert get_run(store, run_id).note == expected
 
 
-# list_runs filters
-
-
-FILTER_CASES: list[tuple[str, set[str]]] = [
-    # Compare on metrics
-    ("metrics.acc > 0.92", {"beta"}),
-    ("metrics.acc >= 0.9", {"alpha", "beta"}),
-    ("metrics.acc < 0.95", {"alpha"}),
-    ("metrics.acc <= 0.95", {"alpha", "beta"}),
-    ("metrics.acc = 0.9", {"alpha"}),
-    ("metrics.acc != 0.9", {"beta"}),
-    ("metrics.loss < 1", {"alpha"}),
-    ("metrics.loss = nan", {"beta"}),
-    ("metrics.loss != nan", {"alpha", "gamma"}),
-    # Compare on params
-    ("params.lr < 0.05", {"beta"}),
-    ("params.lr = 0.1", {"alpha"}),
-    ("params.lr = auto", {"gamma"}),
-    ("params.epochs >= 10", {"alpha", "beta"}),
-    ("params.epochs = 10.0", {"alpha"}),
-    ("params.model = vit", {"beta"}),
-    ("params.model ~ res*", {"alpha"}),
-    ("params.model ~ RES*", {"alpha"}),
-    ("params.model ~ v?t", {"beta"}),
-    ("params.model !~ res*", {"beta"}),
-    ("params.use_amp = true", {"alpha"}),
-    ("params.use_amp != true", {"beta"}),
-    ("params.opt = null", {"alpha"}),
-    # Compare on run fields
-    ("status = finished", {"alpha", "beta"}),
-    ("status:failed", {"gamma"}),
-    ("status != running", {"alpha", "beta", "gamma"}),
-    ("exit_code = 1", {"gamma"}),
-    ("exit_code != 0", {"gamma", "delta run"}),
-    ("exit_code = null", {"delta run"}),
-    ("duration > 60", {"alpha", "beta"}),
-    ("duration < 1m", {"gamma"}),
-    ("duration >= 10m", {"beta"}),
-    ("started >= 2026-01-03", {"gamma", "delta run"}),
-    ("started < 2026-01-02", {"alpha"}),
-    ("started > 2026-01-02T12:00:00Z", {"gamma", "delta run"}),
-    ("branch:main", {"alpha", "gamma"}),
-    ("branch ~ feature/*", {"beta"}),
-    ("branch != main", {"beta", "delta run"}),
-    ("branch !~ main", {"beta", "delta run"}),
-    ("commit:aaaa", {"alpha", "gamma"}),
-    ("commit:AAAA1111", {"alpha", "gamma"}),
-    ("id:0190bb", {"beta"}),
-    ("host ~ gpu-?", {"alpha", "beta", "gamma"}),
-    ("user = bob", {"beta"}),
-    ("source = api", {"delta run"}),
-    ("name ~ *ta*", {"beta", "delta run"}),
-    # HasTag, HasKey, Text
-    ("tag:baseline", {"alpha", "beta"}),
-    ("tag:wip", {"delta run"}),
-    ("tag:base", set()),
-    ("has:metrics.acc", {"alpha", "beta"}),
-    ("has:metrics.loss", {"alpha", "beta", "gamma"}),
-    ("has:params.opt", {"alpha"}),
-    ("alp", {"alpha"}),
-    ("RUN", {"delta run"}),
-    ('"delta run"', {"delta run"}),
-    # And / Or / Not
-    ("tag:baseline and metrics.acc > 0.92", {"beta"}),
-    ("tag:baseline branch:main", {"alpha"}),
-    ("status:failed or status:running", {"gamma", "delta run"}),
-    ("not tag:baseline", {"gamma", "delta run"}),
-    ("not metrics.acc > 0.92", {"alpha", "gamma", "delta run"}),
-    ("(status:failed or tag:wip) and host ~ gpu*", {"gamma"}),
-    ("not (tag:baseline or tag:wip)", {"gamma"}),
-]
-
-
-@pytest.mark.parametrize(("text", "expected"), FILTER_CASES, ids=[text for text, _ in FILTER_CASES])
-def test_list_runs_filters(seeded: Store, text: str, expected: set[str]) -> None:
-    runs = list_runs(seeded, where=parse_filter(text), limit=None)
-
-    assert set(names(runs)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("not branch:main", {"beta", "delta run"}),
-        ("not user = ana", {"beta", "delta run"}),
-        ("not exit_code = 0", {"gamma", "delta run"}),
-        ("not branch ~ feature/*", {"alpha", "gamma", "delta run"}),
-    ],
-    ids=["not-branch", "not-user", "not-exit-code", "not-glob"],
-)
-def test_list_runs_not_matches_runs_missing_the_field(seeded: Store, text: str, expected: set[str]) -> None:
-    # `not X` is the complement of `X`: a run without a branch is "not on main",
-    # just as `branch != main` already says.
-    runs = list_runs(seeded, where=parse_filter(text), limit=None)
-
-    assert set(names(runs)) == expected
-
-
-@pytest.mark.parametrize(
-    ("pattern", "expected"),
-    [("50%", {"50%"}), ("a_b", {"a_b"}), ("a\\b", {"a\\b"}), ("a*b", {"a_b", "axb", "a\\b"})],
-    ids=["percent-is-literal", "underscore-is-literal", "backslash-is-literal", "star-is-a-wildcard"],
-)
-def test_list_runs_glob_only_treats_star_and_question_mark_as_wildcards(
-    store: Store, pattern: str, expected: set[str]
-) -> None:
-    for name in ("50%", "500", "a_b", "axb", "a\\b"):
-        started(store, name=name)
-
-    runs = list_runs(store, where=parse_filter(f"name ~ {_quoted(pattern)}"), limit=None)
-
-    assert set(names(runs)) == expected
-
-
-def test_list_runs_without_a_filter_lists_every_run_newest_first(seeded: Store) -> None:
-    assert names(list_runs(seeded)) == ["delta run", "gamma", "beta", "alpha"]
-
-
-# list_runs sorting
-
-
-@pytest.mark.parametrize(
-    ("keys", "expected"),
-    [
-        (["-metrics.acc"], ["beta", "alpha", "delta run", "gamma"]),
-        (["metrics.acc"], ["alpha", "beta", "delta run", "gamma"]),
-        (["metrics.loss"], ["alpha", "gamma", "delta run", "beta"]),
-        (["metrics.loss:desc"], ["gamma", "alpha", "delta run", "beta"]),
-        (["params.epochs"], ["gamma", "alpha", "beta", "delta run"]),
-        (["-params.epochs"], ["beta", "alpha", "gamma", "delta run"]),
-        (["params.lr"], ["beta", "alpha", "delta run", "gamma"]),
-        (["duration"], ["gamma", "alpha", "beta", "delta run"]),
-        (["-duration"], ["beta", "alpha", "gamma", "delta run"]),
-        (["started"], ["alpha", "beta", "gamma", "delta run"]),
-        (["-started"], ["delta run", "gamma", "beta", "alpha"]),
-        (["name"], ["alpha", "beta", "delta run", "gamma"]),
-        (["exit_code:desc"], ["gamma", "beta", "alpha", "delta run"]),
-        (["status", "-metrics.acc"], ["gamma", "beta", "alpha", "delta run"]),
-        (["user", "-started"], ["gamma", "alpha", "beta", "delta run"]),
-    ],
-    ids=[
-        "metric-desc-missing-last",
-        "metric-asc-missing-last",
-        "metric-nan-sorts-as-missing",
-        "metric-desc-suffix",
-        "param-numeric-not-lexical",
-        "param-desc",
-        "param-text-after-numbers",
-        "duration-running-last",
-        "duration-desc-running-last",
-        "started",
-        "started-desc",
-        "name",
-        "exit-code-desc-ties-newest-first",
-        "two-keys",
-        "null-user-last",
-    ],
-)
-def test_list_runs_sorts(seeded: Store, keys: list[str], expected: list[str]) -> None:
-    runs = list_runs(seeded, sort=[parse_sort(k) for k in keys], limit=None)
-
-    assert names(runs) == expected
-
-
-def test_list_runs_sort_by_a_metric_does_not_duplicate_runs(seeded: Store) -> None:
-    runs = list_runs(seeded, sort=[parse_sort("metrics.acc"), parse_sort("params.lr")], limit=None)
-
-    assert len(runs) == 4
-
-
-@pytest.mark.parametrize(
-    ("text", "key"),
-    [
-        ("has:metrics.loss", "metrics.loss"),
-        ("metrics.loss != 0.3", "-metrics.loss"),
-        ("metrics.loss > 1 or metrics.loss = nan", "metrics.loss"),
-        ("metrics.acc > 0.5 and tag:baseline", "-metrics.acc"),
-        ("params.epochs > 6", "-params.epochs"),
-        ("not metrics.loss > 1", "metrics.loss"),
-        ("metrics.loss > 1 or tag:wip", "metrics.loss"),
-    ],
-    ids=["has", "nan-matches", "or-both-require", "and", "param", "not-needs-no-key", "or-one-requires"],
-)
-def test_list_runs_filtered_and_sorted_keeps_the_order_of_the_whole_ledger(
-    seeded: Store, text: str, key: str
-) -> None:
-    # A sort key the filter requires is inner-joined (filter_sql.order_runs): same runs, same order.
-    where, sort = parse_filter(text), [parse_sort(key)]
-    kept = set(names(list_runs(seeded, where=where, limit=None)))
-    order = [n for n in names(list_runs(seeded, sort=sort, limit=None)) if n in kept]
-    runs = names(list_runs(seeded, where=where, sort=sort, limit=None))
-
-    assert kept
-    assert set(runs) == kept
-    assert runs == order
-
-
-def test_list_runs_tells_a_true_param_from_a_one(seeded: Store) -> None:
-    # True == 1 in Python: a page-statement cache keyed on equality would mix them up.
-    assert names(list_runs(seeded, where=parse_filter("params.use_amp = true"))) == ["alpha"]
-    assert names(list_runs(seeded, where=parse_filter("params.use_amp = 1"))) == []
-
-
-# paging and counting
-
-
-@pytest.mark.parametrize(
-    ("limit", "offset", "expected"),
-    [
-        (2, 0, ["delta run", "gamma"]),
-        (2, 2, ["beta", "alpha"]),
-        (3, 2, ["beta", "alpha"]),
-        (2, 4, []),
-        (None, 1, ["gamma", "beta", "alpha"]),
-        (0, 0, []),
-    ],
-    ids=["first-page", "second-page", "short-last-page", "past-the-end", "no-limit", "zero-limit"],
-)
-def test_list_runs_pages(seeded: Store, limit: int | None, offset: int, expected: list[str]) -> None:
-    assert names(list_runs(seeded, limit=limit, offset=offset)) == expected
-
-
-def test_list_runs_pages_after_filtering_and_sorting(seeded: Store) -> None:
-    runs = list_runs(
-        seeded, where=parse_filter("has:metrics.loss"), sort=[parse_sort("metrics.loss")], limit=1, offset=1
-    )
-
-    assert names(runs) == ["gamma"]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("", 4), ("tag:baseline", 2), ("metrics.acc > 2", 0), ("not tag:baseline", 2)],
-    ids=["everything", "filtered", "nothing", "negated"],
-)
-def test_count_runs_agrees_with_list_runs(seeded: Store, text: str, expected: int) -> None:
-    where = parse_filter(text)
-
-    assert count_runs(seeded, where=where) == len(list_runs(seeded, where=where, limit=None)) == expected
-
-
-def test_count_runs_of_an_empty_ledger_is_zero(store: Store) -> None:
-    assert count_runs(store) == 0
-
-
-# values carried on summaries
-
-
-def test_list_runs_carries_only_the_params_and_metrics_asked_for(seeded: Store) -> None:
-    alpha = list_runs(seeded, where=parse_filter("name = alpha"), params=["lr", "absent"], metrics=["acc"])[0]
-
-    assert (alpha.params, alpha.metrics) == ({"lr": 0.1}, {"acc": 0.9})
-
-
-def test_list_runs_star_carries_every_param_and_metric(seeded: Store) -> None:
-    alpha = list_runs(seeded, where=parse_filter("name = alpha"), params=["*"], metrics=["*"])[0]
-
-    assert alpha.params == {"lr": 0.1, "epochs": 10, "model": "resnet", "use_amp": True, "opt": None}
-    assert alpha.metrics == {"acc": 0.9, "loss": 0.3}
-
-
-def test_list_runs_carries_nothing_unless_asked(seeded: Store) -> None:
-    alpha = list_runs(seeded, where=parse_filter("name = alpha"))[0]
-
-    assert (alpha.params, alpha.metrics, alpha.tags) == ({}, {}, ("baseline",))
-
-
 # resolve_run_id
 
 
@@ -902,11 +635,13 @@ def test_get_run_short_id_accounts_for_other_runs(store: Store) -> None:
 # schema
 
 
+@pytest.mark.first_open
 def test_a_fresh_ledger_is_created_at_the_schema_head(store: Store) -> None:
     with store.reading() as session:
         assert session.execute(text("SELECT version_num FROM alembic_version")).all() == [(SCHEMA_HEAD,)]
 
 
+@pytest.mark.first_open
 def test_a_fresh_ledger_uses_wal_and_foreign_keys(store: Store) -> None:
     if not store.is_sqlite:
         pytest.skip("WAL and the foreign_keys pragma are SQLite settings")
@@ -957,6 +692,7 @@ def test_an_old_ledger_upgrades_without_losing_a_row(tmp_path: Path) -> None:
         upgraded.close()
 
 
+@pytest.mark.first_open
 def test_models_and_migrations_agree(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -968,6 +704,33 @@ def test_models_and_migrations_agree(store: Store) -> None:
         diffs = compare_metadata(context, Base.metadata)
 
     assert diffs == []
+
+
+def test_the_tests_template_ledger_is_the_file_a_first_open_makes(
+    migrated_ledger: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    """Tests get a copy of one migrated file (tests/conftest.py): it must hold what the
+    product's own first open writes, schema, stamps and rows alike."""
+    copied = migrated_ledger(tmp_path / "copied" / "ledger.db")
+    created = tmp_path / "created" / "ledger.db"
+    connect(f"sqlite:///{created}").close()
+
+    assert _whole_file(copied) == _whole_file(created)
+
+
+def _whole_file(path: Path) -> dict[str, object]:
+    with sqlite3.connect(path) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        whole: dict[str, object] = {
+            "schema": sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")),
+            **{
+                p: conn.execute(f"PRAGMA {p}").fetchall()
+                for p in ("user_version", "application_id", "journal_mode")
+            },
+            **{t: sorted(conn.execute(f'SELECT * FROM "{t}"')) for t in tables},  # noqa: S608
+        }
+    conn.close()
+    return whole
 
 
 def test_reopening_a_ledger_keeps_its_runs(store: Store) -> None:
@@ -1063,3 +826,16 @@ def _ledger_stamped(tmp_path: Path, revision: str) -> Path:
 
 def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_delete_runs_takes_more_ids_than_one_statement_may_bind(store: Store) -> None:
+    """SQLite binds at most 250,000 parameters a statement here, psycopg 65,535."""
+    from ledger.store.archive import DeleteReport, delete_runs
+
+    kept, doomed = started(store), started(store)
+    absent = [f"{i:032x}" for i in range(260_000)]
+
+    report = delete_runs(store, [*absent, doomed])
+
+    assert report == DeleteReport(runs=1, refs=0)
+    assert [r.id for r in list_runs(store)] == [kept]

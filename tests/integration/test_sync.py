@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select, update
 
-from ledger.capture.environment import Environment, Package
 from ledger.capture.log_tee import compress_log
 from ledger.core.chunks import Points
 from ledger.core.ids import RunId, new_run_id
+from ledger.core.lockfile import Environment, Package
 from ledger.core.records import DataItem, Metric, NewRun, OutputFile, Param, RunEnd
+from ledger.store import archive, merge, transfer
 from ledger.store import tables as models
-from ledger.store import transfer
 from ledger.store.engine import Store, connect
 from ledger.store.writes import (
     add_points,
@@ -111,7 +111,7 @@ def rich_run(store: Store, *, name: str = "full", started_at: float = T0, status
         )
     set_note(store, run_id, f"note of {name}")
     with store.writing() as session:
-        session.add(models.CommitLink(run_id=run_id, commit="e" * 40, linked_at=started_at + 120))
+        session.add(models.CommitLinkRow(run_id=run_id, commit="e" * 40, linked_at=started_at + 120))
     return run_id
 
 
@@ -119,7 +119,7 @@ def add_reproduction(store: Store, original: RunId) -> RunId:
     repro = rich_run(store, name="repro", started_at=T0 + 3600)
     with store.writing() as session:
         session.add(
-            models.Reproduction(
+            models.ReproductionRow(
                 run_id=repro,
                 original_id=original,
                 matched=True,
@@ -186,7 +186,13 @@ def test_copy_carries_every_part_of_a_record(sqlite_pair: tuple[Store, Store], o
 
     assert (report.copied, report.updated, report.unchanged) == (3, 0, 0)
     assert exported(other) == exported(local)
-    for model in (models.MetricChunk, models.Reproduction, models.Environment, models.CommitLink, models.Log):
+    for model in (
+        models.MetricChunkRow,
+        models.ReproductionRow,
+        models.EnvironmentRow,
+        models.CommitLinkRow,
+        models.LogRow,
+    ):
         assert count(other, model) == count(local, model), model.__name__
 
 
@@ -216,12 +222,12 @@ def test_a_second_sync_copies_nothing(sqlite_pair: tuple[Store, Store], other: S
     for i in range(3):
         rich_run(local, name=f"run {i}", started_at=T0 + i)
     copy_all(local, other)
-    chunks_before = count(other, models.MetricChunk)
+    chunks_before = count(other, models.MetricChunkRow)
 
     again = copy_all(local, other)
 
     assert (again.copied, again.updated, again.unchanged) == (0, 0, 3)
-    assert count(other, models.MetricChunk) == chunks_before
+    assert count(other, models.MetricChunkRow) == chunks_before
 
 
 def test_tags_are_united_both_ways(sqlite_pair: tuple[Store, Store], other: Store) -> None:
@@ -238,7 +244,7 @@ def test_tags_are_united_both_ways(sqlite_pair: tuple[Store, Store], other: Stor
     for store in (local, other):
         with store.reading() as session:
             tags = session.scalars(
-                select(models.Tag.tag).where(models.Tag.run_id == run_id).order_by(models.Tag.tag)
+                select(models.TagRow.tag).where(models.TagRow.run_id == run_id).order_by(models.TagRow.tag)
             )
             assert list(tags) == expected
 
@@ -255,9 +261,9 @@ def test_notes_edited_on_both_sides_are_joined_once(sqlite_pair: tuple[Store, St
     copy_all(local, other)
 
     with local.reading() as session:
-        local_note = session.scalar(select(models.Run.note).where(models.Run.id == run_id))
+        local_note = session.scalar(select(models.RunRow.note).where(models.RunRow.id == run_id))
     with other.reading() as session:
-        other_note = session.scalar(select(models.Run.note).where(models.Run.id == run_id))
+        other_note = session.scalar(select(models.RunRow.note).where(models.RunRow.id == run_id))
     assert local_note == other_note
     assert local_note is not None
     for part in ("note of full", "local thought", "team thought"):
@@ -277,8 +283,8 @@ def test_notes_edited_on_both_sides_are_joined_once(sqlite_pair: tuple[Store, St
     ids=["target-empty", "source-empty", "same", "source-extends", "target-extends", "both-differ"],
 )
 def test_merge_notes(target: str | None, source: str | None, merged: str) -> None:
-    assert transfer.merge_notes(target, source) == merged
-    assert transfer.merge_notes(merged, source) == merged
+    assert merge.merge_notes(target, source) == merged
+    assert merge.merge_notes(merged, source) == merged
 
 
 def test_a_run_copied_while_running_is_completed_by_the_next_sync(
@@ -319,7 +325,7 @@ def test_a_run_the_target_holds_as_crashed_is_sealed_against_a_later_end(
     run_id = rich_run(local, status="running")
     copy_all(local, remote)
     with remote.writing() as session:
-        session.execute(update(models.Run).values(status="crashed", ended_at=T0 + 1))
+        session.execute(update(models.RunRow).values(status="crashed", ended_at=T0 + 1))
     finish_run(local, run_id, RunEnd(status="finished", ended_at=T0 + 600))
 
     report = copy_all(local, remote)
@@ -327,7 +333,7 @@ def test_a_run_the_target_holds_as_crashed_is_sealed_against_a_later_end(
     assert [i for i, _ in report.refused] == [run_id]
     assert (report.copied, report.updated, report.unchanged) == (0, 0, 0)
     with remote.reading() as session:
-        assert session.scalar(select(models.Run.status).where(models.Run.id == run_id)) == "crashed"
+        assert session.scalar(select(models.RunRow.status).where(models.RunRow.id == run_id)) == "crashed"
 
 
 def test_finished_runs_are_never_overwritten_by_the_other_side(sqlite_pair: tuple[Store, Store]) -> None:
@@ -335,14 +341,14 @@ def test_finished_runs_are_never_overwritten_by_the_other_side(sqlite_pair: tupl
     run_id = rich_run(local)
     copy_all(local, remote)
     with local.writing() as session:
-        session.execute(update(models.Run).values(exit_code=99))
+        session.execute(update(models.RunRow).values(exit_code=99))
 
     report = copy_all(local, remote)
 
     assert [i for i, _ in report.refused] == [run_id]
     assert "differs" in report.refused[0][1]
     with remote.reading() as session:
-        assert session.scalar(select(models.Run.exit_code).where(models.Run.id == run_id)) == 0
+        assert session.scalar(select(models.RunRow.exit_code).where(models.RunRow.id == run_id)) == 0
 
 
 def test_reproductions_of_runs_not_synced_are_skipped_and_counted(sqlite_pair: tuple[Store, Store]) -> None:
@@ -353,7 +359,7 @@ def test_reproductions_of_runs_not_synced_are_skipped_and_counted(sqlite_pair: t
     report = transfer.copy_runs(local, remote, [repro])
 
     assert (report.copied, report.reproductions_skipped) == (1, 1)
-    assert count(remote, models.Reproduction) == 0
+    assert count(remote, models.ReproductionRow) == 0
 
 
 def test_sync_with_a_filter_copies_only_matching_runs(tmp_path: Path) -> None:
@@ -382,9 +388,16 @@ def test_delete_runs_removes_the_whole_record(sqlite_pair: tuple[Store, Store]) 
     original = rich_run(local)
     add_reproduction(local, original)
 
-    transfer.delete_runs(local, transfer.run_ids(local))
+    archive.delete_runs(local, transfer.run_ids(local))
 
-    for model in (models.Run, models.MetricChunk, models.Series, models.Tag, models.Reproduction, models.Log):
+    for model in (
+        models.RunRow,
+        models.MetricChunkRow,
+        models.SeriesRow,
+        models.TagRow,
+        models.ReproductionRow,
+        models.LogRow,
+    ):
         assert count(local, model) == 0, model.__name__
 
 

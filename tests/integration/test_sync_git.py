@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 from tests.integration.test_sync import run_cli
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def test_a_snapshot_ref_pushed_to_a_bare_remote_lets_a_clone_see_the_run(
     tmp_repo.git("push", "-q", "origin", "main")
     # Uncommitted code: only the snapshot ref holds what actually ran.
     tmp_repo.gen({"train.py": "print('never committed')\n"})
-    ledger("run", "--", sys.executable, "train.py", cwd=tmp_repo.root)
+    ledger_process("run", "--", sys.executable, "train.py", cwd=tmp_repo.root)
     (run,) = runs_json(cwd=tmp_repo.root)
     snapshot = show_json(run["id"], cwd=tmp_repo.root)["run"]["snapshot"]
     team = tmp_path / "team.db"
@@ -53,7 +53,7 @@ def test_a_snapshot_ref_pushed_to_a_bare_remote_lets_a_clone_see_the_run(
     assert cloned["id"] == run["id"]
     # `ledger reproduce` comes from another change: use its dry run once it is wired in.
     if "reproduce" in ledger("--help", cwd=clone).stdout:
-        plan = ledger("reproduce", run["id"], "--dry-run", cwd=clone)
+        plan = ledger_process("reproduce", run["id"], "--dry-run", cwd=clone)
         assert "train.py" in plan.stdout + plan.stderr
 
 

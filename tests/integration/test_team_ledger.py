@@ -30,6 +30,8 @@ from ledger.core.records import Metric, NewRun, Param, RunEnd
 from ledger.read.queries import get_run, get_series, list_runs
 from ledger.store import archive, policies, transfer
 from ledger.store.engine import Store, connect
+from ledger.store.evidence import digest_of
+from ledger.store.record_rows import Bundle, read_bundle
 from ledger.store.writes import add_params, add_points, add_tags, create_run, finish_run, set_note
 from tests.helpers import ledger
 from tests.integration.test_sync import rich_run
@@ -336,7 +338,7 @@ def test_only_the_owner_marks_its_dead_run_crashed_and_others_read_on(team: Team
         assert reap_dead_runs(alice, tmp_path / "alice-spool") == [run_id]
         detail = get_run(bob, run_id)
         assert detail.summary.status == "crashed"
-        assert detail.digest == transfer.digest_of(_bundle(bob, run_id), run_id)
+        assert detail.digest == digest_of(_bundle(bob, run_id), run_id)
     finally:
         alice.close()
         bob.close()
@@ -549,7 +551,7 @@ def test_an_identical_copy_syncs_as_unchanged_and_brings_annotations(team: Team,
         assert "later" in get_run(alice, run_id).summary.tags
         digest = get_run(alice, run_id).digest
         assert digest is not None
-        assert digest == transfer.digest_of(_bundle(local, run_id), run_id)
+        assert digest == digest_of(_bundle(local, run_id), run_id)
     finally:
         local.close()
         alice.close()
@@ -574,9 +576,9 @@ def test_a_round_trip_through_sqlite_keeps_the_evidence_of_a_server_run(team: Te
         home.close()
 
 
-def _bundle(store: Store, run_id: RunId) -> transfer._Bundle:
+def _bundle(store: Store, run_id: RunId) -> Bundle:
     with store.reading() as session:
-        return transfer.read_bundle(session, [run_id])
+        return read_bundle(session, [run_id])
 
 
 def test_a_run_ended_while_the_server_was_away_is_delivered_by_its_owner_only(
@@ -602,7 +604,7 @@ def test_a_run_ended_while_the_server_was_away_is_delivered_by_its_owner_only(
         detail = get_run(alice, run_id)
         assert detail.summary.status == "finished"
         assert list(get_series(alice, run_id, "loss").steps) == [0, 1, 2, 3]
-        assert detail.digest == transfer.digest_of(_bundle(alice, run_id), run_id)
+        assert detail.digest == digest_of(_bundle(alice, run_id), run_id)
         assert not math.isnan(detail.summary.metrics["loss"])
     finally:
         alice.close()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +42,7 @@ def test_a_script_that_imports_torch_records_its_build_and_devices(tmp_repo: Tmp
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit()
 
-    ledger("run", "--", sys.executable, "train.py")
+    ledger_process("run", "--", sys.executable, "train.py")
 
     run, text = _show(tmp_repo)
     assert run["torch"] == {
@@ -61,7 +61,7 @@ def test_a_script_without_torch_records_no_devices_and_never_imports_it(tmp_repo
     tmp_repo.gen({"eval.py": NO_TORCH})
     tmp_repo.commit()
 
-    out = ledger("run", "--", sys.executable, "eval.py").stdout
+    out = ledger_process("run", "--", sys.executable, "eval.py").stdout
 
     assert "torch imported: False" in out
     run, text = _show(tmp_repo)
@@ -81,7 +81,7 @@ def test_a_sitecustomize_of_the_users_still_runs(
     )
     tmp_repo.commit()
 
-    out = ledger("run", "--", sys.executable, "train.py").stdout
+    out = ledger_process("run", "--", sys.executable, "train.py").stdout
 
     assert "user site: yes" in out
     run, _ = _show(tmp_repo)

@@ -13,7 +13,7 @@ import pytest
 
 from ledger.core import chunks
 from ledger.core.filters import parse_filter, parse_sort
-from ledger.read import list_sqlite
+from ledger.read import sqlite_snapshot
 from ledger.store import archive, writes
 from ledger.tui.readers import SnapshotReader, StoreReader
 from ledger.tui.services import StoreHandle
@@ -50,7 +50,7 @@ def readers(ledger_file: tuple[Store, Workspace]) -> Iterator[Readers]:  # noqa:
     with store.engine.begin() as conn:  # a chunk no codec reads: that sparkline loses it, nothing else
         conn.exec_driver_sql("UPDATE metric_chunks SET codec = 'zz' WHERE id = 1")
     archive.set_archived(store, [make_id("01910001")], archived=True)
-    with list_sqlite.snapshot(ws) as conn:
+    with sqlite_snapshot.snapshot(ws) as conn:
         assert conn is not None, "the stdlib path declined"
         yield SnapshotReader(conn), StoreReader(StoreHandle(store))
 

@@ -40,11 +40,9 @@ async def until(pilot: Pilot[None], ready: Callable[[], bool], *, timeout: float
 
 
 @pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    """Where the test's ledger file goes."""
-    folder = tmp_path / "ledger"
-    folder.mkdir()
-    return folder / "ledger.db"
+def ledger_path(tmp_path: Path, migrated_ledger: Callable[[Path], Path]) -> Path:
+    """The test's ledger file: empty, at the schema head."""
+    return migrated_ledger(tmp_path / "ledger" / "ledger.db")
 
 
 @pytest.fixture

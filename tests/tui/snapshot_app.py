@@ -11,11 +11,11 @@ import subprocess
 from array import array
 from typing import TYPE_CHECKING
 
-from ledger.capture.environment import Environment, Package
 from ledger.capture.log_tee import compress_log
 from ledger.core import chunks, records
 from ledger.core.ids import RunId
-from ledger.core.records import DataItem, Metric, OutputFile, Param, ParamValue
+from ledger.core.lockfile import Environment, Package
+from ledger.core.records import DataItem, Metric, OutputFile, Param
 from ledger.store import writes as recorder
 from ledger.store.engine import connect
 from ledger.tui.app import LedgerApp
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from ledger.core.param_values import ParamValue
     from ledger.store.engine import Store
 
 BASE = 1_767_225_600.0
@@ -290,7 +291,7 @@ def _run(
             ),
         )  # fmt: skip
     elif metrics:
-        with store.writing() as session:
+        with store.writing_core() as conn:
             recorder.write_final_metrics(
-                store, session, rid, [Metric(k, v, 3, "api") for k, v in metrics.items()]
+                store, conn, rid, [Metric(k, v, 3, "api") for k, v in metrics.items()]
             )

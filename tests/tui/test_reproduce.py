@@ -56,7 +56,7 @@ async def test_reproduce_from_the_ui_runs_the_recorded_interpreter_not_the_one_o
     """Started by an absolute path, with another `python` first on PATH, the UI's
     reproduction runs the interpreter the run used, and the verdict is the CLI's."""
     from ledger.store.engine import connect
-    from tests.helpers import ledger, runs_json, show_json
+    from tests.helpers import ledger_process, runs_json, show_json
     from tests.tui.snapshot_app import app_on
 
     if not reproduce_available():
@@ -66,7 +66,7 @@ async def test_reproduce_from_the_ui_runs_the_recorded_interpreter_not_the_one_o
         {"train.py": "import json, sys\njson.dump({'prefix': len(sys.prefix)}, open('metrics.json', 'w'))\n"}
     )
     tmp_repo.commit("train")
-    ledger("run", "--", "python", "train.py")
+    ledger_process("run", "--", "python", "train.py")
     original = runs_json()[0]["id"]
     other = tmp_path / "other-bin"
     other.mkdir()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ledger.core.ids import RunId
-    from ledger.core.records import ParamValue
+    from ledger.core.param_values import ParamValue
     from ledger.store.engine import Store
     from ledger.tui.app import LedgerApp
 

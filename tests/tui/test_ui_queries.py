@@ -135,7 +135,7 @@ def test_reproductions_both_ways(seeded):
 
     with seeded.writing() as session:
         session.add(
-            tables.Reproduction(
+            tables.ReproductionRow(
                 run_id=RUNS["wider"], original_id=RUNS["baseline"], matched=True, created_at=BASE
             )
         )
@@ -174,15 +174,24 @@ def test_delete_runs_takes_every_child_row_and_unused_environments(seeded):
 
     assert report.runs == 2
     with seeded.reading() as session:
-        for model in (tables.Param, tables.Metric, tables.Series, tables.Tag, tables.Log, tables.DataRef):
+        for model in (
+            tables.ParamRow,
+            tables.MetricRow,
+            tables.SeriesRow,
+            tables.TagRow,
+            tables.LogRow,
+            tables.DataRefRow,
+        ):
             left = session.scalar(
                 select(func.count())
                 .select_from(model)
                 .where(model.run_id.in_([RUNS["baseline"], RUNS["sgd"]]))
             )
             assert left == 0, model.__tablename__
-        assert session.scalar(select(func.count()).select_from(tables.MetricChunk)) > 0  # others keep theirs
-        digests = set(session.scalars(select(tables.Environment.digest)))
+        assert (
+            session.scalar(select(func.count()).select_from(tables.MetricChunkRow)) > 0
+        )  # others keep theirs
+        digests = set(session.scalars(select(tables.EnvironmentRow.digest)))
     assert len(digests) == 1  # ENV_A was only used by the deleted runs
 
 

@@ -22,7 +22,7 @@ from ledger.commits.runs import (
 from ledger.core.config import Config
 from ledger.core.ids import new_run_id
 from ledger.core.records import DataItem, Metric, NewRun, Param
-from ledger.git.batch import SNAPSHOT_REF_PREFIX, glob_regex, parse_commit
+from ledger.git.batch import glob_regex, parse_commit
 from ledger.read import queries
 
 if TYPE_CHECKING:
@@ -155,12 +155,6 @@ def test_parse_commit() -> None:
     head = parse_commit(raw)
 
     assert (head.tree, head.committed_at) == ("6a05467587a22077b91c27b079ceff036721e192", 1_700_000_123)
-
-
-def test_snapshot_ref_prefix_matches_ledger_git() -> None:
-    from ledger.git.snapshot import SNAPSHOT_REF_PREFIX as EXPECTED
-
-    assert SNAPSHOT_REF_PREFIX == EXPECTED
 
 
 def commit_run(sha: str | None, *, at: float = 1_700_000_000.0, **fields: object) -> CommitRun:

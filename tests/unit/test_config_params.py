@@ -119,17 +119,39 @@ def test_folder_configs(path: str, expected: bool) -> None:
 def test_references_to_keys_of_the_same_config_are_resolved(tmp_path: Path) -> None:
     (tmp_path / "hparams.yaml").write_text(
         "optimizer:\n  lr: 0.01\nscheduler:\n  lr: ${optimizer.lr}\n"
-        "a: ${b}\nb: ${a}\npath: ${paths.data_dir}/x\nenv: ${oc.env:HOME}\n"
+        "a: ${b}\nb: ${a}\npath: ${paths.data_dir}/x\nstamp: ${now:%Y}\nnote: lr ${optimizer.lr}\n"
     )
     errors: list[str] = []
 
     params = {p.key: p.value for p in read_config(tmp_path / "hparams.yaml", "hparams.yaml", errors)}
 
     assert params["scheduler.lr"] == 0.01
-    # A cycle, a reference inside a longer text, a resolver: kept as written.
-    assert params["a"] == "${a}"
+    assert params["note"] == "lr 0.01"
+    # A cycle, a key the file does not have, a resolver OmegaConf alone has: kept as written.
+    assert params["a"] == "${b}"
+    assert params["b"] == "${a}"
     assert params["path"] == "${paths.data_dir}/x"
-    assert params["env"] == "${oc.env:HOME}"
+    assert params["stamp"] == "${now:%Y}"
+    assert errors == []
+
+
+def test_malformed_nested_escaped_and_endless_interpolations_are_kept_as_written(tmp_path: Path) -> None:
+    chain = "".join(f"k{n}: ${{k{n + 1}}}\n" for n in range(2000)) + "k2000: 1\n"
+    (tmp_path / "hparams.yaml").write_text(
+        "lr: 0.1\nopen: ${lr\nnested: ${oc.env:LEDGER_TEST_UNSET_VAR,${lr}}\n"
+        "escaped: \\${lr}\nempty: ${}\nself: ${self}\n" + chain
+    )
+    errors: list[str] = []
+
+    params = {p.key: p.value for p in read_config(tmp_path / "hparams.yaml", "hparams.yaml", errors)}
+
+    assert params["open"] == "${lr"
+    assert params["nested"] == "${oc.env:LEDGER_TEST_UNSET_VAR,${lr}}"
+    assert params["escaped"] == "\\${lr}"
+    assert params["empty"] == "${}"
+    assert params["self"] == "${self}"
+    assert params["k0"] == "${k1}"  # too long a chain: kept, not a crash
+    assert params["k1990"] == 1
     assert errors == []
 
 

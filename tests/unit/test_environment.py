@@ -15,14 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.capture.environment import (
-    Environment,
-    Package,
-    capture_environment,
-    diff_environments,
-    normalize_name,
-)
+from ledger.capture.environment import capture_environment, normalize_name
 from ledger.core.errors import StoreError
+from ledger.core.lockfile import Environment, Package, diff_environments
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -274,3 +274,108 @@ def test_rows_lightning_kept_when_it_rewrote_the_header_are_still_the_earlier_ru
     rows = own_rows(parse_csv_rows(path.read_bytes()), [parse_csv_rows(before)])
 
     assert rows == [{"epoch": "1", "lr": "0.1", "step": "2", "train_loss": "0.3"}]
+
+
+def _tensorboard_scalars(folder: Path, steps: int) -> Path:
+    """An event file of `add_scalar` events from TensorBoard's own writer."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(folder))
+    for step in range(steps):
+        for tag in ("train/loss", "lr"):
+            value = summary_pb2.Summary.Value(tag=tag, simple_value=1.0 / (step + 1))
+            summary = summary_pb2.Summary(value=[value])
+            writer.add_event(event_pb2.Event(wall_time=1e9 + step, step=step, summary=summary))
+    writer.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def _record_starts(raw: bytes) -> list[int]:
+    starts, pos = [], 0
+    while pos < len(raw):
+        starts.append(pos)
+        pos += 16 + struct.unpack_from("<Q", raw, pos)[0]
+    return starts
+
+
+def test_a_flipped_bit_in_any_record_header_is_a_problem_naming_the_file(tmp_path: Path) -> None:
+    """Every bit of the length and of its CRC, in a record whose header repeats the one
+    of the records before it (a header already checked must be checked again)."""
+    path = _tensorboard_scalars(tmp_path, 6)
+    name = path.relative_to(tmp_path).as_posix()
+    pristine = path.read_bytes()
+    starts = _record_starts(pristine)
+    at = starts[10]  # step 4's `lr` (the first record is the file version): as long as step 3's
+    assert pristine[at : at + 12] == pristine[starts[8] : starts[8] + 12]
+    intact = read_framework_logs(tmp_path, [name], since=0.0, copies={}).series[name]
+
+    for byte in range(12):
+        for bit in range(8):
+            raw = bytearray(pristine)
+            raw[at + byte] ^= 1 << bit
+            path.write_bytes(bytes(raw))
+
+            found = read_framework_logs(tmp_path, [name], since=0.0, copies={})
+
+            assert found.problems == [
+                f"{name}: corrupt record header at byte {at}; the rest is unreadable"
+            ], (byte, bit)
+            series = found.series[name]
+            assert list(series["train/loss"].steps) == [0, 1, 2, 3, 4], (byte, bit)
+            assert list(series["lr"].steps) == [0, 1, 2, 3], (byte, bit)
+            assert list(series["lr"].values) == list(intact["lr"].values)[:4]
+
+
+def test_a_flipped_bit_in_any_scalar_records_data_drops_that_record_alone(tmp_path: Path) -> None:
+    """Checked together, the CRCs of the scalar records still find the one damaged record."""
+    path = _tensorboard_scalars(tmp_path, 6)
+    pristine = path.read_bytes()
+    starts = _record_starts(pristine)
+    at = starts[10]
+    length = struct.unpack_from("<Q", pristine, at)[0]
+
+    for byte in range(12, 16 + length):
+        raw = bytearray(pristine)
+        raw[at + byte] ^= 0x10
+        path.write_bytes(bytes(raw))
+
+        found, problems = read_event_scalars(path, since=1e9)
+
+        assert problems == ["1 damaged record(s) skipped"], byte
+        assert list(found["lr"].steps) == [0, 1, 2, 3, 5], byte
+        assert list(found["train/loss"].steps) == list(range(6)), byte
+
+
+def test_scalar_events_read_as_tensorboards_own_loader_reads_them(tmp_path: Path) -> None:
+    """Steps of every varint length, long and non-ASCII tags, through the shortcut for
+    torch's scalar events, against TensorBoard's reader of the same file."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(tmp_path))
+    steps = (0, 1, 127, 128, 200, 16383, 16384, 2**21, 2**40, -5)
+    tags = ("a", "train/loss", "é/" + "x" * 100, "y" * 130)
+    for n, step in enumerate(steps):
+        for tag in tags:
+            value = summary_pb2.Summary.Value(tag=tag, simple_value=n / 7 - len(tag))
+            summary = summary_pb2.Summary(value=[value])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n / 3, step=step, summary=summary))
+    writer.close()
+    path = next(tmp_path.glob("events.out.tfevents.*"))
+    expected: dict[str, list[tuple[int, int, float]]] = {}
+    for event in EventFileLoader(str(path)).Load():
+        for value in event.summary.value:
+            number = value.simple_value if value.HasField("simple_value") else value.tensor.float_val[0]
+            expected.setdefault(value.tag, []).append((event.step, int(event.wall_time * 1000), number))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert {
+        tag: list(zip(p.steps, p.times_ms, p.values, strict=True)) for tag, p in found.items()
+    } == expected
+    assert set(found) == set(tags)

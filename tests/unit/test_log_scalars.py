@@ -7,8 +7,9 @@ import zlib
 
 import pytest
 
-from ledger.capture.log_scalars import MAX_KEYS, compile_patterns, read_log_scalars, read_stored_log
+from ledger.capture.log_scalars import MAX_KEYS, read_log_scalars, read_stored_log
 from ledger.capture.log_tee import compress_log
+from ledger.core.log_patterns import compile_patterns
 
 
 def series(text: str, **kwargs: object) -> dict[str, list[tuple[int, float]]]:

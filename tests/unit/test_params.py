@@ -7,21 +7,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.capture.params import (
-    flatten,
-    from_row,
-    merge_params,
-    params_from,
-    parse_argv_params,
-    read_params_file,
-    to_row,
-)
+from ledger.capture.params import flatten, merge_params, params_from, parse_argv_params, read_params_file
+from ledger.core.param_values import from_row, to_row
 from ledger.core.records import Param
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger.core.records import ParamValue
+    from ledger.core.param_values import ParamValue
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

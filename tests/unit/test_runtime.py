@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.capture.environment import Environment
-from ledger.capture.runtime import TorchRuntime, describe
+from ledger.core.lockfile import Environment
+from ledger.core.torch_runtime import TorchRuntime, describe
 
 
 def _env(torch: str | None, cuda: str | None) -> Environment:

@@ -28,9 +28,9 @@ from ledger.tui.widgets.text_view import TextView
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from ledger.capture.environment import EnvDiff
     from ledger.core.chunks import Points
     from ledger.core.ids import RunId
+    from ledger.core.lockfile import EnvDiff
     from ledger.read.diff import Row, RunsDiff
 
 

@@ -11,11 +11,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ledger.core.errors import LedgerError
+from ledger.core.urls import sqlite_url
+from ledger.tui.app_base import AppBase
+from ledger.tui.screens.runs import RunsScreen
+from ledger.tui.services import StoreHandle
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from ledger.tui.app import LedgerApp
+    from ledger.store.engine import Store
+
 
 WELCOME = """\
 No ledger here yet.
@@ -46,11 +51,9 @@ class NoLedgerScreen(Screen[None]):
         self.set_interval(self._app.services.poll_interval, self._check)
 
     @property
-    def _app(self) -> LedgerApp:
-        from ledger.tui.app import LedgerApp
-
+    def _app(self) -> AppBase:
         app = self.app
-        if not isinstance(app, LedgerApp):
+        if not isinstance(app, AppBase):
             raise TypeError("NoLedgerScreen runs inside LedgerApp")
         return app
 
@@ -61,11 +64,19 @@ class NoLedgerScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def _open(self) -> None:
-        from ledger.store.engine import connect
+        from ledger.store.engine import connect  # SQLAlchemy: only once the first run made the ledger
 
         path = self._app.services.ledger_file
+        if path is None:
+            return
         try:
-            store = connect(f"sqlite:///{path}")
+            store = connect(sqlite_url(path))
         except LedgerError:
             return  # still being created by the first run; the next tick tries again
-        self.app.call_from_thread(self._app.ledger_opened, store)
+        self.app.call_from_thread(self._opened, store)
+
+    def _opened(self, store: Store) -> None:
+        """The first run created the ledger: show it."""
+        app = self._app
+        app.ledger = StoreHandle(store)
+        app.switch_screen(RunsScreen(app.initial_filter))

@@ -30,6 +30,7 @@ from ledger.core.verdict import DID_NOT_MATCH, EXIT_CODES, INCONCLUSIVE, MATCHED
 from ledger.tui.widgets.text_view import TextView
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from textual.app import ComposeResult
@@ -70,9 +71,11 @@ class ReproduceScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close / stop")]
 
-    def __init__(self, run_id: RunId) -> None:
+    def __init__(self, run_id: RunId, *, runs_changed: Callable[[], None]) -> None:
         super().__init__()
         self.run_id = run_id
+        self.runs_changed = runs_changed
+        """Called when the reproduction has recorded its run: the screens showing runs reload."""
         self.argv = [sys.executable, "-m", "ledger.reproduce.command", run_id]
         self.state = "planning"
         self._process: subprocess.Popen[str] | None = None
@@ -200,11 +203,7 @@ class ReproduceScreen(ModalScreen[None]):
         if message.code == EXIT_CODES[MATCHED]:
             self.query_one(ProgressBar).update(progress=5, total=5)
         self.query_one("#close", Button).focus()
-        from ledger.tui.screens.run_actions import RunActionsScreen
-
-        for screen in self.app.screen_stack:
-            if isinstance(screen, RunActionsScreen):
-                screen.runs_changed()
+        self.runs_changed()
 
     def action_close(self) -> None:
         """Close; while running, the first press stops the reproduction."""

@@ -13,20 +13,15 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from ledger.core.errors import LedgerError
+from ledger.tui.app_base import AppBase
 from ledger.tui.messages import RunsEdited, WorkFailed
 from ledger.tui.screens.confirm import ConfirmScreen
 from ledger.tui.screens.prompt import NoteScreen, PromptScreen
+from ledger.tui.screens.reproduce import ReproduceScreen
 
 if TYPE_CHECKING:
     from ledger.core.ids import RunId
     from ledger.store.engine import Store
-    from ledger.tui.app import LedgerApp
-
-
-def _app_class() -> type[LedgerApp]:
-    from ledger.tui.app import LedgerApp
-
-    return LedgerApp
 
 
 def reproduce_available() -> bool:
@@ -40,7 +35,7 @@ def reproduce_available() -> bool:
 class RunActionsScreen(Screen[None]):
     """A screen whose actions apply to `target_ids()`; subclasses say which runs."""
 
-    app = getters.app(_app_class)
+    app = getters.app(AppBase)
 
     def current_id(self) -> RunId | None:
         """The highlighted run (note, copy and reproduce apply to it)."""
@@ -144,20 +139,21 @@ class RunActionsScreen(Screen[None]):
 
     def action_reproduce(self) -> None:
         """Plan, confirm and run `ledger reproduce` for the highlighted run."""
-        from ledger.tui.screens.reproduce import ReproduceScreen
-
         run_id = self.current_id()
         if run_id is not None and self.check_action("reproduce", ()):
-            self.app.push_screen(ReproduceScreen(run_id))
+            self.app.push_screen(ReproduceScreen(run_id, runs_changed=self._reload_all))
 
     # -- messages --------------------------------------------------------------------
 
     def on_runs_edited(self, message: RunsEdited) -> None:
         """Say what changed, then let every screen showing runs reload."""
         self.notify(message.summary)
+        self._reload_all(deleted=message.deleted)
+
+    def _reload_all(self, *, deleted: tuple[str, ...] = ()) -> None:
         for screen in self.app.screen_stack:
             if isinstance(screen, RunActionsScreen):
-                screen.runs_changed(deleted=message.deleted)
+                screen.runs_changed(deleted=deleted)
 
     def runs_changed(self, *, deleted: tuple[str, ...] = ()) -> None:
         """Reload after runs were edited (subclasses reload what they show)."""

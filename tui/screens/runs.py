@@ -20,7 +20,9 @@ from ledger.tui.messages import ColumnsResolved, CountLoaded, LedgerPolled, Page
 from ledger.tui.readers import StoreReader
 from ledger.tui.runs_loader import Query, RowSource
 from ledger.tui.runs_status import empty_text, status_line
+from ledger.tui.screens.column_chooser import ColumnChooser
 from ledger.tui.screens.run_actions import RunActionsScreen
+from ledger.tui.screens.sort_picker import SortPicker
 from ledger.tui.settings import UiSettings, load_settings, save_settings
 from ledger.tui.type_ahead import open_box
 from ledger.tui.widgets.filter_bar import FilterBar
@@ -281,7 +283,7 @@ class RunsScreen(RunActionsScreen):
 
     def on_runs_table_row_opened(self, message: RunsTable.RowOpened) -> None:
         """Enter on a run: its detail."""
-        from ledger.tui.screens.detail import RunDetailScreen
+        from ledger.tui.screens.detail import RunDetailScreen  # after the first paint (`_prewarm`)
 
         self.app.push_screen(RunDetailScreen(RunId(message.key)))
 
@@ -328,7 +330,7 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _check_ledger(self, *, housekeeping: bool) -> None:
-        from ledger.read import windows as ui_queries
+        from ledger.read import windows as ui_queries  # SQLAlchemy: in workers, after the first paint
 
         ws = self.app.services.workspace
         if housekeeping and ws is not None:
@@ -372,7 +374,7 @@ class RunsScreen(RunActionsScreen):
 
     def action_diff(self) -> None:
         """Compare the marked runs side by side (the first marked is the baseline)."""
-        from ledger.tui.screens.diff import DiffScreen
+        from ledger.tui.screens.diff import DiffScreen  # after the first paint (`_prewarm`)
 
         marked = self.table.marked
         if len(marked) < 2:
@@ -386,14 +388,12 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def _open_sort_picker(self) -> None:
-        from ledger.read import windows as ui_queries
+        from ledger.read import windows as ui_queries  # SQLAlchemy: in workers, after the first paint
 
         catalog = ui_queries.key_catalog(self.store)
         self.app.call_from_thread(self._push_sort_picker, catalog)
 
     def _push_sort_picker(self, catalog: KeyCatalog) -> None:
-        from ledger.tui.screens.sort_picker import SortPicker
-
         if self.query_state is None:
             return
         choices = self.query_state.columns.sort_choices(params=catalog.params, metrics=catalog.metrics)
@@ -437,14 +437,12 @@ class RunsScreen(RunActionsScreen):
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def _open_column_chooser(self) -> None:
-        from ledger.read import windows as ui_queries
+        from ledger.read import windows as ui_queries  # SQLAlchemy: in workers, after the first paint
 
         catalog = ui_queries.key_catalog(self.store)
         self.app.call_from_thread(self._push_column_chooser, catalog)
 
     def _push_column_chooser(self, catalog: KeyCatalog) -> None:
-        from ledger.tui.screens.column_chooser import ColumnChooser
-
         if self.query_state is None:
             return
         shown = self.query_state.columns

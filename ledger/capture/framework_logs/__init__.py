@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import posixpath
 import re
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.capture.framework_logs import rows as row_logs
 from ledger.capture.framework_logs.tfevents import read_event_scalars
 from ledger.capture.metrics_files import read_metrics_file
+from ledger.core.chunks import Points
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from ledger.core.chunks import Points
 
 TRAINER_STATE = "trainer_state.json"
 RESULTS = ("all_results.json", "eval_results.json", "train_results.json")
 """The Trainer's final values; `all_results.json` holds the other two's together."""
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+HP_METRIC = "hp_metric"
 COPIED_FILES = 20
 """Row logs copied when a run starts: the most recently written."""
 COPY_MAX_BYTES = 64 * 1024 * 1024
@@ -85,6 +87,7 @@ def read_framework_logs(
             if _is_events(name):
                 series, problems = read_event_scalars(root / name, since=since)
                 found.problems.extend(f"{name}: {p}" for p in problems)
+                _drop_placeholder(series)
             elif base == TRAINER_STATE:
                 if name not in states.values():
                     continue  # an older checkpoint's copy of the same history
@@ -116,6 +119,7 @@ def read_framework_logs(
         if series:
             found.series[name] = series
     _drop_copies(found.series)
+    _drop_trainer_copies(found.series, states)
     return found
 
 
@@ -152,6 +156,58 @@ def _drop_copies(series: dict[str, dict[str, Points]]) -> None:
                 del series[name][key]
                 if not series[name]:
                     del series[name]
+
+
+def _drop_trainer_copies(series: dict[str, dict[str, Points]], states: Mapping[str, str]) -> None:
+    """Keep the Trainer's own names for what its TensorBoard callback copied: it logs
+    each `log_history` entry again as a scalar, renamed (`eval_loss` as `eval/loss`,
+    `test_x` as `test/x`, others as `train/x`). A copy is dropped when it has the same
+    steps and values as the Trainer's series; a tag the Trainer has no series for, or
+    one with other values, stays. Only event files inside the folder that holds the
+    Trainer's output folder are compared (its default `logging_dir` is `<output>/runs/`,
+    and scripts often put it beside: `./results` and `./logs`)."""
+    for folder, state in states.items():
+        trainer = series.get(state)
+        if not trainer:
+            continue
+        around = posixpath.dirname(folder)
+        for name in [n for n in series if _is_events(n) and (not around or n.startswith(f"{around}/"))]:
+            for tag, points in list(series[name].items()):
+                key = _trainer_key(tag)
+                if key in trainer and _same_points(trainer[key], points):
+                    del series[name][tag]
+            if not series[name]:
+                del series[name]
+
+
+def _trainer_key(tag: str) -> str:
+    """The `log_history` key a tag of transformers' TensorBoard callback stands for."""
+    group, slash, key = tag.partition("/")
+    if not slash or not key:
+        return ""
+    if group == "train":
+        return key
+    return f"{group}_{key}" if group in ("eval", "test") else ""
+
+
+def _drop_placeholder(series: dict[str, Points]) -> None:
+    """Lightning's TensorBoard logger writes `hp_metric` = -1 at step 0 whenever it logs
+    hyperparameters without a metric (a slot for the hparams view to fill): no
+    measurement. A value the user logs as `hp_metric` stays."""
+    points = series.get(HP_METRIC)
+    if points is None:
+        return
+    kept = [
+        i for i, (s, v) in enumerate(zip(points.steps, points.values, strict=True)) if (s, v) != (0, -1.0)
+    ]
+    if not kept:
+        del series[HP_METRIC]
+    elif len(kept) < len(points):
+        series[HP_METRIC] = Points(
+            array("q", (points.steps[i] for i in kept)),
+            array("q", (points.times_ms[i] for i in kept)),
+            array("d", (points.values[i] for i in kept)),
+        )
 
 
 def _same_points(a: Points, b: Points) -> bool:

@@ -13,18 +13,19 @@ data is an `Event` protobuf; the few fields read here are decoded by hand:
 torch's `SummaryWriter` (and Lightning's TensorBoard logger) write `simple_value`;
 TensorFlow 2 summaries write a scalar-shaped `tensor`. Histograms, images and text are
 skipped. The length's CRC is checked on every record (a wrong one means the framing
-is lost, so reading stops there); the data's CRC on every record a scalar is read from.
-Damage keeps what was read before it and becomes a capture problem.
+is lost, so reading stops there); the data's CRC on every record a scalar is read from
+and on every small one (`ALWAYS_CHECKED`). Damage keeps what was read before it and
+becomes a capture problem; a record that decodes as nothing known but whose CRC is
+right is another kind of event, skipped.
 """
 
 from __future__ import annotations
 
-import re
 import struct
 from array import array
 from typing import TYPE_CHECKING
 
-from ledger.capture.framework_logs.crc32c import masked_crc32c
+from ledger.capture.framework_logs.crc32c import all_match, masked_crc32c
 from ledger.core.chunks import Points
 
 if TYPE_CHECKING:
@@ -34,13 +35,15 @@ _LENGTH = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 _FLOAT = struct.Struct("<f")
-
-_SIMPLE = re.compile(
-    rb"\x09(.{8})(?:\x10([\x80-\xff]{0,9}[\x00-\x7f]))?\x2a([\x00-\x7f])\x0a([\x00-\x7f])\x0a([\x00-\x7f])",
-    re.DOTALL,
-)
-"""The start of the event torch's `add_scalar` writes (wall time, step, a summary with
-one short-tagged `simple_value`), read without the general decoder: most events are these."""
+_WALL = struct.Struct("<xd")
+ALWAYS_CHECKED = 1024
+"""Bytes up to which a record's CRC is checked though no scalar is read from it: a
+scalar event a flipped bit made unrecognisable must not vanish unreported. Bigger
+records (histograms, images, graphs: most of a training run's bytes) are not hashed."""
+_MAX_WALL_TIME = 9e15
+"""Seconds beyond which a wall time is damage (and would not fit the milliseconds column)."""
+_UNSEEN = Points(array("q"), array("q"), array("d"))
+"""Stands for a shape not looked at yet (None: looked at, not a scalar's)."""
 
 _NUMERIC = {1: ("f", 4), 2: ("d", 8), 3: ("i", 4), 9: ("q", 8), 4: ("B", 1), 5: ("h", 2), 6: ("b", 1)}
 """TensorFlow dtypes a scalar can have: float, double, int32, int64, uint8, int16, int8."""
@@ -49,66 +52,138 @@ _NUMERIC = {1: ("f", 4), 2: ("d", 8), 3: ("i", 4), 9: ("q", 8), 4: ("B", 1), 5: 
 def read_event_scalars(path: Path, *, since: float | None = None) -> tuple[dict[str, Points], list[str]]:
     """Every scalar in an event file logged at or after `since` (wall time), by tag."""
     raw = path.read_bytes()
+    found, problems, records, masked = _read(raw, since, each=False)
+    if not all_match(records, masked):
+        found, problems, _, _ = _read(raw, since, each=True)
+    return found, problems
+
+
+def _read(
+    raw: bytes, since: float | None, *, each: bool
+) -> tuple[dict[str, Points], list[str], list[bytes], array[int]]:
+    """The scalars, the problems, and the records of the common scalar event with their
+    CRCs, left to be checked together unless `each` (then every record is checked alone,
+    to find the damaged ones once the check together failed).
+
+    Most events are the one torch's `add_scalar` writes: wall time, step, a summary of
+    one `simple_value`. Its bytes after the step are the same for every event of a tag,
+    so they are looked up rather than decoded (`_simple_points`); the others go through
+    the general decoder and are checked alone. A record header is checked once per
+    distinct header: the whole twelve bytes are the key, so a header with a flipped
+    byte is checked anew. A scalar record older than `since` is CRC-checked all the
+    same: a damaged wall time must not make a record vanish unreported.
+    """
     found: dict[str, Points] = {}
     problems: list[str] = []
+    records: list[bytes] = []
+    masked = array("I")
     bad_data = 0
-    length_ok: set[bytes] = set()
+    headers: dict[bytes, int] = {}
+    shapes: dict[bytes, Points | None] = {}
+    add_record, add_masked = records.append, masked.append
     pos, end = 0, len(raw)
     while pos < end:
-        if end - pos < 12:
-            problems.append(f"truncated after {pos} bytes")
-            break
         head = raw[pos : pos + 12]
-        length, length_crc = _LENGTH.unpack(head)
-        if head[:8] not in length_ok:
+        length = headers.get(head)
+        if length is None:
+            if len(head) < 12:
+                problems.append(f"truncated after {pos} bytes")
+                break
+            length, length_crc = _LENGTH.unpack(head)
             if masked_crc32c(head[:8]) != length_crc:
                 problems.append(f"corrupt record header at byte {pos}; the rest is unreadable")
                 break
-            length_ok.add(head[:8])
-        stop = pos + 12 + length
+            headers[head] = length
+        start = pos + 12
+        stop = start + length
         if stop + 4 > end:
             problems.append(f"truncated after {pos} bytes")
             break
-        data = raw[pos + 12 : stop]
         pos = stop + 4
+        data = raw[start:stop]
+        points = None
+        if length > 16 and data[0] == 0x09 and data[9] == 0x10:
+            if data[10] < 0x80:
+                step, after = data[10], 11
+            elif data[11] < 0x80:
+                step, after = data[10] & 0x7F | data[11] << 7, 12
+            else:
+                try:
+                    number, after = _varint(data, 10)
+                except (ValueError, IndexError):
+                    number, after = 0, length
+                step = _signed(number)
+            shape = data[after:-4]
+            points = shapes.get(shape, _UNSEEN)
+            if points is _UNSEEN:
+                points = shapes[shape] = _simple_points(shape, found)
+        if points is not None:
+            wall_time = _WALL.unpack_from(data)[0]
+            if not -_MAX_WALL_TIME < wall_time < _MAX_WALL_TIME or (
+                each and masked_crc32c(data) != _U32.unpack_from(raw, stop)[0]
+            ):
+                bad_data += 1
+                continue
+            if not each:
+                add_record(data)
+                add_masked(_U32.unpack_from(raw, stop)[0])
+            if since is None or wall_time >= since:
+                points.steps.append(step)
+                points.times_ms.append(int(wall_time * 1000))
+                points.values.append(_FLOAT.unpack_from(data, length - 4)[0])
+            continue
         try:
             wall_time, step, values = _event(data)
         except (ValueError, IndexError, struct.error):
+            wall_time, step, values = 0.0, 0, []
+        if not values and length > ALWAYS_CHECKED:
+            continue
+        if (
+            not -_MAX_WALL_TIME < wall_time < _MAX_WALL_TIME
+            or masked_crc32c(data) != _U32.unpack_from(raw, stop)[0]
+        ):
             bad_data += 1
             continue
-        if not values or (since is not None and wall_time < since):
+        if not values:
             continue
-        if masked_crc32c(data) != _U32.unpack_from(raw, stop)[0]:
-            bad_data += 1
+        if since is not None and wall_time < since:
             continue
-        for tag, value in values:
-            points = found.get(tag)
+        for name, value in values:
+            points = found.get(name)
             if points is None:
-                points = found[tag] = Points(array("q"), array("q"), array("d"))
+                points = found[name] = Points(array("q"), array("q"), array("d"))
             points.steps.append(step)
             points.times_ms.append(int(wall_time * 1000))
             points.values.append(value)
     if bad_data:
         problems.append(f"{bad_data} damaged record(s) skipped")
-    return found, problems
+    return {tag: points for tag, points in found.items() if points.steps}, problems, records, masked
+
+
+def _simple_points(shape: bytes, found: dict[str, Points]) -> Points | None:
+    """The series of the tag of a scalar event's bytes between its step and its float,
+    when they are a summary of one `simple_value` (`\x2a S \x0a V \x0a T <tag> \x15`)."""
+    size = len(shape) - 7
+    if not (
+        0 < size < 0x77
+        and shape[0] == 0x2A
+        and shape[1] == size + 9
+        and shape[2] == 0x0A
+        and shape[3] == size + 7
+        and shape[4] == 0x0A
+        and shape[5] == size
+        and shape[-1] == 0x15
+    ):
+        return None
+    tag = shape[6:-1].decode("utf-8", "replace")
+    points = found.get(tag)
+    if points is None:
+        points = found[tag] = Points(array("q"), array("q"), array("d"))
+    return points
 
 
 def _event(data: bytes) -> tuple[float, int, list[tuple[str, float]]]:
     """(wall_time, step, [(tag, value)]) of one Event."""
-    m = _SIMPLE.match(data)
-    if m is not None:
-        summary, value, tag = m.group(3)[0], m.group(4)[0], m.group(5)[0]
-        start = m.end()
-        if (
-            summary == value + 2
-            and value == tag + 7
-            and len(data) == start + tag + 5
-            and data[start + tag] == 0x15
-        ):
-            step = _signed(_varint(m.group(2), 0)[0]) if m.group(2) else 0
-            number = _FLOAT.unpack_from(data, start + tag + 1)[0]
-            name = data[start : start + tag].decode("utf-8", "replace")
-            return _DOUBLE.unpack(m.group(1))[0], step, [(name, number)]
     wall_time, step = 0.0, 0
     values: list[tuple[str, float]] = []
     for field, wire, number, value in _fields(data):

@@ -1,25 +1,32 @@
-"""Parse the one filter language of `ledger list` and the TUI filter box into an AST."""
+"""Read filter and sort text into the AST: a tokenizer and a recursive-descent parser."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-from typing import Literal, TypeAlias, assert_never
+from datetime import UTC, datetime
 
 from ledger.core.errors import FilterSyntaxError
-
-Scope: TypeAlias = Literal["metrics", "params", "run"]
-Op: TypeAlias = Literal["=", "!=", "<", "<=", ">", ">=", "~", "!~"]
-Value: TypeAlias = float | int | str | bool | None
-
-RUN_FIELDS = (
-    "id", "name", "status", "branch", "commit", "source",
-    "host", "user", "exit_code", "duration", "started",
-)  # fmt: skip
-"""Run attributes a filter or sort key names without a `metrics.`/`params.` scope."""
-STATUSES = ("running", "finished", "failed", "crashed", "interrupted")
+from ledger.core.filters.nodes import (
+    RUN_FIELDS,
+    STATUSES,
+    And,
+    Compare,
+    Expr,
+    Field,
+    HasKey,
+    HasTag,
+    Not,
+    Op,
+    Or,
+    Scope,
+    SortKey,
+    Text,
+    Value,
+)
+from ledger.core.filters.printer import format_field
+from ledger.core.filters.words import KEY_RE, KEYWORDS, NUMBER, literal, quote
 
 _SCOPES: dict[str, Scope] = {
     "metrics": "metrics", "metric": "metrics", "m": "metrics",
@@ -30,7 +37,6 @@ _OPS: dict[str, Op] = {
     ">": ">", ">=": ">=", "~": "~", "!~": "!~",
 }  # fmt: skip
 _SYMBOLS = {"&&": "and", "||": "or", "!": "not", "(": "(", ")": ")"}
-_KEYWORDS = ("and", "or", "not")
 _TERMS = (
     "tag", "has", "status", "name", "branch", "commit",
     "source", "host", "user", "id", "exit_code",
@@ -38,7 +44,6 @@ _TERMS = (
 _NUMERIC_RUN_FIELDS = ("exit_code", "duration", "started")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
-_QUOTING = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _MAX_DEPTH = 64
 """Parenthesis nesting limit, so that no input can exhaust the Python stack."""
 MAX_TERMS = 10_000
@@ -52,89 +57,10 @@ _UNUSABLE_RE = re.compile(r"[\x00\ud800-\udfff]")
 """NUL, which PostgreSQL text cannot hold, and the lone surrogates of undecodable bytes."""
 _FIELDS_HINT = "fields: metrics.<key>, params.<key>, " + ", ".join(RUN_FIELDS)
 
-_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_NUMBER_RE = re.compile(rf"[+-]?{_NUMBER}|[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
-_DURATION_RE = re.compile(rf"({_NUMBER})(ms|s|m|h|d)?", re.IGNORECASE)
-_KEY_RE = re.compile(r"[\w/.-]+")
-_BARE_RE = re.compile(r"[^\s()\"'`=!<>~&|:]+")
+_DURATION_RE = re.compile(rf"({NUMBER})(ms|s|m|h|d)?", re.IGNORECASE)
 _TOKEN_RE = re.compile(r"\s+|(==|!=|<=|>=|!~|&&|\|\||[=<>~!()])|([\"'`])|[^\s()\"'`=!<>~&|]+")
 _STRING_RES = {q: re.compile(rf"{q}((?:[^{q}\\]|\\.)*){q}", re.DOTALL) for q in "\"'`"}
 _DIRECTION_RE = re.compile(r":(asc|desc)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """A metric or param key, or a run attribute (`scope="run"`, one of RUN_FIELDS)."""
-
-    scope: Scope
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    """`field op value`; `~`/`!~` take a str glob in which only `*` and `?` are special.
-
-    Run attributes arrive normalised so the SQL compiler never parses text: `duration`
-    as float seconds, `started` as a float UTC timestamp, `exit_code` as int, `status`
-    lower-cased and known. `None` (typed `null`) only meets `=` and `!=`.
-    """
-
-    field: Field
-    op: Op
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class HasTag:
-    """The run carries exactly this tag (`tag:baseline`)."""
-
-    tag: str
-
-
-@dataclass(frozen=True, slots=True)
-class HasKey:
-    """The run logged this metric or param at all, whatever its value (`has:m.acc`)."""
-
-    field: Field
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A lone word: the run name contains it, case-insensitively, as in a search box."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    """Every item holds; the parser flattens, so no item is itself an And."""
-
-    items: tuple[Expr, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    """Some item holds; the parser flattens, so no item is itself an Or."""
-
-    items: tuple[Expr, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """The item does not hold."""
-
-    item: Expr
-
-
-Expr: TypeAlias = Compare | HasTag | HasKey | Text | And | Or | Not
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    """One `--sort` key."""
-
-    field: Field
-    descending: bool = False
 
 
 def parse_filter(text: str) -> Expr | None:
@@ -167,45 +93,6 @@ def parse_sort(text: str) -> SortKey:
         raise parser.fail(f"unexpected {extra.text!r}", extra.pos)
     descending = direction[1].lower() == "desc" if direction else dash is not None
     return SortKey(field, descending=descending)
-
-
-def to_text(expr: Expr) -> str:
-    """Print an AST canonically, so that parsing the result gives the same AST back.
-
-    Only the tests call it for now: the round trip is how they hold the parser to
-    one reading of every filter.
-    """
-    match expr:
-        case And(items):
-            return " and ".join(_wrap(item, loose=(Or,)) for item in items)
-        case Or(items):
-            return " or ".join(to_text(item) for item in items)
-        case Not(item):
-            return f"not {_wrap(item, loose=(And, Or))}"
-        case Compare(field, op, value):
-            return f"{_format_field(field)} {op} {_format_value(field, value)}"
-        case HasTag(tag):
-            return f"tag:{_format_str(tag)}"
-        case HasKey(field):
-            return f"has:{_format_field(field)}"
-        case Text(text):
-            return _format_str(text)
-    assert_never(expr)
-
-
-def fields_used(expr: Expr) -> tuple[Field, ...]:
-    """The distinct metrics and params fields an expression reads, in order.
-
-    The SQL compiler joins exactly these; the TUI shows them as columns.
-    """
-    if isinstance(expr, And | Or):
-        nested = (field for item in expr.items for field in fields_used(item))
-        return tuple(dict.fromkeys(nested))
-    if isinstance(expr, Not):
-        return fields_used(expr.item)
-    if isinstance(expr, Compare | HasKey) and expr.field.scope != "run":
-        return (expr.field,)
-    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +157,7 @@ class _Parser:
             if quoted is None and name.lower() in RUN_FIELDS:
                 return Field("run", name.lower())
             guess = _did_you_mean(name.lower(), RUN_FIELDS)
-            if not guess and _KEY_RE.fullmatch(name):
+            if not guess and KEY_RE.fullmatch(name):
                 guess = f" (did you mean 'metrics.{name}' or 'params.{name}'?)"
             raise self.fail(f"unknown field {name!r}{guess}", pos, hint=_FIELDS_HINT)
         if quoted is not None and key:
@@ -278,8 +165,8 @@ class _Parser:
         key = key if quoted is None else quoted
         if not key:
             raise self.fail(f"expected a key after '{head}.'", word.end)
-        if quoted is None and not _KEY_RE.fullmatch(key):
-            raise self.fail(f"quote this key: {head}.{_quote(key)}", pos)
+        if quoted is None and not KEY_RE.fullmatch(key):
+            raise self.fail(f"quote this key: {head}.{quote(key)}", pos)
         return Field(scope, key)
 
     def _tokenize(self) -> list[_Token]:
@@ -301,7 +188,7 @@ class _Parser:
             elif symbol:
                 tokens.append(_Token(_SYMBOLS.get(symbol, "op"), symbol, pos, end))
             elif not match[0].isspace():
-                kind = match[0].lower() if match[0].lower() in _KEYWORDS else "word"
+                kind = match[0].lower() if match[0].lower() in KEYWORDS else "word"
                 tokens.append(_Token(kind, match[0], pos, end))
             if tokens and len(tokens[-1].text) > MAX_WORD:
                 raise self.fail(f"a word or string longer than {MAX_WORD:,} characters", tokens[-1].pos)
@@ -406,10 +293,10 @@ class _Parser:
         numeric = field.scope == "metrics" or (field.scope == "run" and field.name in _NUMERIC_RUN_FIELDS)
         if op in ("~", "!~"):
             if numeric:
-                number = _format_field(field)
+                number = format_field(field)
                 raise self.fail(f"{op!r} matches text but {number} is a number", pos)
             return raw
-        value = raw if quoted else _literal(raw)
+        value = raw if quoted else literal(raw)
         if field.scope == "run" and value is not None:
             return self._run_value(field.name, raw, pos)
         if field.scope == "metrics" and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -421,7 +308,7 @@ class _Parser:
     def _run_value(self, name: str, raw: str, pos: int) -> Value:
         """Normalise a run attribute's value to what the database stores."""
         if name == "exit_code":
-            if isinstance(code := _literal(raw), int) and not isinstance(code, bool):
+            if isinstance(code := literal(raw), int) and not isinstance(code, bool):
                 return code
             raise self.fail(f"exit_code takes a whole number, got {raw!r}", pos)
         if name == "duration":
@@ -460,21 +347,6 @@ def _join(kind: type[And | Or], items: list[Expr]) -> Expr:
     return unique[0] if len(unique) == 1 else kind(unique)
 
 
-def _literal(word: str) -> Value:
-    """Type an unquoted value: number, bool, null, or else the word itself."""
-    lowered = word.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("null", "none"):
-        return None
-    if not _NUMBER_RE.fullmatch(word):
-        return word
-    try:
-        return int(word)
-    except ValueError:  # a float, or an int past int()'s digit limit
-        return float(word)
-
-
 def _unescape(match: re.Match[str]) -> str:
     return _ESCAPES.get(match[1], match[1])
 
@@ -484,38 +356,3 @@ def _did_you_mean(word: str, choices: tuple[str, ...], *, suffix: str = "") -> s
 
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean '{close[0]}{suffix}'?)" if close else ""
-
-
-def _wrap(expr: Expr, *, loose: tuple[type[And | Or], ...]) -> str:
-    """Parenthesise an operand that binds more loosely than its context."""
-    return f"({to_text(expr)})" if isinstance(expr, loose) else to_text(expr)
-
-
-def _format_field(field: Field) -> str:
-    if field.scope == "run":
-        return field.name
-    key = field.name if _KEY_RE.fullmatch(field.name) else _quote(field.name)
-    return f"{field.scope}.{key}"
-
-
-def _format_value(field: Field, value: Value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and field == Field("run", "started"):
-        moment = datetime.fromtimestamp(value, UTC)
-        if moment.time() == time():
-            return moment.date().isoformat()
-        return moment.isoformat().replace("+00:00", "Z")
-    return repr(value) if isinstance(value, int | float) else _format_str(value)
-
-
-def _format_str(text: str) -> str:
-    """Bare when it reads back as this same string, quoted otherwise."""
-    bare = _BARE_RE.fullmatch(text) and text.lower() not in _KEYWORDS
-    return text if bare and isinstance(_literal(text), str) else _quote(text)
-
-
-def _quote(text: str) -> str:
-    return '"' + "".join(_QUOTING.get(char, char) for char in text) + '"'
