@@ -33,7 +33,7 @@ from ledger.store.engine import Store, connect
 from ledger.store.evidence import digest_of
 from ledger.store.record_rows import Bundle, read_bundle
 from ledger.store.writes import add_params, add_points, add_tags, create_run, finish_run, set_note
-from tests.helpers import ledger
+from tests.helpers import ledger, ledger_process, runs_json
 from tests.integration.test_sync import rich_run
 
 if TYPE_CHECKING:
@@ -455,7 +455,7 @@ def test_a_readers_run_trains_and_waits_in_the_local_outbox(team: Team, tmp_repo
     tmp_repo.gen({"train.py": "import sys\nprint('trained')\nsys.exit(3)\n"})
     tmp_repo.commit("train")
 
-    proc = ledger(
+    proc = ledger_process(
         "run",
         "--",
         sys.executable,
@@ -652,12 +652,13 @@ def test_ledger_db_grant_sets_exactly_one_level(team: Team, tmp_repo: TmpRepo) -
 def test_a_sqlite_ledger_has_no_owner_no_roles_and_annotates_as_before(tmp_repo: TmpRepo) -> None:
     tmp_repo.gen({"train.py": "print('ok')\n"})
     tmp_repo.commit("train")
-    ledger("run", "--", sys.executable, "train.py", cwd=tmp_repo.root)
-    ledger("tag", "latest", "keep", cwd=tmp_repo.root)
-    ledger("note", "latest", "-m", "mine", cwd=tmp_repo.root)
-    assert ledger("archive", "latest", cwd=tmp_repo.root).stdout.startswith("archived 1 of 1 run(s)")
+    ledger_process("run", "--", sys.executable, "train.py", cwd=tmp_repo.root)
+    (run,) = runs_json(cwd=tmp_repo.root)
+    ledger("tag", run["id"], "keep", cwd=tmp_repo.root)
+    ledger("note", run["id"], "-m", "mine", cwd=tmp_repo.root)
+    assert ledger("archive", run["id"], cwd=tmp_repo.root).stdout.startswith("archived 1 of 1 run(s)")
 
-    shown = ledger("show", "latest", cwd=tmp_repo.root).stdout
+    shown = ledger("show", run["id"], cwd=tmp_repo.root).stdout
     grant = ledger("db", "grant", "alice", "--write", cwd=tmp_repo.root, check=False)
 
     assert "recorded by" not in shown
