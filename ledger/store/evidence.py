@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ledger.store.record_rows import Bundle
-
 RECORD_ROW_TABLES = ("params", "metrics", "data_refs", "outputs", "logs")
 """Per-run tables of the record, besides the run row and its series."""
 
@@ -32,15 +30,6 @@ NOT_RECORD_COLUMNS = frozenset({"note", "archived", "owner", "digest", "heartbea
 def is_ended(status: str | None) -> bool:
     """Whether a run's record is sealed (a crash found by a reaper is an end too)."""
     return status is not None and status != "running"
-
-
-def digest_of(bundle: Bundle, run_id: str, **end: Any) -> str:
-    """The record digest of one run of a bundle, with `end`'s run columns as they will be."""
-    return record_digest(
-        {**bundle.runs[run_id], **end},
-        {name: bundle.rows.get(name, {}).get(run_id, []) for name in RECORD_ROW_TABLES},
-        bundle.series.get(run_id, {}),
-    )
 
 
 def record_digest(

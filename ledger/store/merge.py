@@ -13,8 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
-from ledger.store.evidence import digest_of, is_ended
-from ledger.store.record_rows import MERGED_TABLES, SET_TABLES, bulk_insert, insert_chunks, read_bundle, table
+from ledger.store.evidence import is_ended
+from ledger.store.record_rows import (
+    MERGED_TABLES,
+    SET_TABLES,
+    bulk_insert,
+    digest_of,
+    insert_chunks,
+    read_bundle,
+    table,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

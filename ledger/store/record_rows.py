@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from ledger.core.errors import StoreError
 from ledger.store import tables as models
-from ledger.store.evidence import RECORD_ROW_TABLES
+from ledger.store.evidence import RECORD_ROW_TABLES, record_digest
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +41,16 @@ class Bundle:
     """table -> run ID -> rows."""
     series: dict[str, dict[str, list[ChunkKey]]] = field(default_factory=dict)
     """run ID -> series key -> chunks in write order (a series may have none)."""
+
+
+def digest_of(bundle: Bundle, run_id: str, **end: Any) -> str:
+    """The record digest (`ledger.store.evidence`) of one run of a bundle, with `end`'s
+    run columns as they will be."""
+    return record_digest(
+        {**bundle.runs[run_id], **end},
+        {name: bundle.rows.get(name, {}).get(run_id, []) for name in RECORD_ROW_TABLES},
+        bundle.series.get(run_id, {}),
+    )
 
 
 def table(name: str) -> Table:

@@ -24,13 +24,14 @@ from sqlalchemy import select, update
 
 from ledger.core.errors import StoreError, StoreUnreachableError
 from ledger.store import tables as models
-from ledger.store.evidence import digest_of, is_ended
+from ledger.store.evidence import is_ended
 from ledger.store.merge import fresher, merge_run
 from ledger.store.record_rows import (
     MERGED_TABLES,
     SET_TABLES,
     Bundle,
     bulk_insert,
+    digest_of,
     insert_chunks,
     read_bundle,
     table,

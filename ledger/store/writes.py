@@ -23,6 +23,7 @@ from ledger.core import chunks, limits
 from ledger.core.param_values import to_row
 from ledger.core.redact import redact_text
 from ledger.store import tables as models
+from ledger.store.record_rows import digest_of, read_bundle
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -152,9 +153,6 @@ def seal(conn: Connection, run_id: RunId, end: Mapping[str, object]) -> None:
     Everything a run records is written before this: a team server lets a run's record
     be written only while it runs (`ledger.store.policies`).
     """
-    from ledger.store.evidence import digest_of
-    from ledger.store.record_rows import read_bundle
-
     digest = digest_of(read_bundle(conn, [run_id]), run_id, **end)
     conn.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": digest})
 

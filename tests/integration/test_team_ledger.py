@@ -30,8 +30,7 @@ from ledger.core.records import Metric, NewRun, Param, RunEnd
 from ledger.read.queries import get_run, get_series, list_runs
 from ledger.store import archive, policies, transfer
 from ledger.store.engine import Store, connect
-from ledger.store.evidence import digest_of
-from ledger.store.record_rows import Bundle, read_bundle
+from ledger.store.record_rows import Bundle, digest_of, read_bundle
 from ledger.store.writes import add_params, add_points, add_tags, create_run, finish_run, set_note
 from tests.helpers import ledger, ledger_process, runs_json
 from tests.integration.test_sync import rich_run
