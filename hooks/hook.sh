@@ -1,7 +1,7 @@
 # exp-ledger's git hooks, the fast path: `sh hook.sh HOOK [ARGS...]`.
 #
-# Starting Python costs 0.05-0.07 s per hook (interpreter, site-packages, imports), more
-# than a bare commit. So the two hooks that run on every commit do their common case here
+# Starting Python (interpreter, site-packages, imports) costs more per hook than a bare
+# commit. So the two hooks that run on every commit do their common case here
 # with the shell and git plumbing:
 # - post-commit writes the commit to the ledger's inbox durably (fsync'ed, renamed into
 #   place) and starts the ingester detached; `ledger.commits.ingest` turns it into ledger rows.

@@ -91,7 +91,7 @@ def open_services(filter_text: str = "") -> Services:
 
     A SQLite ledger that needs no write first gives its first page through the stdlib
     and is opened, importing SQLAlchemy, only when a worker needs it after the first
-    paint (issue 4: first paint under 1 s). Any other ledger is opened here, so an
+    paint, which must come within a second. Any other ledger is opened here, so an
     error opening it is one line before the app starts.
 
     Raises:

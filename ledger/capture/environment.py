@@ -247,7 +247,7 @@ def normalize_name(name: str) -> str:
 
 def _package(dist: _DistDir | metadata.Distribution) -> Package | None:
     # Only the header block is parsed: the email parser `dist.metadata` uses costs
-    # ~0.3 ms per distribution because it walks the whole long description.
+    # a noticeable time per distribution because it walks the whole long description.
     text = dist.read_text("METADATA")
     develop_dir = None
     if text is None:

@@ -238,7 +238,7 @@ def _memory_folder() -> str | None:
     """Linux's tmpfs for the DVC mirror, else the default temp folder.
 
     The mirror rewrites a `dvc.lock` per commit; on a busy disk a write costs a
-    millisecond or more, in memory some microseconds (measured: 1.4 ms vs 17 us).
+    millisecond or more, in memory a few microseconds.
     """
     shm = Path("/dev/shm")  # noqa: S108 - a private TemporaryDirectory inside it
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None

@@ -54,7 +54,7 @@ def is_alive(pid: int, started: str | None) -> bool:
 
 def hostname() -> str:
     """This machine's name as runs record it: `socket.gethostname()`, without importing
-    `socket` (3-4 ms of every `ledger list`); both read uname's nodename on POSIX."""
+    `socket`, which every `ledger list` would pay for; both read uname's nodename on POSIX."""
     return os.uname().nodename
 
 

@@ -1,6 +1,6 @@
 """One row of `ledger list`, apart from the other records: the listing's stdlib path
-(`ledger.read.listing`) builds these without importing `ledger.core.records`, whose dataclasses
-cost about 9 ms to create (issue 7: `ledger list` against `dvc exp show`)."""
+(`ledger.read.listing`) builds these without importing `ledger.core.records`, whose many
+dataclasses cost `ledger list` a noticeable share of its start, measured against `dvc exp show`."""
 
 from __future__ import annotations
 

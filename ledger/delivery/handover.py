@@ -1,7 +1,7 @@
 """`ledger run` on a SQLite ledger hands its record to a detached recorder process.
 
-Importing SQLAlchemy and the models costs 0.35-0.6 s on the machines we measure,
-more than the rest of `ledger run`'s overhead together (issue 2). So the wrapper
+Importing SQLAlchemy and the models costs more than the rest of `ledger run`'s
+overhead together (`benchmarks/bench_capture_overhead.py`). So the wrapper
 never imports them: it writes the run's start and end to its spool folder (whole
 files, fsync'ed) and a detached `python -m ledger.delivery.recorder` puts them in the
 ledger, importing SQLAlchemy on the other core while the snapshot is taken and
@@ -15,7 +15,8 @@ The recorder learns that the wrapper ended from a pipe whose writing end only th
 wrapper holds: it reads end-of-file whether the wrapper exited or was killed.
 
 `pickle` is imported where records are read or written: `ledger list` imports this
-module only to look for waiting runs (issue 7 counts its milliseconds).
+module only to look for waiting runs, and every millisecond of it is measured against
+`dvc exp show`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`ledger ui`'s start: the first page before SQLAlchemy, the store opened after it.
 
-Issue 4 wants the first paint under a second; importing SQLAlchemy and the models
-takes a third to half of that. These tests hold the start to its design: a SQLite
+The first paint must come within a second; importing SQLAlchemy and the models
+takes a large share of that. These tests hold the start to its design: a SQLite
 ledger that needs no write shows its first page from the stdlib path, the store
 then opens in a worker and takes writes; anything else opens the store first.
 """

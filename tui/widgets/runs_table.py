@@ -21,7 +21,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ledger.tui.widgets.table_model import CELL_STYLES, Column, Row, fit
+from ledger.tui.widgets.runs_table_style import COMPONENT_CLASSES, RUNS_TABLE_CSS
+from ledger.tui.widgets.table_model import Column, Row, fit
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -40,40 +41,8 @@ MARK = "●"
 class RunsTable(ScrollView, can_focus=True):
     """A scrollable table of rows fetched page by page, with a row cursor and marks."""
 
-    DEFAULT_CSS = """
-    RunsTable {
-        background: $surface;
-        scrollbar-gutter: stable;
-        & > .runs-table--header { text-style: bold; color: $text-accent; background: $panel; }
-        & > .runs-table--cursor { background: $block-cursor-blurred-background; }
-        &:focus > .runs-table--cursor { background: $block-cursor-background; text-style: bold; }
-        & > .runs-table--marked { background: $accent 25%; }
-        & > .runs-table--mark { color: $accent; text-style: bold; }
-        & > .runs-table--placeholder { color: $text-disabled; }
-        & > .runs-table--dim { color: $text-disabled; text-style: italic; }
-        & > .runs-table--status-running { color: $warning; text-style: bold; }
-        & > .runs-table--status-finished { color: $success; }
-        & > .runs-table--status-failed { color: $error; text-style: bold; }
-        & > .runs-table--status-crashed { color: $error; text-style: bold italic; }
-        & > .runs-table--status-interrupted { color: $warning; }
-        & > .runs-table--muted { color: $text-muted; }
-        & > .runs-table--id { color: $text-secondary; }
-        & > .runs-table--tags { color: $text-accent; }
-        & > .runs-table--spark { color: $secondary; }
-        & > .runs-table--number { }
-        & > .runs-table--warning { color: $warning; }
-    }
-    """
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "runs-table--header",
-        "runs-table--cursor",
-        "runs-table--marked",
-        "runs-table--mark",
-        "runs-table--placeholder",
-        "runs-table--dim",
-        *(f"runs-table--{s}" for s in CELL_STYLES),
-    }
+    DEFAULT_CSS = RUNS_TABLE_CSS
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(COMPONENT_CLASSES)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
