@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ledger.core.errors import StoreError, StoreUnreachableError
 from ledger.store import tables as models
@@ -246,14 +246,19 @@ def _insert_runs(conn: Connection, src: Bundle, ids: list[str]) -> None:
         if rows:
             bulk_insert(conn, table(name), rows)
     insert_chunks(conn, {i: src.series.get(i, {}) for i in ids}, new_series=True)
-    for run_id in ids:
-        status = src.runs[run_id]["status"]
-        if is_ended(status):
-            conn.execute(
-                update(table("runs"))
-                .where(table("runs").c.id == run_id)
-                .values(status=status, digest=digest_of(src, run_id))
-            )
+    ends = [
+        {"run": i, "end": src.runs[i]["status"], "sealed": digest_of(src, i)}
+        for i in ids
+        if is_ended(src.runs[i]["status"])
+    ]
+    if ends:  # one statement, many parameter sets: a sync of thousands of runs
+        runs = table("runs")
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == bindparam("run"))
+            .values(status=bindparam("end"), digest=bindparam("sealed")),
+            ends,
+        )
 
 
 def _reproductions_to_write(src: Bundle, dst: Bundle, batch: list[str]) -> list[dict[str, Any]]:
