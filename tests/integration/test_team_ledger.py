@@ -162,6 +162,43 @@ def refused(conn: psycopg.Connection, statement: str, *params: object) -> str:
     return str(caught.value)
 
 
+def test_a_team_ledger_upgraded_from_the_last_schema_keeps_its_runs_unowned_and_sealed(team: Team) -> None:
+    """Runs recorded before owners existed are nobody's: not the upgrading admin's."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from ledger.store.engine import MIGRATIONS
+
+    old = f"{team.schema}_old"
+    admin = create_engine(team.urls["admin"].replace(team.schema, old), poolclass=NullPool)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{old}"'))
+            conn.execute(text(f'SET search_path = "{old}"'))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0006")
+            conn.execute(
+                text("INSERT INTO runs (id, status, source, started_at) VALUES ('0', 'finished', 'run', 1.0)")
+            )
+        upgraded = connect(team.urls["admin"].replace(team.schema, old), upgrade=True)
+        try:
+            detail = get_run(upgraded, RunId("0"))
+            with pytest.raises(StoreDeniedError, match="has ended"), upgraded.writing_core() as conn:
+                conn.execute(text("UPDATE runs SET exit_code = 1 WHERE id = '0'"))
+        finally:
+            upgraded.close()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
+            policies.drop_groups(conn, make_url(team.urls["admin"]).database or "", old)
+        admin.dispose()
+
+    assert detail.owner is None
+    assert detail.summary.status == "finished"
+
+
 # identities
 
 

@@ -27,15 +27,12 @@ def upgrade() -> None:
     bind = op.get_bind()
     on_server = bind.dialect.name == "postgresql"
     with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "owner",
-                sa.String(length=63),
-                nullable=True,
-                server_default=sa.text("CURRENT_USER") if on_server else None,
-            )
-        )
+        batch_op.add_column(sa.Column("owner", sa.String(length=63), nullable=True))
         batch_op.add_column(sa.Column("digest", sa.String(length=64), nullable=True))
+    if on_server:
+        # Set after the column exists, so runs already recorded keep no owner rather
+        # than the role running this upgrade (a default given with ADD COLUMN fills them).
+        op.alter_column("runs", "owner", server_default=sa.text("CURRENT_USER"))
     op.create_table(
         "annotations",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
