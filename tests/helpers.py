@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from tests.in_process import run_main
@@ -59,6 +60,17 @@ def runs_json(*filters: str, cwd: Path | None = None) -> list[dict[str, Any]]:
     out = ledger("list", "--all", "--json", *filters, cwd=cwd).stdout
     result: list[dict[str, Any]] = json.loads(out)
     return result
+
+
+def runs_once_listed(cwd: Path | None = None, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """The runs listed once there are any: a running run's detached recorder may still be
+    importing when its command is already under way (its row "exists, or is about to"), and
+    an in-process `ledger list` no longer pays an interpreter's start to give it that time."""
+    deadline = time.monotonic() + timeout
+    while not (runs := runs_json(cwd=cwd)):
+        assert time.monotonic() < deadline, "the run was never listed"
+        time.sleep(0.05)
+    return runs
 
 
 def show_json(run: str, cwd: Path | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import runs_json, show_json
+from tests.helpers import runs_json, runs_once_listed, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -98,16 +98,6 @@ def _start(repo: TmpRepo, script: str) -> subprocess.Popen[bytes]:
     )
 
 
-def _listed(repo: TmpRepo, timeout: float = 60.0) -> list[dict[str, object]]:
-    """The runs listed once there are any: a running run's detached recorder may still be
-    importing when its command is already under way (its row "exists, or is about to")."""
-    deadline = time.monotonic() + timeout
-    while not (runs := runs_json(cwd=repo.root)):
-        assert time.monotonic() < deadline, "the run was never listed"
-        time.sleep(0.05)
-    return runs
-
-
 def _kill_wrapper(wrapper: subprocess.Popen[bytes]) -> None:
     os.kill(wrapper.pid, signal.SIGKILL)
     assert wrapper.wait(timeout=30) == -signal.SIGKILL
@@ -122,7 +112,7 @@ def test_the_command_stops_with_its_killed_wrapper_and_no_step_is_lost(tmp_repo:
     _wait_for(tmp_repo.root / "stopping", timeout=30)  # the command got SIGTERM
 
     # Still winding down: not crashed, nothing of its spool ingested and thrown away yet.
-    (running,) = _listed(tmp_repo)
+    (running,) = runs_once_listed(tmp_repo.root)
     assert running["status"] == "running"
     (tmp_repo.root / "go-on").touch()
     _wait_gone(child)

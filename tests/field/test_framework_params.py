@@ -327,7 +327,7 @@ def test_hydra_interpolations_resolve_from_the_config_the_env_and_hydra_yaml(
         "LEDGER_TEST_DB_URL": f"postgresql://trainer:{token}@db.example:5432/runs",
     }
 
-    ledger("run", "--", sys.executable, "app.py", env=env)
+    ledger_process("run", "--", sys.executable, "app.py", env=env)
 
     shown = show_json(runs_json()[0]["id"])
     run = shown["run"]
@@ -361,7 +361,7 @@ def test_a_multirun_jobs_own_output_dir_is_no_disagreement(hydra_project: TmpRep
     )
     hydra_project.commit("output dir in the config")
 
-    ledger("run", "--", sys.executable, "app.py", "-m", "model.optimizer.lr=0.1,0.2")
+    ledger_process("run", "--", sys.executable, "app.py", "-m", "model.optimizer.lr=0.1,0.2")
 
     run = show_json(runs_json()[0]["id"])["run"]
     [folder] = run["run_folders"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import runs_json, show_json
+from tests.helpers import runs_json, runs_once_listed, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,7 +68,7 @@ def test_kill_9_of_an_api_run_shows_crashed_with_its_metrics(tmp_repo: TmpRepo) 
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    run = runs_json()[0]
+    run = runs_once_listed()[0]
     assert run["status"] == "crashed"
     assert run["metrics"] == {"loss": 0.1}
     assert show_json(run["id"])["series"]["loss"]["steps"] == list(range(10))
@@ -88,7 +88,7 @@ def test_kill_9_of_ledger_run_and_its_child_shows_crashed(tmp_repo: TmpRepo) -> 
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    run = runs_json()[0]
+    run = runs_once_listed()[0]
     assert run["status"] == "crashed"
     assert show_json(run["id"])["series"]["loss"]["values"][-1] == 0.1
     log = subprocess.run([PY, "-m", "ledger", "log", run["id"]], capture_output=True, text=True, check=True)
