@@ -9,6 +9,7 @@ that skips the ledger's code would.
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -233,6 +234,15 @@ def test_ledger_show_names_who_recorded_and_who_annotated(team: Team, tmp_repo: 
 
     assert f"recorded by      {team.roles['alice']}   [server role]" in shown
     assert "record digest" in shown
+    as_json = json.loads(
+        ledger("show", run_id, "--json", cwd=tmp_repo.root, env={"LEDGER_URL": team.urls["carol"]}).stdout
+    )["run"]
+    assert as_json["owner"] == team.roles["alice"]
+    assert [(a["author"], a["kind"], a["value"]) for a in as_json["annotations"]] == [
+        (team.roles["alice"], "tag", "baseline"),
+        (team.roles["bob"], "tag", "checked"),
+        (team.roles["bob"], "note", "looks right"),
+    ]
     annotations = shown.split("\nannotations\n")[1].splitlines()
     assert [line.split()[2:] for line in annotations] == [
         [team.roles["alice"], "tagged", "baseline"],
