@@ -48,6 +48,9 @@ class IngestReport:
     captured: list[RunId] = field(default_factory=list)
     moved: int = 0
     failed: list[str] = field(default_factory=list)
+    waiting: bool = False
+    """An event stays in the inbox because the ledger would not take it now (read-only,
+    locked, a role without write rights): trying again at once would fail the same way."""
 
 
 def has_pending(ws: Workspace) -> bool:
@@ -80,6 +83,7 @@ def ingest_pending(ws: Workspace, store: Store, *, wait: float = 0.0) -> IngestR
                 # event for the next attempt rather than setting it aside.
                 message = f"cannot ingest {path.name} yet: {e}"
                 report.failed.append(message)
+                report.waiting = True
                 inbox.record_failure(common, "ingest", message)
                 break
             except (LedgerError, OSError, KeyError, ValueError) as e:
@@ -277,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             while has_pending(ws):
                 report = ingest_pending(ws, store)
-                if not (report.linked or report.captured or report.moved or report.failed):
+                if report.waiting or not (report.linked or report.captured or report.moved or report.failed):
                     break
         finally:
             store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import uuid
@@ -526,6 +527,34 @@ def test_a_readers_run_trains_and_waits_in_the_local_outbox(team: Team, tmp_repo
     finally:
         box.close()
         server.close()
+
+
+def test_a_readers_commit_waits_in_the_inbox_and_the_ingester_stops(team: Team, tmp_repo: TmpRepo) -> None:
+    """The server refuses every write: the detached ingester keeps the commit for a later try,
+    says so once, and exits, where it would otherwise retry for as long as it ran."""
+    from ledger.commits import inbox
+    from ledger.git.command import git
+
+    tmp_repo.gen({"metrics.json": '{"acc": 0.9}'})
+    tmp_repo.commit("results")
+    common = tmp_repo.root / ".git"
+    inbox.post_commit(common, git(*inbox.COMMIT_LOG, "HEAD", cwd=tmp_repo.root).encode())
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ledger.commits.ingest", str(tmp_repo.root)],
+        env={**os.environ, "LEDGER_URL": team.urls["carol"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert len(inbox.pending(common)) == 1
+    failures = inbox.failures(common)
+    assert len(failures) == 1, failures[:3]
+    assert "cannot ingest" in failures[0]["message"]
+    assert "yet" in failures[0]["message"]
 
 
 # sync carries evidence
