@@ -55,15 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"this checkout ({head_sha})": c.ROOT,
     }
     layouts = {name: _layout(tree, work / f"layout-{i}") for i, (name, tree) in enumerate(trees.items())}
-    db = work / "ledger.db"
-    bench_list._build(db, runs)  # the schema both revisions read: checked below by a real listing
     c.say(c.machine())
     c.say(f"{', '.join(trees)}; median of {repeats}, the revisions interleaved\n")
 
     cases = {}
-    for name, layout in layouts.items():
-        env = c.bench_env(work / f"home-{len(cases)}", {"PYTHONPATH": str(layout)})
-        repo = c.make_repo(work / f"repo-{len(cases)}", env=env)
+    for i, (name, layout) in enumerate(layouts.items()):
+        env = c.bench_env(work / f"home-{i}", {"PYTHONPATH": str(layout)})
+        repo = c.make_repo(work / f"repo-{i}", env=env)
+        db = _ledger_of(trees[name], work / f"ledger-{i}.db", runs, env)
         c.run_timed([c.PYTHON, "-m", "ledger", "init"], cwd=repo, env=env)
         list_env = {**env, "LEDGER_URL": f"sqlite:///{db}"}
         listing = [
@@ -95,6 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _ledger_of(tree: Path, path: Path, runs: int, env: Mapping[str, str]) -> Path:
+    """The same runs (same seed) in the schema the revision writes, built by its own bench_list:
+    a revision refuses a ledger whose schema is newer than it knows."""
+    build = f"import sys, pathlib; sys.path.insert(0, {str(tree / 'benchmarks')!r}); import bench_list; "
+    build += f"bench_list._build(pathlib.Path({str(path)!r}), {runs})"
+    c.run_timed([c.PYTHON, "-c", build], cwd=tree, env=env)
+    return path
+
+
 def _export(rev: str, into: Path) -> Path:
     """The revision's tree as files (no worktree bookkeeping left behind in the repository)."""
     into.mkdir(parents=True)
@@ -104,14 +112,8 @@ def _export(rev: str, into: Path) -> Path:
 
 
 def _layout(tree: Path, into: Path) -> Path:
-    """The installed shape of a source tree: ledger/, with hooks/ and tui/ as ledger.hooks and
-    ledger.tui; real folders, linked files, so package data such as hook.sh is found too."""
-    for source, target in (("ledger", "ledger"), ("hooks", "ledger/hooks"), ("tui", "ledger/tui")):
-        for path in (tree / source).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts:
-                link = into / target / path.relative_to(tree / source)
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(path)
+    """The installed shape of a source tree, as `./dev layout` makes it for the type checks."""
+    subprocess.run([str(c.ROOT / "dev"), "layout", str(tree), str(into)], check=True)
     return into
 
 
