@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from textual.widgets import Input
 
 from ledger.tui.app import LedgerApp
 from ledger.tui.screens.detail import RunDetailScreen
@@ -41,6 +42,11 @@ def keys(
             await settle(pilot)
         if ready is not None:
             await until(pilot, lambda: ready(pilot))
+        # The cursor blinks every half second: on a loaded machine the picture would
+        # catch it off. Stopping the blink shows it, as right after a key press.
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
 
     return run_before
 
