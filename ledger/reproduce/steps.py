@@ -221,22 +221,26 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     reproduced = queries.get_run(store, new_id)
     # Each run wrote into its own folder: `outputs/<its time>/x` is compared with the other's.
     mine, theirs = original.run_folders, reproduced.run_folders
+    metric_keys = _Names([m.key for m in original.metrics], [m.key for m in reproduced.metrics], mine, theirs)
+    output_paths = _Names(
+        [o.path for o in original.outputs], [o.path for o in reproduced.outputs], mine, theirs
+    )
     verdict = judge(
-        _comparable({folder_relative(m.key, mine): m.value for m in original.metrics}),
-        _comparable({folder_relative(m.key, theirs): m.value for m in reproduced.metrics}),
+        _comparable({metric_keys.original(m.key): m.value for m in original.metrics}),
+        _comparable({metric_keys.reproduced(m.key): m.value for m in reproduced.metrics}),
         tolerances=plan.tolerances,
         exit_codes=(
             _exit_code(original.summary.exit_code, original.summary.status),
             reproduced.summary.exit_code,
         ),
         outputs=(
-            {folder_relative(o.path, mine): o.value for o in original.outputs},
-            {folder_relative(o.path, theirs): o.value for o in reproduced.outputs},
+            {output_paths.original(o.path): o.value for o in original.outputs},
+            {output_paths.reproduced(o.path): o.value for o in reproduced.outputs},
         ),
         seeded=plan.seeded,
         printed=(
-            set(_comparable(dict.fromkeys(_printed(original.metrics, mine), 0.0))),
-            set(_comparable(dict.fromkeys(_printed(reproduced.metrics, theirs), 0.0))),
+            set(_comparable(dict.fromkeys(map(metric_keys.original, _printed(original.metrics)), 0.0))),
+            set(_comparable(dict.fromkeys(map(metric_keys.reproduced, _printed(reproduced.metrics)), 0.0))),
         ),
     )
     annotate.save_reproduction(store, new_id, original.summary.id, verdict)
@@ -274,8 +278,28 @@ def _event_order(name: str) -> tuple[int, str]:
     return (int(match.group(1)) if match else 0, name)
 
 
-def _printed(metrics: Sequence[Metric], folders: Sequence[str]) -> set[str]:
-    return {folder_relative(m.key, folders) for m in metrics if m.source == LOG_SOURCE}
+def _printed(metrics: Sequence[Metric]) -> list[str]:
+    return [m.key for m in metrics if m.source == LOG_SOURCE]
+
+
+class _Names:
+    """Names under which the two runs' keys (or paths) are compared. A name both runs
+    recorded stays as it is; any other is named relative to its run's own folder. A
+    folder is a run's own when the run made it: the original may have written into an
+    `out/` an earlier run made, while the reproduction, in a fresh worktree, makes it,
+    and the same `out/model.pt` must still meet itself."""
+
+    def __init__(
+        self, original: Sequence[str], reproduced: Sequence[str], mine: Sequence[str], theirs: Sequence[str]
+    ) -> None:
+        self._shared = set(original) & set(reproduced)
+        self._mine, self._theirs = mine, theirs
+
+    def original(self, name: str) -> str:
+        return name if name in self._shared else folder_relative(name, self._mine)
+
+    def reproduced(self, name: str) -> str:
+        return name if name in self._shared else folder_relative(name, self._theirs)
 
 
 def _exit_code(code: int | None, status: str) -> int | None:

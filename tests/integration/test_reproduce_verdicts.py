@@ -131,6 +131,41 @@ def test_identical_outputs_without_metrics_match_on_the_outputs(tmp_repo: TmpRep
     assert "matched: 1 output identical" in done.stderr
 
 
+INTO_OUT = """\
+import os, pathlib
+os.makedirs("out", exist_ok=True)
+pathlib.Path("out/model.pt").write_bytes({content})
+"""
+
+
+def test_an_output_folder_an_earlier_run_made_is_still_compared(tmp_repo: TmpRepo) -> None:
+    """The first run makes `out/`; the second writes into it; its reproduction, in a
+    fresh worktree, makes `out/` again. The same file must still be compared."""
+    tmp_repo.gen({".gitignore": "out/\n"})
+    one_run(tmp_repo, INTO_OUT.format(content="bytes(range(256))"))
+    ledger_process("run", "--", "python", "train.py")
+    second = str(runs_json()[0]["id"])
+    assert show_json(second)["run"]["run_folders"] == []
+
+    done = reproduce(second, "--json")
+
+    assert done.returncode == EXIT_CODES["matched"], done.stderr
+    assert [(o["path"], o["identical"]) for o in verdict_json(done)["outputs"]] == [("out/model.pt", True)]
+    assert "matched: 1 output identical" in done.stderr
+
+
+def test_an_output_folder_an_earlier_run_made_still_shows_a_difference(tmp_repo: TmpRepo) -> None:
+    tmp_repo.gen({".gitignore": "out/\n"})
+    one_run(tmp_repo, INTO_OUT.format(content="os.urandom(64)"))
+    ledger_process("run", "--", "python", "train.py")
+    second = str(runs_json()[0]["id"])
+
+    done = reproduce(second)
+
+    assert done.returncode == EXIT_CODES["did_not_match"], done.stderr
+    assert "did not match: out/model.pt (differs)" in done.stderr
+
+
 def test_outputs_that_differ_with_no_metric_did_not_match(tmp_repo: TmpRepo) -> None:
     script = "import os, pathlib\npathlib.Path('model.bin').write_bytes(os.urandom(64))\n"
     run = one_run(tmp_repo, script)
