@@ -186,8 +186,7 @@ def record_commit_runs(store: Store, runs: Sequence[CommitRun]) -> list[RunId]:
         ):
             if rows:
                 conn.execute(insert(model), rows)
-        for item in fresh:
-            recorder.seal(conn, item.run.id, {"status": item.run.status})
+        recorder.seal(conn, {item.run.id: {"status": item.run.status} for item in fresh})
     return [item.run.id for item in fresh]
 
 

@@ -41,6 +41,8 @@ _RUNS = models.Base.metadata.tables["runs"]
 _INSERT_RUN = insert(_RUNS)
 _UPDATE_RUN = update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
 """Sets the columns named by the other parameters (Core derives SET from them)."""
+SEAL_BATCH = 250
+"""Runs sealed per read: the ids of one batch stay well under a statement's bind limit."""
 _INSERT_CHUNK = insert(models.Base.metadata.tables["metric_chunks"])
 _SERIES = models.Base.metadata.tables["series"]
 
@@ -144,17 +146,27 @@ def finish_run(store: Store, run_id: RunId, end: RunEnd) -> None:
         )
         if end.log is not None:
             _write_log(store, conn, run_id, end.log, size=end.log_size, truncated=end.log_truncated)
-        seal(conn, run_id, values)
+        seal(conn, {run_id: values})
 
 
-def seal(conn: Connection, run_id: RunId, end: Mapping[str, object]) -> None:
-    """End a run written so far as `running`: set `end`'s columns and the record's digest.
+def seal(conn: Connection, ends: Mapping[RunId, Mapping[str, object]]) -> None:
+    """End runs written so far as `running`: set each one's end columns and its record's
+    digest.
 
     Everything a run records is written before this: a team server lets a run's record
-    be written only while it runs (`ledger.store.policies`).
+    be written only while it runs (`ledger.store.policies`). Runs are read back a batch
+    at a time, as a backfill records thousands at once.
     """
-    digest = digest_of(read_bundle(conn, [run_id]), run_id, **end)
-    conn.execute(_UPDATE_RUN, {"run_id": run_id, **end, "digest": digest})
+    ids = list(ends)
+    for start in range(0, len(ids), SEAL_BATCH):
+        bundle = read_bundle(conn, ids[start : start + SEAL_BATCH])
+        conn.execute(
+            _UPDATE_RUN,
+            [
+                {"run_id": run_id, **ends[run_id], "digest": digest_of(bundle, run_id, **ends[run_id])}
+                for run_id in ids[start : start + SEAL_BATCH]
+            ],
+        )
 
 
 def store_log(store: Store, run_id: RunId, data: bytes, *, size: int, truncated: bool) -> None:
@@ -261,7 +273,7 @@ def set_status(store: Store, run_id: RunId, *, status: str, ended_at: float | No
     with store.writing_core() as conn:
         if conn.scalar(select(_RUNS.c.status).where(_RUNS.c.id == run_id)) != "running":
             return
-        seal(conn, run_id, {"status": status, "ended_at": ended_at})
+        seal(conn, {run_id: {"status": status, "ended_at": ended_at}})
 
 
 def heartbeat(store: Store, run_id: RunId) -> None:

@@ -227,6 +227,29 @@ def test_known_commits_in_chunks(store: Store) -> None:
     assert known_commits(store, shas) == set(shas[::2])
 
 
+def test_each_of_many_runs_recorded_at_once_is_sealed_with_its_own_digest(store: Store) -> None:
+    """A backfill seals its runs a batch at a time: each digest is its own run's."""
+    from sqlalchemy import select
+
+    from ledger.store.record_rows import digest_of, read_bundle, table
+    from ledger.store.writes import SEAL_BATCH
+
+    count = SEAL_BATCH * 2 + 3
+    runs = [
+        commit_run(f"{i:040x}", at=1_700_000_000.0 + i, metrics=[Metric("loss", float(i), None, "m.json")])
+        for i in range(count)
+    ]
+    ids = record_commit_runs(store, runs)
+
+    runs_table = table("runs")
+    with store.reading() as session:
+        stored = dict(session.execute(select(runs_table.c.id, runs_table.c.digest)).all())
+        bundle = read_bundle(session, ids)
+    assert {run_id: digest_of(bundle, run_id) for run_id in ids} == stored
+    assert len(ids) == count
+    assert len(set(stored.values())) == count
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
