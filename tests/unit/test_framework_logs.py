@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import struct
 import time
+from array import array
 from typing import TYPE_CHECKING
 
 import pytest
 
 from ledger.capture.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
-from ledger.capture.framework_logs.crc32c import crc32c, masked_crc32c
+from ledger.capture.framework_logs.crc32c import START, all_match, crc32c, ends_at_zero, masked_crc32c
 from ledger.capture.framework_logs.rows import Row, own_rows, parse_csv_rows, step_series
 from ledger.capture.framework_logs.tfevents import read_event_scalars
 from ledger.capture.outputs import scan_outputs
@@ -57,6 +58,25 @@ def test_crc32c_matches_the_standard_check_value() -> None:
     assert crc32c(b"123456789") == 0xE3069283
     assert crc32c(b"") == 0
     assert crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720, B.4: 32 bytes of zeroes
+
+
+def test_start_takes_the_register_from_zero_to_the_crcs_initial_value() -> None:
+    """From zero, START then data then the data's complemented CRC is zero again."""
+    crc = crc32c(b"123456789") ^ 0xFFFFFFFF
+
+    assert ends_at_zero(START + b"123456789" + struct.pack("<I", crc))
+    assert not ends_at_zero(START + b"123456780" + struct.pack("<I", crc))
+
+
+@pytest.mark.parametrize("wrong", [0, 1, 511, 999], ids=["first", "second", "middle", "last"])
+def test_checked_together_one_wrong_crc_among_many_is_found(wrong: int) -> None:
+    records = [bytes(range(n % 200)) + struct.pack("<I", n) for n in range(1000)]
+    masked = array("I", map(masked_crc32c, records))
+    assert all_match(records, masked)
+
+    masked[wrong] ^= 1 << (wrong % 32)
+
+    assert not all_match(records, masked)
 
 
 def test_event_records_built_from_the_spec(tmp_path: Path) -> None:
