@@ -6,7 +6,7 @@ import json
 import struct
 import time
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +18,8 @@ from ledger.capture.outputs import scan_outputs
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from ledger.core.chunks import Points
 
 
 def _varint(n: int) -> bytes:
@@ -399,3 +401,149 @@ def test_scalar_events_read_as_tensorboards_own_loader_reads_them(tmp_path: Path
         tag: list(zip(p.steps, p.times_ms, p.values, strict=True)) for tag, p in found.items()
     } == expected
     assert set(found) == set(tags)
+
+
+def _loaders_scalars(path: Path) -> dict[str, list[tuple[int, int, float]]]:
+    """(step, wall time in ms, value) of each scalar, by tag, as TensorBoard's reader reads them."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    expected: dict[str, list[tuple[int, int, float]]] = {}
+    for event in EventFileLoader(str(path)).Load():
+        for value in event.summary.value:
+            if value.HasField("histo") or value.metadata.plugin_data.plugin_name == "histograms":
+                continue
+            number = value.simple_value if value.HasField("simple_value") else value.tensor.float_val[0]
+            expected.setdefault(value.tag, []).append((event.step, int(event.wall_time * 1000), number))
+    return expected
+
+
+def _as_read(found: dict[str, Points]) -> dict[str, list[tuple[int, int, float]]]:
+    return {tag: list(zip(p.steps, p.times_ms, p.values, strict=True)) for tag, p in found.items()}
+
+
+def _scalar_rows(folder: Path, rows: list[tuple[int, list[str]]], *, histogram_at: int | None = None) -> Path:
+    """`add_scalar` events from TensorBoard's own writer: each (step, tags) a row, in order."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    writer = _writer(folder)
+    for n, (step, tags) in enumerate(rows):
+        for i, tag in enumerate(tags):
+            value = summary_pb2.Summary.Value(tag=tag, simple_value=n / 7 - i)
+            summary = summary_pb2.Summary(value=[value])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n / 3, step=step, summary=summary))
+        if n == histogram_at:
+            histo = summary_pb2.HistogramProto(
+                min=0, max=9, num=3, bucket_limit=[1.0, 9.0], bucket=[1.0, 2.0]
+            )
+            summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="weights", histo=histo)])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n / 3, step=step, summary=summary))
+    writer.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def _writer(folder: Path) -> Any:
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    return EventFileWriter(str(folder))
+
+
+LONG_RUNS = {
+    "steps of 1, 2, 3 and 10 bytes": [
+        (step, ["train/loss", "lr"])
+        for step in [*range(300), *range(16300, 16500), *range(2**40, 2**40 + 100), *range(-100, 0)]
+    ],
+    "a tag that comes only late": [
+        (s, ["train/loss", "lr"] + (["val/loss"] if s >= 150 else [])) for s in range(300)
+    ],
+    "a tag logged at some steps only": [(s, ["loss"] + (["val"] if s % 40 == 0 else [])) for s in range(400)],
+    "a tag holding byte 0x15": [(s, ["loss", "a\x15b"]) for s in range(200)],
+    "a tag too long for the shortcut": [(s, ["loss", "x" * 130]) for s in range(200)],
+    "one tag twice a step": [(s, ["loss", "loss"]) for s in range(200)],
+    "a step going back": [(s % 90, ["loss", "lr"]) for s in range(200)],
+}
+
+
+@pytest.mark.parametrize("rows", LONG_RUNS.values(), ids=LONG_RUNS.keys())
+def test_long_runs_of_scalar_events_read_as_tensorboards_own_loader_reads_them(
+    tmp_path: Path, rows: list[tuple[int, list[str]]]
+) -> None:
+    """Long runs of torch's scalar events, where rows of them are read in bulk, and
+    what must interrupt such a run, against TensorBoard's reader of the same file."""
+    path = _scalar_rows(tmp_path, rows)
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert _as_read(found) == _loaders_scalars(path)
+
+
+def test_a_histogram_inside_a_long_run_ends_it_and_the_run_goes_on_after(tmp_path: Path) -> None:
+    path = _scalar_rows(tmp_path, [(s, ["train/loss", "lr"]) for s in range(300)], histogram_at=120)
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert _as_read(found) == _loaders_scalars(path)
+    assert list(found["lr"].steps) == list(range(300))
+
+
+def test_a_resumed_runs_own_rows_in_a_long_run_are_those_since_it_started(tmp_path: Path) -> None:
+    rows = [(s, ["train/loss", "lr"]) for s in range(400)]
+    path = _scalar_rows(tmp_path, rows)
+    since = 1.7e9 + 250 / 3  # the 251st row's wall time
+
+    found, problems = read_event_scalars(path, since=since)
+
+    assert problems == []
+    assert list(found["lr"].steps) == list(range(250, 400))
+    assert _as_read(found) == {
+        tag: [p for p in points if p[0] >= 250] for tag, points in _loaders_scalars(path).items()
+    }
+
+
+def test_a_flipped_bit_anywhere_in_a_record_deep_in_a_long_run(tmp_path: Path) -> None:
+    """In the header: reading stops there, what came before is kept; in the data or
+    its CRC: that record alone is dropped and reported, the run goes on."""
+    path = _scalar_rows(tmp_path, [(s, ["train/loss", "lr"]) for s in range(600)])
+    pristine = path.read_bytes()
+    starts = _record_starts(pristine)
+    at = starts[1 + 2 * 500 + 1]  # step 500's `lr` (the first record is the file version)
+    length = struct.unpack_from("<Q", pristine, at)[0]
+    intact = _loaders_scalars(path)
+
+    for byte in range(16 + length):
+        raw = bytearray(pristine)
+        raw[at + byte] ^= 0x10
+        path.write_bytes(bytes(raw))
+
+        found, problems = read_event_scalars(path)
+
+        if byte < 12:
+            assert problems == [f"corrupt record header at byte {at}; the rest is unreadable"], byte
+            assert list(found["lr"].steps) == list(range(500)), byte
+            assert list(found["train/loss"].steps) == list(range(501)), byte
+        else:
+            assert problems == ["1 damaged record(s) skipped"], byte
+            assert list(found["lr"].steps) == [s for s in range(600) if s != 500], byte
+            assert _as_read(found)["train/loss"] == intact["train/loss"], byte
+
+
+def test_one_tag_at_two_steps_in_each_row_keeps_the_files_order(tmp_path: Path) -> None:
+    """A row holding one tag twice (here with steps of one and two bytes) is read a
+    record at a time: its points must stay in the file's order."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    writer = _writer(tmp_path)
+    for n in range(200):
+        for step in (n % 100, 1000 + n):
+            summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="loss", simple_value=n)])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n, step=step, summary=summary))
+    writer.close()
+    path = next(tmp_path.glob("events.out.tfevents.*"))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert _as_read(found) == _loaders_scalars(path)

@@ -78,11 +78,11 @@ def _in_lanes(value: int, count: int) -> int:
 
 def all_match(records: Sequence[bytes], masked: array[int]) -> bool:
     """Whether each record's masked CRC-32C is the one at the same place in `masked`."""
-    if len(records) != len(masked):
-        return False
     flipped = complemented(masked)
     if sys.byteorder == "big":
         flipped.byteswap()
     crcs = flipped.tobytes()
     pieces = (crcs[i : i + 4] for i in range(0, len(crcs), 4))
-    return ends_at_zero(b"".join(chain.from_iterable(zip(repeat(START), records, pieces, strict=False))))
+    return ends_at_zero(
+        b"".join(chain.from_iterable(zip(repeat(START, len(records)), records, pieces, strict=True)))
+    )
