@@ -54,34 +54,38 @@ def ends_at_zero(stream: bytes) -> bool:
     return register == _ALL_ONES
 
 
-def complemented(masked: array[int]) -> array[int]:
-    """The complement of each CRC in `masked` (as stored, masked; typecode "I").
+def complemented(masked: bytes | bytearray) -> bytes:
+    """The complement of each masked CRC in `masked`, little-endian four-byte words
+    both (as record files store them).
 
     Unmasking is a subtraction and a rotation per CRC; a Python expression per record
     would cost more than the whole check. Each CRC gets a 64-bit lane of one big
     integer instead, where the subtraction's borrow and the rotation's spill stay in the
     lane's upper half and are cut off: a few operations on that integer do them all."""
-    lanes = array("Q", masked)
-    order = sys.byteorder
-    low = _in_lanes(_ALL_ONES, len(lanes))
-    rotated = (int.from_bytes(lanes, order) + _in_lanes(-_MASK_DELTA & _ALL_ONES, len(lanes))) & low
-    flipped = ((rotated << 15) | (rotated >> 17)) & low ^ low
-    out = array("Q")
-    out.frombytes(flipped.to_bytes(8 * len(lanes), order))
-    return array("I", out)
+    count = len(masked) // 4
+    lanes = bytearray(8 * count)
+    for byte in range(4):
+        lanes[byte::8] = masked[byte::4]
+    low = _in_lanes(_ALL_ONES, count)
+    rotated = (int.from_bytes(lanes, "little") + _in_lanes(-_MASK_DELTA & _ALL_ONES, count)) & low
+    flipped = (((rotated << 15) | (rotated >> 17)) & low ^ low).to_bytes(8 * count, "little")
+    out = bytearray(4 * count)
+    for byte in range(4):
+        out[byte::4] = flipped[byte::8]
+    return bytes(out)
 
 
 def _in_lanes(value: int, count: int) -> int:
-    """`value` in each of `count` 64-bit lanes, in the machine's byte order."""
-    return int.from_bytes(value.to_bytes(8, sys.byteorder) * count, sys.byteorder)
+    """`value` in each of `count` 64-bit lanes."""
+    return int.from_bytes(value.to_bytes(8, "little") * count, "little")
 
 
 def all_match(records: Sequence[bytes], masked: array[int]) -> bool:
     """Whether each record's masked CRC-32C is the one at the same place in `masked`."""
-    flipped = complemented(masked)
+    stored = array("I", masked)
     if sys.byteorder == "big":
-        flipped.byteswap()
-    crcs = flipped.tobytes()
+        stored.byteswap()
+    crcs = complemented(stored.tobytes())
     pieces = (crcs[i : i + 4] for i in range(0, len(crcs), 4))
     return ends_at_zero(
         b"".join(chain.from_iterable(zip(repeat(START, len(records)), records, pieces, strict=True)))

@@ -38,7 +38,6 @@ MAX_WALL_TIME = 9e15
 _FIRST_BLOCK = 1024
 _LAST_BLOCK = 64 * 1024
 """Rows checked at once: doubling, so a short run costs little past its end."""
-_MS = 1000.0
 _LITTLE = sys.byteorder == "little"
 _HIGH_BIT = bytes(b & 0x80 for b in range(256))
 _ABOVE_ONE = bytes(0 if b <= 1 else 0xFF for b in range(256))
@@ -153,15 +152,15 @@ def read_run(raw: bytes, pos: int, row: Row, since: float | None) -> tuple[int, 
 
 def _matching_rows(row: Row, chunk: bytes, rows: int) -> int:
     """How many rows from the start of `chunk` are the template's: all of them at once,
-    or found by halving."""
+    or found by halving. (As many templates as rows in bytes as long as the rows can
+    only be those rows.)"""
     masked = row.masked(chunk, rows)
-    if masked == row.template * rows:
+    if masked.count(row.template) == rows:
         return rows
     low, high = 0, rows - 1  # rows before `low` match; the row at `high` does not
     while low < high:
         middle = (low + high + 1) // 2
-        end = middle * row.size
-        if masked[:end] == row.template * middle:
+        if masked[: middle * row.size].count(row.template) == middle:
             low = middle
         else:
             high = middle - 1
@@ -171,30 +170,31 @@ def _matching_rows(row: Row, chunk: bytes, rows: int) -> int:
 def _read_rows(row: Row, chunk: bytes, rows: int, since: float | None) -> bool:
     """Check and add `rows` rows (the template's); False if a CRC or a wall time is wrong."""
     stream = bytearray(chunk)
+    header = {byte: bytes([byte]) * rows for byte in set(_HEADER)}
     added = []
     for (start, step_size, value), points in zip(row.records, row.series, strict=True):
         for j, byte in enumerate(_HEADER):
-            stream[start + j :: row.size] = bytes([byte]) * rows
-        flipped = complemented(_numbers("I", _field(chunk, value + 4, 4, row.size)))
-        if not _LITTLE:
-            flipped.byteswap()
-        crcs = flipped.tobytes()
+            stream[start + j :: row.size] = header[byte]
+        crcs = complemented(_field(chunk, value + 4, 4, row.size))
         for j in range(4):
             stream[value + 4 + j :: row.size] = crcs[j::4]
         wall_times = _numbers("d", _field(chunk, start + 13, 8, row.size))
         total = sum(wall_times)  # NaN if one is NaN, or two infinities of opposite signs
         if total != total or not -MAX_WALL_TIME < min(wall_times) <= max(wall_times) < MAX_WALL_TIME:
             return False
-        added.append((points, wall_times, _steps(chunk, start + 22, step_size, row.size, rows), value))
+        added.append((points, wall_times, start + 22, step_size, value))
     if not ends_at_zero(bytes(stream)):
         return False
-    for points, wall_times, steps, value in added:
+    for points, wall_times, steps_at, step_size, value in added:
+        if since is not None and max(wall_times) < since:
+            continue
+        steps = _steps(chunk, steps_at, step_size, row.size, rows)
         values = array("d", _numbers("f", _field(chunk, value, 4, row.size)))
         if since is not None and min(wall_times) < since:
             keep = bytes(map(since.__le__, wall_times))
             wall_times, steps, values = (_kept(a, keep) for a in (wall_times, steps, values))
         points.steps.extend(steps)
-        points.times_ms.extend(array("q", map(int, map(_MS.__mul__, wall_times))))
+        points.times_ms.extend([int(wall_time * 1000) for wall_time in wall_times])
         points.values.extend(values)
     return True
 
