@@ -547,3 +547,31 @@ def test_one_tag_at_two_steps_in_each_row_keeps_the_files_order(tmp_path: Path) 
 
     assert problems == []
     assert _as_read(found) == _loaders_scalars(path)
+
+
+def test_a_long_run_torn_in_its_last_record_keeps_every_whole_one(tmp_path: Path) -> None:
+    path = _scalar_rows(tmp_path, [(s, ["train/loss", "lr"]) for s in range(300)])
+    raw = path.read_bytes()
+    last = _record_starts(raw)[-1]
+    path.write_bytes(raw[:-5])
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == [f"truncated after {last} bytes"]
+    assert list(found["train/loss"].steps) == list(range(300))
+    assert list(found["lr"].steps) == list(range(299))
+
+
+@pytest.mark.parametrize("wall_time", [float("nan"), float("inf"), -1e16], ids=["nan", "inf", "too-early"])
+def test_a_wall_time_no_clock_gives_inside_a_long_run_is_damage(tmp_path: Path, wall_time: float) -> None:
+    """Its CRC is right (written so): it is dropped and reported all the same."""
+    path = tmp_path / "events.out.tfevents.5.host"
+    events = [(s, tag, 1e9 + s) for s in range(200) for tag in ("loss", "lr")]
+    events[301] = (150, "lr", wall_time)
+    path.write_bytes(b"".join(_record(_event(s, tag, s / 2, wall_time=w)) for s, tag, w in events))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == ["1 damaged record(s) skipped"]
+    assert list(found["lr"].steps) == [s for s in range(200) if s != 150]
+    assert list(found["loss"].steps) == list(range(200))
