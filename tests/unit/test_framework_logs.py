@@ -575,3 +575,22 @@ def test_a_wall_time_no_clock_gives_inside_a_long_run_is_damage(tmp_path: Path, 
     assert problems == ["1 damaged record(s) skipped"]
     assert list(found["lr"].steps) == [s for s in range(200) if s != 150]
     assert list(found["loss"].steps) == list(range(200))
+
+
+def test_two_tags_whose_bytes_decode_alike_in_one_row_keep_the_files_order(tmp_path: Path) -> None:
+    """Not UTF-8, both tags decode to one name: one series, its points in file order."""
+    path = tmp_path / "events.out.tfevents.6.host"
+    records = []
+    for step in range(100):
+        for n, tag in enumerate((b"\xff", b"\xfe")):
+            value_msg = _field(1, tag) + _varint(2 << 3 | 5) + struct.pack("<f", n)
+            event = _varint(1 << 3 | 1) + struct.pack("<d", 1e9 + step) + _varint(2 << 3) + _varint(step)
+            records.append(_record(event + _field(5, _field(1, value_msg))))
+    path.write_bytes(b"".join(records))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert list(found) == ["\ufffd"]
+    assert list(found["\ufffd"].steps) == [step for step in range(100) for _ in range(2)]
+    assert list(found["\ufffd"].values) == [0.0, 1.0] * 100

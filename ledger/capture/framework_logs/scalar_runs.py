@@ -114,8 +114,8 @@ def make_row(shapes: Sequence[Shape], found: dict[str, Points]) -> Row | None:
     """The row of records of these shapes, each just read a record at a time (so its
     header is known to frame it, with the right CRC, and its tag to have a series in
     `found`); None if a tag comes twice, as a tag's points are added a record slot at
-    a time."""
-    if len({tag for _, _, tag in shapes}) < len(shapes):
+    a time (tags are compared as decoded: two tags' bytes can decode alike)."""
+    if len({_name(tag) for _, _, tag in shapes}) < len(shapes):
         return None
     template = bytearray()
     records = []

@@ -70,17 +70,18 @@ def read_event_scalars(path: Path, *, since: float | None = None) -> tuple[dict[
 
 def _read(raw: bytes, since: float | None, *, each: bool) -> tuple[dict[str, Points], list[str], bool]:
     """The scalars, the problems, and whether the CRCs of the common scalar event's
-        records, checked together, matched (unless `each`: then every record is checked
-        alone, to find the damaged ones once the check together failed).
+    records, checked together, matched (unless `each`: then every record is checked
+    alone, to find the damaged ones once the check together failed).
 
-        Most events are the one torch's `add_scalar` writes: wall time, step, a summary of
-        one `simple_value`. Its bytes after the step are the same for every event of a tag,
-        so they are looked up rather than decoded (`tag_points`), and a long run of them is
-    read in bulk (`scalar_runs`, not when `each`); the others go through
-        the general decoder and are checked alone. A record header is checked once per
-        distinct header: the whole twelve bytes are the key, so a header with a flipped
-        byte is checked anew. A scalar record older than `since` is CRC-checked all the
-        same: a damaged wall time must not make a record vanish unreported.
+    Most events are the one torch's `add_scalar` writes: wall time, step, a summary of
+    one `simple_value`. Its bytes after the step are the same for every event of a tag,
+    so they are looked up rather than decoded (`tag_points`), and once such events
+    repeat a row of tags, the rows that follow are read in bulk (`scalar_runs`; not when
+    `each`). The others go through the general decoder and are checked alone. A record
+    header is checked once per distinct header: the whole twelve bytes are the key, so
+    a header with a flipped byte is checked anew. A scalar record older than `since` is
+    CRC-checked all the same: a damaged wall time must not make a record vanish
+    unreported.
     """
     found: dict[str, Points] = {}
     problems: list[str] = []
