@@ -449,9 +449,10 @@ def _writer(folder: Path) -> Any:
 
 
 LONG_RUNS = {
-    "steps of 1, 2, 3 and 10 bytes": [
+    "steps of 1, 2, 3, 6, 9 and 10 bytes": [
         (step, ["train/loss", "lr"])
-        for step in [*range(300), *range(16300, 16500), *range(2**40, 2**40 + 100), *range(-100, 0)]
+        for start, stop in ((0, 300), (16300, 16500), (2**40, 2**40 + 100), (2**60, 2**60 + 100), (-100, 0))
+        for step in range(start, stop)
     ],
     "a tag that comes only late": [
         (s, ["train/loss", "lr"] + (["val/loss"] if s >= 150 else [])) for s in range(300)
@@ -562,7 +563,9 @@ def test_a_long_run_torn_in_its_last_record_keeps_every_whole_one(tmp_path: Path
     assert list(found["lr"].steps) == list(range(299))
 
 
-@pytest.mark.parametrize("wall_time", [float("nan"), float("inf"), -1e16], ids=["nan", "inf", "too-early"])
+@pytest.mark.parametrize(
+    "wall_time", [float("nan"), float("inf"), -1e16, 9e15], ids=["nan", "inf", "too-early", "the-bound"]
+)
 def test_a_wall_time_no_clock_gives_inside_a_long_run_is_damage(tmp_path: Path, wall_time: float) -> None:
     """Its CRC is right (written so): it is dropped and reported all the same."""
     path = tmp_path / "events.out.tfevents.5.host"

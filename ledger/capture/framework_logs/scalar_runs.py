@@ -18,6 +18,7 @@ it one of those. Every record's data CRC is checked, in one pass a block.
 
 from __future__ import annotations
 
+import struct
 import sys
 from array import array
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ _ABOVE_ONE = bytes(0 if b <= 1 else 0xFF for b in range(256))
 """The tenth byte of an int64's varint is 0 or 1; past that the record-at-a-time reader
 fails on it, so a run must not take it."""
 _LOW_SEVEN = bytes(b & 0x7F for b in range(256))
+_MAX_WALL_BITS = int.from_bytes(struct.pack("<d", MAX_WALL_TIME), "little")
 _HEADER = bytes(8) + START
 """What a header becomes for the CRC pass: zeros keep the register at zero, START takes
 it to the CRC's initial value."""
@@ -152,15 +154,14 @@ def read_run(raw: bytes, pos: int, row: Row, since: float | None) -> tuple[int, 
 
 def _matching_rows(row: Row, chunk: bytes, rows: int) -> int:
     """How many rows from the start of `chunk` are the template's: all of them at once,
-    or found by halving. (As many templates as rows in bytes as long as the rows can
-    only be those rows.)"""
+    or found by halving."""
     masked = row.masked(chunk, rows)
-    if masked.count(row.template) == rows:
+    if masked == row.template * rows:
         return rows
     low, high = 0, rows - 1  # rows before `low` match; the row at `high` does not
     while low < high:
         middle = (low + high + 1) // 2
-        if masked[: middle * row.size].count(row.template) == middle:
+        if masked[: middle * row.size] == row.template * middle:
             low = middle
         else:
             high = middle - 1
@@ -178,10 +179,10 @@ def _read_rows(row: Row, chunk: bytes, rows: int, since: float | None) -> bool:
         crcs = complemented(_field(chunk, value + 4, 4, row.size))
         for j in range(4):
             stream[value + 4 + j :: row.size] = crcs[j::4]
-        wall_times = _numbers("d", _field(chunk, start + 13, 8, row.size))
-        total = sum(wall_times)  # NaN if one is NaN, or two infinities of opposite signs
-        if total != total or not -MAX_WALL_TIME < min(wall_times) <= max(wall_times) < MAX_WALL_TIME:
+        walls = _field(chunk, start + 13, 8, row.size)
+        if not _plausible(walls):
             return False
+        wall_times = _numbers("d", walls)
         added.append((points, wall_times, start + 22, step_size, value))
     if not ends_at_zero(bytes(stream)):
         return False
@@ -199,6 +200,19 @@ def _read_rows(row: Row, chunk: bytes, rows: int, since: float | None) -> bool:
     return True
 
 
+def _plausible(walls: bytearray) -> bool:
+    """Whether every double in `walls` (packed, little-endian) is within MAX_WALL_TIME
+    of zero, as the record-at-a-time reader asks.
+
+    Without their sign bits, doubles order as their bit patterns do, NaN and the
+    infinities above every finite one: one pass over the patterns as integers does
+    what comparing each double both ways (and NaN) would."""
+    magnitudes = bytearray(walls)
+    magnitudes[7::8] = magnitudes[7::8].translate(_LOW_SEVEN)
+    patterns: array[int] = _numbers("Q", magnitudes)
+    return max(patterns) < _MAX_WALL_BITS
+
+
 def _field(chunk: bytes, offset: int, width: int, stride: int) -> bytearray:
     """A field `width` bytes wide at `offset` in every row, packed."""
     rows = len(chunk) // stride
@@ -211,19 +225,21 @@ def _field(chunk: bytes, offset: int, width: int, stride: int) -> bytearray:
 def _steps(chunk: bytes, offset: int, size: int, stride: int, rows: int) -> array[int]:
     """The varints of `size` bytes at `offset` in every row, as int64s.
 
-    Each gets a 16-byte lane of one big integer, its bytes' low seven bits moved
-    together by a shift and a mask per byte for all the lanes at once; the low eight
-    bytes of a lane are the int64 (a ten-byte varint is a negative number)."""
+    Each gets a lane of one big integer (8 bytes, 16 for a varint longer than that),
+    its bytes' low seven bits moved together by a shift and a mask per byte for all
+    the lanes at once; the low eight bytes of a lane are the int64 (a ten-byte varint
+    is a negative number)."""
     if size == 1:
         return array("q", array("B", chunk[offset::stride]))
-    lanes = bytearray(16 * rows)
+    width = 8 if size <= 8 else 16
+    lanes = bytearray(width * rows)
     for j in range(size):
-        lanes[j::16] = chunk[offset + j :: stride].translate(_LOW_SEVEN)
+        lanes[j::width] = chunk[offset + j :: stride].translate(_LOW_SEVEN)
     bits = int.from_bytes(lanes, "little")
     number = 0
     for j in range(size):
-        number |= (bits >> j) & int.from_bytes((0x7F << 7 * j).to_bytes(16, "little") * rows, "little")
-    return _numbers("q", number.to_bytes(16 * rows, "little"))[0::2]
+        number |= (bits >> j) & int.from_bytes((0x7F << 7 * j).to_bytes(width, "little") * rows, "little")
+    return _numbers("q", number.to_bytes(width * rows, "little"))[:: width // 8]
 
 
 def _kept(numbers: array[int] | array[float], keep: bytes) -> array[Any]:
