@@ -133,8 +133,9 @@ def make_row(shapes: Sequence[Shape], found: dict[str, Points]) -> Row | None:
 
 def read_run(raw: bytes, pos: int, row: Row, since: float | None) -> tuple[int, bool]:
     """Add the rows laid out as `row` from `pos` on to the row's series. Returns where
-    they end, and whether every CRC matched (if not, nothing is added from the block
-    that failed)."""
+    they end, and whether every CRC matched and every wall time was one a clock gives
+    (if not, nothing is added from the block that failed, and the record-at-a-time
+    reader reads the file again, checking each record alone, to find which)."""
     block = _FIRST_BLOCK
     while True:
         rows = min(block, (len(raw) - pos) // row.size)
