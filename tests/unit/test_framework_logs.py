@@ -597,3 +597,26 @@ def test_two_tags_whose_bytes_decode_alike_in_one_row_keep_the_files_order(tmp_p
     assert list(found) == ["\ufffd"]
     assert list(found["\ufffd"].steps) == [step for step in range(100) for _ in range(2)]
     assert list(found["\ufffd"].values) == [0.0, 1.0] * 100
+
+
+@pytest.mark.parametrize("damaged", [None, 4000], ids=["intact", "damaged-late"])
+def test_a_run_over_many_blocks_reads_every_row_once(tmp_path: Path, damaged: int | None) -> None:
+    """A run longer than the first blocks it is checked in, intact, and with a value's
+    bit flipped in a late block (that record alone is dropped)."""
+    path = tmp_path / "events.out.tfevents.7.host"
+    records = [
+        _record(_event(s, tag, s / 4, wall_time=1e9 + s)) for s in range(6000) for tag in ("loss", "lr")
+    ]
+    if damaged is not None:
+        flipped = bytearray(records[2 * damaged + 1])
+        flipped[-6] ^= 0x01
+        records[2 * damaged + 1] = bytes(flipped)
+    path.write_bytes(b"".join(records))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == ([] if damaged is None else ["1 damaged record(s) skipped"])
+    assert list(found["loss"].steps) == list(range(6000))
+    assert list(found["lr"].steps) == [s for s in range(6000) if s != damaged]
+    assert list(found["lr"].values) == [s / 4 for s in range(6000) if s != damaged]
+    assert list(found["lr"].times_ms) == [(10**9 + s) * 1000 for s in range(6000) if s != damaged]

@@ -36,9 +36,10 @@ if TYPE_CHECKING:
 
 MAX_WALL_TIME = 9e15
 """Seconds beyond which a wall time is damage (and would not fit the milliseconds column)."""
-_FIRST_BLOCK = 1024
-_LAST_BLOCK = 64 * 1024
-"""Rows checked at once: doubling, so a short run costs little past its end."""
+_FIRST_BLOCK = 64 * 1024
+_LAST_BLOCK = 4 * 1024 * 1024
+"""Bytes of rows checked at once: doubling, so that a short run costs little past its
+end, and a long one holds a few copies of a few megabytes at most."""
 _LITTLE = sys.byteorder == "little"
 _HIGH_BIT = bytes(b & 0x80 for b in range(256))
 _ABOVE_ONE = bytes(0 if b <= 1 else 0xFF for b in range(256))
@@ -138,7 +139,7 @@ def read_run(raw: bytes, pos: int, row: Row, since: float | None) -> tuple[int, 
     reader reads the file again, checking each record alone, to find which)."""
     block = _FIRST_BLOCK
     while True:
-        rows = min(block, (len(raw) - pos) // row.size)
+        rows = min(max(block // row.size, 1), (len(raw) - pos) // row.size)
         if rows == 0:
             return pos, True
         chunk = raw[pos : pos + rows * row.size]
