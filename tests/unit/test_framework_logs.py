@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import struct
 import time
-from typing import TYPE_CHECKING
+from array import array
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ledger.capture.framework_logs import COPIED_FILES, copy_row_logs, read_framework_logs
-from ledger.capture.framework_logs.crc32c import crc32c, masked_crc32c
+from ledger.capture.framework_logs.crc32c import START, all_match, crc32c, ends_at_zero, masked_crc32c
 from ledger.capture.framework_logs.rows import Row, own_rows, parse_csv_rows, step_series
 from ledger.capture.framework_logs.tfevents import read_event_scalars
 from ledger.capture.outputs import scan_outputs
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from ledger.core.chunks import Points
 
 
 def _varint(n: int) -> bytes:
@@ -57,6 +60,25 @@ def test_crc32c_matches_the_standard_check_value() -> None:
     assert crc32c(b"123456789") == 0xE3069283
     assert crc32c(b"") == 0
     assert crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720, B.4: 32 bytes of zeroes
+
+
+def test_start_takes_the_register_from_zero_to_the_crcs_initial_value() -> None:
+    """From zero, START then data then the data's complemented CRC is zero again."""
+    crc = crc32c(b"123456789") ^ 0xFFFFFFFF
+
+    assert ends_at_zero(START + b"123456789" + struct.pack("<I", crc))
+    assert not ends_at_zero(START + b"123456780" + struct.pack("<I", crc))
+
+
+@pytest.mark.parametrize("wrong", [0, 1, 511, 999], ids=["first", "second", "middle", "last"])
+def test_checked_together_one_wrong_crc_among_many_is_found(wrong: int) -> None:
+    records = [bytes(range(n % 200)) + struct.pack("<I", n) for n in range(1000)]
+    masked = array("I", map(masked_crc32c, records))
+    assert all_match(records, masked)
+
+    masked[wrong] ^= 1 << (wrong % 32)
+
+    assert not all_match(records, masked)
 
 
 def test_event_records_built_from_the_spec(tmp_path: Path) -> None:
@@ -379,3 +401,222 @@ def test_scalar_events_read_as_tensorboards_own_loader_reads_them(tmp_path: Path
         tag: list(zip(p.steps, p.times_ms, p.values, strict=True)) for tag, p in found.items()
     } == expected
     assert set(found) == set(tags)
+
+
+def _loaders_scalars(path: Path) -> dict[str, list[tuple[int, int, float]]]:
+    """(step, wall time in ms, value) of each scalar, by tag, as TensorBoard's reader reads them."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    expected: dict[str, list[tuple[int, int, float]]] = {}
+    for event in EventFileLoader(str(path)).Load():
+        for value in event.summary.value:
+            if value.HasField("histo") or value.metadata.plugin_data.plugin_name == "histograms":
+                continue
+            number = value.simple_value if value.HasField("simple_value") else value.tensor.float_val[0]
+            expected.setdefault(value.tag, []).append((event.step, int(event.wall_time * 1000), number))
+    return expected
+
+
+def _as_read(found: dict[str, Points]) -> dict[str, list[tuple[int, int, float]]]:
+    return {tag: list(zip(p.steps, p.times_ms, p.values, strict=True)) for tag, p in found.items()}
+
+
+def _scalar_rows(folder: Path, rows: list[tuple[int, list[str]]], *, histogram_at: int | None = None) -> Path:
+    """`add_scalar` events from TensorBoard's own writer: each (step, tags) a row, in order."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    writer = _writer(folder)
+    for n, (step, tags) in enumerate(rows):
+        for i, tag in enumerate(tags):
+            value = summary_pb2.Summary.Value(tag=tag, simple_value=n / 7 - i)
+            summary = summary_pb2.Summary(value=[value])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n / 3, step=step, summary=summary))
+        if n == histogram_at:
+            histo = summary_pb2.HistogramProto(
+                min=0, max=9, num=3, bucket_limit=[1.0, 9.0], bucket=[1.0, 2.0]
+            )
+            summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="weights", histo=histo)])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n / 3, step=step, summary=summary))
+    writer.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def _writer(folder: Path) -> Any:
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    return EventFileWriter(str(folder))
+
+
+LONG_RUNS = {
+    "steps of 1, 2, 3, 6, 9 and 10 bytes": [
+        (step, ["train/loss", "lr"])
+        for start, stop in ((0, 300), (16300, 16500), (2**40, 2**40 + 100), (2**60, 2**60 + 100), (-100, 0))
+        for step in range(start, stop)
+    ],
+    "a tag that comes only late": [
+        (s, ["train/loss", "lr"] + (["val/loss"] if s >= 150 else [])) for s in range(300)
+    ],
+    "a tag logged at some steps only": [(s, ["loss"] + (["val"] if s % 40 == 0 else [])) for s in range(400)],
+    "a tag holding byte 0x15": [(s, ["loss", "a\x15b"]) for s in range(200)],
+    "a tag too long for the shortcut": [(s, ["loss", "x" * 130]) for s in range(200)],
+    "one tag twice a step": [(s, ["loss", "loss"]) for s in range(200)],
+    "a step going back": [(s % 90, ["loss", "lr"]) for s in range(200)],
+}
+
+
+@pytest.mark.parametrize("rows", LONG_RUNS.values(), ids=LONG_RUNS.keys())
+def test_long_runs_of_scalar_events_read_as_tensorboards_own_loader_reads_them(
+    tmp_path: Path, rows: list[tuple[int, list[str]]]
+) -> None:
+    """Long runs of torch's scalar events, where rows of them are read in bulk, and
+    what must interrupt such a run, against TensorBoard's reader of the same file."""
+    path = _scalar_rows(tmp_path, rows)
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert _as_read(found) == _loaders_scalars(path)
+
+
+def test_a_histogram_inside_a_long_run_ends_it_and_the_run_goes_on_after(tmp_path: Path) -> None:
+    path = _scalar_rows(tmp_path, [(s, ["train/loss", "lr"]) for s in range(300)], histogram_at=120)
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert _as_read(found) == _loaders_scalars(path)
+    assert list(found["lr"].steps) == list(range(300))
+
+
+def test_a_resumed_runs_own_rows_in_a_long_run_are_those_since_it_started(tmp_path: Path) -> None:
+    rows = [(s, ["train/loss", "lr"]) for s in range(400)]
+    path = _scalar_rows(tmp_path, rows)
+    since = 1.7e9 + 250 / 3  # the 251st row's wall time
+
+    found, problems = read_event_scalars(path, since=since)
+
+    assert problems == []
+    assert list(found["lr"].steps) == list(range(250, 400))
+    assert _as_read(found) == {
+        tag: [p for p in points if p[0] >= 250] for tag, points in _loaders_scalars(path).items()
+    }
+
+
+def test_a_flipped_bit_anywhere_in_a_record_deep_in_a_long_run(tmp_path: Path) -> None:
+    """In the header: reading stops there, what came before is kept; in the data or
+    its CRC: that record alone is dropped and reported, the run goes on."""
+    path = _scalar_rows(tmp_path, [(s, ["train/loss", "lr"]) for s in range(600)])
+    pristine = path.read_bytes()
+    starts = _record_starts(pristine)
+    at = starts[1 + 2 * 500 + 1]  # step 500's `lr` (the first record is the file version)
+    length = struct.unpack_from("<Q", pristine, at)[0]
+    intact = _loaders_scalars(path)
+
+    for byte in range(16 + length):
+        raw = bytearray(pristine)
+        raw[at + byte] ^= 0x10
+        path.write_bytes(bytes(raw))
+
+        found, problems = read_event_scalars(path)
+
+        if byte < 12:
+            assert problems == [f"corrupt record header at byte {at}; the rest is unreadable"], byte
+            assert list(found["lr"].steps) == list(range(500)), byte
+            assert list(found["train/loss"].steps) == list(range(501)), byte
+        else:
+            assert problems == ["1 damaged record(s) skipped"], byte
+            assert list(found["lr"].steps) == [s for s in range(600) if s != 500], byte
+            assert _as_read(found)["train/loss"] == intact["train/loss"], byte
+
+
+def test_one_tag_at_two_steps_in_each_row_keeps_the_files_order(tmp_path: Path) -> None:
+    """A row holding one tag twice (here with steps of one and two bytes) is read a
+    record at a time: its points must stay in the file's order."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    writer = _writer(tmp_path)
+    for n in range(200):
+        for step in (n % 100, 1000 + n):
+            summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="loss", simple_value=n)])
+            writer.add_event(event_pb2.Event(wall_time=1.7e9 + n, step=step, summary=summary))
+    writer.close()
+    path = next(tmp_path.glob("events.out.tfevents.*"))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert _as_read(found) == _loaders_scalars(path)
+
+
+def test_a_long_run_torn_in_its_last_record_keeps_every_whole_one(tmp_path: Path) -> None:
+    path = _scalar_rows(tmp_path, [(s, ["train/loss", "lr"]) for s in range(300)])
+    raw = path.read_bytes()
+    last = _record_starts(raw)[-1]
+    path.write_bytes(raw[:-5])
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == [f"truncated after {last} bytes"]
+    assert list(found["train/loss"].steps) == list(range(300))
+    assert list(found["lr"].steps) == list(range(299))
+
+
+@pytest.mark.parametrize(
+    "wall_time", [float("nan"), float("inf"), -1e16, 9e15], ids=["nan", "inf", "too-early", "the-bound"]
+)
+def test_a_wall_time_no_clock_gives_inside_a_long_run_is_damage(tmp_path: Path, wall_time: float) -> None:
+    """Its CRC is right (written so): it is dropped and reported all the same."""
+    path = tmp_path / "events.out.tfevents.5.host"
+    events = [(s, tag, 1e9 + s) for s in range(200) for tag in ("loss", "lr")]
+    events[301] = (150, "lr", wall_time)
+    path.write_bytes(b"".join(_record(_event(s, tag, s / 2, wall_time=w)) for s, tag, w in events))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == ["1 damaged record(s) skipped"]
+    assert list(found["lr"].steps) == [s for s in range(200) if s != 150]
+    assert list(found["loss"].steps) == list(range(200))
+
+
+def test_two_tags_whose_bytes_decode_alike_in_one_row_keep_the_files_order(tmp_path: Path) -> None:
+    """Not UTF-8, both tags decode to one name: one series, its points in file order."""
+    path = tmp_path / "events.out.tfevents.6.host"
+    records = []
+    for step in range(100):
+        for n, tag in enumerate((b"\xff", b"\xfe")):
+            value_msg = _field(1, tag) + _varint(2 << 3 | 5) + struct.pack("<f", n)
+            event = _varint(1 << 3 | 1) + struct.pack("<d", 1e9 + step) + _varint(2 << 3) + _varint(step)
+            records.append(_record(event + _field(5, _field(1, value_msg))))
+    path.write_bytes(b"".join(records))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == []
+    assert list(found) == ["\ufffd"]
+    assert list(found["\ufffd"].steps) == [step for step in range(100) for _ in range(2)]
+    assert list(found["\ufffd"].values) == [0.0, 1.0] * 100
+
+
+@pytest.mark.parametrize("damaged", [None, 4000], ids=["intact", "damaged-late"])
+def test_a_run_over_many_blocks_reads_every_row_once(tmp_path: Path, damaged: int | None) -> None:
+    """A run longer than the first blocks it is checked in, intact, and with a value's
+    bit flipped in a late block (that record alone is dropped)."""
+    path = tmp_path / "events.out.tfevents.7.host"
+    records = [
+        _record(_event(s, tag, s / 4, wall_time=1e9 + s)) for s in range(6000) for tag in ("loss", "lr")
+    ]
+    if damaged is not None:
+        flipped = bytearray(records[2 * damaged + 1])
+        flipped[-6] ^= 0x01
+        records[2 * damaged + 1] = bytes(flipped)
+    path.write_bytes(b"".join(records))
+
+    found, problems = read_event_scalars(path)
+
+    assert problems == ([] if damaged is None else ["1 damaged record(s) skipped"])
+    assert list(found["loss"].steps) == list(range(6000))
+    assert list(found["lr"].steps) == [s for s in range(6000) if s != damaged]
+    assert list(found["lr"].values) == [s / 4 for s in range(6000) if s != damaged]
+    assert list(found["lr"].times_ms) == [(10**9 + s) * 1000 for s in range(6000) if s != damaged]

@@ -26,6 +26,15 @@ from array import array
 from typing import TYPE_CHECKING
 
 from ledger.capture.framework_logs.crc32c import all_match, masked_crc32c
+from ledger.capture.framework_logs.scalar_runs import (
+    MAX_WALL_TIME,
+    Row,
+    make_row,
+    read_run,
+    repeating,
+    tag_points,
+)
+from ledger.capture.framework_logs.wire import fields, signed, varint, varints
 from ledger.core.chunks import Points
 
 if TYPE_CHECKING:
@@ -40,8 +49,9 @@ ALWAYS_CHECKED = 1024
 """Bytes up to which a record's CRC is checked though no scalar is read from it: a
 scalar event a flipped bit made unrecognisable must not vanish unreported. Bigger
 records (histograms, images, graphs: most of a training run's bytes) are not hashed."""
-_MAX_WALL_TIME = 9e15
-"""Seconds beyond which a wall time is damage (and would not fit the milliseconds column)."""
+RUN_AFTER = 32
+"""Torch scalar events in a row after which the rows they repeat are read in bulk
+(`scalar_runs`): fewer, beside histograms, cost less a record at a time."""
 _UNSEEN = Points(array("q"), array("q"), array("d"))
 """Stands for a shape not looked at yet (None: looked at, not a scalar's)."""
 
@@ -52,26 +62,26 @@ _NUMERIC = {1: ("f", 4), 2: ("d", 8), 3: ("i", 4), 9: ("q", 8), 4: ("B", 1), 5: 
 def read_event_scalars(path: Path, *, since: float | None = None) -> tuple[dict[str, Points], list[str]]:
     """Every scalar in an event file logged at or after `since` (wall time), by tag."""
     raw = path.read_bytes()
-    found, problems, records, masked = _read(raw, since, each=False)
-    if not all_match(records, masked):
-        found, problems, _, _ = _read(raw, since, each=True)
+    found, problems, checked = _read(raw, since, each=False)
+    if not checked:
+        found, problems, _ = _read(raw, since, each=True)
     return found, problems
 
 
-def _read(
-    raw: bytes, since: float | None, *, each: bool
-) -> tuple[dict[str, Points], list[str], list[bytes], array[int]]:
-    """The scalars, the problems, and the records of the common scalar event with their
-    CRCs, left to be checked together unless `each` (then every record is checked alone,
-    to find the damaged ones once the check together failed).
+def _read(raw: bytes, since: float | None, *, each: bool) -> tuple[dict[str, Points], list[str], bool]:
+    """The scalars, the problems, and whether the CRCs of the common scalar event's
+    records, checked together, matched (unless `each`: then every record is checked
+    alone, to find the damaged ones once the check together failed).
 
     Most events are the one torch's `add_scalar` writes: wall time, step, a summary of
     one `simple_value`. Its bytes after the step are the same for every event of a tag,
-    so they are looked up rather than decoded (`_simple_points`); the others go through
-    the general decoder and are checked alone. A record header is checked once per
-    distinct header: the whole twelve bytes are the key, so a header with a flipped
-    byte is checked anew. A scalar record older than `since` is CRC-checked all the
-    same: a damaged wall time must not make a record vanish unreported.
+    so they are looked up rather than decoded (`tag_points`), and once such events
+    repeat a row of tags, the rows that follow are read in bulk (`scalar_runs`; not when
+    `each`). The others go through the general decoder and are checked alone. A record
+    header is checked once per distinct header: the whole twelve bytes are the key, so
+    a header with a flipped byte is checked anew. A scalar record older than `since` is
+    CRC-checked all the same: a damaged wall time must not make a record vanish
+    unreported.
     """
     found: dict[str, Points] = {}
     problems: list[str] = []
@@ -80,9 +90,22 @@ def _read(
     bad_data = 0
     headers: dict[bytes, int] = {}
     shapes: dict[bytes, Points | None] = {}
+    rows: dict[tuple[tuple[bytes, int, bytes], ...], Row | None] = {}
+    recent: list[tuple[bytes, int, bytes]] = []
     add_record, add_masked = records.append, masked.append
     pos, end = 0, len(raw)
     while pos < end:
+        if len(recent) >= RUN_AFTER:
+            layout = tuple(repeating(recent) or ())
+            recent.clear()
+            if layout not in rows:
+                rows[layout] = make_row(layout, found) if layout else None
+            row = rows[layout]
+            if row is not None:
+                pos, checked = read_run(raw, pos, row, since)
+                if not checked:
+                    return found, problems, False
+                continue
         head = raw[pos : pos + 12]
         length = headers.get(head)
         if length is None:
@@ -109,29 +132,32 @@ def _read(
                 step, after = data[10] & 0x7F | data[11] << 7, 12
             else:
                 try:
-                    number, after = _varint(data, 10)
+                    number, after = varint(data, 10)
                 except (ValueError, IndexError):
                     number, after = 0, length
-                step = _signed(number)
+                step = signed(number)
             shape = data[after:-4]
             points = shapes.get(shape, _UNSEEN)
             if points is _UNSEEN:
-                points = shapes[shape] = _simple_points(shape, found)
+                points = shapes[shape] = tag_points(shape, found)
         if points is not None:
             wall_time = _WALL.unpack_from(data)[0]
-            if not -_MAX_WALL_TIME < wall_time < _MAX_WALL_TIME or (
+            if not -MAX_WALL_TIME < wall_time < MAX_WALL_TIME or (
                 each and masked_crc32c(data) != _U32.unpack_from(raw, stop)[0]
             ):
                 bad_data += 1
+                recent.clear()
                 continue
             if not each:
                 add_record(data)
                 add_masked(_U32.unpack_from(raw, stop)[0])
+                recent.append((head, after - 10, shape))
             if since is None or wall_time >= since:
                 points.steps.append(step)
                 points.times_ms.append(int(wall_time * 1000))
                 points.values.append(_FLOAT.unpack_from(data, length - 4)[0])
             continue
+        recent.clear()
         try:
             wall_time, step, values = _event(data)
         except (ValueError, IndexError, struct.error):
@@ -139,7 +165,7 @@ def _read(
         if not values and length > ALWAYS_CHECKED:
             continue
         if (
-            not -_MAX_WALL_TIME < wall_time < _MAX_WALL_TIME
+            not -MAX_WALL_TIME < wall_time < MAX_WALL_TIME
             or masked_crc32c(data) != _U32.unpack_from(raw, stop)[0]
         ):
             bad_data += 1
@@ -157,40 +183,19 @@ def _read(
             points.values.append(value)
     if bad_data:
         problems.append(f"{bad_data} damaged record(s) skipped")
-    return {tag: points for tag, points in found.items() if points.steps}, problems, records, masked
-
-
-def _simple_points(shape: bytes, found: dict[str, Points]) -> Points | None:
-    """The series of the tag of a scalar event's bytes between its step and its float,
-    when they are a summary of one `simple_value` (`\x2a S \x0a V \x0a T <tag> \x15`)."""
-    size = len(shape) - 7
-    if not (
-        0 < size < 0x77
-        and shape[0] == 0x2A
-        and shape[1] == size + 9
-        and shape[2] == 0x0A
-        and shape[3] == size + 7
-        and shape[4] == 0x0A
-        and shape[5] == size
-        and shape[-1] == 0x15
-    ):
-        return None
-    tag = shape[6:-1].decode("utf-8", "replace")
-    points = found.get(tag)
-    if points is None:
-        points = found[tag] = Points(array("q"), array("q"), array("d"))
-    return points
+    checked = each or all_match(records, masked)
+    return {tag: points for tag, points in found.items() if points.steps}, problems, checked
 
 
 def _event(data: bytes) -> tuple[float, int, list[tuple[str, float]]]:
     """(wall_time, step, [(tag, value)]) of one Event."""
     wall_time, step = 0.0, 0
     values: list[tuple[str, float]] = []
-    for field, wire, number, value in _fields(data):
+    for field, wire, number, value in fields(data):
         if field == 1 and wire == 1:
             wall_time = _DOUBLE.unpack(value)[0]
         elif field == 2 and wire == 0:
-            step = _signed(number)
+            step = signed(number)
         elif field == 5 and wire == 2:
             values = _summary(value)
     return wall_time, step, values
@@ -198,11 +203,11 @@ def _event(data: bytes) -> tuple[float, int, list[tuple[str, float]]]:
 
 def _summary(data: bytes) -> list[tuple[str, float]]:
     found = []
-    for field, wire, _, value in _fields(data):
+    for field, wire, _, value in fields(data):
         if field != 1 or wire != 2:
             continue
         tag, number = "", None
-        for f, w, _, v in _fields(value):
+        for f, w, _, v in fields(value):
             if f == 1 and w == 2:
                 tag = v.decode("utf-8", "replace")
             elif f == 2 and w == 5:
@@ -219,10 +224,10 @@ def _scalar_tensor(data: bytes) -> float | None:
     dtype = 0
     content = b""
     listed: list[float] = []
-    for field, wire, number, value in _fields(data):
+    for field, wire, number, value in fields(data):
         if field == 1 and wire == 0:
             dtype = number
-        elif field == 2 and wire == 2 and any(f == 2 for f, _, _, _ in _fields(value)):
+        elif field == 2 and wire == 2 and any(f == 2 for f, _, _, _ in fields(value)):
             return None  # a shape with dimensions
         elif field == 4 and wire == 2:
             content = value
@@ -234,9 +239,9 @@ def _scalar_tensor(data: bytes) -> float | None:
         elif field == 6 and wire == 1:
             listed.append(_DOUBLE.unpack(value)[0])
         elif field in (7, 10) and wire == 0:
-            listed.append(float(_signed(number)))
+            listed.append(float(signed(number)))
         elif field in (7, 10) and wire == 2:
-            listed.extend(float(_signed(v)) for v in _varints(value))
+            listed.extend(float(signed(v)) for v in varints(value))
     if dtype not in _NUMERIC:
         return None
     if content:
@@ -245,58 +250,3 @@ def _scalar_tensor(data: bytes) -> float | None:
             return None
         return float(array(code, content)[0])
     return listed[0] if len(listed) == 1 else None
-
-
-def _fields(data: bytes) -> list[tuple[int, int, int, bytes]]:
-    """(field number, wire type, varint, bytes) of each field of a protobuf message: the
-    varint is 0 for other wire types, the bytes empty for varints. Groups (wire types 3
-    and 4) are not used by these messages."""
-    out: list[tuple[int, int, int, bytes]] = []
-    pos, end = 0, len(data)
-    while pos < end:
-        key, pos = _varint(data, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            number, pos = _varint(data, pos)
-            out.append((field, wire, number, b""))
-        elif wire == 1:
-            out.append((field, wire, 0, data[pos : pos + 8]))
-            pos += 8
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            out.append((field, wire, 0, data[pos : pos + size]))
-            pos += size
-        elif wire == 5:
-            out.append((field, wire, 0, data[pos : pos + 4]))
-            pos += 4
-        else:
-            raise ValueError(f"unexpected wire type {wire}")
-        if pos > end:
-            raise ValueError("field runs past the message")
-    return out
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
-
-
-def _varints(data: bytes) -> list[int]:
-    values, pos = [], 0
-    while pos < len(data):
-        value, pos = _varint(data, pos)
-        values.append(value)
-    return values
-
-
-def _signed(value: int) -> int:
-    """Two's complement int64 from a varint (negative numbers take ten bytes)."""
-    return value - (1 << 64) if value >= 1 << 63 else value
