@@ -17,11 +17,16 @@ is caught as a CRC of their concatenation catches it).
 from __future__ import annotations
 
 import sys
+import warnings
 from array import array
 from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
-import google_crc32c
+with warnings.catch_warnings():
+    # Without its C extension it warns as it is imported: the reader is slower then, not
+    # wrong, and the warning would land in the middle of the user's training output.
+    warnings.simplefilter("ignore", RuntimeWarning)
+    import google_crc32c
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
