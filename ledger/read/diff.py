@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ledger.core.comparable import comparable_keys, comparable_value
 from ledger.core.lockfile import EnvDiff, diff_environments
 from ledger.git.command import existing_commits, git
 from ledger.read import queries
@@ -29,12 +30,15 @@ class Row:
 
     key: str
     values: tuple[ParamValue | None, ...]
+    compared: tuple[ParamValue | None, ...] = ()
+    """The values as they are compared, where a run's own folder is in one of them
+    (`ledger.core.comparable`); empty when they are `values`."""
 
     @property
     def changed(self) -> bool:
         """Whether any run's value differs from the first run's (NaN equals NaN)."""
-        first = self.values[0]
-        return any(not _same(first, v) for v in self.values[1:])
+        first, *others = self.compared or self.values
+        return any(not _same(first, v) for v in others)
 
     @property
     def deltas(self) -> tuple[float | None, ...]:
@@ -90,8 +94,8 @@ def diff_runs(store: Store, run_ids: Sequence[RunId], *, root: Path | None, patc
     common = set(details[0].series_keys).intersection(*(d.series_keys for d in details[1:]))
     return RunsDiff(
         runs=details,
-        params=_rows([{p.key: p.value for p in d.params} for d in details]),
-        metrics=_rows([{m.key: m.value for m in d.metrics} for d in details]),
+        params=_param_rows(details),
+        metrics=_rows([comparable_keys({m.key: m.value for m in d.metrics}, d.run_folders) for d in details]),
         data=_rows([{i.path: i.value for i in d.data} for d in details]),
         environments=environments,
         code=code,
@@ -102,6 +106,19 @@ def diff_runs(store: Store, run_ids: Sequence[RunId], *, root: Path | None, patc
 def _rows(per_run: list[dict[str, ParamValue]]) -> tuple[Row, ...]:
     keys = sorted(set().union(*per_run))
     return tuple(Row(key, tuple(values.get(key) for values in per_run)) for key in keys)
+
+
+def _param_rows(details: Sequence[RunDetail]) -> tuple[Row, ...]:
+    """Params by key; a value inside its run's own folder is compared by its place there."""
+    rows = _rows([{p.key: p.value for p in d.params} for d in details])
+    found = []
+    for row in rows:
+        compared = tuple(
+            None if v is None else comparable_value(v, d.run_folders)
+            for v, d in zip(row.values, details, strict=True)
+        )
+        found.append(Row(row.key, row.values, compared) if compared != row.values else row)
+    return tuple(found)
 
 
 def _code(root: Path | None, base: RunDetail, other: RunDetail, *, patch: bool) -> CodeDiff | None:

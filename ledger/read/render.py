@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ledger.capture.seeds import describe_seeds
+from ledger.core.comparable import comparable_value
 from ledger.core.numbers import format_number
 from ledger.core.torch_runtime import describe as describe_torch
 from ledger.git.refs import snapshot_ref
@@ -254,6 +255,10 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
     out = [
         "runs  " + "  ".join(f"{i} ({d.summary.name or '-'})" for i, d in zip(ids, diff.runs, strict=True))
     ]
+    folders = [", ".join(d.run_folders) or "(none)" for d in diff.runs]
+    if any(d.run_folders for d in diff.runs) and (show_all or len(set(folders)) > 1):
+        # Once here, rather than as a change in every param that holds a path inside it.
+        out += ["", "run folder", "   " + "  ->  ".join(folders)]
     for title, rows in (("params", diff.params), ("metrics", diff.metrics), ("data", diff.data)):
         shown = [r for r in rows if show_all or r.changed]
         if not shown:
@@ -297,7 +302,9 @@ def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], l
     A sweep's varied param must not hide behind ones that merely differ: params rank by
     how many distinct values they take among `runs`, then by how few runs lack them,
     then by name (the same runs always give the same columns). A param every run has
-    with one value never shows. Both lists come back sorted by name.
+    with one value never shows; nor does a path inside each run's own folder (Hydra's
+    `paths.output_dir`), which differs in every run by construction. Both lists come
+    back sorted by name.
     """
     metric_counts = Counter(k for r in runs for k in r.metrics)
     metrics = [k for k, _ in metric_counts.most_common(limit)]
@@ -305,7 +312,7 @@ def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], l
     for run in runs:
         for key, value in run.params.items():
             if value is not None:  # a JSON null shows as "-", as a missing param does
-                values.setdefault(key, []).append(value)
+                values.setdefault(key, []).append(comparable_value(value, run.run_folders))
     counts = {k: (_distinct(v), len(v)) for k, v in values.items()}
     varying = [k for k, (distinct, present) in counts.items() if distinct > 1 or present < len(runs)]
     varying.sort(key=lambda k: (-counts[k][0], -counts[k][1], k))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.capture.log_scalars import LOG_SOURCE
-from ledger.capture.run_folder import folder_relative
 from ledger.capture.runner import run_command
 from ledger.commits.ingest import has_pending, ingest_pending
+from ledger.core.comparable import comparable_keys, folder_relative
 from ledger.core.errors import LedgerError, ReproduceError
 from ledger.core.lockfile import diff_environments
 from ledger.core.verdict import COULD_NOT_RUN, EXIT_CODES, judge, verdict_table
@@ -222,8 +221,8 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     # Each run wrote into its own folder: `outputs/<its time>/x` is compared with the other's.
     mine, theirs = original.run_folders, reproduced.run_folders
     verdict = judge(
-        _comparable({folder_relative(m.key, mine): m.value for m in original.metrics}),
-        _comparable({folder_relative(m.key, theirs): m.value for m in reproduced.metrics}),
+        comparable_keys({m.key: m.value for m in original.metrics}, mine),
+        comparable_keys({m.key: m.value for m in reproduced.metrics}, theirs),
         tolerances=plan.tolerances,
         exit_codes=(
             _exit_code(original.summary.exit_code, original.summary.status),
@@ -235,8 +234,8 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
         ),
         seeded=plan.seeded,
         printed=(
-            set(_comparable(dict.fromkeys(_printed(original.metrics, mine), 0.0))),
-            set(_comparable(dict.fromkeys(_printed(reproduced.metrics, theirs), 0.0))),
+            _printed(original.metrics, mine),
+            _printed(reproduced.metrics, theirs),
         ),
     )
     annotate.save_reproduction(store, new_id, original.summary.id, verdict)
@@ -257,25 +256,8 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     return EXIT_CODES[verdict.outcome]
 
 
-_EVENT_FILE = re.compile(r"events\.out\.tfevents\.(\d+)\.[^/:]+")
-
-
-def _comparable(metrics: dict[str, float]) -> dict[str, float]:
-    """Metric keys named after a TensorBoard event file (two files of a run held the same
-    tag, as Lightning's fit and test files both hold `epoch`) by the file's place among
-    the run's event files, oldest first: its time, host and process differ in every run."""
-    files = sorted({m.group(0) for key in metrics for m in _EVENT_FILE.finditer(key)}, key=_event_order)
-    place = {name: f"events.out.tfevents.#{i}" for i, name in enumerate(files, start=1)}
-    return {_EVENT_FILE.sub(lambda m: place[m.group(0)], key): value for key, value in metrics.items()}
-
-
-def _event_order(name: str) -> tuple[int, str]:
-    match = _EVENT_FILE.match(name)
-    return (int(match.group(1)) if match else 0, name)
-
-
 def _printed(metrics: Sequence[Metric], folders: Sequence[str]) -> set[str]:
-    return {folder_relative(m.key, folders) for m in metrics if m.source == LOG_SOURCE}
+    return set(comparable_keys({m.key: 0.0 for m in metrics if m.source == LOG_SOURCE}, folders))
 
 
 def _exit_code(code: int | None, status: str) -> int | None:
