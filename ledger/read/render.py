@@ -41,6 +41,15 @@ def format_value(value: object, width: int | None = None) -> str:
     return str(value)
 
 
+def format_param(value: object) -> str:
+    """`format_value`, but a whole float keeps its point (`dropout 0.0`, not `0`): a param's
+    type is part of it (`epochs 2` against `noise 6.0`), and `diff` tells 0 from 0.0."""
+    text = format_value(value)
+    if isinstance(value, float) and text.lstrip("-").isdigit():
+        return f"{text}.0"
+    return text
+
+
 def format_age(timestamp: float, now: float | None = None) -> str:
     """`3m ago`-style age, as people scan a list."""
     seconds = max(0.0, (time.time() if now is None else now) - timestamp)
@@ -138,7 +147,7 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out.append(_kv("skipped", f"{path}: {reason}"))
     if detail.params:
         out += ["", "params"]
-        out += [_kv(p.key, format_value(p.value), note=p.source) for p in detail.params]
+        out += [_kv(p.key, format_param(p.value), note=p.source) for p in detail.params]
     if detail.metrics:
         out += ["", "metrics"]
         for m in detail.metrics:
@@ -266,7 +275,8 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
         out += ["", title]
         width = max(len(r.key) for r in shown)
         for row in shown:
-            cells = [format_value(v) if v is not None else "(none)" for v in row.values]
+            shown_as = format_param if title == "params" else format_value
+            cells = [shown_as(v) if v is not None else "(none)" for v in row.values]
             deltas = [format_number(d, plus=True) for d in row.deltas[1:] if d is not None and d != 0]
             mark = "*" if row.changed else " "
             suffix = f"   ({', '.join(deltas)})" if deltas and title == "metrics" else ""
