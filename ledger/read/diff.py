@@ -95,7 +95,7 @@ def diff_runs(store: Store, run_ids: Sequence[RunId], *, root: Path | None, patc
     return RunsDiff(
         runs=details,
         params=_param_rows(details),
-        metrics=_rows([comparable_keys({m.key: m.value for m in d.metrics}, d.run_folders) for d in details]),
+        metrics=_metric_rows(details),
         data=_rows([{i.path: i.value for i in d.data} for d in details]),
         environments=environments,
         code=code,
@@ -109,16 +109,35 @@ def _rows(per_run: list[dict[str, ParamValue]]) -> tuple[Row, ...]:
 
 
 def _param_rows(details: Sequence[RunDetail]) -> tuple[Row, ...]:
-    """Params by key; a value inside its run's own folder is compared by its place there."""
+    """Params by key; values that differ as written are compared by their place in their
+    run's own folder. Values written alike stay alike: a fixed folder (`results/`) one run
+    made and another found is no run's own."""
     rows = _rows([{p.key: p.value for p in d.params} for d in details])
     found = []
     for row in rows:
+        if not row.changed:
+            found.append(row)
+            continue
         compared = tuple(
             None if v is None else comparable_value(v, d.run_folders)
             for v, d in zip(row.values, details, strict=True)
         )
         found.append(Row(row.key, row.values, compared) if compared != row.values else row)
     return tuple(found)
+
+
+def _metric_rows(details: Sequence[RunDetail]) -> tuple[Row, ...]:
+    """Metrics by key; a key some run lacks as written (named by a file in the run's own
+    folder: `logs/train/runs/<time>/csv/version_0/metrics.csv:val/acc`) by its place there."""
+    written: list[dict[str, ParamValue]] = [{m.key: m.value for m in d.metrics} for d in details]
+    everywhere = set(written[0]).intersection(*written[1:])
+    return _rows(
+        [
+            {k: v for k, v in values.items() if k in everywhere}
+            | comparable_keys({k: v for k, v in values.items() if k not in everywhere}, d.run_folders)
+            for values, d in zip(written, details, strict=True)
+        ]
+    )
 
 
 def _code(root: Path | None, base: RunDetail, other: RunDetail, *, patch: bool) -> CodeDiff | None:

@@ -319,11 +319,15 @@ def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], l
     metric_counts = Counter(k for r in runs for k in r.metrics)
     metrics = [k for k, _ in metric_counts.most_common(limit)]
     values: dict[str, list[object]] = {}
+    compared: dict[str, list[object]] = {}
     for run in runs:
         for key, value in run.params.items():
             if value is not None:  # a JSON null shows as "-", as a missing param does
-                values.setdefault(key, []).append(comparable_value(value, run.run_folders))
-    counts = {k: (_distinct(v), len(v)) for k, v in values.items()}
+                values.setdefault(key, []).append(value)
+                compared.setdefault(key, []).append(comparable_value(value, run.run_folders))
+    # Fewer values by place in the run's folder, never more: a fixed `results/` path is
+    # one value though one run made the folder and another found it.
+    counts = {k: (min(_distinct(v), _distinct(compared[k])), len(v)) for k, v in values.items()}
     varying = [k for k, (distinct, present) in counts.items() if distinct > 1 or present < len(runs)]
     varying.sort(key=lambda k: (-counts[k][0], -counts[k][1], k))
     return sorted(metrics), sorted(varying[:limit])

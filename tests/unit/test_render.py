@@ -382,3 +382,12 @@ def test_common_keys_passes_over_a_path_inside_each_runs_own_folder() -> None:
     ]
 
     assert common_keys(runs, limit=4)[1] == ["data_dir", "lr"]
+
+
+def test_common_keys_counts_a_fixed_path_once_whichever_run_made_its_folder() -> None:
+    runs = [
+        summary(params={"out": "results/train", "lr": 0.1}, run_folders=("results",)),
+        summary(params={"out": "results/train", "lr": 0.2}, run_folders=("results/train",)),
+    ]
+
+    assert common_keys(runs, limit=4)[1] == ["lr"]
