@@ -179,9 +179,11 @@ def finish_recorded_run(
     ended_at = time.time()
     log_series: dict[str, Points] = {}
     if data is not None and ws.config.log_metrics:
-        # A key the run has as a param, or that a metrics file or DVCLive gave, is not read again.
-        taken = {p.key for p in (*started.before.params, *after.params)} | {m.key for m in after.metrics}
-        taken |= {key for found in after.series.values() for key in found}
+        # A key the run has as a param, or that a metrics file or DVCLive gave, is not read
+        # again, though several files held it and it was recorded as `<file>:<key>`.
+        taken = {p.key for p in (*started.before.params, *after.params)}
+        taken |= {m.key.removeprefix(f"{m.source}:") for m in after.metrics}
+        taken |= {key.removeprefix(f"{origin}:") for origin, found in after.series.items() for key in found}
         log_series, problems = log_scalars.read_stored_log(
             data, patterns=ws.config.log_metric_patterns, skip=taken, at_ms=int(ended_at * 1000)
         )

@@ -118,11 +118,18 @@ def read_log_scalars(
 def _built_in_lines(text: str) -> Iterator[tuple[int | None, list[tuple[str, float]]]]:
     """Line by line, each regular expression only where `in` finds its separator or
     word: one expression over the whole text took seconds on a 50 MB log."""
+    bar = ""
     for line in text.split("\n"):
+        if bar and _continues(bar, line):
+            continue
+        bar = ""
         has_pair = ":" in line or "=" in line
         has_epoch = "poch" in line or "POCH" in line
-        if not (has_pair or has_epoch) or "\r" in line.rstrip("\r") or _PROGRESS.search(line):
-            continue  # nothing to read, or a progress bar (redrawn after a `\r`, a rate, bar glyphs)
+        if not (has_pair or has_epoch):
+            continue
+        if "\r" in line.rstrip("\r") or _PROGRESS.search(line):
+            bar = line.rstrip("\r").rsplit("\r", 1)[-1]
+            continue  # a progress bar (redrawn after a `\r`, a rate, bar glyphs)
         if "(" in line and "=" in line and _REPR.search(line):
             continue
         step = epoch = None
@@ -142,6 +149,14 @@ def _built_in_lines(text: str) -> Iterator[tuple[int | None, list[tuple[str, flo
             epoch = int(found[1])
         if pairs or step is not None or epoch is not None:
             yield (step if step is not None else epoch), pairs
+
+
+def _continues(bar: str, line: str) -> bool:
+    """Whether `line` is the wrapped rest of the progress bar above it: Rich, writing to
+    a file or pipe, wraps the bar's last column (Lightning's `val/loss: 0.181`) onto lines
+    padded to where that column starts. A line indented otherwise is the script's own."""
+    indent = len(line) - len(line.lstrip(" "))
+    return 0 < indent < len(bar) and bar[indent - 1] == " " and bar[indent] != " " and line.strip() != ""
 
 
 def _starts_a_pair(line: str, found: re.Match[str]) -> bool:

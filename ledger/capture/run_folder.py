@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ledger.capture.config_params import CONFIG_NAMES, HYDRA_OVERRIDES, is_folder_config, read_config
 from ledger.capture.outputs import PRUNED
 from ledger.capture.params import load_document, parse_argv_params
+from ledger.core.comparable import folder_relative
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 WALK_LIMIT = 20_000
 """Entries looked at inside the run's folders when looking for config files."""
-
-RUN_FOLDER_MARK = "<run folder>"
-"""Stands for a run's own folder in keys and paths compared across runs (`reproduce`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +84,6 @@ def own_folders(
     # A folder inside another of the run's (Hydra's `.hydra/` made in a reused folder) is part of it.
     outer = [f for f in dict.fromkeys(folders) if not any(within(f, [g]) and f != g for g in folders)]
     return RunFolders(sorted(outer), params, problems)
-
-
-def folder_relative(text: str, folders: Sequence[str]) -> str:
-    """`text` (a metric key, an output path) with the run's folder replaced by a mark,
-    so the reproduction's `outputs/<its time>/x` is compared with the original's."""
-    for folder in sorted(folders, key=len, reverse=True):
-        if text == folder or text.startswith(f"{folder}/"):
-            return RUN_FOLDER_MARK + text[len(folder) :]
-        if f"{folder}/" in text:
-            return text.replace(f"{folder}/", f"{RUN_FOLDER_MARK}/", 1)
-    return text
 
 
 def _configs_in(root: Path, folders: Sequence[str], problems: list[str]) -> list[str]:

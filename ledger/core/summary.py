@@ -30,6 +30,9 @@ class RunSummary:
     tags: tuple[str, ...]
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    run_folders: tuple[str, ...] = ()
+    """Folders the run made and wrote into: a param holding a path inside one is no
+    difference from another run's (`ledger.core.comparable`)."""
 
     @property
     def duration(self) -> float | None:

@@ -9,12 +9,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ledger.core.comparable import aligned, comparable_value
 from ledger.core.lockfile import EnvDiff, diff_environments
 from ledger.git.command import existing_commits, git
 from ledger.read import queries
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from ledger.core.ids import RunId
@@ -29,12 +30,15 @@ class Row:
 
     key: str
     values: tuple[ParamValue | None, ...]
+    compared: tuple[ParamValue | None, ...] = ()
+    """The values as they are compared, where a run's own folder is in one of them
+    (`ledger.core.comparable`); empty when they are `values`."""
 
     @property
     def changed(self) -> bool:
         """Whether any run's value differs from the first run's (NaN equals NaN)."""
-        first = self.values[0]
-        return any(not _same(first, v) for v in self.values[1:])
+        first, *others = self.compared or self.values
+        return any(not _same(first, v) for v in others)
 
     @property
     def deltas(self) -> tuple[float | None, ...]:
@@ -90,8 +94,8 @@ def diff_runs(store: Store, run_ids: Sequence[RunId], *, root: Path | None, patc
     common = set(details[0].series_keys).intersection(*(d.series_keys for d in details[1:]))
     return RunsDiff(
         runs=details,
-        params=_rows([{p.key: p.value for p in d.params} for d in details]),
-        metrics=_rows([{m.key: m.value for m in d.metrics} for d in details]),
+        params=_param_rows(details),
+        metrics=_metric_rows(details),
         data=_rows([{i.path: i.value for i in d.data} for d in details]),
         environments=environments,
         code=code,
@@ -102,6 +106,33 @@ def diff_runs(store: Store, run_ids: Sequence[RunId], *, root: Path | None, patc
 def _rows(per_run: list[dict[str, ParamValue]]) -> tuple[Row, ...]:
     keys = sorted(set().union(*per_run))
     return tuple(Row(key, tuple(values.get(key) for values in per_run)) for key in keys)
+
+
+def _param_rows(details: Sequence[RunDetail]) -> tuple[Row, ...]:
+    """Params by key; values that differ as written are compared by their place in their
+    run's own folder. Values written alike stay alike: a fixed folder (`results/`) one run
+    made and another found is no run's own."""
+    rows = _rows([{p.key: p.value for p in d.params} for d in details])
+    found = []
+    for row in rows:
+        if not row.changed:
+            found.append(row)
+            continue
+        compared = tuple(
+            None if v is None else comparable_value(v, d.run_folders)
+            for v, d in zip(row.values, details, strict=True)
+        )
+        found.append(Row(row.key, row.values, compared) if compared != row.values else row)
+    return tuple(found)
+
+
+def _metric_rows(details: Sequence[RunDetail]) -> tuple[Row, ...]:
+    """Metrics by key; a key some run lacks as written (named by a file in the run's own
+    folder: `logs/train/runs/<time>/csv/version_0/metrics.csv:val/acc`) by its place there."""
+    written: list[tuple[Mapping[str, ParamValue], Sequence[str]]] = [
+        ({m.key: m.value for m in d.metrics}, d.run_folders) for d in details
+    ]
+    return _rows(aligned(written))
 
 
 def _code(root: Path | None, base: RunDetail, other: RunDetail, *, patch: bool) -> CodeDiff | None:

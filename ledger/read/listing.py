@@ -8,6 +8,7 @@ Everything between the filter and the `RunSummary` is here, once.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 _PAGE = (
     'SELECT runs.id, runs.name, runs.status, runs.source, runs.started_at, runs.ended_at, runs.exit_code, runs."commit", '
-    "runs.branch, runs.dirty, runs.archived FROM runs"
+    "runs.branch, runs.dirty, runs.run_folders, runs.archived FROM runs"
 )
 """The columns of a `RunSummary`, and whether the run is archived."""
 
@@ -81,8 +82,9 @@ def read_page(
             tags=tags.get(run_id, ()),
             params={k: from_row(kind, text) for k, kind, text in found_params.get(run_id, ())},
             metrics={k: math.nan if v is None else v for k, v in found_metrics.get(run_id, ())},
+            run_folders=tuple(json.loads(folders)) if folders else (),
         )
-        for run_id, name, status, source, started_at, ended_at, exit_code, commit, branch, dirty, _ in rows
+        for run_id, name, status, source, started_at, ended_at, exit_code, commit, branch, dirty, folders, _ in rows
     ]
     return runs, frozenset(row[0] for row in rows if row[-1])
 

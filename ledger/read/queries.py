@@ -238,7 +238,7 @@ def get_run(store: Store, run_id: RunId) -> RunDetail:
             log_size=None if log is None else log.size,
             log_truncated=False if log is None else bool(log.truncated),
             linked_commits=tuple(linked),
-            run_folders=tuple(json.loads(run.run_folders or "[]")),
+            run_folders=summary.run_folders,
             torch=TorchRuntime.from_json(run.torch_runtime),
             interpreter=run.interpreter,
             ignored_inputs=tuple(
@@ -307,6 +307,7 @@ def _summary(
         tags=tags,
         params=params,
         metrics=metrics,
+        run_folders=tuple(json.loads(run.run_folders or "[]")),
     )
 
 

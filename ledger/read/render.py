@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ledger.capture.seeds import describe_seeds
+from ledger.core.comparable import comparable_value
 from ledger.core.numbers import format_number
 from ledger.core.torch_runtime import describe as describe_torch
 from ledger.git.refs import snapshot_ref
@@ -38,6 +39,15 @@ def format_value(value: object, width: int | None = None) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def format_param(value: object) -> str:
+    """`format_value`, but a whole float keeps its point (`dropout 0.0`, not `0`): a param's
+    type is part of it (`epochs 2` against `noise 6.0`), and `diff` tells 0 from 0.0."""
+    text = format_value(value)
+    if isinstance(value, float) and text.lstrip("-").isdigit():
+        return f"{text}.0"
+    return text
 
 
 def format_age(timestamp: float, now: float | None = None) -> str:
@@ -137,7 +147,7 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out.append(_kv("skipped", f"{path}: {reason}"))
     if detail.params:
         out += ["", "params"]
-        out += [_kv(p.key, format_value(p.value), note=p.source) for p in detail.params]
+        out += [_kv(p.key, format_param(p.value), note=p.source) for p in detail.params]
     if detail.metrics:
         out += ["", "metrics"]
         for m in detail.metrics:
@@ -254,6 +264,10 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
     out = [
         "runs  " + "  ".join(f"{i} ({d.summary.name or '-'})" for i, d in zip(ids, diff.runs, strict=True))
     ]
+    folders = [", ".join(d.run_folders) or "(none)" for d in diff.runs]
+    if any(d.run_folders for d in diff.runs) and (show_all or len(set(folders)) > 1):
+        # Once here, rather than as a change in every param that holds a path inside it.
+        out += ["", "run folder", "   " + "  ->  ".join(folders)]
     for title, rows in (("params", diff.params), ("metrics", diff.metrics), ("data", diff.data)):
         shown = [r for r in rows if show_all or r.changed]
         if not shown:
@@ -261,7 +275,8 @@ def runs_diff(diff: RunsDiff, *, show_all: bool = False) -> str:
         out += ["", title]
         width = max(len(r.key) for r in shown)
         for row in shown:
-            cells = [format_value(v) if v is not None else "(none)" for v in row.values]
+            shown_as = format_param if title == "params" else format_value
+            cells = [shown_as(v) if v is not None else "(none)" for v in row.values]
             deltas = [format_number(d, plus=True) for d in row.deltas[1:] if d is not None and d != 0]
             mark = "*" if row.changed else " "
             suffix = f"   ({', '.join(deltas)})" if deltas and title == "metrics" else ""
@@ -297,16 +312,22 @@ def common_keys(runs: Sequence[RunSummary], *, limit: int) -> tuple[list[str], l
     A sweep's varied param must not hide behind ones that merely differ: params rank by
     how many distinct values they take among `runs`, then by how few runs lack them,
     then by name (the same runs always give the same columns). A param every run has
-    with one value never shows. Both lists come back sorted by name.
+    with one value never shows; nor does a path inside each run's own folder (Hydra's
+    `paths.output_dir`), which differs in every run by construction. Both lists come
+    back sorted by name.
     """
     metric_counts = Counter(k for r in runs for k in r.metrics)
     metrics = [k for k, _ in metric_counts.most_common(limit)]
     values: dict[str, list[object]] = {}
+    compared: dict[str, list[object]] = {}
     for run in runs:
         for key, value in run.params.items():
             if value is not None:  # a JSON null shows as "-", as a missing param does
                 values.setdefault(key, []).append(value)
-    counts = {k: (_distinct(v), len(v)) for k, v in values.items()}
+                compared.setdefault(key, []).append(comparable_value(value, run.run_folders))
+    # Fewer values by place in the run's folder, never more: a fixed `results/` path is
+    # one value though one run made the folder and another found it.
+    counts = {k: (min(_distinct(v), _distinct(compared[k])), len(v)) for k, v in values.items()}
     varying = [k for k, (distinct, present) in counts.items() if distinct > 1 or present < len(runs)]
     varying.sort(key=lambda k: (-counts[k][0], -counts[k][1], k))
     return sorted(metrics), sorted(varying[:limit])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.capture.log_scalars import LOG_SOURCE
-from ledger.capture.run_folder import folder_relative
 from ledger.capture.runner import run_command
 from ledger.commits.ingest import has_pending, ingest_pending
+from ledger.core.comparable import aligned, folder_keys
 from ledger.core.errors import LedgerError, ReproduceError
 from ledger.core.lockfile import diff_environments
 from ledger.core.verdict import COULD_NOT_RUN, EXIT_CODES, judge, verdict_table
@@ -35,10 +34,9 @@ from ledger.store.workspace import locate, open_store
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
 
     from ledger.core.ids import RunId
-    from ledger.core.records import Metric
     from ledger.reproduce.plan import Plan
     from ledger.store.engine import Store
     from ledger.store.workspace import Workspace
@@ -221,26 +219,29 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     reproduced = queries.get_run(store, new_id)
     # Each run wrote into its own folder: `outputs/<its time>/x` is compared with the other's.
     mine, theirs = original.run_folders, reproduced.run_folders
-    metric_keys = _Names([m.key for m in original.metrics], [m.key for m in reproduced.metrics], mine, theirs)
-    output_paths = _Names(
-        [o.path for o in original.outputs], [o.path for o in reproduced.outputs], mine, theirs
+    metrics = aligned(
+        [({m.key: m for m in original.metrics}, mine), ({m.key: m for m in reproduced.metrics}, theirs)]
+    )
+    outputs = aligned(
+        [
+            ({o.path: o.value for o in original.outputs}, mine),
+            ({o.path: o.value for o in reproduced.outputs}, theirs),
+        ],
+        folder_keys,
     )
     verdict = judge(
-        _comparable({metric_keys.original(m.key): m.value for m in original.metrics}),
-        _comparable({metric_keys.reproduced(m.key): m.value for m in reproduced.metrics}),
+        {key: m.value for key, m in metrics[0].items()},
+        {key: m.value for key, m in metrics[1].items()},
         tolerances=plan.tolerances,
         exit_codes=(
             _exit_code(original.summary.exit_code, original.summary.status),
             reproduced.summary.exit_code,
         ),
-        outputs=(
-            {output_paths.original(o.path): o.value for o in original.outputs},
-            {output_paths.reproduced(o.path): o.value for o in reproduced.outputs},
-        ),
+        outputs=(outputs[0], outputs[1]),
         seeded=plan.seeded,
         printed=(
-            set(_comparable(dict.fromkeys(map(metric_keys.original, _printed(original.metrics)), 0.0))),
-            set(_comparable(dict.fromkeys(map(metric_keys.reproduced, _printed(reproduced.metrics)), 0.0))),
+            {key for key, m in metrics[0].items() if m.source == LOG_SOURCE},
+            {key for key, m in metrics[1].items() if m.source == LOG_SOURCE},
         ),
     )
     annotate.save_reproduction(store, new_id, original.summary.id, verdict)
@@ -259,47 +260,6 @@ def _verdict(store: Store, plan: Plan, new_id: RunId, *, as_json: bool) -> int:
     if reproduced.summary.status == "interrupted":
         raise KeyboardInterrupt
     return EXIT_CODES[verdict.outcome]
-
-
-_EVENT_FILE = re.compile(r"events\.out\.tfevents\.(\d+)\.[^/:]+")
-
-
-def _comparable(metrics: dict[str, float]) -> dict[str, float]:
-    """Metric keys named after a TensorBoard event file (two files of a run held the same
-    tag, as Lightning's fit and test files both hold `epoch`) by the file's place among
-    the run's event files, oldest first: its time, host and process differ in every run."""
-    files = sorted({m.group(0) for key in metrics for m in _EVENT_FILE.finditer(key)}, key=_event_order)
-    place = {name: f"events.out.tfevents.#{i}" for i, name in enumerate(files, start=1)}
-    return {_EVENT_FILE.sub(lambda m: place[m.group(0)], key): value for key, value in metrics.items()}
-
-
-def _event_order(name: str) -> tuple[int, str]:
-    match = _EVENT_FILE.match(name)
-    return (int(match.group(1)) if match else 0, name)
-
-
-def _printed(metrics: Sequence[Metric]) -> list[str]:
-    return [m.key for m in metrics if m.source == LOG_SOURCE]
-
-
-class _Names:
-    """Names under which the two runs' keys (or paths) are compared. A name both runs
-    recorded stays as it is; any other is named relative to its run's own folder. A
-    folder is a run's own when the run made it: the original may have written into an
-    `out/` an earlier run made, while the reproduction, in a fresh worktree, makes it,
-    and the same `out/model.pt` must still meet itself."""
-
-    def __init__(
-        self, original: Sequence[str], reproduced: Sequence[str], mine: Sequence[str], theirs: Sequence[str]
-    ) -> None:
-        self._shared = set(original) & set(reproduced)
-        self._mine, self._theirs = mine, theirs
-
-    def original(self, name: str) -> str:
-        return name if name in self._shared else folder_relative(name, self._mine)
-
-    def reproduced(self, name: str) -> str:
-        return name if name in self._shared else folder_relative(name, self._theirs)
 
 
 def _exit_code(code: int | None, status: str) -> int | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -94,3 +94,20 @@ def test_show_and_diff_keep_the_exponent(swept: TmpRepo) -> None:
     assert line.split() == ["*", "grad_norm", "4.74103e-05", "->", "0.000134567", "(+8.71567e-05)"]
     lr = next(line for line in diff.splitlines() if " lr " in line)
     assert lr.split() == ["*", "lr", "1e-05", "->", "3e-05"]
+
+
+def test_show_and_diff_print_a_whole_float_param_as_a_float(tmp_repo: TmpRepo) -> None:
+    """`dropout 0` read as the int it is not; and `diff` of 0 against 0.0 showed `0 -> 0`."""
+    tmp_repo.gen({"train.py": "print('acc: 0.5')\n"})
+    tmp_repo.commit("script")
+    ledger_process("run", "--", sys.executable, "train.py", "--dropout=0.0", "--epochs=2", "--noise=6.0")
+    ledger_process("run", "--", sys.executable, "train.py", "--dropout=0", "--epochs=2", "--noise=6.0")
+    whole_ints, floats = (run["id"] for run in runs_json())
+
+    shown = ledger("show", floats).stdout.splitlines()
+    assert ["dropout", "0.0", "[argv]"] in [line.split() for line in shown]
+    assert ["noise", "6.0", "[argv]"] in [line.split() for line in shown]
+    assert ["epochs", "2", "[argv]"] in [line.split() for line in shown]
+    assert show_json(floats)["run"]["params"][0]["value"] == 0.0
+    diff = [line.split() for line in ledger("diff", floats, whole_ints).stdout.splitlines()]
+    assert ["*", "dropout", "0.0", "->", "0"] in diff

@@ -180,6 +180,28 @@ def test_a_tqdm_bar_between_epoch_lines_adds_nothing() -> None:
     assert series(log) == {"loss": [(1, 0.2)]}
 
 
+RICH_BAR = "Epoch 0/0  " + "\u2501" * 17 + " 32/32 0:00:00 \u2022 0:00:00 45.22it/s v_num: 0.000     "
+"""Lightning's Rich bar as it ends in a file or pipe: its metrics column wraps below it."""
+UNDER_THE_COLUMN = " " * RICH_BAR.index("v_num")
+
+
+def test_the_wrapped_rest_of_a_rich_bar_is_no_metric() -> None:
+    log = f"{RICH_BAR}\n{UNDER_THE_COLUMN}val/loss: 0.181  \n{UNDER_THE_COLUMN}val/acc: 0.944   \n"
+
+    assert series(log) == {}
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["val/loss: 0.18", "    val/loss: 0.18", "", f"{UNDER_THE_COLUMN}x\nval/loss: 0.18"],
+    ids=["unindented", "indented-elsewhere", "blank-line-between", "after-the-bar-ended"],
+)
+def test_the_scripts_own_lines_after_a_bar_are_metrics(after: str) -> None:
+    log = f"{RICH_BAR}\n{after}\nval/loss: 0.18\n" if after == "" else f"{RICH_BAR}\n{after}\n"
+
+    assert series(log) == {"val/loss": [(0, 0.18)]}
+
+
 def test_keys_recorded_otherwise_are_skipped() -> None:
     log = "lr: 0.01\nEpoch 1/1 - loss: 0.2 - dice: 0.9\n"
 

@@ -363,3 +363,31 @@ def test_common_keys_treats_a_null_param_as_missing() -> None:
     runs = [summary(params={"p": None, "q": 1}), summary(params={"q": 2})]
 
     assert common_keys(runs, limit=4)[1] == ["q"]
+
+
+def test_common_keys_passes_over_a_path_inside_each_runs_own_folder() -> None:
+    """Hydra's `paths.output_dir` differs in every run by construction; `data_dir`, a path
+    outside the run's folder, varies for real."""
+    runs = [
+        summary(
+            params={
+                "paths.output_dir": f"logs/runs/{i}",
+                "ckpt_dir": f"logs/runs/{i}/checkpoints",
+                "data_dir": f"data/v{i % 2}",
+                "lr": 0.1 if i else 0.01,
+            },
+            run_folders=(f"logs/runs/{i}",),
+        )
+        for i in range(3)
+    ]
+
+    assert common_keys(runs, limit=4)[1] == ["data_dir", "lr"]
+
+
+def test_common_keys_counts_a_fixed_path_once_whichever_run_made_its_folder() -> None:
+    runs = [
+        summary(params={"out": "results/train", "lr": 0.1}, run_folders=("results",)),
+        summary(params={"out": "results/train", "lr": 0.2}, run_folders=("results/train",)),
+    ]
+
+    assert common_keys(runs, limit=4)[1] == ["lr"]

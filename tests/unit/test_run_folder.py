@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from ledger.capture.config_params import SOURCE_MAX
 from ledger.capture.params import params_from
-from ledger.capture.run_folder import RUN_FOLDER_MARK, folder_relative, own_folders
+from ledger.capture.run_folder import own_folders
+from ledger.core.comparable import RUN_FOLDER_MARK, folder_relative
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -154,12 +154,13 @@ class DiffScreen(RunActionsScreen):
         fill(self.query_one("#values-table", DataTable), ["", "key", *labels], rows)
 
     def _cells(self, row: Row, *, numeric_deltas: bool) -> list[Text]:
-        first = row.values[0]
+        compared = row.compared or row.values  # a path inside each run's own folder is no change
+        first = compared[0]
         cells = []
-        for i, (value, delta) in enumerate(zip(row.values, row.deltas, strict=True)):
+        for i, (value, seen, delta) in enumerate(zip(row.values, compared, row.deltas, strict=True)):
             text = Text("(none)" if value is None else format_value(value))
-            differs = i > 0 and (value != first or type(value) is not type(first))
-            if differs and not (isinstance(value, float) and value != value and first != first):
+            differs = i > 0 and (seen != first or type(seen) is not type(first))
+            if differs and not (isinstance(seen, float) and seen != seen and first != first):
                 text.stylize(self._style("changed"))
             if i > 0 and delta is not None and math.isfinite(delta) and delta != 0 and numeric_deltas:
                 text.append(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import posixpath
 import re
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,8 @@ def read_framework_logs(
                 series, problems = read_event_scalars(root / name, since=since)
                 found.problems.extend(f"{name}: {p}" for p in problems)
                 _drop_placeholder(series)
+                for axis in row_logs.AXES:
+                    series.pop(axis, None)  # Lightning's `epoch` scalar: an index, as in its CSV
             elif base == TRAINER_STATE:
                 if name not in states.values():
                     continue  # an older checkpoint's copy of the same history
@@ -120,6 +123,7 @@ def read_framework_logs(
             found.series[name] = series
     _drop_copies(found.series)
     _drop_trainer_copies(found.series, states)
+    _join_event_folders(found.series)
     return found
 
 
@@ -150,12 +154,15 @@ def _drop_copies(series: dict[str, dict[str, Points]]) -> None:
         for key in series[name]:
             holders.setdefault(key, []).append(name)
     for key, names in holders.items():
-        kept = series[names[0]][key]
+        kept = [series[names[0]][key]]
         for name in names[1:]:
-            if _same_points(kept, series[name][key]):
+            # Each job of a multirun logs the key to files of its own: any kept one may be the original.
+            if any(_same_points(points, series[name][key]) for points in kept):
                 del series[name][key]
                 if not series[name]:
                     del series[name]
+            else:
+                kept.append(series[name][key])
 
 
 def _drop_trainer_copies(series: dict[str, dict[str, Points]], states: Mapping[str, str]) -> None:
@@ -178,6 +185,36 @@ def _drop_trainer_copies(series: dict[str, dict[str, Points]], states: Mapping[s
                     del series[name][tag]
             if not series[name]:
                 del series[name]
+
+
+def _join_event_folders(series: dict[str, dict[str, Points]]) -> None:
+    """One series for a tag several event files of one folder hold, named by the folder,
+    as TensorBoard shows a folder's files as one run (Lightning writes a file for fit and
+    another for test, a resumed run adds one): named by its file, each part's key would
+    carry the file's time, host and process, and never line up with another run's."""
+    by_folder: dict[str, list[str]] = {}
+    for name in sorted((n for n in series if _is_events(n)), key=_event_order):
+        by_folder.setdefault(posixpath.dirname(name) or ".", []).append(name)
+    for folder, names in by_folder.items():
+        shared = Counter(tag for name in names for tag in series[name])
+        for tag in sorted(tag for tag, n in shared.items() if n > 1):
+            joined = Points(array("q"), array("q"), array("d"))
+            for name in names:
+                part = series[name].pop(tag, None)
+                if part is not None:
+                    joined.steps.extend(part.steps)
+                    joined.times_ms.extend(part.times_ms)
+                    joined.values.extend(part.values)
+            series.setdefault(folder, {})[tag] = joined
+        for name in names:
+            if not series[name]:
+                del series[name]
+
+
+def _event_order(name: str) -> tuple[int, str]:
+    """Event files by the time in their name (`events.out.tfevents.<time>.<host>...`)."""
+    stamp = posixpath.basename(name).split(".")[3:4]
+    return (int(stamp[0]) if stamp and stamp[0].isdigit() else 0, name)
 
 
 def _trainer_key(tag: str) -> str:
