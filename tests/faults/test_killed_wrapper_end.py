@@ -42,7 +42,7 @@ for step in range(100000):
     time.sleep(0.02)
 """
 
-IGNORED = "child.pid\nready\nstop\nlightning_logs/\ncheckpoints/\nmetrics.json\n"
+IGNORED = "child.pid\nready\nstop\nlightning_logs/\ncheckpoints/\nmetrics.json\noutputs/\n"
 
 
 def _wait_for(check: Any, what: str, timeout: float = 60.0) -> None:
@@ -233,3 +233,19 @@ def test_a_killed_runs_torn_start_record_is_a_capture_problem(tmp_repo: TmpRepo)
     assert any("could not be read" in line for line in shown["run"]["capture_errors"])
     assert shown["run"]["outputs"] == []
     assert _printed_steps(tmp_repo, shown["run"]["summary"]["id"])
+
+
+def test_a_killed_runs_hydra_config_params_are_recorded(tmp_repo: TmpRepo) -> None:
+    hydra = (
+        "os.makedirs('outputs/12-00-00/.hydra', exist_ok=True)\n"
+        "pathlib.Path('outputs/12-00-00/.hydra/config.yaml').write_text('optimizer:\\n  lr: 0.25\\n')\n"
+    )
+    script = TRAIN.replace(
+        'os.makedirs("checkpoints", exist_ok=True)\n', 'os.makedirs("checkpoints", exist_ok=True)\n' + hydra
+    )
+    _kill(_start(tmp_repo, script), tmp_repo)
+
+    run = _crashed(tmp_repo)["run"]
+
+    assert {p["key"]: p["value"] for p in run["params"]}.get("optimizer.lr") == 0.25
+    assert "outputs/12-00-00" in run["run_folders"]
