@@ -3,6 +3,7 @@ data and outputs; only files it wrote count, older ones are not its results."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,14 +54,19 @@ class After:
     """The run's own folders: made and written into during it (`ledger.capture.run_folder`)."""
 
 
-def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
-    """Read what the run wrote: files older than the run are not its results."""
+def capture_after(ws: Workspace, before: Before, *, started_at: float, until: float | None = None) -> After:
+    """Read what the run wrote: files older than the run are not its results.
+
+    `until` is the end of a run captured after the fact (its wrapper was killed): a
+    file changed after it is another run's, whatever it holds.
+    """
     root = ws.root
     errors: list[str] = []
     with git.open_repo(root) as repo:
         tree = git.read_worktree(repo)
         dvc_files = git.list_files(repo, *DVC_FILES, untracked=tree.untracked)
         changed = (*tree.changed, *tree.untracked)
+        changed = tuple(p for p in changed if _by(root, p, until))
         written = [p for p in changed if before.changed(root, p)]
         if before.snapshot is not None:
             kept = git.same_as_in(repo, before.snapshot.commit, written)
@@ -69,21 +75,27 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
     errors += [e for e in data_errors if e not in before.errors]
     # Training may declare its files as it runs (DVCLive adds its own to `dvc.yaml`).
     declared = dvc.declared_files(root, dvc_files)
-    params = _written_params(root, before, declared.params, started_at=started_at, errors=errors)
+    params = _written_params(root, before, declared.params, started_at=started_at, until=until, errors=errors)
     values: dict[str, dict[str, float]] = {}
     for name in dict.fromkeys((*before.metrics_files, *declared.metrics)):
-        if before.wrote(root, name, started_at):
+        if before.wrote(root, name, started_at) and _by(root, name, until):
             values[name], problems = read_metrics_file(root / name, label=name)
             errors += problems
     live, problems = read_dvclive_series(
-        root, dvclive_dirs(values, declared.plots, changed), since=started_at
+        root, dvclive_dirs(values, declared.plots, changed), since=started_at, until=until
     )
     errors += problems
-    plotted, problems = read_plot_series(root, declared.plots, since=started_at)
+    plotted, problems = read_plot_series(root, declared.plots, since=started_at, until=until)
     errors += problems
     # DVC hashes its datasets itself: a walk through them would only cost time.
     datasets = [d.path for d in data if d.role == "dep" or d.source.endswith(".dvc")]
     scan = scan_outputs(root, ws.config.outputs, started_at, skip=datasets, logs=ws.config.framework_logs)
+    scan = dataclasses.replace(
+        scan,
+        files=[f for f in scan.files if _by(root, f, until)],
+        folders=[f for f in scan.folders if _by(root, f, until)],
+        logs={p: t for p, t in scan.logs.items() if until is None or t <= until},
+    )
     folders = own_folders(root, scan.folders, [*written, *scan.files], before.argv_params)
     overridden = {p.key for p in before.argv_params}
     params = merge_params([params, [p for p in folders.params if p.key not in overridden]])
@@ -124,7 +136,13 @@ def capture_after(ws: Workspace, before: Before, *, started_at: float) -> After:
 
 
 def _written_params(
-    root: Path, before: Before, declared: Sequence[str], *, started_at: float, errors: list[str]
+    root: Path,
+    before: Before,
+    declared: Sequence[str],
+    *,
+    started_at: float,
+    until: float | None,
+    errors: list[str],
 ) -> list[Param]:
     """Params from the params files the run wrote, which only now hold its values.
 
@@ -136,11 +154,21 @@ def _written_params(
     found = [
         param
         for name in dict.fromkeys((*before.params_files, *declared))
-        if before.wrote(root, name, started_at)
+        if before.wrote(root, name, started_at) and _by(root, name, until)
         for param in read_params_at(root, name, errors)
     ]
     overridden = {p.key for p in before.argv_params}
     return [p for p in found if p.key not in overridden]
+
+
+def _by(root: Path, name: str, until: float | None) -> bool:
+    """Whether `name` was last changed by `until` (always, without one)."""
+    if until is None:
+        return True
+    try:
+        return (root / name).stat().st_mtime <= until
+    except OSError:
+        return False
 
 
 def _named_results(

@@ -1,6 +1,6 @@
 """A recorded run's life: capture its start and insert it, capture its end and save it,
 and tell the git hooks about it; the parts come from `ledger.capture.before` and
-`ledger.capture.after`."""
+`ledger.capture.run_end`."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from ledger.capture import log_scalars, runtime
 from ledger.capture.after import After, capture_after
 from ledger.capture.before import Before, capture_before
-from ledger.capture.caps import cap_params, cap_results, scrub
-from ledger.capture.ignored_inputs import find_ignored_inputs
+from ledger.capture.caps import cap_params
 from ledger.capture.params import merge_params
-from ledger.commits import inbox
+from ledger.capture.run_end import end_of_run, scrubbed, tell_hooks
 from ledger.core import records
 from ledger.core.commandline import command_python
 from ledger.core.errors import StoreError
@@ -34,12 +32,9 @@ from ledger.store.workspace import Workspace, locate
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from ledger.core.chunks import Points
     from ledger.core.ids import RunId
     from ledger.core.records import NewRun, Param
     from ledger.store.engine import Store
-
-_R = TypeVar("_R", records.NewRun, records.RunEnd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +109,7 @@ def start_recorded_run(
         data=before.data,
         interpreter=command_python(argv) if source == "run" else sys.executable,
     )
-    record = _scrubbed(record)
+    record = scrubbed(record)
     if hand_over and run_records.deferrable(ws.url):
         run_records.write_start(spool.run_dir(ws.spool_dir, run_id), ws.url, record)
         return StartedRun(run_id, None, ws, before, started_at, record)
@@ -173,89 +168,27 @@ def finish_recorded_run(
     died before flushing) are saved first.
     """
     ws = started.workspace
-    if after is None:
-        after = capture_after(ws, started.before, started_at=started.started_at)
-    data, size, truncated = log if log is not None else (None, 0, False)
-    ended_at = time.time()
-    log_series: dict[str, Points] = {}
-    if data is not None and ws.config.log_metrics:
-        # A key the run has as a param, or that a metrics file or DVCLive gave, is not read
-        # again, though several files held it and it was recorded as `<file>:<key>`.
-        taken = {p.key for p in (*started.before.params, *after.params)}
-        taken |= {m.key.removeprefix(f"{m.source}:") for m in after.metrics}
-        taken |= {key.removeprefix(f"{origin}:") for origin, found in after.series.items() for key in found}
-        log_series, problems = log_scalars.read_stored_log(
-            data, patterns=ws.config.log_metric_patterns, skip=taken, at_ms=int(ended_at * 1000)
-        )
-        after = dataclasses.replace(after, errors=[*after.errors, *problems])
-    folder = spool.run_dir(ws.spool_dir, started.run_id)
-    reads, capped = runtime.collect_reads(folder)
-    inputs, problems = find_ignored_inputs(
-        ws.root,
-        reads,
-        skip=[*(d.path for d in after.data), *(o.path for o in after.outputs), *after.run_folders],
+    after, end, series = end_of_run(
+        ws,
+        started.run_id,
+        started.before,
         started_at=started.started_at,
-        complete=not capped,
-    )
-    if problems:
-        after = dataclasses.replace(after, errors=[*after.errors, *problems])
-    errors = list(after.errors)
-    recorded = {m.key for m in after.metrics} | {k for found in after.series.values() for k in found}
-    _, log_series_kept = cap_results([], {"log": log_series}, errors, taken=len(recorded))
-    end = records.RunEnd(
         status=status,
-        ended_at=ended_at,
         exit_code=exit_code,
         peak_rss=peak_rss,
-        metrics=after.metrics,
-        params=cap_params(after.params, errors),
-        outputs=after.outputs,
-        data=after.data,
-        capture_errors=errors,
-        log=data,
-        log_size=size,
-        log_truncated=truncated,
-        run_folders=after.run_folders,
-        torch=runtime.collect(folder),
-        log_series=log_series_kept.get("log", {}),
-        seeds=runtime.collect_seeds(folder),
-        ignored_inputs=inputs,
+        log=log,
+        after=after,
     )
-    unsafe: list[str] = []
-    series = scrub(after.series, unsafe)
-    end = _scrubbed(end, unsafe)
     if started.store is None:
-        run_records.write_end(folder, end, series)
+        run_records.write_end(spool.run_dir(ws.spool_dir, started.run_id), end, series)
         queued = False
     else:
         from ledger.delivery import outbox  # SQLAlchemy: a handed-over run never opens the ledger
 
         queued = outbox.finish_run(ws, started.store, started.record, end, series=series)
         spool.remove_run_dir(ws.spool_dir, started.run_id)
-    snapshot = started.before.snapshot
-    if ws.repo is not None and snapshot is not None:
-        inbox.remember_run(
-            ws.repo.common_dir,
-            {
-                "id": started.run_id,
-                "snapshot": snapshot.commit,
-                "tree": snapshot.tree,
-                "commit": None if started.before.tree is None else started.before.tree.commit,
-                "outputs": sorted({o.path for o in after.outputs} | {m.source for m in after.metrics}),
-                "status": status,
-                "ended_at": time.time(),
-            },
-        )
+    tell_hooks(ws, started.run_id, started.before, after, status=status)
     return dataclasses.replace(after, errors=list(end.capture_errors), queued=queued)
-
-
-def _scrubbed(record: _R, problems: list[str] | None = None) -> _R:
-    """The record with its strings made storable, and a problem line saying so."""
-    problems = [] if problems is None else problems
-    clean: _R = scrub(record, problems)
-    if not problems:
-        return clean
-    return dataclasses.replace(clean, capture_errors=[*clean.capture_errors, *problems])  # type: ignore[misc]
 
 
 def _user() -> str | None:

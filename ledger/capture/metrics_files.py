@@ -88,9 +88,10 @@ def dvclive_dirs(metrics_files: Iterable[str], plots: Iterable[str], written: It
 
 
 def read_dvclive_series(
-    root: Path, folders: Iterable[str], *, since: float | None = None
+    root: Path, folders: Iterable[str], *, since: float | None = None, until: float | None = None
 ) -> tuple[dict[str, dict[str, Points]], list[str]]:
-    """Every DVCLive series written after `since`, by the summary file it goes with.
+    """Every DVCLive series written after `since` (and last by `until`), by the summary
+    file it goes with.
 
     A series is keyed by `<dir>/metrics.json`, the file DVCLive writes its final values
     to, so that a series and its final value get the same shown key.
@@ -102,7 +103,7 @@ def read_dvclive_series(
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*.tsv")):
-            if since is not None and path.stat().st_mtime < since:
+            if not _between(path.stat().st_mtime, since, until):
                 continue
             key = path.relative_to(folder).with_suffix("").as_posix()
             try:
@@ -115,7 +116,7 @@ def read_dvclive_series(
 
 
 def read_plot_series(
-    root: Path, plots: Iterable[str], *, since: float | None = None
+    root: Path, plots: Iterable[str], *, since: float | None = None, until: float | None = None
 ) -> tuple[dict[str, dict[str, Points]], list[str]]:
     """Step series in the plots files `dvc.yaml` declares, by file.
 
@@ -131,7 +132,7 @@ def read_plot_series(
         if PurePosixPath(name).suffix.lower() not in TABLE_SUFFIXES or not path.is_file():
             continue  # an image, or a folder (DVCLive's are read by `read_dvclive_series`)
         try:
-            if since is not None and path.stat().st_mtime < since:
+            if not _between(path.stat().st_mtime, since, until):
                 continue
             rows = _table(name, path.read_bytes())
         except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -141,6 +142,11 @@ def read_plot_series(
         if columns:
             found[name] = columns
     return found, errors
+
+
+def _between(mtime: float, since: float | None, until: float | None) -> bool:
+    """A file written during the run: not before it started, not after it ended."""
+    return (since is None or mtime >= since) and (until is None or mtime <= until)
 
 
 def _table(name: str, raw: bytes) -> list[dict[str, object]]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ledger.core.procinfo import is_alive, process_start
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from pathlib import Path
 
 CHILD = "child.pid"
@@ -67,9 +67,15 @@ def child_alive(folder: Path) -> bool:
     return is_alive(int(pid_text), start[0] if start else None)
 
 
-def last_sign_of_life(folder: Path) -> float | None:
-    """When the run last wrote to its spool: the end of a command that outlived its wrapper."""
+def last_sign_of_life(folder: Path, *, besides: Collection[str] = ()) -> float | None:
+    """When the run last wrote to its spool: the end of a command that outlived its wrapper.
+
+    `besides` names files others write there (a lock a reader creates as it ends the run).
+    """
     try:
-        return max((p.stat().st_mtime for p in folder.iterdir() if p.name != CHILD), default=None)
+        return max(
+            (p.stat().st_mtime for p in folder.iterdir() if p.name != CHILD and p.name not in besides),
+            default=None,
+        )
     except OSError:
         return None

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ledger.capture import orphans, runtime
+from ledger.capture import late_end, orphans, runtime
 from ledger.capture.collect import finish_recorded_run, start_recorded_run
 from ledger.capture.log_tee import LogCapture, compress_log
 from ledger.core.procinfo import HEARTBEAT_EVERY
@@ -69,6 +69,8 @@ def run_command(argv: Sequence[str], *, name: str | None, tags: Sequence[str], h
     )
     folder = spool.run_dir(started.workspace.spool_dir, started.run_id)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(Exception):  # without it, a killed wrapper's run keeps what its spool holds
+        late_end.keep_before(folder, started.workspace.root, started.started_at, started.before)
     # Held open until this process ends: the recorder's signal that the run is over.
     recorder_pipe = run_records.spawn_recorder(folder) if started.store is None else None
     _say(f"run {_short(started)} started: {shlex.join(started.record.argv)}")

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 SEEDS_ENV = "LEDGER_SEEDS"
 """JSON object of the original run's seeds, set for the command a reproduction runs."""
@@ -29,17 +29,32 @@ RUNNER_SEEDS = ("PYTHONHASHSEED",)
 """Seeds `ledger run` sets for every command: they say nothing of whether the script seeded."""
 
 
+SEEDS_UNREPORTED = "seeds unknown: its wrapper was killed, and no process of the run reported seeds"
+"""The capture problem of a run whose processes never said which seeds they set: they
+do as they exit, which a command killed with its wrapper never reaches, so "it set
+none" would be a guess."""
+
+
+def seeds_reported(capture_errors: Sequence[str]) -> bool:
+    """Whether the run's processes reported their seeds (or, for older runs, were not known not to)."""
+    return SEEDS_UNREPORTED not in capture_errors
+
+
 def script_seeds(seeds: Mapping[str, object]) -> dict[str, object]:
     """The seeds the run itself set (or logged), without those `ledger run` sets for everyone."""
     return {k: v for k, v in seeds.items() if k not in RUNNER_SEEDS}
 
 
-def describe_seeds(seeds: Mapping[str, object]) -> str:
-    """`torch.manual_seed=42, PYTHONHASHSEED=7`, or that the run set no seed of its own."""
+def describe_seeds(seeds: Mapping[str, object], *, reported: bool = True) -> str:
+    """`torch.manual_seed=42, PYTHONHASHSEED=7`, or that the run set no seed of its own,
+    or that no one can say (`reported` is False: its processes never told)."""
     listed = ", ".join(f"{k}={v}" for k, v in seeds.items())
     if script_seeds(seeds):
         return listed
-    return "no seed recorded: the run set none" + (f" ({listed} only)" if listed else "")
+    only = f" ({listed} only)" if listed else ""
+    if not reported:
+        return "unknown: no process of the run reported its seeds (its wrapper was killed)" + only
+    return "no seed recorded: the run set none" + only
 
 
 def reproduction_seeds() -> dict[str, object]:

@@ -22,7 +22,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.fileops import exclusive
 from ledger.core.procinfo import HEARTBEAT_EVERY
 from ledger.delivery import handover as run_records
-from ledger.delivery.liveness import reap_dead_runs
+from ledger.delivery.liveness import end_dead_run
 from ledger.delivery.settle import SETTLE_WAIT, insert_once, write_what_is_there
 from ledger.store import writes as recorder
 from ledger.store.engine import connect
@@ -86,7 +86,7 @@ def _wait_for_orphan(store: Store, record: NewRun, folder: Path) -> None:
             beat = time.monotonic()
             with contextlib.suppress(LedgerError):
                 recorder.heartbeat(store, record.id)
-    reap_dead_runs(store, folder.parent)
+    end_dead_run(store, folder.parent, record.id)  # this process holds the run's lock
 
 
 if __name__ == "__main__":

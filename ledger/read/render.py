@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.capture.seeds import describe_seeds
+from ledger.capture.seeds import describe_seeds, seeds_reported
 from ledger.core.comparable import comparable_value
 from ledger.core.numbers import format_number
 from ledger.core.torch_runtime import describe as describe_torch
@@ -122,7 +122,7 @@ def run_detail(detail: RunDetail, env: Environment | None) -> str:
         out.append(_kv("peak memory", f"{detail.peak_rss / 2**20:.1f} MiB"))
     if s.tags:
         out.append(_kv("tags", ", ".join(s.tags)))
-    out.append(_kv("seeds", describe_seeds(detail.seeds)))
+    out.append(_kv("seeds", describe_seeds(detail.seeds, reported=seeds_reported(detail.capture_errors))))
     if detail.interpreter:
         out.append(_kv("python", detail.interpreter))
     out += ["", "code"]

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from ledger.capture.environment import capture_environment, command_environment
 from ledger.capture.ignored_inputs import describe as describe_inputs
 from ledger.capture.ignored_inputs import workspace_state
-from ledger.capture.seeds import REPRODUCES_ENV, SEEDS_ENV, describe_seeds, script_seeds, seed_environment
+from ledger.capture.seeds import (
+    REPRODUCES_ENV,
+    SEEDS_ENV,
+    describe_seeds,
+    script_seeds,
+    seed_environment,
+    seeds_reported,
+)
 from ledger.core.commandline import command_python
 from ledger.core.lockfile import diff_environments
 from ledger.core.redact import DETERMINISM_ENV, LOCALE_ENV, MASK
@@ -75,8 +82,9 @@ class Plan:
     archived: bool = False
     python: str | None = None
     """The interpreter the command runs its Python code with (put first on its PATH)."""
-    seeded: bool = False
-    """Whether the original set seeds of its own (else its metrics may drift by chance)."""
+    seeded: bool | None = False
+    """Whether the original set seeds of its own (else its metrics may drift by chance);
+    None when it was stopped before it could say."""
     inputs: tuple[tuple[OutputFile, str], ...] = ()
     """Git-ignored inputs the run read, with their state in the workspace
     (`ledger.capture.ignored_inputs.workspace_state`); the unchanged ones are copied in."""
@@ -183,7 +191,8 @@ def make_plan(
         tolerances=_tolerances(ws, tolerances),
         archived=queries.is_archived(store, run_id),
         python=python,
-        seeded=bool(script_seeds(original.seeds)),
+        seeded=bool(script_seeds(original.seeds))
+        or (None if not seeds_reported(original.capture_errors) else False),
         inputs=inputs,
         notes=tuple(notes),
         warnings=tuple(warnings),
@@ -218,7 +227,8 @@ def render_plan(plan: Plan) -> str:
     out.append(_kv("", "recorded as a new run, tagged `reproduction`, linked to this one"))
     seeds = plan.original.seeds
     given = f" (given back in {SEEDS_ENV})" if seeds else ""
-    out.append(_kv("seeds", describe_seeds(seeds) + given))
+    reported = seeds_reported(plan.original.capture_errors)
+    out.append(_kv("seeds", describe_seeds(seeds, reported=reported) + given))
     if not plan.seeded:
         out.append(_kv("", "its metrics may differ by chance: a drift will be named as such"))
     restored = {k: v for k, v in plan.env.items() if k not in (SEEDS_ENV, REPRODUCES_ENV)}
