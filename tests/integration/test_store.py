@@ -201,6 +201,7 @@ def test_get_run_round_trips_every_field(store: Store) -> None:
             id=run_id, short_id=run_id[:MIN_PREFIX], name="baseline", status="finished", source="run",
             started_at=T0, ended_at=T0 + 125.5, exit_code=0, commit="c" * 40, branch="main", dirty=True,
             tags=("a", "b"), params={"lr": 0.1, "model.depth": 3}, metrics={"acc": 0.93, "loss": 0.25},
+            run_folders=("lightning_logs/version_0",),
         ),
         argv=("python", "train.py", "--lr", "0.1"), cwd="/work/repo/src", repo="/work/repo", host="gpu-1",
         user="ana", pid=4242, peak_rss=2**31, seeds={"python": 1, "numpy": 2},
