@@ -75,12 +75,12 @@ class Ledger:
 
 @pytest.fixture(params=PATHS)
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """An empty ledger, read through the path the test's parameter names."""
-    url = (
-        request.getfixturevalue("pg_url")
-        if request.param == "postgresql"
-        else f"sqlite:///{tmp_path / 'l.db'}"
-    )
+    """An empty ledger, read through the path the test's parameter names: a copy of one
+    migrated once per worker, as the `store` fixture's."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_migrated_url")
+    else:
+        url = f"sqlite:///{request.getfixturevalue('migrated_ledger')(tmp_path / 'l.db')}"
     store = connect(url, upgrade=True)
     ws = Workspace(repo=None, config=load_config(None), url=url, spool_dir=tmp_path / "spool")
     yield Ledger(request.param, store, ws)
