@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tests.in_process import run_main
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -87,3 +88,20 @@ def log_python_calls(repo: TmpRepo, tmp_path: Path) -> Path:
     wrapper.chmod(0o755)
     repo.git("config", "ledger.python", str(wrapper))
     return log
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll `check` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of ours is still there (a zombie still is, until reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import runs_json, runs_once_listed, show_json
+from tests.helpers import alive, runs_json, runs_once_listed, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,17 +71,9 @@ def _wait_for(path: Path, timeout: float = 120.0) -> None:
         time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _wait_gone(pid: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while alive(pid):
         assert time.monotonic() < deadline, f"process {pid} is still alive"
         time.sleep(0.05)
 
@@ -134,7 +126,7 @@ def test_a_command_that_ignores_sigterm_is_not_marked_crashed_while_it_runs(tmp_
 
     _kill_wrapper(wrapper)
     time.sleep(1.0)  # it trains on: the run says so, and loses nothing of what follows
-    assert _alive(child)
+    assert alive(child)
     (running,) = runs_json(cwd=tmp_repo.root)
     assert running["status"] == "running"
     (tmp_repo.root / "stop").touch()

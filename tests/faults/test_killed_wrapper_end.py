@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import ledger, ledger_process, runs_json, runs_once_listed, show_json
+from tests.helpers import alive, ledger, ledger_process, runs_json, runs_once_listed, show_json, wait_until
 
 if TYPE_CHECKING:
     from tests.repo import TmpRepo
@@ -45,21 +45,6 @@ for step in range(100000):
 IGNORED = "child.pid\nready\nstop\nlightning_logs/\ncheckpoints/\nmetrics.json\noutputs/\n"
 
 
-def _wait_for(check: Any, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} never happened"
-        time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _start(repo: TmpRepo, script: str = TRAIN, *extra: str) -> subprocess.Popen[bytes]:
     repo.gen({"train.py": script, ".gitignore": IGNORED})
     repo.commit("train")
@@ -70,7 +55,7 @@ def _start(repo: TmpRepo, script: str = TRAIN, *extra: str) -> subprocess.Popen[
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # as a terminal would: the wrapper only is killed below
     )
-    _wait_for((repo.root / "ready").exists, "the run's start")
+    wait_until((repo.root / "ready").exists, "the run's start")
     return wrapper
 
 
@@ -79,7 +64,7 @@ def _kill(wrapper: subprocess.Popen[bytes], repo: TmpRepo) -> None:
     child = int((repo.root / "child.pid").read_text())
     os.kill(wrapper.pid, signal.SIGKILL)
     assert wrapper.wait(timeout=30) == -signal.SIGKILL
-    _wait_for(lambda: not _alive(child), "the command's end")
+    wait_until(lambda: not alive(child), "the command's end")
 
 
 def _kill_recorder(repo: TmpRepo) -> None:
@@ -97,7 +82,7 @@ def _kill_recorder(repo: TmpRepo) -> None:
 
 
 def _crashed(repo: TmpRepo) -> dict[str, Any]:
-    _wait_for(lambda: [r["status"] for r in runs_json(cwd=repo.root)] == ["crashed"], "the run's crash")
+    wait_until(lambda: [r["status"] for r in runs_json(cwd=repo.root)] == ["crashed"], "the run's crash")
     run_id = runs_json(cwd=repo.root)[0]["id"]
     return show_json(run_id, cwd=repo.root)
 
@@ -148,7 +133,7 @@ def test_a_command_that_outlives_its_wrapper_is_captured_only_once_it_ends(tmp_r
     assert running["status"] == "running"
     assert show_json(running["id"], cwd=tmp_repo.root)["run"]["outputs"] == []
     (tmp_repo.root / "stop").touch()
-    _wait_for(lambda: not _alive(child), "the command's end")
+    wait_until(lambda: not alive(child), "the command's end")
 
     shown = _crashed(tmp_repo)
     rows = (tmp_repo.root / "lightning_logs/version_0/metrics.csv").read_text().splitlines()

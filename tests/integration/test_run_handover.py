@@ -10,15 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import ledger, runs_json, show_json
+from tests.helpers import ledger, runs_json, show_json, wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -35,13 +33,6 @@ while not pathlib.Path("go").exists():
 json.dump({"acc": 0.9}, open("metrics.json", "w"))
 print("trained")
 """
-
-
-def _wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} never happened"
-        time.sleep(0.05)
 
 
 def _recorders(spool: Path) -> list[int]:
@@ -75,8 +66,8 @@ def test_a_running_run_is_listed_and_its_end_is_seen_at_once(tmp_repo: TmpRepo) 
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for((tmp_repo.root / "ready").exists, "the child's start")
-        _wait_for(lambda: [r["status"] for r in runs_json()] == ["running"], "the running row")
+        wait_until((tmp_repo.root / "ready").exists, "the child's start")
+        wait_until(lambda: [r["status"] for r in runs_json()] == ["running"], "the running row")
 
         (tmp_repo.root / "go").touch()
         assert proc.wait(timeout=60) == 0
@@ -99,11 +90,11 @@ def test_a_run_whose_recorder_was_killed_is_recorded_by_the_next_reader(tmp_repo
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for((tmp_repo.root / "ready").exists, "the child's start")
-        _wait_for(lambda: bool(_recorders(spool)), "the recorder's start")
+        wait_until((tmp_repo.root / "ready").exists, "the child's start")
+        wait_until(lambda: bool(_recorders(spool)), "the recorder's start")
         for pid in _recorders(spool):
             os.kill(pid, signal.SIGKILL)
-        _wait_for(lambda: not _recorders(spool), "the recorder's death")
+        wait_until(lambda: not _recorders(spool), "the recorder's death")
 
         (tmp_repo.root / "go").touch()
         assert proc.wait(timeout=60) == 0
