@@ -62,6 +62,9 @@ def run_main(args: Sequence[str], *, cwd: Path | None, env: Mapping[str, str]) -
         warnings.resetwarnings()
         for action, category, module in DEFAULT_WARNING_FILTERS:
             warnings.filterwarnings(action, category=category, module=module, append=True)
+        # Everything alive before the command is set aside from the collector, so that the
+        # collection after it walks the command's own objects, not the whole test process.
+        gc.freeze()
         try:
             code = main(list(args))
         except SystemExit as e:  # argparse: --help, --version and usage errors
@@ -73,6 +76,7 @@ def run_main(args: Sequence[str], *, cwd: Path | None, env: Mapping[str, str]) -
             # What the command left for the garbage collector is collected under its own
             # filters, as the interpreter's exit would, not later under the test's.
             gc.collect()
+            gc.unfreeze()
     return code, output[0], output[1]
 
 
