@@ -142,9 +142,22 @@ def _pg_template(worker_id: str) -> Iterator[str]:
 @pytest.fixture
 def pg_migrated_url(_pg_template: str) -> Iterator[str]:
     """The URL of a fresh PostgreSQL database at the schema head, of its own, dropped after."""
+    with _pg_copy(_pg_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_migrated_url_for_module(_pg_template: str) -> Iterator[str]:
+    """`pg_migrated_url`, one for the whole module: for data written once that its tests only read."""
+    with _pg_copy(_pg_template) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _pg_copy(template: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:20]}"
     with _pg_admin() as admin:
-        admin(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}" STRATEGY FILE_COPY')
+        admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
     try:
         yield _pg_database_url(name)
     finally:
@@ -192,7 +205,7 @@ def _ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def migrated_ledger(_ledger_template: Path) -> Callable[[Path], Path]:
     """`migrated_ledger(path)` puts a fresh ledger at the schema head at `path`, the file a
     first open would leave there."""

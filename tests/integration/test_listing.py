@@ -81,18 +81,31 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
         url = request.getfixturevalue("pg_migrated_url")
     else:
         url = f"sqlite:///{request.getfixturevalue('migrated_ledger')(tmp_path / 'l.db')}"
+    yield from _opened(request.param, url, tmp_path)
+
+
+@pytest.fixture(scope="module", params=PATHS)
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """The store tests' four runs, the running one alive on its host so no path declines;
+    written once for the module, since every test that takes it only reads."""
+    folder = tmp_path_factory.mktemp("seeded")
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_migrated_url_for_module")
+    else:
+        url = f"sqlite:///{request.getfixturevalue('migrated_ledger')(folder / 'l.db')}"
+    for ledger in _opened(request.param, url, folder):
+        seed_runs(ledger.store)
+        heartbeat(ledger.store, make_id("0190dddd"))
+        yield ledger
+
+
+def _opened(path: str, url: str, folder: Path) -> Iterator[Ledger]:
     store = connect(url, upgrade=True)
-    ws = Workspace(repo=None, config=load_config(None), url=url, spool_dir=tmp_path / "spool")
-    yield Ledger(request.param, store, ws)
-    store.close()
-
-
-@pytest.fixture
-def seeded(ledger: Ledger) -> Ledger:
-    """The store tests' four runs; the running one alive on its host, so no path declines."""
-    seed_runs(ledger.store)
-    heartbeat(ledger.store, make_id("0190dddd"))
-    return ledger
+    ws = Workspace(repo=None, config=load_config(None), url=url, spool_dir=folder / "spool")
+    try:
+        yield Ledger(path, store, ws)
+    finally:
+        store.close()
 
 
 # list_runs filters
