@@ -31,26 +31,32 @@ PG_SKIP = "LEDGER_TEST_PG_URL is not set (e.g. postgresql+psycopg://postgres@127
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No global git config, hooks or signing, fixed identities and dates, no LEDGER_* leak."""
-    home = tmp_path_factory.mktemp("home")
+    isolate(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """What `isolated_env` sets for each test, for a fixture wider than a test too (one set
+    up before the test's own `isolated_env`: a project built once and shared)."""
+    home.mkdir(parents=True, exist_ok=True)
     gitconfig = home / ".gitconfig"
     gitconfig.write_text("")
     for name in list(os.environ):
         if name.startswith(("LEDGER_", "GIT_", "PRE_COMMIT")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".state"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
-    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+            mp.delenv(name)
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    mp.setenv("XDG_STATE_HOME", str(home / ".state"))
+    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_AUTHOR_NAME", "Test Author")
+    mp.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    mp.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    mp.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    mp.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+    mp.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+    mp.setenv("DVC_NO_ANALYTICS", "1")
+    mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @pytest.fixture
