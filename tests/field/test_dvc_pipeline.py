@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.field import pipeline
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 from tests.repo import DVC
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -31,10 +34,34 @@ def _repro() -> dict[str, Any]:
     return show_json("latest")
 
 
-def test_a_key_two_metrics_files_share_keeps_both_values(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
+@dataclass(frozen=True)
+class Reproduced:
+    """The pipeline (lr 0.01) after one `ledger run -- dvc repro`."""
 
-    shown = _repro()
+    repo: TmpRepo
+    shown: dict[str, Any]
+    """`ledger show --json` of that run."""
+
+
+@pytest.fixture(scope="session")
+def built(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The pipeline at lr 0.01 as a new clone has it, built once: a test that changes it
+    changes a copy (`own_copy`)."""
+    with building(tmp_path_factory, "pipeline-built", _dvc_template) as repo:
+        pipeline.build(repo, lr=0.01)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def reproduced(built: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Reproduced:
+    """`built` reproduced once, on a copy: most tests ask about that first run."""
+    with building(tmp_path_factory, "pipeline-reproduced", built.root) as repo:
+        shown = _repro()
+    return Reproduced(repo, shown)
+
+
+def test_a_key_two_metrics_files_share_keeps_both_values(reproduced: Reproduced) -> None:
+    shown = reproduced.shown  # built at lr 0.01
 
     metrics = shown["run"]["summary"]["metrics"]
     assert metrics[TRAIN_DICE] == pytest.approx(0.92)
@@ -45,10 +72,8 @@ def test_a_key_two_metrics_files_share_keeps_both_values(dvc_repo: TmpRepo) -> N
     assert metrics["precision"] == 0.75  # a key one file holds keeps its plain name
 
 
-def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo)
-
-    shown = _repro()
+def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(reproduced: Reproduced) -> None:
+    shown = reproduced.shown
 
     series = shown["series"]
     assert [p[1] for p in _points(series, "loss")] == pytest.approx([1.0, 1 / 1.1, 1 / 1.2])
@@ -59,9 +84,11 @@ def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(dvc_repo: TmpRepo) 
     assert shown["run"]["capture_errors"] == []
 
 
-def test_params_dvclive_writes_are_the_runs_own(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
-    first = _repro()
+def test_params_dvclive_writes_are_the_runs_own(
+    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(reproduced.repo)
+    first = reproduced.shown  # built at lr 0.01
     pipeline.set_lr(dvc_repo, 0.02)
 
     second = _repro()
@@ -75,9 +102,10 @@ def test_params_dvclive_writes_are_the_runs_own(dvc_repo: TmpRepo) -> None:
     assert changed == {"lr", "train.lr"}
 
 
-def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
-    _repro()  # leaves DVCLive's results/train/params.yaml behind
+def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
+    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    own_copy(reproduced.repo)  # built at lr 0.01; its run left DVCLive's results/train/params.yaml behind
 
     ledger_process("run", "--", sys.executable, "evaluate.py")
 
@@ -86,9 +114,11 @@ def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
     assert "lr" not in params  # DVCLive's copy belongs to the run that wrote it
 
 
-def test_filters_sort_diff_and_export_name_both_dice_keys(dvc_repo: TmpRepo, tmp_path: Path) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
-    low = _repro()["run"]["summary"]["id"]
+def test_filters_sort_diff_and_export_name_both_dice_keys(
+    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo], tmp_path: Path
+) -> None:
+    dvc_repo = own_copy(reproduced.repo)
+    low = reproduced.shown["run"]["summary"]["id"]  # built at lr 0.01
     pipeline.set_lr(dvc_repo, 0.05)
     high = _repro()["run"]["summary"]["id"]
 
@@ -107,10 +137,10 @@ def test_filters_sort_diff_and_export_name_both_dice_keys(dvc_repo: TmpRepo, tmp
 
 
 def test_the_repro_commit_links_the_run_and_a_later_code_commit_does_not(
-    dvc_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
-    pipeline.build(dvc_repo)
+    dvc_repo = own_copy(built)
     ledger("init")
     dvc_repo.commit("hooks")
     run_id = _repro()["run"]["summary"]["id"]
@@ -125,11 +155,10 @@ def test_the_repro_commit_links_the_run_and_a_later_code_commit_does_not(
     assert [r["id"] for r in runs_json()] == [run_id]  # neither commit was captured as a run of its own
 
 
-def test_reproduce_dry_run_names_the_pipeline_data(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo)
-    run_id = _repro()["run"]["summary"]["id"]
+def test_reproduce_dry_run_names_the_pipeline_data(reproduced: Reproduced) -> None:
+    run_id = reproduced.shown["run"]["summary"]["id"]
 
-    plan = ledger_process("reproduce", run_id, "--dry-run").stdout
+    plan = ledger_process("reproduce", run_id, "--dry-run", cwd=reproduced.repo.root).stdout
 
     assert "data/raw.csv" in plan
     assert "repro" in plan
