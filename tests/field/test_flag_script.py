@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -131,16 +135,40 @@ def _printed_epochs(repo: TmpRepo, run_id: str) -> list[tuple[int, float, float]
     ]
 
 
-@pytest.fixture
-def project(tmp_repo: TmpRepo) -> TmpRepo:
-    build_flag_script(tmp_repo)
-    ledger_process("run", "--", PY, "preprocess.py", cwd=tmp_repo.root)
-    assert sorted(p.name for p in (tmp_repo.root / "data/processed").iterdir()) == [
+@pytest.fixture(scope="session")
+def preprocessed(tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The project after its preprocessing run, made once: each test trains on a copy."""
+    with building(tmp_path_factory, "flag-script") as repo:
+        build_flag_script(repo)
+        ledger_process("run", "--", PY, "preprocess.py", cwd=repo.root)
+    assert sorted(p.name for p in (repo.root / "data/processed").iterdir()) == [
         "shard_0.pt",
         "shard_1.pt",
         "shard_2.pt",
     ]
-    return tmp_repo
+    return repo
+
+
+@pytest.fixture
+def project(preprocessed: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]) -> TmpRepo:
+    return own_copy(preprocessed)
+
+
+@dataclass(frozen=True)
+class SecretRun:
+    """A training run given an API key on its command line."""
+
+    repo: TmpRepo
+    shown: dict[str, Any]
+    """`ledger show --json` of the run."""
+
+
+@pytest.fixture(scope="session")
+def secret_run(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> SecretRun:
+    """Made once, on a copy of `preprocessed`: the tests of where the key must not be read it."""
+    with building(tmp_path_factory, "flag-script-secret", preprocessed.root) as repo:
+        shown = _run(repo, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+    return SecretRun(repo, shown)
 
 
 def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(project: TmpRepo) -> None:
@@ -223,8 +251,8 @@ def test_diff_of_two_learning_rates_shows_only_lr_whatever_launched_them(project
     assert "standalone" not in text
 
 
-def test_an_api_key_on_the_command_line_is_never_stored(project: TmpRepo) -> None:
-    shown = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+def test_an_api_key_on_the_command_line_is_never_stored(secret_run: SecretRun) -> None:
+    project, shown = secret_run.repo, secret_run.shown
     run_id = shown["run"]["summary"]["id"]
 
     assert {p["key"]: p["value"] for p in shown["run"]["params"]} == {
@@ -253,11 +281,13 @@ def test_an_api_key_on_the_command_line_is_never_stored(project: TmpRepo) -> Non
 
 
 @pytest.mark.postgres
-def test_an_api_key_never_reaches_a_synced_postgresql_copy(project: TmpRepo, pg_url: str) -> None:
+def test_an_api_key_never_reaches_a_synced_postgresql_copy(
+    secret_run: SecretRun, own_copy: Callable[[TmpRepo], TmpRepo], pg_url: str
+) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+    project = own_copy(secret_run.repo)  # the run given the key, after preprocess.py's
     ledger("sync", "--to", pg_url, "--no-progress", cwd=project.root)
 
     engine = create_engine(pg_url, poolclass=NullPool)
