@@ -60,6 +60,27 @@ def reproduced(built: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Repr
     return Reproduced(repo, shown)
 
 
+@dataclass(frozen=True)
+class Swept:
+    """`reproduced`'s project with lr set to 0.05, reproduced again: a sweep of two runs."""
+
+    repo: TmpRepo
+    low: dict[str, Any]
+    """`ledger show --json` of the first run (lr 0.01)."""
+    high: dict[str, Any]
+    """`ledger show --json` of the second run (lr 0.05)."""
+
+
+@pytest.fixture(scope="session")
+def swept(reproduced: Reproduced, tmp_path_factory: pytest.TempPathFactory) -> Swept:
+    """The second run made once, on a copy of `reproduced`: the tests that compare the two
+    runs only read them."""
+    with building(tmp_path_factory, "pipeline-swept", reproduced.repo.root) as repo:
+        pipeline.set_lr(repo, 0.05)
+        high = _repro()
+    return Swept(repo, reproduced.shown, high)
+
+
 def test_a_key_two_metrics_files_share_keeps_both_values(reproduced: Reproduced) -> None:
     shown = reproduced.shown  # built at lr 0.01
 
@@ -84,19 +105,19 @@ def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(reproduced: Reprodu
     assert shown["run"]["capture_errors"] == []
 
 
-def test_params_dvclive_writes_are_the_runs_own(
-    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo]
-) -> None:
-    dvc_repo = own_copy(reproduced.repo)
-    first = reproduced.shown  # built at lr 0.01
-    pipeline.set_lr(dvc_repo, 0.02)
-
-    second = _repro()
+def test_params_dvclive_writes_are_the_runs_own(swept: Swept) -> None:
+    first, second = swept.low, swept.high  # lr 0.01, then 0.05
 
     assert first["run"]["summary"]["params"]["lr"] == 0.01  # DVCLive's copy, from the first run itself
-    assert second["run"]["summary"]["params"]["lr"] == 0.02
+    assert second["run"]["summary"]["params"]["lr"] == 0.05
     diff = json.loads(
-        ledger("diff", first["run"]["summary"]["id"], second["run"]["summary"]["id"], "--json").stdout
+        ledger(
+            "diff",
+            first["run"]["summary"]["id"],
+            second["run"]["summary"]["id"],
+            "--json",
+            cwd=swept.repo.root,
+        ).stdout
     )
     changed = {p["key"] for p in diff["params"] if p["values"][0] != p["values"][1]}
     assert changed == {"lr", "train.lr"}
@@ -114,18 +135,15 @@ def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
     assert "lr" not in params  # DVCLive's copy belongs to the run that wrote it
 
 
-def test_filters_sort_diff_and_export_name_both_dice_keys(
-    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo], tmp_path: Path
-) -> None:
-    dvc_repo = own_copy(reproduced.repo)
-    low = reproduced.shown["run"]["summary"]["id"]  # built at lr 0.01
-    pipeline.set_lr(dvc_repo, 0.05)
-    high = _repro()["run"]["summary"]["id"]
+def test_filters_sort_diff_and_export_name_both_dice_keys(swept: Swept, tmp_path: Path) -> None:
+    low = swept.low["run"]["summary"]["id"]  # lr 0.01
+    high = swept.high["run"]["summary"]["id"]  # lr 0.05
+    root = swept.repo.root
 
-    above = runs_json(f'metrics."{EVAL_DICE}" > 0.803')
-    ordered = runs_json(f'--sort=-metrics."{EVAL_DICE}"')
-    diff = ledger("diff", low, high).stdout
-    ledger("export", "--format", "json", "-o", str(tmp_path / "runs.json"))
+    above = runs_json(f'metrics."{EVAL_DICE}" > 0.803', cwd=root)
+    ordered = runs_json(f'--sort=-metrics."{EVAL_DICE}"', cwd=root)
+    diff = ledger("diff", low, high, cwd=root).stdout
+    ledger("export", "--format", "json", "-o", str(tmp_path / "runs.json"), cwd=root)
 
     assert [r["id"] for r in above] == [high]
     assert [r["id"] for r in ordered] == [high, low]

@@ -155,6 +155,23 @@ def project(preprocessed: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]) -> Tm
 
 
 @dataclass(frozen=True)
+class Trained:
+    """A training run of four epochs at lr 0.05."""
+
+    repo: TmpRepo
+    shown: dict[str, Any]
+    """`ledger show --json` of the run."""
+
+
+@pytest.fixture(scope="session")
+def trained(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """Made once, on a copy of `preprocessed`: read as it is, or run again beside (`own_copy`)."""
+    with building(tmp_path_factory, "flag-script-trained", preprocessed.root) as repo:
+        shown = _run(repo, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")
+    return Trained(repo, shown)
+
+
+@dataclass(frozen=True)
 class SecretRun:
     """A training run given an API key on its command line."""
 
@@ -171,8 +188,8 @@ def secret_run(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) 
     return SecretRun(repo, shown)
 
 
-def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(project: TmpRepo) -> None:
-    shown = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")
+def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(trained: Trained) -> None:
+    project, shown = trained.repo, trained.shown  # train.py --lr 0.05 --epochs 4
     run = shown["run"]
     run_id = run["summary"]["id"]
 
@@ -200,9 +217,12 @@ def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(projec
     assert re.search(r"^\s+loss\s+\S+\s+\[step 4, log\]$", text, re.MULTILINE)
 
 
-def test_a_second_run_without_a_seed_gets_its_own_series(project: TmpRepo) -> None:
-    first = _run(project, PY, "-u", "train.py", "--lr", "0.05")
-    second = _run(project, PY, "-u", "train.py", "--lr", "0.05")
+def test_a_second_run_without_a_seed_gets_its_own_series(
+    trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    project = own_copy(trained.repo)
+    first = trained.shown
+    second = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")  # the same command
 
     for shown in (first, second):
         printed = _printed_epochs(project, shown["run"]["summary"]["id"])
