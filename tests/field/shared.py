@@ -3,8 +3,9 @@ the tests that change one change a copy of their own.
 
 Building a project here means `dvc` commands, pipelines and `ledger run`s, each a
 process of its own; most tests then ask one question of what those left. A build
-shared by a module's tests is made once per session (per xdist worker), so that the
-order in which workers take the tests never builds it twice.
+shared by a module's tests is made once in each xdist worker that runs one of them:
+session-scoped, so that a worker taking the module's tests between other modules'
+does not build it again.
 """
 
 from __future__ import annotations

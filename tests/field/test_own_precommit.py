@@ -113,9 +113,8 @@ def _run(repo: TmpRepo) -> dict[str, object]:
 
 
 def test_the_first_run_after_init_is_not_dirty(initialised: TmpRepo, ran: Ran) -> None:
-    assert (
-        initialised.git("status", "--porcelain") == "M .pre-commit-config.yaml"
-    )  # what the run started from
+    # The work tree the run started from.
+    assert initialised.git("status", "--porcelain") == "M .pre-commit-config.yaml"
 
     run = ran.run
 
