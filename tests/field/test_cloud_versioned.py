@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from tests.field import cloud_versioned
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -28,15 +31,49 @@ def run_train(repo: TmpRepo) -> dict[str, Any]:
     return detail
 
 
+@dataclass(frozen=True)
+class Built:
+    """The project as `cloud_versioned.build` left it, and the `.dir` hash DVC gave its data."""
+
+    repo: TmpRepo
+    digest: str
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The built project after one run of its training script."""
+
+    repo: TmpRepo
+    digest: str
+    detail: dict[str, Any]
+    """`ledger show --json`'s record of the run."""
+
+
+@pytest.fixture(scope="session")
+def built(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Built once: the tests that change the project change a copy (`own_copy`)."""
+    with building(tmp_path_factory, "cloud-built", _dvc_template) as repo:
+        digest = cloud_versioned.build(repo)
+    return Built(repo, digest)
+
+
+@pytest.fixture(scope="session")
+def trained(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """Trained once, on a copy of `built`: most tests ask about that one run."""
+    with building(tmp_path_factory, "cloud-trained", built.repo.root) as repo:
+        detail = run_train(repo)
+    return Trained(repo, built.digest, detail)
+
+
 def images(detail: dict[str, Any]) -> dict[str, Any]:
     found: list[dict[str, Any]] = [d for d in detail["data"] if d["path"] == "data/images"]
     (item,) = found
     return item
 
 
-def test_the_builder_writes_what_dvc_reads_back(dvc_repo: TmpRepo) -> None:
+def test_the_builder_writes_what_dvc_reads_back(built: Built, own_copy: Callable[[TmpRepo], TmpRepo]) -> None:
     """The fixture is DVC's own format: `files:` with per-remote etag and version ID, no md5."""
-    cloud_versioned.build(dvc_repo)
+    dvc_repo = own_copy(built.repo)
 
     (out,) = yaml.safe_load((dvc_repo.root / "data/images.dvc").read_text())["outs"]
 
@@ -47,10 +84,8 @@ def test_the_builder_writes_what_dvc_reads_back(dvc_repo: TmpRepo) -> None:
     assert "Data and pipelines are up to date" in dvc_repo.dvc("status")
 
 
-def test_run_records_per_file_hashes_digest_count_and_size(dvc_repo: TmpRepo) -> None:
-    digest = cloud_versioned.build(dvc_repo)
-
-    detail = run_train(dvc_repo)
+def test_run_records_per_file_hashes_digest_count_and_size(trained: Trained) -> None:
+    digest, detail = trained.digest, trained.detail
 
     item = images(detail)
     assert item["value"] == digest  # the `.dir` hash DVC itself gave the directory
@@ -64,19 +99,21 @@ def test_run_records_per_file_hashes_digest_count_and_size(dvc_repo: TmpRepo) ->
     assert {m["key"]: m["value"] for m in detail["metrics"]}["images"] == 3
 
 
-def test_show_names_the_versions_and_when_the_data_was_checked(dvc_repo: TmpRepo) -> None:
-    cloud_versioned.build(dvc_repo)
-    run_id = run_train(dvc_repo)["summary"]["id"]
+def test_show_names_the_versions_and_when_the_data_was_checked(trained: Trained) -> None:
+    run_id = trained.detail["summary"]["id"]
 
-    shown = ledger("show", run_id, cwd=dvc_repo.root).stdout
+    shown = ledger("show", run_id, cwd=trained.repo.root).stdout
 
     assert "(input, out, 28 bytes, 3 files, matched DVC's record at the start)" in shown
     assert "3 file version(s) on cloud-versioned remote 'cloud'" in shown
 
 
-def test_diff_shows_the_dataset_version_changed(dvc_repo: TmpRepo) -> None:
-    first_digest = cloud_versioned.build(dvc_repo)
-    first = run_train(dvc_repo)["summary"]["id"]
+def test_diff_shows_the_dataset_version_changed(
+    trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(trained.repo)
+    first_digest = trained.digest
+    first = trained.detail["summary"]["id"]
     dvc_repo.gen({"data/images/dog/002.txt": "beagle\n"})
     second_digest = cloud_versioned.publish(
         dvc_repo, {**dict.fromkeys(cloud_versioned.IMAGES, "v1"), "data/images/dog/002.txt": "v1"}
@@ -94,9 +131,9 @@ def test_diff_shows_the_dataset_version_changed(dvc_repo: TmpRepo) -> None:
     assert second_digest[:8] in "\n".join(lines)
 
 
-def test_unchanged_dataset_is_not_a_diff(dvc_repo: TmpRepo) -> None:
-    cloud_versioned.build(dvc_repo)
-    first = run_train(dvc_repo)["summary"]["id"]
+def test_unchanged_dataset_is_not_a_diff(trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]) -> None:
+    dvc_repo = own_copy(trained.repo)
+    first = trained.detail["summary"]["id"]
     second = run_train(dvc_repo)["summary"]["id"]
 
     diff = ledger("diff", first, second, cwd=dvc_repo.root).stdout
@@ -104,11 +141,10 @@ def test_unchanged_dataset_is_not_a_diff(dvc_repo: TmpRepo) -> None:
     assert "data/images" not in diff
 
 
-def test_reproduce_plan_restores_the_files_from_the_cache(dvc_repo: TmpRepo) -> None:
-    cloud_versioned.build(dvc_repo)
-    run_id = run_train(dvc_repo)["summary"]["id"]
+def test_reproduce_plan_restores_the_files_from_the_cache(trained: Trained) -> None:
+    run_id = trained.detail["summary"]["id"]
 
-    plan = ledger_process("reproduce", "--dry-run", run_id, cwd=dvc_repo.root).stdout
+    plan = ledger_process("reproduce", "--dry-run", run_id, cwd=trained.repo.root).stdout
 
     assert "no DVC-tracked data" not in plan
     assert "data/images (md5 " in plan
@@ -116,19 +152,23 @@ def test_reproduce_plan_restores_the_files_from_the_cache(dvc_repo: TmpRepo) -> 
     assert "PROBLEM" not in plan
 
 
-def test_reproduce_restores_the_dataset_and_matches(dvc_repo: TmpRepo) -> None:
-    cloud_versioned.build(dvc_repo)
-    run_id = run_train(dvc_repo)["summary"]["id"]
+def test_reproduce_restores_the_dataset_and_matches(
+    trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(trained.repo)
+    run_id = trained.detail["summary"]["id"]
 
     done = ledger_process("reproduce", run_id, cwd=dvc_repo.root)
 
     assert f"reproduces {run_id[:7]}: matched" in done.stderr
 
 
-def test_reproduce_without_the_cache_says_only_the_versioned_bucket_has_it(dvc_repo: TmpRepo) -> None:
+def test_reproduce_without_the_cache_says_only_the_versioned_bucket_has_it(
+    trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
     """Offline, the bucket is out of reach: the plan says so and nothing runs."""
-    cloud_versioned.build(dvc_repo)
-    run_id = run_train(dvc_repo)["summary"]["id"]
+    dvc_repo = own_copy(trained.repo)
+    run_id = trained.detail["summary"]["id"]
     shutil.rmtree(dvc_repo.root / ".dvc" / "cache")
 
     plan = ledger_process("reproduce", "--dry-run", run_id, cwd=dvc_repo.root, check=False)
@@ -143,9 +183,11 @@ def test_reproduce_without_the_cache_says_only_the_versioned_bucket_has_it(dvc_r
     assert len(runs_json(cwd=dvc_repo.root)) == 1  # nothing was run
 
 
-def test_unreadable_files_entry_is_a_capture_problem(dvc_repo: TmpRepo) -> None:
+def test_unreadable_files_entry_is_a_capture_problem(
+    built: Built, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
     """Half a `files:` list (a bad merge) is said, not recorded as nothing."""
-    cloud_versioned.build(dvc_repo)
+    dvc_repo = own_copy(built.repo)
     dvc_file = dvc_repo.root / "data/images.dvc"
     dvc_file.write_text(dvc_file.read_text().replace("  - relpath: cat/002.txt\n", "  - name: cat/002.txt\n"))
 
@@ -156,10 +198,10 @@ def test_unreadable_files_entry_is_a_capture_problem(dvc_repo: TmpRepo) -> None:
 
 
 def test_a_commit_through_the_hooks_links_the_run_of_the_versioned_dataset(
-    dvc_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built: Built, own_copy: Callable[[TmpRepo], TmpRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
-    cloud_versioned.build(dvc_repo)
+    dvc_repo = own_copy(built.repo)
     ledger("init", cwd=dvc_repo.root)
     dvc_repo.commit("hooks")
     run_id = run_train(dvc_repo)["summary"]["id"]

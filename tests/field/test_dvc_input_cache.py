@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -33,10 +37,16 @@ json.dump({"tokens": sum(len(t.split()) for t in texts)}, open("metrics.json", "
 """
 
 
-def project(repo: TmpRepo) -> None:
-    repo.gen({"data/corpus/a.txt": "the cat sat\n", "data/corpus/b.txt": "on the mat\n", "train.py": TRAIN})
-    repo.dvc_add("data/corpus")
-    repo.commit("corpus and trainer")
+@pytest.fixture(scope="session")
+def project(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The corpus `dvc add`ed and the trainer, committed once: each test runs in a copy (`own_copy`)."""
+    with building(tmp_path_factory, "input-cache", _dvc_template) as repo:
+        repo.gen(
+            {"data/corpus/a.txt": "the cat sat\n", "data/corpus/b.txt": "on the mat\n", "train.py": TRAIN}
+        )
+        repo.dvc_add("data/corpus")
+        repo.commit("corpus and trainer")
+    return repo
 
 
 def corpus(repo: TmpRepo) -> tuple[str, dict[str, Any]]:
@@ -46,8 +56,10 @@ def corpus(repo: TmpRepo) -> tuple[str, dict[str, Any]]:
     return run_id, item
 
 
-def test_a_cache_written_into_the_input_folder_does_not_fail_the_inputs(dvc_repo: TmpRepo) -> None:
-    project(dvc_repo)
+def test_a_cache_written_into_the_input_folder_does_not_fail_the_inputs(
+    project: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(project)
 
     ledger_process("run", "--", PY, "train.py", cwd=dvc_repo.root)
 
@@ -61,8 +73,10 @@ def test_a_cache_written_into_the_input_folder_does_not_fail_the_inputs(dvc_repo
     assert "[input: matched DVC's record at the start]" in plan
 
 
-def test_an_input_changed_before_the_run_is_said_to_differ_at_the_start(dvc_repo: TmpRepo) -> None:
-    project(dvc_repo)
+def test_an_input_changed_before_the_run_is_said_to_differ_at_the_start(
+    project: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(project)
     dvc_repo.gen({"data/corpus/a.txt": "the dog sat\n"})  # edited, never `dvc add`ed
 
     ledger_process("run", "--", PY, "train.py", cwd=dvc_repo.root)
@@ -76,9 +90,11 @@ def test_an_input_changed_before_the_run_is_said_to_differ_at_the_start(dvc_repo
     assert "[input: did not match DVC's record at the start]" in plan
 
 
-def test_outputs_are_checked_when_the_run_ends(dvc_repo: TmpRepo) -> None:
+def test_outputs_are_checked_when_the_run_ends(
+    project: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
     """A `dvc repro` run: its stage's outputs are compared with the `dvc.lock` it leaves."""
-    project(dvc_repo)
+    dvc_repo = own_copy(project)
     dvc_repo.gen(
         {
             "dvc.yaml": f"stages:\n  train:\n    cmd: {PY} train.py\n    deps: [data/corpus, train.py]\n"

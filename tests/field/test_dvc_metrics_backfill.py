@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.field.shared import building
 from tests.helpers import ledger, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -45,6 +47,14 @@ def history(repo: TmpRepo, scores: list[str]) -> None:
         repo.commit(f"score {score}")
 
 
+@pytest.fixture(scope="session")
+def scored(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """`history` of one score, 0.71, made once: a test goes on from it in a copy (`own_copy`)."""
+    with building(tmp_path_factory, "metrics-backfill", _dvc_template) as repo:
+        history(repo, ["0.71"])
+    return repo
+
+
 def backfilled(repo: TmpRepo) -> list[dict[str, Any]]:
     ledger("backfill", cwd=repo.root)
     runs = sorted(runs_json(cwd=repo.root), key=lambda r: r["id"])  # history's order
@@ -55,8 +65,11 @@ def metrics(detail: dict[str, Any]) -> dict[str, float]:
     return {m["key"]: m["value"] for m in detail["metrics"]}
 
 
-def test_metrics_in_a_dvc_output_are_read_from_the_cache(dvc_repo: TmpRepo) -> None:
-    history(dvc_repo, ["0.71", "0.84"])
+def test_metrics_in_a_dvc_output_are_read_from_the_cache(
+    scored: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(scored)  # the history of 0.71
+    history(dvc_repo, ["0.84"])
     assert "eval/metrics.json" not in dvc_repo.git("ls-files")  # a DVC output, not in git
 
     first, second = backfilled(dvc_repo)
@@ -67,8 +80,10 @@ def test_metrics_in_a_dvc_output_are_read_from_the_cache(dvc_repo: TmpRepo) -> N
     assert second["capture_errors"] == []
 
 
-def test_without_the_cache_the_record_says_why_there_are_no_metrics(dvc_repo: TmpRepo) -> None:
-    history(dvc_repo, ["0.71"])
+def test_without_the_cache_the_record_says_why_there_are_no_metrics(
+    scored: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    dvc_repo = own_copy(scored)  # the history of 0.71
     shutil.rmtree(dvc_repo.root / ".dvc" / "cache")
 
     (only,) = backfilled(dvc_repo)

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.field import pipeline
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 from tests.repo import DVC
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -31,10 +34,55 @@ def _repro() -> dict[str, Any]:
     return show_json("latest")
 
 
-def test_a_key_two_metrics_files_share_keeps_both_values(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
+@dataclass(frozen=True)
+class Reproduced:
+    """The pipeline (lr 0.01) after one `ledger run -- dvc repro`."""
 
-    shown = _repro()
+    repo: TmpRepo
+    shown: dict[str, Any]
+    """`ledger show --json` of that run."""
+
+
+@pytest.fixture(scope="session")
+def built(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The pipeline at lr 0.01 as a new clone has it, built once: a test that changes it
+    changes a copy (`own_copy`)."""
+    with building(tmp_path_factory, "pipeline-built", _dvc_template) as repo:
+        pipeline.build(repo, lr=0.01)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def reproduced(built: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Reproduced:
+    """`built` reproduced once, on a copy: most tests ask about that first run."""
+    with building(tmp_path_factory, "pipeline-reproduced", built.root) as repo:
+        shown = _repro()
+    return Reproduced(repo, shown)
+
+
+@dataclass(frozen=True)
+class Swept:
+    """`reproduced`'s project with lr set to 0.05, reproduced again: a sweep of two runs."""
+
+    repo: TmpRepo
+    low: dict[str, Any]
+    """`ledger show --json` of the first run (lr 0.01)."""
+    high: dict[str, Any]
+    """`ledger show --json` of the second run (lr 0.05)."""
+
+
+@pytest.fixture(scope="session")
+def swept(reproduced: Reproduced, tmp_path_factory: pytest.TempPathFactory) -> Swept:
+    """The second run made once, on a copy of `reproduced`: the tests that compare the two
+    runs only read them."""
+    with building(tmp_path_factory, "pipeline-swept", reproduced.repo.root) as repo:
+        pipeline.set_lr(repo, 0.05)
+        high = _repro()
+    return Swept(repo, reproduced.shown, high)
+
+
+def test_a_key_two_metrics_files_share_keeps_both_values(reproduced: Reproduced) -> None:
+    shown = reproduced.shown  # built at lr 0.01
 
     metrics = shown["run"]["summary"]["metrics"]
     assert metrics[TRAIN_DICE] == pytest.approx(0.92)
@@ -45,10 +93,8 @@ def test_a_key_two_metrics_files_share_keeps_both_values(dvc_repo: TmpRepo) -> N
     assert metrics["precision"] == 0.75  # a key one file holds keeps its plain name
 
 
-def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo)
-
-    shown = _repro()
+def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(reproduced: Reproduced) -> None:
+    shown = reproduced.shown
 
     series = shown["series"]
     assert [p[1] for p in _points(series, "loss")] == pytest.approx([1.0, 1 / 1.1, 1 / 1.2])
@@ -59,25 +105,28 @@ def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(dvc_repo: TmpRepo) 
     assert shown["run"]["capture_errors"] == []
 
 
-def test_params_dvclive_writes_are_the_runs_own(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
-    first = _repro()
-    pipeline.set_lr(dvc_repo, 0.02)
-
-    second = _repro()
+def test_params_dvclive_writes_are_the_runs_own(swept: Swept) -> None:
+    first, second = swept.low, swept.high  # lr 0.01, then 0.05
 
     assert first["run"]["summary"]["params"]["lr"] == 0.01  # DVCLive's copy, from the first run itself
-    assert second["run"]["summary"]["params"]["lr"] == 0.02
+    assert second["run"]["summary"]["params"]["lr"] == 0.05
     diff = json.loads(
-        ledger("diff", first["run"]["summary"]["id"], second["run"]["summary"]["id"], "--json").stdout
+        ledger(
+            "diff",
+            first["run"]["summary"]["id"],
+            second["run"]["summary"]["id"],
+            "--json",
+            cwd=swept.repo.root,
+        ).stdout
     )
     changed = {p["key"] for p in diff["params"] if p["values"][0] != p["values"][1]}
     assert changed == {"lr", "train.lr"}
 
 
-def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
-    _repro()  # leaves DVCLive's results/train/params.yaml behind
+def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
+    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    own_copy(reproduced.repo)  # built at lr 0.01; its run left DVCLive's results/train/params.yaml behind
 
     ledger_process("run", "--", sys.executable, "evaluate.py")
 
@@ -86,16 +135,15 @@ def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
     assert "lr" not in params  # DVCLive's copy belongs to the run that wrote it
 
 
-def test_filters_sort_diff_and_export_name_both_dice_keys(dvc_repo: TmpRepo, tmp_path: Path) -> None:
-    pipeline.build(dvc_repo, lr=0.01)
-    low = _repro()["run"]["summary"]["id"]
-    pipeline.set_lr(dvc_repo, 0.05)
-    high = _repro()["run"]["summary"]["id"]
+def test_filters_sort_diff_and_export_name_both_dice_keys(swept: Swept, tmp_path: Path) -> None:
+    low = swept.low["run"]["summary"]["id"]  # lr 0.01
+    high = swept.high["run"]["summary"]["id"]  # lr 0.05
+    root = swept.repo.root
 
-    above = runs_json(f'metrics."{EVAL_DICE}" > 0.803')
-    ordered = runs_json(f'--sort=-metrics."{EVAL_DICE}"')
-    diff = ledger("diff", low, high).stdout
-    ledger("export", "--format", "json", "-o", str(tmp_path / "runs.json"))
+    above = runs_json(f'metrics."{EVAL_DICE}" > 0.803', cwd=root)
+    ordered = runs_json(f'--sort=-metrics."{EVAL_DICE}"', cwd=root)
+    diff = ledger("diff", low, high, cwd=root).stdout
+    ledger("export", "--format", "json", "-o", str(tmp_path / "runs.json"), cwd=root)
 
     assert [r["id"] for r in above] == [high]
     assert [r["id"] for r in ordered] == [high, low]
@@ -107,10 +155,10 @@ def test_filters_sort_diff_and_export_name_both_dice_keys(dvc_repo: TmpRepo, tmp
 
 
 def test_the_repro_commit_links_the_run_and_a_later_code_commit_does_not(
-    dvc_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
-    pipeline.build(dvc_repo)
+    dvc_repo = own_copy(built)
     ledger("init")
     dvc_repo.commit("hooks")
     run_id = _repro()["run"]["summary"]["id"]
@@ -125,11 +173,10 @@ def test_the_repro_commit_links_the_run_and_a_later_code_commit_does_not(
     assert [r["id"] for r in runs_json()] == [run_id]  # neither commit was captured as a run of its own
 
 
-def test_reproduce_dry_run_names_the_pipeline_data(dvc_repo: TmpRepo) -> None:
-    pipeline.build(dvc_repo)
-    run_id = _repro()["run"]["summary"]["id"]
+def test_reproduce_dry_run_names_the_pipeline_data(reproduced: Reproduced) -> None:
+    run_id = reproduced.shown["run"]["summary"]["id"]
 
-    plan = ledger_process("reproduce", run_id, "--dry-run").stdout
+    plan = ledger_process("reproduce", run_id, "--dry-run", cwd=reproduced.repo.root).stdout
 
     assert "data/raw.csv" in plan
     assert "repro" in plan

@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -131,20 +135,61 @@ def _printed_epochs(repo: TmpRepo, run_id: str) -> list[tuple[int, float, float]
     ]
 
 
-@pytest.fixture
-def project(tmp_repo: TmpRepo) -> TmpRepo:
-    build_flag_script(tmp_repo)
-    ledger_process("run", "--", PY, "preprocess.py", cwd=tmp_repo.root)
-    assert sorted(p.name for p in (tmp_repo.root / "data/processed").iterdir()) == [
+@pytest.fixture(scope="session")
+def preprocessed(tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The project after its preprocessing run, made once: each test trains on a copy."""
+    with building(tmp_path_factory, "flag-script") as repo:
+        build_flag_script(repo)
+        ledger_process("run", "--", PY, "preprocess.py", cwd=repo.root)
+    assert sorted(p.name for p in (repo.root / "data/processed").iterdir()) == [
         "shard_0.pt",
         "shard_1.pt",
         "shard_2.pt",
     ]
-    return tmp_repo
+    return repo
 
 
-def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(project: TmpRepo) -> None:
-    shown = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")
+@pytest.fixture
+def project(preprocessed: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]) -> TmpRepo:
+    return own_copy(preprocessed)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A training run of four epochs at lr 0.05."""
+
+    repo: TmpRepo
+    shown: dict[str, Any]
+    """`ledger show --json` of the run."""
+
+
+@pytest.fixture(scope="session")
+def trained(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """Made once, on a copy of `preprocessed`: read as it is, or run again beside (`own_copy`)."""
+    with building(tmp_path_factory, "flag-script-trained", preprocessed.root) as repo:
+        shown = _run(repo, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")
+    return Trained(repo, shown)
+
+
+@dataclass(frozen=True)
+class SecretRun:
+    """A training run given an API key on its command line."""
+
+    repo: TmpRepo
+    shown: dict[str, Any]
+    """`ledger show --json` of the run."""
+
+
+@pytest.fixture(scope="session")
+def secret_run(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> SecretRun:
+    """Made once, on a copy of `preprocessed`: the tests of where the key must not be read it."""
+    with building(tmp_path_factory, "flag-script-secret", preprocessed.root) as repo:
+        shown = _run(repo, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+    return SecretRun(repo, shown)
+
+
+def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(trained: Trained) -> None:
+    project, shown = trained.repo, trained.shown  # train.py --lr 0.05 --epochs 4
     run = shown["run"]
     run_id = run["summary"]["id"]
 
@@ -172,9 +217,12 @@ def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(projec
     assert re.search(r"^\s+loss\s+\S+\s+\[step 4, log\]$", text, re.MULTILINE)
 
 
-def test_a_second_run_without_a_seed_gets_its_own_series(project: TmpRepo) -> None:
-    first = _run(project, PY, "-u", "train.py", "--lr", "0.05")
-    second = _run(project, PY, "-u", "train.py", "--lr", "0.05")
+def test_a_second_run_without_a_seed_gets_its_own_series(
+    trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]
+) -> None:
+    project = own_copy(trained.repo)
+    first = trained.shown
+    second = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")  # the same command
 
     for shown in (first, second):
         printed = _printed_epochs(project, shown["run"]["summary"]["id"])
@@ -223,8 +271,8 @@ def test_diff_of_two_learning_rates_shows_only_lr_whatever_launched_them(project
     assert "standalone" not in text
 
 
-def test_an_api_key_on_the_command_line_is_never_stored(project: TmpRepo) -> None:
-    shown = _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+def test_an_api_key_on_the_command_line_is_never_stored(secret_run: SecretRun) -> None:
+    project, shown = secret_run.repo, secret_run.shown
     run_id = shown["run"]["summary"]["id"]
 
     assert {p["key"]: p["value"] for p in shown["run"]["params"]} == {
@@ -253,11 +301,13 @@ def test_an_api_key_on_the_command_line_is_never_stored(project: TmpRepo) -> Non
 
 
 @pytest.mark.postgres
-def test_an_api_key_never_reaches_a_synced_postgresql_copy(project: TmpRepo, pg_url: str) -> None:
+def test_an_api_key_never_reaches_a_synced_postgresql_copy(
+    secret_run: SecretRun, own_copy: Callable[[TmpRepo], TmpRepo], pg_url: str
+) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    _run(project, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
+    project = own_copy(secret_run.repo)  # the run given the key, after preprocess.py's
     ledger("sync", "--to", pg_url, "--no-progress", cwd=project.root)
 
     engine = create_engine(pg_url, poolclass=NullPool)

@@ -15,13 +15,16 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -47,13 +50,48 @@ repos:
 TRAIN = "import json\njson.dump({'acc': 0.91}, open('metrics.json', 'w'))\n"
 
 
+@dataclass(frozen=True)
+class Ran:
+    """The project after one run straight after `ledger init`."""
+
+    repo: TmpRepo
+    run: dict[str, object]
+    """`ledger show --json`'s record of the run."""
+
+
+@pytest.fixture(scope="session")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The project with its own hooks, then `ledger init`, built once: a test changes a copy."""
+    with building(tmp_path_factory, "own-precommit") as repo, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PRE_COMMIT_HOME", str(repo.root.parent / "pre-commit-home"))  # nothing cached
+        repo.gen({".pre-commit-config.yaml": OWN_CONFIG, "train.py": TRAIN, ".gitignore": "metrics.json\n"})
+        repo.commit("project with its own hooks")
+        ledger("init")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def ran(initialised: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """One run on a copy of `initialised`, made once."""
+    with (
+        building(tmp_path_factory, "own-precommit-ran", initialised.root) as repo,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        mp.setenv("PRE_COMMIT_HOME", str(repo.root.parent / "pre-commit-home"))
+        run = _run(repo)
+    return Ran(repo, run)
+
+
 @pytest.fixture
-def project(tmp_repo: TmpRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:
+def project(
+    initialised: TmpRepo,
+    own_copy: Callable[[TmpRepo], TmpRepo],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> TmpRepo:
+    """This test's copy of `initialised`, with pre-commit's cache empty."""
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))  # nothing cached
-    tmp_repo.gen({".pre-commit-config.yaml": OWN_CONFIG, "train.py": TRAIN, ".gitignore": "metrics.json\n"})
-    tmp_repo.commit("project with its own hooks")
-    ledger("init")
-    return tmp_repo
+    return own_copy(initialised)
 
 
 def _commit(repo: TmpRepo, message: str) -> subprocess.CompletedProcess[str]:
@@ -74,10 +112,11 @@ def _run(repo: TmpRepo) -> dict[str, object]:
     return run
 
 
-def test_the_first_run_after_init_is_not_dirty(project: TmpRepo) -> None:
-    assert project.git("status", "--porcelain") == "M .pre-commit-config.yaml"
+def test_the_first_run_after_init_is_not_dirty(initialised: TmpRepo, ran: Ran) -> None:
+    # The work tree the run started from.
+    assert initialised.git("status", "--porcelain") == "M .pre-commit-config.yaml"
 
-    run = _run(project)
+    run = ran.run
 
     summary = run["summary"]
     assert isinstance(summary, dict)
@@ -85,13 +124,17 @@ def test_the_first_run_after_init_is_not_dirty(project: TmpRepo) -> None:
     # The snapshot still holds the config as the run saw it.
     snapshot = run["snapshot"]
     assert snapshot != summary["commit"]
-    assert "ledger-post-commit" in project.git("show", f"{snapshot}:.pre-commit-config.yaml")
-    text = ledger("show", summary["id"]).stdout
+    assert "ledger-post-commit" in ran.repo.git("show", f"{snapshot}:.pre-commit-config.yaml")
+    text = ledger("show", summary["id"], cwd=ran.repo.root).stdout
     assert "clean; also holds exp-ledger's own uncommitted setup in .pre-commit-config.yaml" in text
 
 
-def test_a_commit_through_the_hooks_works_offline_and_links_the_run(project: TmpRepo) -> None:
-    run = _run(project)
+def test_a_commit_through_the_hooks_works_offline_and_links_the_run(
+    ran: Ran, own_copy: Callable[[TmpRepo], TmpRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))  # nothing cached
+    project = own_copy(ran.repo)
+    run = ran.run
 
     done = _commit(project, "add the ledger's hooks")
 
