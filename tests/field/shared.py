@@ -11,7 +11,6 @@ does not build it again.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import BIN
+from tests.conftest import isolate
 from tests.helpers import wait_until
 from tests.repo import TmpRepo
 
@@ -28,31 +27,6 @@ if TYPE_CHECKING:
 
 LEDGER_FILES = ("ledger.db", "ledger.db-wal", "ledger.db-shm")
 """The SQLite ledger in `.git/ledger/`: copied through SQLite, not as files."""
-
-
-def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """What tests/conftest.py's `isolated_env` sets for each test, for a build shared by
-    several: a fixture wider than a test is set up before the test's `isolated_env`."""
-    gitconfig = home / ".gitconfig"
-    home.mkdir(parents=True)
-    gitconfig.write_text("")
-    for name in list(os.environ):
-        if name.startswith(("LEDGER_", "GIT_", "PRE_COMMIT")):
-            mp.delenv(name)
-    mp.setenv("HOME", str(home))
-    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    mp.setenv("XDG_STATE_HOME", str(home / ".state"))
-    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_AUTHOR_NAME", "Test Author")
-    mp.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
-    mp.setenv("GIT_COMMITTER_NAME", "Test Committer")
-    mp.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
-    mp.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-    mp.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-    mp.setenv("DVC_NO_ANALYTICS", "1")
-    mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @contextlib.contextmanager
