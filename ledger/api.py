@@ -40,12 +40,6 @@ if TYPE_CHECKING:
 FLUSH_POINTS = 250_000
 """Buffered points that trigger a write before the timer does (bounds memory)."""
 
-FLUSH_WAIT = 10.0
-"""Seconds an explicit `flush()` waits for the ledger before leaving the points to the spool."""
-
-END_WAIT = 5.0
-"""Seconds the end of a run waits for the ledger to take its record (it is in the spool already)."""
-
 _Buffer = tuple["array[int]", "array[int]", "array[float]"]
 
 
@@ -65,6 +59,8 @@ class ActiveRun:
         *,
         started: StartedRun | None,
         flush_interval: float,
+        flush_wait: float,
+        end_wait: float,
         opener: Callable[[], Store] | None = None,
     ) -> None:
         self.id = run_id
@@ -84,6 +80,8 @@ class ActiveRun:
         self._fd, self._spool_path = spool.open_points_file(spool_dir, run_id, self._seq)
         self._closed = False
         self._asked_flush = False
+        self._flush_wait = flush_wait
+        self._end_wait = end_wait
         self._writer = Flusher(self._write_buffered, interval=flush_interval, name="ledger-writer")
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -148,14 +146,14 @@ class ActiveRun:
 
     def flush(self) -> None:
         """Write buffered points to the ledger now; waits a bounded time, never for good."""
-        self._writer.wait(self._writer.submit(), FLUSH_WAIT)
+        self._writer.wait(self._writer.submit(), self._flush_wait)
 
     def close(self, status: str | None = None) -> None:
         """End logging; if this process owns the run, record its end with `status`.
 
         A run `ledger run` started keeps what is left in the spool: the wrapper saves
         it when the command ends. A run of this process gets its end written to the
-        spool first (durable), then to the ledger within END_WAIT; a ledger that
+        spool first (durable), then to the ledger within the `end_wait` setting; a ledger that
         cannot take it by then leaves it to the next command that reads the ledger.
         """
         started = self._started if status is not None else None
@@ -166,7 +164,7 @@ class ActiveRun:
         if started is not None and status is not None:
             self._record_end(started, status)
         else:  # what `defer` queued (seeds, checkpoint hashes) goes in before the process ends
-            self._writer.wait(self._writer.submit(_nothing), END_WAIT)
+            self._writer.wait(self._writer.submit(_nothing), self._end_wait)
         self._writer.stop()
         with self._lock:
             if self._fd >= 0:
@@ -191,7 +189,7 @@ class ActiveRun:
             self._writer.fail(f"cannot record the end of run {self.id[:12]} ({describe(e)})")
             return
         ticket = self._writer.submit(lambda: self._with_store(lambda store: record_now(store, folder)))
-        self._writer.wait(ticket, END_WAIT)
+        self._writer.wait(ticket, self._end_wait)
 
     def _keep_extras(self, *, params: Sequence[Param] = (), tags: Sequence[str] = ()) -> None:
         try:
@@ -370,6 +368,8 @@ def _attach(run_id: RunId) -> ActiveRun:
         ws.spool_dir,
         started=None,
         flush_interval=ws.config.flush_interval,
+        flush_wait=ws.config.flush_wait,
+        end_wait=ws.config.end_wait,
         opener=lambda: _open_for(ws, run_id),
     )
     _watch_exit(run)
@@ -413,6 +413,8 @@ def _create(*, name: str | None, tags: Sequence[str], params: Mapping[str, Any])
         ws.spool_dir,
         started=started,
         flush_interval=ws.config.flush_interval,
+        flush_wait=ws.config.flush_wait,
+        end_wait=ws.config.end_wait,
         opener=_open,
     )
 

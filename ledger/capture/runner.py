@@ -30,11 +30,6 @@ from ledger.delivery import spool
 from ledger.delivery.flusher import describe
 from ledger.store.workspace import locate
 
-DELIVERY_WAIT = 15.0
-"""Seconds a ledger server gets to take a run's end once the command has ended: long
-enough for a big run's points on a slow server, short enough that a server that stopped
-answering does not hold a pipeline; what it does not take waits in the spool."""
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
@@ -205,9 +200,10 @@ def _finish(
 
 
 def _deliver(started: StartedRun, store: Store, folder: Path) -> bool | None:
-    """Give the ledger server the run's end from the spool within DELIVERY_WAIT; whether it
-    went to the local outbox instead (the server was lost), or None (and one warning)
-    when the server did not answer: the end waits in the spool for the next reader."""
+    """Give the ledger server the run's end from the spool within the `delivery_wait`
+    setting; whether it went to the local outbox instead (the server was lost), or None
+    (and one warning) when the server did not answer: the end waits in the spool for the
+    next reader."""
     from ledger.delivery import outbox  # SQLAlchemy: only the server's path needs it
 
     failed: list[BaseException] = []
@@ -226,9 +222,10 @@ def _deliver(started: StartedRun, store: Store, folder: Path) -> bool | None:
 
     thread = threading.Thread(target=work, name="ledger-deliver-end", daemon=True)
     thread.start()
-    thread.join(DELIVERY_WAIT)
+    wait = started.workspace.config.delivery_wait
+    thread.join(wait)
     if thread.is_alive() or failed:
-        why = describe(failed[0]) if failed else f"no answer within {DELIVERY_WAIT:g} s"
+        why = describe(failed[0]) if failed else f"no answer within {wait:g} s"
         _say(
             f"warning: the ledger server did not take the run's end ({why}); it waits in the "
             "spool: `ledger doctor --fix` or `ledger sync` records it"

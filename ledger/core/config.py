@@ -94,6 +94,16 @@ class Config:
     """Regular expressions that replace the built-in ones (`ledger.capture.log_scalars`)."""
     flush_interval: float = 2.0
     """Seconds between background flushes of logged metrics."""
+    flush_wait: float = 10.0
+    """Seconds an explicit `flush()` of the Python API waits for the ledger before it
+    leaves the points to the spool and the training goes on."""
+    end_wait: float = 5.0
+    """Seconds the end of a run waits, in the training process, for the ledger to take
+    its record (it is in the spool already: what the ledger does not take waits there)."""
+    delivery_wait: float = 15.0
+    """Seconds `ledger run` gives a ledger server to take a run's end once the command has
+    ended: long enough for a big run's points on a slow server, short enough that a server
+    that stopped answering does not hold a pipeline; what it does not take waits in the spool."""
     result_patterns: tuple[str, ...] = ("dvc.lock", "**/dvc.lock", "*.dvc", "**/*.dvc")
     """Besides params and metrics files: paths whose change makes a commit carry results.
 

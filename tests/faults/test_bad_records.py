@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.faults.training_repo import PY, assert_intact, good_run, make_project
+from tests.faults.training_repo import PY, assert_intact, good_run
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
@@ -39,39 +39,37 @@ def _every_reader_works(repo: TmpRepo, *, set_aside: int = 0) -> None:
         assert "unexpected error" not in proc.stderr
 
 
-def test_recursive_yaml_alias_is_a_capture_problem(tmp_repo: TmpRepo) -> None:
-    make_project(tmp_repo)
-    before = good_run(tmp_repo, 0.61)
-    tmp_repo.gen({"params.yaml": "a: &a [*a]\n"})  # ten bytes that refer to themselves
+def test_recursive_yaml_alias_is_a_capture_problem(project: TmpRepo) -> None:
+    before = good_run(project, 0.61)
+    project.gen({"params.yaml": "a: &a [*a]\n"})  # ten bytes that refer to themselves
 
-    proc = ledger_process("run", "--", PY, "train.py", "0.62", cwd=tmp_repo.root)
+    proc = ledger_process("run", "--", PY, "train.py", "0.62", cwd=project.root)
 
     assert "a value contains itself" in proc.stderr
-    bad = runs_json(cwd=tmp_repo.root)[0]["id"]
-    run = show_json(bad, cwd=tmp_repo.root)["run"]
+    bad = runs_json(cwd=project.root)[0]["id"]
+    run = show_json(bad, cwd=project.root)["run"]
     assert run["summary"]["status"] == "finished"
     assert run["params"] == []
     assert {m["key"]: m["value"] for m in run["metrics"]} == {"acc": 0.62}
     assert any("params.yaml: a value contains itself" in e for e in run["capture_errors"])
-    tmp_repo.gen({"params.yaml": "lr: 0.1\n"})
-    _the_runs_around_it_are_intact(tmp_repo, before)
+    project.gen({"params.yaml": "lr: 0.1\n"})
+    _the_runs_around_it_are_intact(project, before)
 
 
-def test_files_with_non_utf8_names_are_recorded_escaped(tmp_repo: TmpRepo) -> None:
-    make_project(tmp_repo)
-    tmp_repo.gen({"bad_names.py": WRITES_NON_UTF8_NAMES})
-    tmp_repo.commit("a script that writes odd file names")
-    before = good_run(tmp_repo, 0.61)
+def test_files_with_non_utf8_names_are_recorded_escaped(project: TmpRepo) -> None:
+    project.gen({"bad_names.py": WRITES_NON_UTF8_NAMES})
+    project.commit("a script that writes odd file names")
+    before = good_run(project, 0.61)
 
-    proc = ledger_process("run", "--", PY, "bad_names.py", cwd=tmp_repo.root)
+    proc = ledger_process("run", "--", PY, "bad_names.py", cwd=project.root)
 
     assert proc.returncode == 0
-    assert (tmp_repo.root / os.fsdecode(b"out/\xff.bin")).exists()
-    run = show_json("latest", cwd=tmp_repo.root)["run"]
+    assert (project.root / os.fsdecode(b"out/\xff.bin")).exists()
+    run = show_json("latest", cwd=project.root)["run"]
     paths = {o["path"] for o in run["outputs"]}
     assert {"out/\\xff.bin", "\\xfe-log.txt"} <= paths
     assert any("not UTF-8" in e for e in run["capture_errors"])
-    _the_runs_around_it_are_intact(tmp_repo, before)
+    _the_runs_around_it_are_intact(project, before)
 
 
 def _the_runs_around_it_are_intact(repo: TmpRepo, before: str) -> None:
@@ -133,22 +131,21 @@ def _torn_record(repo: TmpRepo) -> str:
 
 @pytest.mark.parametrize("make_bad", [_old_version_record, _torn_record], ids=["non-utf8", "garbage"])
 def test_a_spool_record_that_cannot_be_written_is_set_aside(
-    tmp_repo: TmpRepo, make_bad: Callable[[TmpRepo], str]
+    project: TmpRepo, make_bad: Callable[[TmpRepo], str]
 ) -> None:
-    make_project(tmp_repo)
-    before = good_run(tmp_repo, 0.61)
-    bad = make_bad(tmp_repo)
-    after = good_run(tmp_repo, 0.63)  # its reader meets the bad record first
+    before = good_run(project, 0.61)
+    bad = make_bad(project)
+    after = good_run(project, 0.63)  # its reader meets the bad record first
 
-    _every_reader_works(tmp_repo, set_aside=1)
+    _every_reader_works(project, set_aside=1)
 
-    assert_intact(tmp_repo, before, 0.61)
-    assert_intact(tmp_repo, after, 0.63)
-    aside = _spool(tmp_repo).parent / "quarantine" / bad
+    assert_intact(project, before, 0.61)
+    assert_intact(project, after, 0.63)
+    aside = _spool(project).parent / "quarantine" / bad
     assert (aside / "start.pickle").is_file()  # kept whole, to look into
     assert (aside / "reason.txt").read_text().strip()
-    assert not (_spool(tmp_repo) / bad).exists()
-    doctor = ledger("doctor", cwd=tmp_repo.root, check=False)
+    assert not (_spool(project) / bad).exists()
+    doctor = ledger("doctor", cwd=project.root, check=False)
     assert doctor.returncode == 1
     assert "1 run record(s) could not be written and were set aside" in doctor.stdout
     assert str(aside) in doctor.stdout

@@ -21,7 +21,7 @@ from ledger.capture.caps import (
 )
 from ledger.core.chunks import Points
 from ledger.core.records import Metric
-from tests.faults.training_repo import PY, assert_intact, good_run, make_project
+from tests.faults.training_repo import PY, assert_intact, good_run
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
@@ -57,35 +57,33 @@ def _bad_run(repo: TmpRepo, *argv: str) -> tuple[int, str, dict[str, Any]]:
 
 
 @pytest.mark.integration
-def test_billion_laughs_params_file_is_not_expanded(tmp_repo: TmpRepo) -> None:
-    make_project(tmp_repo)
-    before = good_run(tmp_repo, 0.61)
+def test_billion_laughs_params_file_is_not_expanded(project: TmpRepo) -> None:
+    before = good_run(project, 0.61)
     assert len(BILLION_LAUGHS) < 400
-    tmp_repo.gen({"params.yaml": BILLION_LAUGHS})
+    project.gen({"params.yaml": BILLION_LAUGHS})
 
-    code, stderr, run = _bad_run(tmp_repo, "train.py", "0.62")
+    code, stderr, run = _bad_run(project, "train.py", "0.62")
 
     assert code == 0
     assert f"expands to more than {MAX_VALUES:,} values" in stderr
     assert run["params"] == []
     assert {m["key"]: m["value"] for m in run["metrics"]} == {"acc": 0.62}
-    with sqlite3.connect(_db(tmp_repo)) as conn:
+    with sqlite3.connect(_db(project)) as conn:
         longest = conn.execute("SELECT max(length(text)) FROM params").fetchone()[0]
     assert longest < 100
-    assert _db(tmp_repo).stat().st_size < 5 * 1024**2
-    tmp_repo.gen({"params.yaml": "lr: 0.1\n"})
-    after = good_run(tmp_repo, 0.63)
-    assert_intact(tmp_repo, before, 0.61)
-    assert_intact(tmp_repo, after, 0.63)
+    assert _db(project).stat().st_size < 5 * 1024**2
+    project.gen({"params.yaml": "lr: 0.1\n"})
+    after = good_run(project, 0.63)
+    assert_intact(project, before, 0.61)
+    assert_intact(project, after, 0.63)
 
 
 @pytest.mark.integration
-def test_params_over_the_caps(tmp_repo: TmpRepo) -> None:
-    make_project(tmp_repo)
+def test_params_over_the_caps(project: TmpRepo) -> None:
     many = "".join(f"p{i}: {i}\n" for i in range(MAX_PARAMS + 500))
-    tmp_repo.gen({"params.yaml": f"long: {'x' * (MAX_PARAM_CHARS + 1)}\nlr: 0.2\n{many}"})
+    project.gen({"params.yaml": f"long: {'x' * (MAX_PARAM_CHARS + 1)}\nlr: 0.2\n{many}"})
 
-    code, stderr, run = _bad_run(tmp_repo, "train.py", "0.62")
+    code, stderr, run = _bad_run(project, "train.py", "0.62")
 
     assert code == 0
     keys = {p["key"] for p in run["params"]}
@@ -98,12 +96,11 @@ def test_params_over_the_caps(tmp_repo: TmpRepo) -> None:
 
 
 @pytest.mark.integration
-def test_params_file_over_the_size_cap_is_not_read(tmp_repo: TmpRepo) -> None:
-    make_project(tmp_repo)
+def test_params_file_over_the_size_cap_is_not_read(project: TmpRepo) -> None:
     line = "k{}: " + "v" * 100 + "\n"
-    tmp_repo.gen({"params.yaml": "".join(line.format(i) for i in range(MAX_FILE_BYTES // 100))})
+    project.gen({"params.yaml": "".join(line.format(i) for i in range(MAX_FILE_BYTES // 100))})
 
-    code, stderr, run = _bad_run(tmp_repo, "train.py", "0.62")
+    code, stderr, run = _bad_run(project, "train.py", "0.62")
 
     assert code == 0
     assert f"over the {MAX_FILE_BYTES:,} a file may have; not read" in stderr
@@ -126,13 +123,12 @@ def test_params_file_over_the_size_cap_is_not_read(tmp_repo: TmpRepo) -> None:
 )
 @pytest.mark.parametrize("exit_code", [0, 7])
 def test_bad_metrics_file_never_changes_the_exit_code(
-    tmp_repo: TmpRepo, content: str, problem: str, exit_code: int
+    project: TmpRepo, content: str, problem: str, exit_code: int
 ) -> None:
-    make_project(tmp_repo)
-    tmp_repo.gen({"write_metrics.py": WRITES_METRICS, "payload.json": content})
-    tmp_repo.commit("payload")
+    project.gen({"write_metrics.py": WRITES_METRICS, "payload.json": content})
+    project.commit("payload")
 
-    code, stderr, run = _bad_run(tmp_repo, "write_metrics.py", "payload.json", str(exit_code))
+    code, stderr, run = _bad_run(project, "write_metrics.py", "payload.json", str(exit_code))
 
     assert code == exit_code
     assert run["summary"]["exit_code"] == exit_code

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.faults.training_repo import PY, assert_intact, good_run, make_project
+from tests.faults.training_repo import PY, assert_intact, good_run
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
@@ -60,18 +60,17 @@ def _one_clear_line(stderr: str) -> None:
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE_IDS)
-def test_every_command_names_the_fix(tmp_repo: TmpRepo, damage: Callable[[Path], None]) -> None:
-    make_project(tmp_repo)
-    run_id = good_run(tmp_repo, 0.61)
-    db = _db(tmp_repo)
+def test_every_command_names_the_fix(project: TmpRepo, damage: Callable[[Path], None]) -> None:
+    run_id = good_run(project, 0.61)
+    db = _db(project)
     damage(db)
     damaged = db.read_bytes()
 
     for args in (["list"], ["list", "--json"], ["show", run_id], ["log", run_id], ["tag", run_id, "x"]):
-        proc = ledger(*args, cwd=tmp_repo.root, check=False)
+        proc = ledger(*args, cwd=project.root, check=False)
         assert proc.returncode == 1, (args, proc.stderr)
         _one_clear_line(proc.stderr)
-    doctor = ledger("doctor", cwd=tmp_repo.root, check=False)
+    doctor = ledger("doctor", cwd=project.root, check=False)
     assert doctor.returncode == 1
     assert "is damaged" in doctor.stdout
     assert "run `ledger doctor --fix`" in doctor.stdout
@@ -80,29 +79,28 @@ def test_every_command_names_the_fix(tmp_repo: TmpRepo, damage: Callable[[Path],
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE_IDS)
 def test_doctor_fix_keeps_the_file_and_rebuilds_what_it_can(
-    tmp_repo: TmpRepo, damage: Callable[[Path], None]
+    project: TmpRepo, damage: Callable[[Path], None]
 ) -> None:
-    make_project(tmp_repo)
-    early = good_run(tmp_repo, 0.61)
-    ledger("tag", early, "baseline", cwd=tmp_repo.root)
-    tmp_repo.gen({"params.yaml": "lr: 0.2\n"})
-    commit_a = tmp_repo.commit("lr 0.2")  # the post-commit hook records the commit's run
-    commit_run = next(r["id"] for r in runs_json(cwd=tmp_repo.root) if r["commit"] == commit_a)
-    db = _db(tmp_repo)
+    early = good_run(project, 0.61)
+    ledger("tag", early, "baseline", cwd=project.root)
+    project.gen({"params.yaml": "lr: 0.2\n"})
+    commit_a = project.commit("lr 0.2")  # the post-commit hook records the commit's run
+    commit_run = next(r["id"] for r in runs_json(cwd=project.root) if r["commit"] == commit_a)
+    db = _db(project)
     damage(db)
     damaged = db.read_bytes()
     # While the file is damaged the training still runs and commits still go through.
-    during = ledger_process("run", "--", PY, "train.py", "0.64", cwd=tmp_repo.root)
+    during = ledger_process("run", "--", PY, "train.py", "0.64", cwd=project.root)
     assert "run " in during.stderr
     spooled = [p for p in (db.parent / "spool").iterdir() if (p / "end.pickle").is_file()]
     assert len(spooled) == 1
-    assert ledger("list", cwd=tmp_repo.root, check=False).returncode == 1
+    assert ledger("list", cwd=project.root, check=False).returncode == 1
     assert spooled[0].is_dir()  # a damaged ledger is no fault of the record: it waits
     assert not (db.parent / "quarantine").exists()
-    tmp_repo.gen({"params.yaml": "lr: 0.3\n"})
-    commit_b = tmp_repo.commit("lr 0.3")
+    project.gen({"params.yaml": "lr: 0.3\n"})
+    commit_b = project.commit("lr 0.3")
 
-    fix = ledger("doctor", "--fix", cwd=tmp_repo.root, check=False)
+    fix = ledger("doctor", "--fix", cwd=project.root, check=False)
 
     assert fix.returncode == 0, fix.stdout + fix.stderr
     assert "unexpected error" not in fix.stderr
@@ -113,9 +111,9 @@ def test_doctor_fix_keeps_the_file_and_rebuilds_what_it_can(
     assert moved[0].read_bytes() == damaged
     assert str(moved[0]) in fix.stdout
     assert "could not rebuild: tags, notes" in fix.stdout
-    runs = {r["id"]: r for r in runs_json(cwd=tmp_repo.root)}
+    runs = {r["id"]: r for r in runs_json(cwd=project.root)}
     # The run recorded before the damage: same ID, code and params from its snapshot.
-    rebuilt = show_json(early, cwd=tmp_repo.root)["run"]
+    rebuilt = show_json(early, cwd=project.root)["run"]
     assert {p["key"]: p["value"] for p in rebuilt["params"]} == {"lr": 0.1}
     assert rebuilt["summary"]["status"] == "finished"
     assert rebuilt["summary"]["tags"] == []
@@ -126,13 +124,13 @@ def test_doctor_fix_keeps_the_file_and_rebuilds_what_it_can(
     assert commit_runs.count(commit_a) == 1
     assert commit_runs.count(commit_b) == 1
     # History gives back every commit with results, the one before `ledger init` too.
-    assert tmp_repo.git("rev-list", "--max-parents=0", "HEAD") in commit_runs
+    assert project.git("rev-list", "--max-parents=0", "HEAD") in commit_runs
     assert len(commit_runs) == 3
     # The run made while the file was damaged waited in the spool: it comes back whole.
     during_id = next(r for r in runs if r != early and runs[r]["source"] == "run")
-    assert_intact(tmp_repo, during_id, 0.64, lr=0.2)
+    assert_intact(project, during_id, 0.64, lr=0.2)
     assert len(runs) == 5
     # Afterwards the ledger works as before.
-    after = good_run(tmp_repo, 0.65)
-    assert_intact(tmp_repo, after, 0.65, lr=0.3)
-    assert ledger("doctor", cwd=tmp_repo.root, check=False).returncode == 0
+    after = good_run(project, 0.65)
+    assert_intact(project, after, 0.65, lr=0.3)
+    assert ledger("doctor", cwd=project.root, check=False).returncode == 0

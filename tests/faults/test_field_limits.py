@@ -20,6 +20,7 @@ from ledger.core import limits
 from tests.helpers import ledger, ledger_process, runs_json, show_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -33,12 +34,27 @@ TRAIN = "import pathlib; pathlib.Path('trained').write_text('yes')\n"
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest, tmp_repo: TmpRepo, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The ledger a test's commands write: the repository's SQLite file, or a PostgreSQL schema."""
+    """The ledger a test's commands write: the repository's SQLite file, or a PostgreSQL
+    database, both at the schema head already (a ledger's first open is not what these
+    tests are about)."""
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
     if request.param == "postgresql":
-        monkeypatch.setenv("LEDGER_URL", request.getfixturevalue("pg_url"))
+        monkeypatch.setenv("LEDGER_URL", request.getfixturevalue("pg_migrated_url"))
+    else:
+        request.getfixturevalue("migrated_ledger")(_sqlite_path(tmp_repo))
     return str(request.param)
+
+
+def _sqlite_path(repo: TmpRepo) -> Path:
+    return repo.root / ".git" / "ledger" / "ledger.db"
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_repo: TmpRepo, migrated_ledger: Callable[[Path], Path]) -> Path:
+    """The repository's SQLite ledger, at the schema head before the first run (a sync's
+    source: its first open is not what the sync tests are about)."""
+    return migrated_ledger(_sqlite_path(tmp_repo))
 
 
 @pytest.mark.parametrize(
@@ -149,9 +165,9 @@ def test_fit_is_deterministic_exact_and_keeps_distinct_keys_distinct() -> None:
 
 def _old_sqlite_ledger(tmp_repo: TmpRepo, count: int) -> Path:
     """A SQLite ledger with `count` runs, two of which hold what PostgreSQL refuses."""
+    path = _sqlite_path(tmp_repo)  # at the schema head already: the test's `sqlite_ledger`
     for i in range(count):
         ledger_process("run", "--name", f"run{i}", "--", PY, "train.py", env={"LEDGER_URL": ""})
-    path = tmp_repo.root / ".git" / "ledger" / "ledger.db"
     runs = sorted(r["id"] for r in runs_json())
     with sqlite3.connect(path) as conn:  # what SQLite let older versions store
         conn.execute("UPDATE runs SET name = ? WHERE id = ?", ("x" * 300, runs[1]))
@@ -163,13 +179,14 @@ def _old_sqlite_ledger(tmp_repo: TmpRepo, count: int) -> Path:
 
 
 @pytest.mark.postgres
-def test_sync_copies_every_run_it_can_and_names_the_others(tmp_repo: TmpRepo, pg_url: str) -> None:
+@pytest.mark.usefixtures("sqlite_ledger")
+def test_sync_copies_every_run_it_can_and_names_the_others(tmp_repo: TmpRepo, pg_migrated_url: str) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
     _old_sqlite_ledger(tmp_repo, 6)
     ids = sorted(r["id"] for r in runs_json())
 
-    proc = ledger("sync", "--to", pg_url, "--no-progress", check=False)
+    proc = ledger("sync", "--to", pg_migrated_url, "--no-progress", check=False)
 
     assert proc.returncode == 1
     assert "4 run(s) copied, 0 updated, 0 already there, 2 not copied" in proc.stdout
@@ -177,39 +194,41 @@ def test_sync_copies_every_run_it_can_and_names_the_others(tmp_repo: TmpRepo, pg
         f"ledger: run {ids[1]} not copied: runs.name 'xxxxxxxxxxxxxxxxxxxxxxxx…xxxxxxxxxxxx' is 300 characters, over the 255 allowed",
         f"ledger: run {ids[3]} not copied: metrics.key 'mmmmmmmmmmmmmmmmmmmmmmmm…mmmmmmmmmmmm' is 300 characters, over the 255 allowed",
     ]
-    copied = json.loads(ledger("list", "--all", "--json", env={"LEDGER_URL": pg_url}).stdout)
+    copied = json.loads(ledger("list", "--all", "--json", env={"LEDGER_URL": pg_migrated_url}).stdout)
     assert sorted(r["id"] for r in copied) == [ids[0], ids[2], ids[4], ids[5]]
 
-    again = ledger("sync", "--to", pg_url, "--no-progress", check=False)
+    again = ledger("sync", "--to", pg_migrated_url, "--no-progress", check=False)
 
     assert "0 run(s) copied, 0 updated, 4 already there, 2 not copied" in again.stdout
 
 
 @pytest.mark.postgres
-def test_sync_of_runs_that_fit_still_exits_zero(tmp_repo: TmpRepo, pg_url: str) -> None:
+@pytest.mark.usefixtures("sqlite_ledger")
+def test_sync_of_runs_that_fit_still_exits_zero(tmp_repo: TmpRepo, pg_migrated_url: str) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
     ledger_process("run", "--name", "n" * 255, "--", PY, "train.py")
 
-    proc = ledger("sync", "--to", pg_url, "--no-progress")
+    proc = ledger("sync", "--to", pg_migrated_url, "--no-progress")
 
     assert "1 run(s) copied" in proc.stdout
     assert proc.stderr == ""
 
 
 @pytest.mark.postgres
+@pytest.mark.usefixtures("sqlite_ledger")
 def test_a_run_the_server_refuses_for_another_reason_is_named_and_the_rest_copied(
-    tmp_repo: TmpRepo, pg_url: str
+    tmp_repo: TmpRepo, pg_migrated_url: str
 ) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
     for i in range(3):
         ledger_process("run", "--name", f"run{i}", "--", PY, "train.py")
     ids = sorted(r["id"] for r in runs_json())
-    with sqlite3.connect(tmp_repo.root / ".git" / "ledger" / "ledger.db") as conn:
+    with sqlite3.connect(_sqlite_path(tmp_repo)) as conn:
         conn.execute("UPDATE runs SET note = ? WHERE id = ?", ("a\x00b", ids[1]))  # SQLite takes NUL
 
-    proc = ledger("sync", "--to", pg_url, "--no-progress", check=False)
+    proc = ledger("sync", "--to", pg_migrated_url, "--no-progress", check=False)
 
     assert proc.returncode == 1
     assert "2 run(s) copied, 0 updated, 0 already there, 1 not copied" in proc.stdout

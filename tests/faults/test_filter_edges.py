@@ -7,6 +7,9 @@ answer still fails.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +20,8 @@ from ledger.read.queries import list_runs
 from tests.faults.test_filter_fuzz import seed_edges
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ledger.store.engine import Store
 
 pytestmark = pytest.mark.integration
@@ -24,10 +29,47 @@ pytestmark = pytest.mark.integration
 EVERY_EXIT_CODE = {"alpha", "beta", "gamma", "École", "ÉCOLE straße", "İstanbul ǅ", "50%_a\\b", "", "x" * 255}
 
 
-@pytest.fixture
-def edges(store: Store) -> Store:
-    seed_edges(store)
-    return store
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def edges(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The fuzz test's edge runs on each backend (as the `store` fixture gives them),
+    seeded once per module and worker: every test here only reads them, through
+    `list_runs`, which writes nothing."""
+    from ledger.store.engine import connect
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            path = tmp_path_factory.mktemp("edges") / "ledger.db"
+            shutil.copyfile(request.getfixturevalue("_ledger_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(_pg_copy(request.getfixturevalue("_pg_template")))
+        store = connect(url, upgrade=True)
+        stack.callback(store.close)
+        seed_edges(store)
+        yield store
+
+
+@contextlib.contextmanager
+def _pg_copy(template: str) -> Iterator[str]:
+    """A PostgreSQL database of its own copied from the worker's migrated `template`
+    (as `pg_migrated_url` makes one for a test), dropped after."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from tests.conftest import PG_URL
+
+    assert PG_URL is not None
+    name = f"edges_{uuid.uuid4().hex[:20]}"
+    admin = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _names(store: Store, text: str) -> set[str]:

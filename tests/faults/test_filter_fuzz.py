@@ -87,10 +87,18 @@ def seed_edges(store: Store) -> None:
 
 
 @pytest.fixture
-def ledgers(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Ledger URLs holding the same runs: SQLite fast path, SQLite full path, PostgreSQL."""
+def ledgers(
+    tmp_path: Path,
+    pg_migrated_url: str,
+    migrated_ledger: Callable[[Path], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """Ledger URLs holding the same runs: SQLite fast path, SQLite full path, PostgreSQL
+    (both ledgers at the schema head before they are seeded: a first open is not what
+    these tests are about)."""
     monkeypatch.chdir(tmp_path)
-    sqlite_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    sqlite_url = f"sqlite:///{migrated_ledger(tmp_path / 'ledger.db')}"
+    pg_url = pg_migrated_url
     for url in (sqlite_url, pg_url):
         store = connect(url, upgrade=True)
         try:

@@ -18,11 +18,21 @@ import pytest
 from tests.helpers import alive, ledger, ledger_process, runs_json, runs_once_listed, show_json, wait_until
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.repo import TmpRepo
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PY = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _ledger_at_head(tmp_repo: TmpRepo, migrated_ledger: Callable[[Path], Path]) -> None:
+    """The repository's ledger, at the schema head before the wrapper starts: its first
+    open is not what these tests are about."""
+    migrated_ledger(tmp_repo.root / ".git" / "ledger" / "ledger.db")
+
 
 TRAIN = """
 import os, pathlib, time

@@ -19,15 +19,16 @@ import subprocess
 import sys
 import time
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from ledger.core.redact import MASK
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.repo import TmpRepo
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from tests.repo import TmpRepo
 
 PY = sys.executable
 
@@ -163,9 +164,9 @@ def _argv(s: dict[str, str]) -> list[str]:
     ]
 
 
-def plant_and_run(repo: TmpRepo, vault: Path, *, kill: bool = False) -> dict[str, str]:
-    """Set up the repository, run the planted run (and, with `kill`, one killed with
-    -9); returns what the CLI printed, by command."""
+def plant_and_run(repo: TmpRepo, vault: Path) -> dict[str, str]:
+    """Set up the repository, run the planted run and one killed with -9; returns what
+    the CLI printed, by command."""
     repo.gen({"train.py": TRAIN, "wait.py": WAIT, ".gitignore": "ready\n"})
     repo.commit("scripts")
     ledger("init", cwd=repo.root)
@@ -179,8 +180,7 @@ def plant_and_run(repo: TmpRepo, vault: Path, *, kill: bool = False) -> dict[str
     }
     run = ledger_process("run", "--", *_argv(SECRETS), cwd=repo.root, env=env)
     shown = {"run (wrapper lines)": "\n".join(x for x in run.stderr.splitlines() if x.startswith("ledger:"))}
-    if kill:
-        shown["killed run: spool"] = _kill_a_run(repo, env)
+    shown["killed run: spool"] = _kill_a_run(repo, env)
     for run_id in (r["id"] for r in runs_json(cwd=repo.root)):
         shown[f"show --json {run_id}"] = ledger("show", run_id, "--json", cwd=repo.root).stdout
         shown[f"show {run_id}"] = ledger("show", run_id, cwd=repo.root).stdout
@@ -238,8 +238,28 @@ def leaks(repo: TmpRepo, shown: dict[str, str]) -> dict[str, list[str]]:
     return found
 
 
-def test_no_planted_secret_is_kept_shown_or_exported(tmp_repo: TmpRepo, tmp_path: Path) -> None:
-    shown = plant_and_run(tmp_repo, tmp_path / "vault.json", kill=True)
+@pytest.fixture(scope="session")
+def _planted_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The worker's planted repository, once a test has made it: {"repo", "shown"}."""
+    return {"folder": tmp_path_factory.mktemp("planted")}
+
+
+@pytest.fixture
+def planted(tmp_repo: TmpRepo, _planted_once: dict[str, Any]) -> tuple[TmpRepo, dict[str, str]]:
+    """The planted repository, its run and its killed run, and what the CLI printed about
+    them; made once per worker, by the first test that asks for it (under that test's
+    isolated environment), and shared: the tests after it only read it."""
+    if "shown" not in _planted_once:
+        folder: Path = _planted_once["folder"]
+        repo = TmpRepo(folder / "repo")
+        subprocess.run(["git", "init", "-q", "-b", "main", str(repo.root)], check=True)
+        _planted_once["shown"] = plant_and_run(repo, folder / "vault.json")
+        _planted_once["repo"] = repo
+    return _planted_once["repo"], _planted_once["shown"]
+
+
+def test_no_planted_secret_is_kept_shown_or_exported(planted: tuple[TmpRepo, dict[str, str]]) -> None:
+    tmp_repo, shown = planted
 
     assert leaks(tmp_repo, shown) == {}
     run_id = next(r["id"] for r in runs_json(cwd=tmp_repo.root) if r["status"] == "crashed")
@@ -247,8 +267,8 @@ def test_no_planted_secret_is_kept_shown_or_exported(tmp_repo: TmpRepo, tmp_path
     assert not any((tmp_repo.root / ".git" / "ledger" / "spool").iterdir()), "raw spool left after ingest"
 
 
-def test_what_is_not_secret_is_kept(tmp_repo: TmpRepo, tmp_path: Path) -> None:
-    shown = plant_and_run(tmp_repo, tmp_path / "vault.json")
+def test_what_is_not_secret_is_kept(planted: tuple[TmpRepo, dict[str, str]]) -> None:
+    tmp_repo, shown = planted
     finished = next(r for r in runs_json(cwd=tmp_repo.root) if r["status"] == "finished")
     detail = show_json(finished["id"], cwd=tmp_repo.root)
 
@@ -272,8 +292,8 @@ def test_what_is_not_secret_is_kept(tmp_repo: TmpRepo, tmp_path: Path) -> None:
     assert {"train.py", "helper.py", "notes.md", "conf/model.yaml"} <= set(snapshot)
 
 
-def test_the_record_says_what_the_snapshot_left_out_and_why(tmp_repo: TmpRepo, tmp_path: Path) -> None:
-    plant_and_run(tmp_repo, tmp_path / "vault.json")
+def test_the_record_says_what_the_snapshot_left_out_and_why(planted: tuple[TmpRepo, dict[str, str]]) -> None:
+    tmp_repo, _ = planted
     finished = next(r for r in runs_json(cwd=tmp_repo.root) if r["status"] == "finished")
 
     skipped = dict(show_json(finished["id"], cwd=tmp_repo.root)["run"]["snapshot_skipped"])

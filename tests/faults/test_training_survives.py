@@ -119,8 +119,9 @@ def db_path(repo: TmpRepo) -> Path:
 
 
 @pytest.fixture
-def repo(tmp_repo: TmpRepo) -> TmpRepo:
+def repo(tmp_repo: TmpRepo, migrated_ledger: Callable[[Path], Path]) -> TmpRepo:
     """A repository whose ledger exists and holds one run (the fault is then made on it)."""
+    migrated_ledger(db_path(tmp_repo))  # the ledger's first open is not what these tests are about
     tmp_repo.gen({"train.py": TRAIN, ".gitignore": "trained\nready\ngo\n"})
     tmp_repo.commit("train")
     ledger_process("run", "--name", "before", "--", PY, "-c", "pass", cwd=tmp_repo.root)
@@ -180,7 +181,8 @@ def test_a_write_lock_held_by_another_process(repo: TmpRepo, wrapped: bool) -> N
     _only_new(repo)
     release = repo.root / ".git" / "release-lock"
     with _write_locked(db_path(repo), release, hold=40.0) as still_held:
-        proc = _train(repo, wrapped=wrapped)
+        # The mid-run flush meets the lock: it gives up after `flush_wait`, whatever its length.
+        proc = _train(repo, wrapped=wrapped, env={"LEDGER_FLUSH_WAIT": "1"})
         held_through_training = still_held()
         release.touch()
 
@@ -190,36 +192,41 @@ def test_a_write_lock_held_by_another_process(repo: TmpRepo, wrapped: bool) -> N
 
 
 @pytest.mark.postgres
-def test_a_metric_key_longer_than_postgresql_takes(tmp_repo: TmpRepo, pg_url: str) -> None:
+def test_a_metric_key_longer_than_postgresql_takes(tmp_repo: TmpRepo, pg_migrated_url: str) -> None:
     long_key = "k" * 300
     tmp_repo.gen({"train.py": TRAIN.replace('"acc"', repr(long_key))})
     tmp_repo.commit("train")
 
-    proc = _train(tmp_repo, wrapped=False, env={"LEDGER_URL": pg_url})
+    proc = _train(tmp_repo, wrapped=False, env={"LEDGER_URL": pg_migrated_url})
 
     # The key is fitted to the one limit both backends share (`ledger.core.limits`): no
     # refusal, nothing to warn about, every point recorded under the fitted key.
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "warning" not in proc.stderr
-    (run,) = _runs_at(tmp_repo, pg_url)
-    series = _show_at(tmp_repo, pg_url, run["id"])["series"]
+    (run,) = _runs_at(tmp_repo, pg_migrated_url)
+    series = _show_at(tmp_repo, pg_migrated_url, run["id"])["series"]
     assert sorted(series) == sorted(["loss", fit(long_key, KEY)])
     assert series[fit(long_key, KEY)]["steps"] == list(range(STEPS))
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("wrapped", [False, True], ids=["script", "ledger-run"])
-def test_a_server_that_stops_answering_mid_run(tmp_repo: TmpRepo, pg_url: str, wrapped: bool) -> None:
+def test_a_server_that_stops_answering_mid_run(
+    tmp_repo: TmpRepo, pg_migrated_url: str, wrapped: bool
+) -> None:
     """Under `ledger run` too: the wrapper returns the command's exit code, its end kept
     in the spool, instead of waiting for ever on a server that stopped answering."""
     tmp_repo.gen({"train.py": WAIT_FOR_GO, ".gitignore": "ready\ngo\n"})
     tmp_repo.commit("train")
-    parsed = make_url(pg_url)
+    parsed = make_url(pg_migrated_url)
     proxy = SilentProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
     via_proxy = parsed.set(port=proxy.port).render_as_string(hide_password=False)
     argv = [PY, "-m", "ledger", "run", "--", PY, "train.py"] if wrapped else [PY, "train.py"]
-    env = {**os.environ, "LEDGER_URL": via_proxy, "LEDGER_FLUSH_INTERVAL": "0.05"}
+    # Both waits for the end meet a server that never answers: they give up after the
+    # setting's seconds, whatever its length.
+    waits = {"LEDGER_END_WAIT": "1", "LEDGER_DELIVERY_WAIT": "1"}
+    env = {**os.environ, "LEDGER_URL": via_proxy, "LEDGER_FLUSH_INTERVAL": "0.05", **waits}
     proc = subprocess.Popen(
         argv, cwd=tmp_repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
