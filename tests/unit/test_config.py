@@ -59,6 +59,7 @@ def test_load_config_defaults_are_what_the_docs_promise() -> None:
     assert config.log_metrics is True
     assert config.log_metric_patterns == ()
     assert config.flush_interval == 2.0
+    assert (config.flush_wait, config.end_wait, config.delivery_wait) == (10.0, 5.0, 15.0)
     assert config.env_allow == ()
     assert config.extra == {}
 
@@ -88,6 +89,7 @@ def test_load_config_defaults_are_what_the_docs_promise() -> None:
         ),
         ("flush_interval = 0.5", "flush_interval", 0.5),
         ("flush_interval = 5", "flush_interval", 5.0),
+        ("delivery_wait = 60", "delivery_wait", 60.0),
     ],
     ids=[
         "url",
@@ -105,6 +107,7 @@ def test_load_config_defaults_are_what_the_docs_promise() -> None:
         "log-metric-patterns",
         "float",
         "int-for-float",
+        "wait",
     ],
 )
 def test_load_config_reads_each_setting_from_pyproject(
@@ -148,6 +151,9 @@ def test_load_config_keeps_unknown_keys_in_extra(tmp_path: Path) -> None:
         ("LEDGER_ARGV_PARAMS", "TRUE", "argv_params", True),
         ("LEDGER_ARGV_PARAMS", "yes", "argv_params", True),
         ("LEDGER_FLUSH_INTERVAL", "0.25", "flush_interval", 0.25),
+        ("LEDGER_FLUSH_WAIT", "1", "flush_wait", 1.0),
+        ("LEDGER_END_WAIT", "0.5", "end_wait", 0.5),
+        ("LEDGER_DELIVERY_WAIT", "2.5", "delivery_wait", 2.5),
     ],
     ids=[
         "url",
@@ -161,6 +167,9 @@ def test_load_config_keeps_unknown_keys_in_extra(tmp_path: Path) -> None:
         "bool-TRUE",
         "bool-yes",
         "float",
+        "flush-wait",
+        "end-wait",
+        "delivery-wait",
     ],
 )
 def test_load_config_reads_env_overrides(name: str, value: str, field: str, expected: Any) -> None:
@@ -209,6 +218,8 @@ def test_load_config_ignores_unknown_ledger_env_vars() -> None:
         ("flush_interval = nan", "flush_interval"),
         ("flush_interval = inf", "flush_interval"),
         ("flush_interval = 0", "flush_interval"),
+        ("end_wait = inf", "end_wait"),
+        ("delivery_wait = -1", "delivery_wait"),
     ],
     ids=[
         "url-not-string",
@@ -227,6 +238,8 @@ def test_load_config_ignores_unknown_ledger_env_vars() -> None:
         "nan-float",
         "inf-float",
         "zero-interval",
+        "inf-wait",
+        "negative-wait",
     ],
 )
 def test_load_config_rejects_bad_pyproject_values_naming_the_key(tmp_path: Path, body: str, key: str) -> None:
@@ -247,8 +260,18 @@ def test_load_config_rejects_bad_pyproject_values_naming_the_key(tmp_path: Path,
         ("LEDGER_ARGV_PARAMS", "maybe", "argv_params"),
         ("LEDGER_FLUSH_INTERVAL", "soon", "flush_interval"),
         ("LEDGER_FLUSH_INTERVAL", "nan", "flush_interval"),
+        ("LEDGER_FLUSH_WAIT", "0", "flush_wait"),
     ],
-    ids=["word-for-int", "negative", "fraction-for-int", "empty", "bad-bool", "word-for-float", "nan"],
+    ids=[
+        "word-for-int",
+        "negative",
+        "fraction-for-int",
+        "empty",
+        "bad-bool",
+        "word-for-float",
+        "nan",
+        "zero-wait",
+    ],
 )
 def test_load_config_rejects_bad_env_values_naming_the_key(name: str, value: str, key: str) -> None:
     message = config_error(None, {name: value})
