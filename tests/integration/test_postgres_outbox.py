@@ -92,12 +92,10 @@ class Proxy:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where queued runs are delivered once the "server" is back: a SQLite file or PostgreSQL
-    (a database at the schema head, as a team's server is: its first open is not what
-    these tests are about)."""
+    """Where queued runs are delivered once the "server" is back: a SQLite file or PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'team.db'}"
-    url: str = request.getfixturevalue("pg_migrated_url")
+    url: str = request.getfixturevalue("pg_url")
     return url
 
 
@@ -171,9 +169,7 @@ def test_ledger_sync_delivers_the_outbox(
 
 
 @pytest.mark.postgres
-def test_the_next_run_that_reaches_the_server_delivers_the_outbox(
-    tmp_repo: TmpRepo, pg_migrated_url: str
-) -> None:
+def test_the_next_run_that_reaches_the_server_delivers_the_outbox(tmp_repo: TmpRepo, pg_url: str) -> None:
     tmp_repo.gen({"train.py": TRAIN})
     tmp_repo.commit("train")
     ledger_process(
@@ -182,12 +178,12 @@ def test_the_next_run_that_reaches_the_server_delivers_the_outbox(
     (queued,) = outbox_runs(tmp_repo)
 
     proc = ledger_process(
-        "run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": pg_migrated_url}
+        "run", "--", sys.executable, "train.py", cwd=tmp_repo.root, env={"LEDGER_URL": pg_url}
     )
 
     assert "delivered 1 queued run(s) from the local outbox" in proc.stderr
     assert outbox_runs(tmp_repo) == []
-    with opened(pg_migrated_url) as store:
+    with opened(pg_url) as store:
         runs = list_runs(store, limit=None)
         assert queued in {r.id for r in runs}
         assert {r.status for r in runs} == {"finished"}
@@ -216,11 +212,11 @@ print("trained")
 
 @pytest.mark.postgres
 def test_a_server_lost_during_a_run_gets_the_whole_record_after_sync(
-    tmp_repo: TmpRepo, pg_migrated_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_repo: TmpRepo, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tmp_repo.gen({"train.py": LOSES_SERVER, ".gitignore": "ready\ngo\n"})
     tmp_repo.commit("train")
-    parsed = make_url(pg_migrated_url)
+    parsed = make_url(pg_url)
     proxy = Proxy(parsed.host or "127.0.0.1", parsed.port or 5432)
     via_proxy = parsed.set(port=proxy.port).render_as_string(hide_password=False)
     env = {**os.environ, "LEDGER_URL": via_proxy, "LEDGER_FLUSH_INTERVAL": "0.2"}
@@ -238,7 +234,7 @@ def test_a_server_lost_during_a_run_gets_the_whole_record_after_sync(
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        with opened(pg_migrated_url) as store:
+        with opened(pg_url) as store:
             (running,) = list_runs(store)
             assert running.status == "running"
         proxy.stop()  # the server is gone for the rest of the run
@@ -255,10 +251,10 @@ def test_a_server_lost_during_a_run_gets_the_whole_record_after_sync(
     assert f"run {running.id[:12]} finished" in err
     assert "queued in the local outbox" in err
     assert outbox_runs(tmp_repo) == [running.id]
-    monkeypatch.setenv("LEDGER_URL", pg_migrated_url)
+    monkeypatch.setenv("LEDGER_URL", pg_url)
     assert run_cli("--no-progress") == 0
     assert outbox_runs(tmp_repo) == []
-    with opened(pg_migrated_url) as store:
+    with opened(pg_url) as store:
         run = get_run(store, running.id)
         assert run.summary.status == "finished"
         assert run.summary.exit_code == 0

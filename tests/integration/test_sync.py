@@ -155,12 +155,12 @@ def sqlite_pair(tmp_path: Path, migrated_ledger: Callable[[Path], Path]) -> Iter
 def other(
     request: pytest.FixtureRequest, tmp_path: Path, migrated_ledger: Callable[[Path], Path]
 ) -> Iterator[Store]:
-    """The far side of a sync: another SQLite file, or a PostgreSQL database, each at the
-    schema head (a copy of one migrated once: a first open is not what sync is about)."""
+    """The far side of a sync: another SQLite file (a copy of one migrated once: a first
+    open is not what sync is about), or a PostgreSQL schema."""
     url = (
         f"sqlite:///{migrated_ledger(tmp_path / 'other.db')}"
         if request.param == "sqlite"
-        else request.getfixturevalue("pg_migrated_url")
+        else request.getfixturevalue("pg_url")
     )
     opened = connect(url, upgrade=True)
     yield opened

@@ -1,11 +1,10 @@
 """A team ledger you can trust: identities, rights and tamper evidence, held by PostgreSQL.
 
 Each test gets a ledger schema of its own on the real server (upgraded by the
-superuser, who owns it, in a database copied from one migrated once) and login roles of
-its own: two writers (alice, bob), a reader (carol), an admin (dave) and a role granted
-nothing (erin), all dropped afterwards. What must not happen is tried through the
-ledger's code and through plain SQL as the role, the way a client that skips the
-ledger's code would.
+superuser, who owns it) and login roles of its own: two writers (alice, bob), a
+reader (carol), an admin (dave) and a role granted nothing (erin), all dropped afterwards. What must not happen is
+tried through the ledger's code and through plain SQL as the role, the way a client
+that skips the ledger's code would.
 """
 
 from __future__ import annotations
@@ -73,57 +72,21 @@ class Team:
         )
 
 
-@pytest.fixture(scope="module")
-def _team_template() -> Iterator[tuple[str, str]]:
-    """A database holding a ledger schema migrated once per module (per xdist worker):
-    `CREATE DATABASE ... TEMPLATE` copies it for each test, where Alembic takes a second
-    or more. Its (database, schema); the copies share its groups (roles are cluster-wide,
-    and a test's own roles are dropped after it)."""
+@pytest.fixture
+def team() -> Iterator[Team]:
     from tests.conftest import PG_SKIP, PG_URL
 
     if not PG_URL:
         pytest.skip(PG_SKIP)
     base = make_url(PG_URL)
-    database = f"ledger_team_tpl_{uuid.uuid4().hex[:12]}"
     schema = f"t_{uuid.uuid4().hex[:20]}"
-    admin = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{database}"'))
-        tpl = base.set(database=database)
-        with create_engine(tpl, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        owner = connect(
-            tpl.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-                hide_password=False
-            ),
-            upgrade=True,
-        )
-        owner.close()
-        yield database, schema
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            policies.drop_groups(conn, database, schema)
-        admin.dispose()
-
-
-@pytest.fixture
-def team(_team_template: tuple[str, str]) -> Iterator[Team]:
-    """A ledger of its own (a copy of the module's migrated one) and the five people."""
-    from tests.conftest import PG_URL
-
-    assert PG_URL is not None
-    template, schema = _team_template
-    base = make_url(PG_URL)
-    database = f"t_{uuid.uuid4().hex[:20]}"
     suffix = uuid.uuid4().hex[:8]
     roles = {who: f"{who}_{suffix}" for who in ("alice", "bob", "carol", "dave", "erin")}
     admin = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
     def url(user: str) -> str:
         return (
-            base.set(username=user, database=database)
+            base.set(username=user)
             .update_query_dict({"options": f"-csearch_path={schema}"})
             .render_as_string(hide_password=False)
         )
@@ -131,7 +94,7 @@ def team(_team_template: tuple[str, str]) -> Iterator[Team]:
     urls = {"admin": url(base.username or "postgres"), **{who: url(role) for who, role in roles.items()}}
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             for role in roles.values():
                 conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
         owner = connect(urls["admin"], upgrade=True)
@@ -148,8 +111,8 @@ def team(_team_template: tuple[str, str]) -> Iterator[Team]:
         yield Team(schema, urls, roles)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            policies.drop_groups(conn, database, schema)
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            policies.drop_groups(conn, base.database or "", schema)
             for role in roles.values():
                 conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
