@@ -12,12 +12,14 @@ from ledger.commits.backfill import main as backfill_main
 from ledger.commits.runs import read_commit_runs, record_commit_runs
 from ledger.core.config import Config
 from ledger.core.errors import GitError
+from ledger.core.urls import sqlite_file
 from ledger.git.batch import glob_regex
 from ledger.read import queries
 from ledger.store.workspace import locate, open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
+    from pathlib import Path
 
     from ledger.core.records import RunDetail
     from ledger.core.summary import RunSummary
@@ -92,8 +94,14 @@ def backfill(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
 
 
 @pytest.fixture
-def ledger_store() -> Iterator[Store]:
-    store = open_store(locate())
+def ledger_store(migrated_ledger: Callable[[Path], Path]) -> Iterator[Store]:
+    """The repository's own ledger, at the schema head (a copy: a first open is not what
+    backfill is about)."""
+    workspace = locate()
+    path = sqlite_file(workspace.url)
+    assert path is not None
+    migrated_ledger(path)
+    store = open_store(workspace)
     yield store
     store.close()
 

@@ -20,7 +20,7 @@ from ledger.team.export import register, write_export
 from tests.integration.test_sync import T0, pts, rich_run
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from tests.repo import TmpRepo
@@ -29,8 +29,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def ledger_store(tmp_path: Path) -> Iterator[Store]:
-    store = connect(f"sqlite:///{tmp_path / 'ledger.db'}")
+def ledger_store(tmp_path: Path, migrated_ledger: Callable[[Path], Path]) -> Iterator[Store]:
+    """A ledger at the schema head (a copy: a first open is not what export is about)."""
+    store = connect(f"sqlite:///{migrated_ledger(tmp_path / 'ledger.db')}")
     yield store
     store.close()
 

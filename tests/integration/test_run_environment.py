@@ -29,6 +29,18 @@ def _project_venv(where: Path) -> Path:
     return where / "bin" / "python"
 
 
+_venv: dict[str, Path] = {}
+"""The project's virtualenv, made by whichever test needs it first; runs only read it."""
+
+
+@pytest.fixture
+def project_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The interpreter of the project's own virtualenv, made once for the tests that run in it."""
+    if "python" not in _venv:
+        _venv["python"] = _project_venv(tmp_path_factory.mktemp("project") / "project-venv")
+    return _venv["python"]
+
+
 def _packages(run: str = "latest") -> dict[str, str]:
     return {p["name"]: p["version"] for p in show_json(run)["environment"]["packages"]}
 
@@ -40,10 +52,8 @@ def project(tmp_repo: TmpRepo) -> TmpRepo:
     return tmp_repo
 
 
-def test_a_run_in_the_projects_own_venv_records_that_venv(project: TmpRepo, tmp_path: Path) -> None:
-    python = _project_venv(tmp_path / "project-venv")
-
-    ledger_process("run", "--", str(python), "train.py")
+def test_a_run_in_the_projects_own_venv_records_that_venv(project: TmpRepo, project_python: Path) -> None:
+    ledger_process("run", "--", str(project_python), "train.py")
 
     packages = _packages()
     assert packages.get("projectlib") == "1.2.3"
@@ -51,9 +61,8 @@ def test_a_run_in_the_projects_own_venv_records_that_venv(project: TmpRepo, tmp_
     assert show_json("latest")["run"]["capture_errors"] == []
 
 
-def test_a_tool_records_the_python_its_path_finds(project: TmpRepo, tmp_path: Path) -> None:
-    python = _project_venv(tmp_path / "project-venv")
-    path = f"{python.parent}{os.pathsep}{os.environ['PATH']}"
+def test_a_tool_records_the_python_its_path_finds(project: TmpRepo, project_python: Path) -> None:
+    path = f"{project_python.parent}{os.pathsep}{os.environ['PATH']}"
 
     ledger_process("run", "--", "sh", "-c", "python train.py", env={"PATH": path})
 
@@ -84,9 +93,10 @@ def test_an_interpreter_that_does_not_start_is_a_capture_problem_not_a_lost_run(
     assert any(e.startswith("environment:") for e in shown["capture_errors"])
 
 
-def test_reproduce_compares_the_environment_the_command_will_run_in(project: TmpRepo, tmp_path: Path) -> None:
-    python = _project_venv(tmp_path / "project-venv")
-    ledger_process("run", "--", str(python), "train.py")
+def test_reproduce_compares_the_environment_the_command_will_run_in(
+    project: TmpRepo, project_python: Path
+) -> None:
+    ledger_process("run", "--", str(project_python), "train.py")
     run_id = show_json("latest")["run"]["summary"]["id"]
 
     plan = ledger_process("reproduce", run_id, "--dry-run").stdout

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import runs_json, runs_once_listed, show_json
+from tests.helpers import ledger, runs_json, runs_once_listed, show_json
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,8 +91,7 @@ def test_kill_9_of_ledger_run_and_its_child_shows_crashed(tmp_repo: TmpRepo) -> 
     run = runs_once_listed()[0]
     assert run["status"] == "crashed"
     assert show_json(run["id"])["series"]["loss"]["values"][-1] == 0.1
-    log = subprocess.run([PY, "-m", "ledger", "log", run["id"]], capture_output=True, text=True, check=True)
-    assert "started" in log.stdout
+    assert "started" in ledger("log", run["id"]).stdout
 
 
 def test_ctrl_c_marks_the_run_interrupted(tmp_repo: TmpRepo) -> None:

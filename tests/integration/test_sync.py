@@ -36,7 +36,7 @@ from ledger.team.export import write_export
 from ledger.team.sync import as_url, register, sync
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.integration
@@ -142,19 +142,23 @@ def count(store: Store, model: type[Any]) -> int:
 
 
 @pytest.fixture
-def sqlite_pair(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    a = connect(f"sqlite:///{tmp_path / 'a.db'}")
-    b = connect(f"sqlite:///{tmp_path / 'b.db'}")
+def sqlite_pair(tmp_path: Path, migrated_ledger: Callable[[Path], Path]) -> Iterator[tuple[Store, Store]]:
+    """Two SQLite ledgers at the schema head (copies: a first open is not what sync is about)."""
+    a = connect(f"sqlite:///{migrated_ledger(tmp_path / 'a.db')}")
+    b = connect(f"sqlite:///{migrated_ledger(tmp_path / 'b.db')}")
     yield a, b
     a.close()
     b.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def other(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The far side of a sync: another SQLite file, or a PostgreSQL schema."""
+def other(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_ledger: Callable[[Path], Path]
+) -> Iterator[Store]:
+    """The far side of a sync: another SQLite file (a copy of one migrated once: a first
+    open is not what sync is about), or a PostgreSQL schema."""
     url = (
-        f"sqlite:///{tmp_path / 'other.db'}"
+        f"sqlite:///{migrated_ledger(tmp_path / 'other.db')}"
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
