@@ -6,21 +6,19 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.projects import copy_project, isolate
 from tests.repo import DVC, TmpRepo
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from ledger.store.engine import Store
-
-BIN = Path(sys.executable).parent
 
 PG_URL = os.environ.get("LEDGER_TEST_PG_URL")
 """The PostgreSQL server PG tests use; read before `isolated_env` drops every LEDGER_* variable."""
@@ -34,31 +32,6 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     isolate(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
-def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """What `isolated_env` sets for each test, for a fixture wider than a test too (one set
-    up before the test's own `isolated_env`: a project built once and shared)."""
-    home.mkdir(parents=True, exist_ok=True)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text("")
-    for name in list(os.environ):
-        if name.startswith(("LEDGER_", "GIT_", "PRE_COMMIT")):
-            mp.delenv(name)
-    mp.setenv("HOME", str(home))
-    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    mp.setenv("XDG_STATE_HOME", str(home / ".state"))
-    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_AUTHOR_NAME", "Test Author")
-    mp.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
-    mp.setenv("GIT_COMMITTER_NAME", "Test Committer")
-    mp.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
-    mp.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-    mp.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-    mp.setenv("DVC_NO_ANALYTICS", "1")
-    mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-
-
 @pytest.fixture
 def tmp_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:
     """An empty git repository (no commits) as the working directory."""
@@ -67,6 +40,19 @@ def tmp_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpRepo:
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     monkeypatch.chdir(root)
     return TmpRepo(root)
+
+
+@pytest.fixture
+def own_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[TmpRepo], TmpRepo]:
+    """`own_copy(project)`: this test's copy of a project built once and shared
+    (tests/projects.py), as the working directory."""
+
+    def copy(project: TmpRepo) -> TmpRepo:
+        repo = copy_project(project.root, tmp_path / "repo")
+        monkeypatch.chdir(repo.root)
+        return repo
+
+    return copy
 
 
 @pytest.fixture(scope="session")

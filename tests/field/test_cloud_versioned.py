@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from tests.field import cloud_versioned
-from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.projects import building
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.field import pipeline
-from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.projects import building
 from tests.repo import DVC
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.field.shared import building
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.projects import building
 
 if TYPE_CHECKING:
     from collections.abc import Callable

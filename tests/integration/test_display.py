@@ -4,7 +4,6 @@ tell runs apart, small numbers keep their exponent."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -12,10 +11,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.repo import TmpRepo
+from tests.projects import building
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Callable
+
+    from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
 
@@ -38,32 +39,20 @@ for i, lr in enumerate([1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3]):
 """
 
 
-_template: dict[str, Path] = {}
-"""The swept repository, built by whichever test needs it first and copied for each test."""
-
-
-@pytest.fixture
-def swept(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> TmpRepo:
-    """A repository whose script ran a six-trial learning-rate sweep in one process.
-
-    The sweep is the same for every test, which only reads it: it runs once, and each test
-    gets a copy. Function-scoped with a cache rather than module-scoped, because a module
-    fixture would run before conftest's autouse isolation (HOME, git config, dates).
-    """
-    if "root" not in _template:
-        repo = TmpRepo(tmp_path_factory.mktemp("swept-template") / "repo")
-        repo.root.mkdir()
-        repo.git("init", "-q", "-b", "main")
+@pytest.fixture(scope="session")
+def _swept_template(tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The sweep is the same for every test, which only reads it: it runs once."""
+    with building(tmp_path_factory, "swept-template") as repo:
         repo.gen({"sweep.py": SWEEP})
         repo.commit("sweep")
         subprocess.run([sys.executable, "sweep.py"], check=True, cwd=repo.root)
-        _template["root"] = repo.root
-    root = tmp_path / "repo"
-    shutil.copytree(_template["root"], root, symlinks=True)
-    monkeypatch.chdir(root)
-    return TmpRepo(root)
+    return repo
+
+
+@pytest.fixture
+def swept(_swept_template: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]) -> TmpRepo:
+    """A repository whose script ran a six-trial learning-rate sweep in one process."""
+    return own_copy(_swept_template)
 
 
 def table(repo: TmpRepo, *args: str) -> tuple[list[str], list[list[str]]]:

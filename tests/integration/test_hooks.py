@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers import ledger, ledger_process, log_python_calls, runs_json, show_json
-from tests.repo import TmpRepo
+from tests.projects import building
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    from tests.repo import TmpRepo
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,41 +26,29 @@ PY = sys.executable
 TRAIN = "import json, sys\njson.dump({'acc': float(sys.argv[1])}, open('metrics.json', 'w'))\n"
 
 
-_template: dict[str, Path] = {}
-"""The hooked repository, built by whichever test needs it first and copied for each test."""
+@pytest.fixture(scope="session")
+def _hooked_template(tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """`ledger init` and its commits are the same for every test: done once, copied for each."""
+    with building(tmp_path_factory, "hooked-template") as repo:
+        repo.gen({"train.py": TRAIN, "params.yaml": "lr: 0.1\n"})
+        repo.commit("code")
+        ledger("init", env={"PRE_COMMIT_HOME": str(repo.root.parent / "pre-commit-home")})
+        # Committed past the hooks: their detached ingester would otherwise still be running
+        # when a test starts, racing it for the inbox.
+        _commit(repo, "hooks config", hooks=False)
+    return repo
 
 
 @pytest.fixture
 def hooked(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    _hooked_template: TmpRepo,
+    own_copy: Callable[[TmpRepo], TmpRepo],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> TmpRepo:
-    """A repo with code committed and `ledger init` done (hooks installed by pre-commit).
-
-    `ledger init` and its commits are the same for every test: they are done once, and
-    each test gets a copy (DVC's template trick). Function-scoped with a cache rather than
-    module-scoped, because a module fixture would run before conftest's autouse isolation
-    (HOME, git config, dates) that the commits are made under.
-    """
+    """A repo with code committed and `ledger init` done (hooks installed by pre-commit)."""
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
-    if "root" not in _template:
-        _template["root"] = _build_hooked(tmp_path_factory.mktemp("hooked-template"))
-    root = tmp_path / "repo"
-    shutil.copytree(_template["root"], root, symlinks=True)
-    monkeypatch.chdir(root)
-    return TmpRepo(root)
-
-
-def _build_hooked(folder: Path) -> Path:
-    repo = TmpRepo(folder / "repo")
-    repo.root.mkdir()
-    repo.git("init", "-q", "-b", "main")
-    repo.gen({"train.py": TRAIN, "params.yaml": "lr: 0.1\n"})
-    repo.commit("code")
-    ledger("init", cwd=repo.root, env={"PRE_COMMIT_HOME": str(folder / "pre-commit-home")})
-    # Committed past the hooks: their detached ingester would otherwise still be running
-    # when a test starts, racing it for the inbox.
-    _commit(repo, "hooks config", hooks=False)
-    return repo.root
+    return own_copy(_hooked_template)
 
 
 def _commit(repo: TmpRepo, message: str, *extra: str, hooks: bool = True) -> subprocess.CompletedProcess[str]:

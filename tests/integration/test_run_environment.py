@@ -29,16 +29,11 @@ def _project_venv(where: Path) -> Path:
     return where / "bin" / "python"
 
 
-_venv: dict[str, Path] = {}
-"""The project's virtualenv, made by whichever test needs it first; runs only read it."""
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def project_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The interpreter of the project's own virtualenv, made once for the tests that run in it."""
-    if "python" not in _venv:
-        _venv["python"] = _project_venv(tmp_path_factory.mktemp("project") / "project-venv")
-    return _venv["python"]
+    """The interpreter of the project's own virtualenv, made once for the tests that run
+    in it (their runs only read it)."""
+    return _project_venv(tmp_path_factory.mktemp("project") / "project-venv")
 
 
 def _packages(run: str = "latest") -> dict[str, str]:

@@ -1,8 +1,8 @@
-"""Field projects built once and shared: the tests that only read one read the same copy,
-the tests that change one change a copy of their own.
+"""Projects built once and shared (DVC's template trick): the tests that only read one
+read the same copy, the tests that change one change a copy of their own (`own_copy`).
 
-Building a project here means `dvc` commands, pipelines and `ledger run`s, each a
-process of its own; most tests then ask one question of what those left. A build
+Building a project means `git`, `dvc` and pre-commit commands, pipelines and `ledger run`s,
+each a process of its own; most tests then ask one question of what those left. A build
 shared by a module's tests is made once in each xdist worker that runs one of them:
 session-scoped, so that a worker taking the module's tests between other modules'
 does not build it again.
@@ -11,22 +11,51 @@ does not build it again.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import isolate
 from tests.helpers import wait_until
 from tests.repo import TmpRepo
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+BIN = Path(sys.executable).parent
+"""The test environment's programs (`ledger`, `dvc`, `pre-commit`), first on PATH."""
+
 LEDGER_FILES = ("ledger.db", "ledger.db-wal", "ledger.db-shm")
 """The SQLite ledger in `.git/ledger/`: copied through SQLite, not as files."""
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """What conftest's `isolated_env` sets for each test, for a build wider than a test
+    too (made before the test's own `isolated_env`)."""
+    home.mkdir(parents=True, exist_ok=True)
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("")
+    for name in list(os.environ):
+        if name.startswith(("LEDGER_", "GIT_", "PRE_COMMIT")):
+            mp.delenv(name)
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    mp.setenv("XDG_STATE_HOME", str(home / ".state"))
+    mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_AUTHOR_NAME", "Test Author")
+    mp.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    mp.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    mp.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    mp.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+    mp.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+    mp.setenv("DVC_NO_ANALYTICS", "1")
+    mp.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @contextlib.contextmanager
@@ -53,13 +82,16 @@ def building(factory: pytest.TempPathFactory, name: str, template: Path | None =
 
 
 def settle(repo: TmpRepo) -> None:
-    """Wait until no run of `repo` is still being handed to the ledger.
+    """Wait until nothing of `repo` is still being handed to the ledger.
 
     A run's detached recorder removes the run's spool folder once the run is in the
-    ledger; a project is copied after that, never while the recorder still writes.
+    ledger, and the ingester a post-commit hook starts removes the commit's inbox file
+    once the commit is; a project is copied after that, never while either still writes.
     """
-    spool = repo.root / ".git" / "ledger" / "spool"
+    ledger_dir = repo.root / ".git" / "ledger"
+    spool, inbox = ledger_dir / "spool", ledger_dir / "inbox"
     wait_until(lambda: not spool.is_dir() or not any(spool.iterdir()), "the runs' recording")
+    wait_until(lambda: not any(inbox.glob("*.commit")), "the commits' ingest")
 
 
 def copy_project(src: Path, dst: Path) -> TmpRepo:
