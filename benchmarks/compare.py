@@ -160,7 +160,7 @@ class Bench:
 def _sizes(opts: argparse.Namespace) -> w.Sizes:
     if opts.smoke:
         sizes = w.Sizes(
-            steps=50,
+            steps=20,
             runs=20,
             api_runs=2,
             repeats=1,

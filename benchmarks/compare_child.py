@@ -9,6 +9,7 @@ process of its own, without paying an interpreter's and MLflow's start-up every 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -49,6 +50,9 @@ def serve(preload: Sequence[str], requests: TextIO, replies: TextIO) -> int:
     """
     for name in preload:
         importlib.import_module(name)
+    # Out of the collector's sight, the imported objects' pages stay shared with every fork:
+    # without it, each process's collections and exit copy and walk all of them.
+    gc.freeze()
     for line in requests:
         request = json.loads(line)
         pid = os.fork()
