@@ -107,7 +107,7 @@ stages:
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the project, time both commands alternately, then show what was recorded."""
     opts = c.parse_args(__doc__ or "", argv)
-    data_files, repeats = (8, 3) if opts.quick else (40, 7)
+    data_files, repeats = (8, 2) if opts.quick else (40, 7)
     work = c.work_dir("capture-overhead")
     env = c.bench_env(work / "home")
     repo = _make_project(work / "project", env=env, data_files=data_files)

@@ -7,7 +7,10 @@ cases are reported as not measured. Nothing is downloaded at run time.
 
     python benchmarks/compare.py            # the published figures (~10 min on 2 cores)
     python benchmarks/compare.py --large    # 10,000 runs in the run-creation workload
-    python benchmarks/compare.py --smoke    # tiny sizes, one repetition (the test's)
+    python benchmarks/compare.py --smoke    # tiny sizes, one repetition, no warm-up (the test's)
+
+The smoke size forks its cases from one process that imported the libraries (see
+`compare_child.py`); its figures are not read, only its report's shape.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +38,16 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
+SERVER_PRELOAD = (
+    "ledger.api",
+    "ledger.core.filters",
+    "ledger.read.queries",
+    "ledger.store.engine",
+    "ledger.store.writes",
+)
+"""What the cases import from exp-ledger, loaded once by the smoke size's child server."""
+MLFLOW_PRELOAD = ("mlflow", "mlflow.entities", "mlflow.tracking")
+"""The same for MLflow, when it is measured."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"DVC {'yes' if dvc else 'no (not installed, or --no-dvc)'}"
     )
     started = time.perf_counter()
-    bench = Bench(Path(opts.work).resolve() if opts.work else c.WORK / "compare", mlflow=mlflow, dvc=dvc)
-    w.run_all(bench, report, sizes)
+    work = Path(opts.work).resolve() if opts.work else c.WORK / "compare"
+    bench = Bench(work, mlflow=mlflow, dvc=dvc, fork=opts.smoke)
+    try:
+        w.run_all(bench, report, sizes)
+    finally:
+        bench.close()
     one, five, _ = os.getloadavg()
     report.header.append(f"- load average at the end: {one:.2f} / {five:.2f} (1 / 5 min)")
     report.header.append(f"- wall time of the whole comparison: {time.perf_counter() - started:.0f} s")
@@ -68,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 class Bench:
     """Scratch space, template databases, and the runner of child processes."""
 
-    def __init__(self, work: Path, *, mlflow: bool, dvc: bool) -> None:
+    def __init__(self, work: Path, *, mlflow: bool, dvc: bool, fork: bool) -> None:
+        """`fork`: children forked by one `compare_child.py --serve`, not started one by one."""
         self.mlflow = mlflow
         self.dvc = dvc
         if work.exists():
@@ -78,6 +97,7 @@ class Bench:
         self.env = c.bench_env(work / "home", {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
         self.repo = c.make_repo(work / "api-repo", env=self.env, files=20)
         """The git repo the API cases run in (both APIs record git context)."""
+        self._server = self._serve(mlflow=mlflow) if fork else None
         self.templates = {
             "exp-ledger": work / "template-ledger.db",
             "sqlite3": work / "template-sqlite.db",
@@ -103,16 +123,51 @@ class Bench:
         env = dict(self.env)
         if ledger_db is not None:
             env["LEDGER_URL"] = f"sqlite:///{ledger_db}"
-        argv = [c.PYTHON, str(HERE / "compare_child.py"), case, json.dumps(spec), str(out)]
-        c.run_timed(argv, cwd=self.repo, env=env)
+        args = [case, json.dumps(spec), str(out)]
+        if self._server is None:
+            c.run_timed([c.PYTHON, str(HERE / "compare_child.py"), *args], cwd=self.repo, env=env)
+        else:
+            assert self._server.stdin is not None
+            assert self._server.stdout is not None
+            self._server.stdin.write(json.dumps({"argv": args, "cwd": str(self.repo), "env": env}) + "\n")
+            self._server.stdin.flush()
+            code = int(self._server.stdout.readline() or "-1")
+            if code != 0:
+                raise RuntimeError(f"case {case} exited {code} (its traceback is on stderr above)")
         result: dict[str, Any] = json.loads(out.read_text())
         return result
+
+    def close(self) -> None:
+        """End the child server, if one runs."""
+        if self._server is not None:
+            assert self._server.stdin is not None
+            self._server.stdin.close()
+            self._server.wait(timeout=60)
+
+    def _serve(self, *, mlflow: bool) -> subprocess.Popen[str]:
+        """`compare_child.py --serve`, with the modules every case imports loaded once."""
+        modules = [*SERVER_PRELOAD, *(MLFLOW_PRELOAD if mlflow else ())]
+        return subprocess.Popen(
+            [c.PYTHON, str(HERE / "compare_child.py"), "--serve", *modules],
+            cwd=self.repo,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
 
 def _sizes(opts: argparse.Namespace) -> w.Sizes:
     if opts.smoke:
         sizes = w.Sizes(
-            steps=50, runs=20, api_runs=2, repeats=1, read_iters=2, cli_repeats=1, experiments=(2, 4)
+            steps=20,
+            runs=20,
+            api_runs=2,
+            repeats=1,
+            read_iters=2,
+            cli_repeats=1,
+            experiments=(2,),
+            warm_up=False,
         )
     else:
         sizes = w.Sizes(
@@ -123,6 +178,7 @@ def _sizes(opts: argparse.Namespace) -> w.Sizes:
             read_iters=30,
             cli_repeats=5,
             experiments=(20, 100),
+            warm_up=True,
         )
     if opts.repeats:
         sizes = dataclasses.replace(sizes, repeats=opts.repeats, cli_repeats=opts.repeats)
@@ -134,7 +190,9 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--smoke", action="store_true", help="tiny sizes, one repetition; writes no report")
+    size.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, one repetition, no warm-up; writes no report"
+    )
     size.add_argument("--large", action="store_true", help="10,000 runs in the run-creation workload")
     parser.add_argument("--repeats", type=int, help="repetitions of the write and command workloads")
     parser.add_argument("--no-mlflow", action="store_true", help="leave MLflow out even if installed")

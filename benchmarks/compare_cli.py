@@ -2,13 +2,15 @@
 
 Each system gets its own copy of the same small project (git + DVC, 20 params in
 `params.yaml`, a one-stage `dvc.yaml`), so neither sees the other's refs or files.
-Commands are timed as whole processes, alternated, after one untimed warm-up.
+Commands are timed as whole processes, alternated, after one untimed warm-up (none at
+the smoke size).
 """
 
 from __future__ import annotations
 
 import json
 import runpy
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +69,14 @@ class Timings:
         return c.median(self.runs[label])
 
 
-def make_project(path: Path, env: Mapping[str, str], *, train: bool) -> Path:
+def make_projects(paths: Sequence[Path], env: Mapping[str, str], *, train: bool) -> list[Path]:
+    """Committed git + DVC projects, one a system, alike: the first is built, the others are
+    copies of it made before anything ran in it (a copy costs no `dvc init` start-up)."""
+    first = _make_project(paths[0], env, train=train)
+    return [first, *(Path(shutil.copytree(first, path, symlinks=True)) for path in paths[1:])]
+
+
+def _make_project(path: Path, env: Mapping[str, str], *, train: bool) -> Path:
     """A committed git + DVC project; its one stage runs `python -c pass` or `train.py`."""
     c.make_repo(path, env=env, files=PROJECT_FILES)
     params = d.logging_params()
@@ -90,26 +99,29 @@ def make_project(path: Path, env: Mapping[str, str], *, train: bool) -> Path:
     return path
 
 
-def capture_overhead(work: Path, env: Mapping[str, str], *, repeats: int, dvc: bool) -> Timings:
+def capture_overhead(
+    work: Path, env: Mapping[str, str], *, repeats: int, warm_up: bool, dvc: bool
+) -> Timings:
     """`python -c pass` bare, under `ledger run`, and as `dvc exp run`'s one stage."""
-    ours = make_project(work / "capture-ledger", env, train=False)
+    names = ["capture-ledger", "capture-dvc"] if dvc else ["capture-ledger"]
+    ours, *theirs = make_projects([work / name for name in names], env, train=False)
     bare = [c.PYTHON, "-c", "pass"]
     cases = {
         "python -c pass": (bare, ours),
         "ledger run -- python -c pass": ([*c.ledger_command(), "run", "--", *bare], ours),
     }
-    if dvc:
-        theirs = make_project(work / "capture-dvc", env, train=False)
-        cases["dvc exp run"] = ([str(c.BIN / "dvc"), "exp", "run"], theirs)
-    return _alternate(cases, env, repeats)
+    if theirs:
+        cases["dvc exp run"] = ([str(c.BIN / "dvc"), "exp", "run"], theirs[0])
+    return _alternate(cases, env, repeats, warm_up=warm_up)
 
 
 def listing(
-    work: Path, env: Mapping[str, str], *, sizes: Sequence[int], repeats: int, dvc: bool
+    work: Path, env: Mapping[str, str], *, sizes: Sequence[int], repeats: int, warm_up: bool, dvc: bool
 ) -> dict[int, Timings]:
     """`ledger list` and `dvc exp show` once the project holds each number of experiments."""
-    ours = make_project(work / "list-ledger", env, train=True)
-    theirs = make_project(work / "list-dvc", env, train=True) if dvc else None
+    names = ["list-ledger", "list-dvc"] if dvc else ["list-ledger"]
+    ours, *copies = make_projects([work / name for name in names], env, train=True)
+    theirs = copies[0] if copies else None
     ledger = c.ledger_command()
     db = ours / ".git" / "ledger" / "ledger.db"
     results = {}
@@ -128,7 +140,7 @@ def listing(
         if theirs is not None:
             cases["dvc exp show"] = ([str(c.BIN / "dvc"), "exp", "show", "--no-pager"], theirs)
         _check_counts(ours, theirs, env, size)
-        results[size] = _alternate(cases, env, repeats)
+        results[size] = _alternate(cases, env, repeats, warm_up=warm_up)
     return results
 
 
@@ -155,9 +167,12 @@ def add_dvc_experiments(start: int, count: int) -> None:
         repo.close()
 
 
-def _alternate(cases: Mapping[str, tuple[list[str], Path]], env: Mapping[str, str], repeats: int) -> Timings:
-    for argv, cwd in cases.values():  # warm-up: creates the ledger, fills DVC's caches
-        c.run_timed(argv, cwd=cwd, env=env)
+def _alternate(
+    cases: Mapping[str, tuple[list[str], Path]], env: Mapping[str, str], repeats: int, *, warm_up: bool
+) -> Timings:
+    if warm_up:  # creates the ledger, fills DVC's caches
+        for argv, cwd in cases.values():
+            c.run_timed(argv, cwd=cwd, env=env)
     return Timings(
         c.alternate({label: _timer(argv, cwd, env) for label, (argv, cwd) in cases.items()}, repeats)
     )

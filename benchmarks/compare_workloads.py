@@ -35,6 +35,8 @@ class Sizes:
     read_iters: int
     cli_repeats: int
     experiments: tuple[int, ...]
+    warm_up: bool
+    """One untimed run of each whole command before the timed ones (the smoke size skips it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +288,9 @@ def storage(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
 
 def capture(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     """5. Fixed cost of recording one trivial run, as whole commands."""
-    t = cli.capture_overhead(bench.work, bench.env, repeats=sizes.cli_repeats, dvc=bench.dvc)
+    t = cli.capture_overhead(
+        bench.work, bench.env, repeats=sizes.cli_repeats, warm_up=sizes.warm_up, dvc=bench.dvc
+    )
     bare = t.median("python -c pass")
     report.add(
         Section(
@@ -316,7 +320,12 @@ def capture(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
 def listing(bench: Bench, report: Report, sizes: Sizes, state: _State) -> None:
     """6. `ledger list` and `dvc exp show` with 20 and 100 experiments."""
     by_size = cli.listing(
-        bench.work, bench.env, sizes=sizes.experiments, repeats=sizes.cli_repeats, dvc=bench.dvc
+        bench.work,
+        bench.env,
+        sizes=sizes.experiments,
+        repeats=sizes.cli_repeats,
+        warm_up=sizes.warm_up,
+        dvc=bench.dvc,
     )
     labels = list(next(iter(by_size.values())).runs)
     rows = []

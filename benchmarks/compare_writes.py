@@ -1,4 +1,5 @@
-"""Write workloads, each run by `compare_child.py` in a fresh interpreter.
+"""Write workloads, each run by `compare_child.py` in a process of its own (a fresh interpreter;
+at the smoke size, a fork of one that imported the libraries).
 
 Imports and database creation happen before the clock starts; every case gets a
 copy of a template database that already holds its (empty) schema.
