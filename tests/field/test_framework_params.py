@@ -11,13 +11,17 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.shared_repo import shared_repo
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -53,20 +57,55 @@ def params_of(run: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     return {p["key"]: (p["value"], p["source"]) for p in run["params"]}
 
 
+STALE = "outputs/2024-05-01/09-00-00"
+"""A folder an earlier run of the app left, as Hydra's own (`.hydra/` and all)."""
+
+
 @pytest.fixture
 def hydra_project(tmp_repo: TmpRepo) -> TmpRepo:
-    tmp_repo.gen({**HYDRA_FILES, ".gitignore": "outputs/\nmultirun/\n"})
-    tmp_repo.commit("hydra app")
-    return tmp_repo
+    return _hydra_project(tmp_repo)
 
 
-def test_hydra_composed_config_gives_the_first_run_its_lr(hydra_project: TmpRepo) -> None:
-    ledger_process("run", "--", sys.executable, "app.py")
-    ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+def _hydra_project(repo: TmpRepo) -> TmpRepo:
+    repo.gen({**HYDRA_FILES, ".gitignore": "outputs/\nmultirun/\n"})
+    repo.commit("hydra app")
+    return repo
 
-    second, first = runs_json()
-    base = show_json(first["id"])["run"]
-    tuned = show_json(second["id"])["run"]
+
+@dataclass(frozen=True)
+class TwoRuns:
+    """The app with its config as committed, then with a learning rate on the command
+    line, beside a stale folder of an earlier run; as `show --json` gave them."""
+
+    repo: TmpRepo
+    base: dict[str, Any]
+    tuned: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
+    """Each run imports Hydra: the tests that only read these runs share them."""
+    with shared_repo(tmp_path_factory) as repo:
+        _hydra_project(repo)
+        repo.gen(
+            {
+                f"{STALE}/.hydra/config.yaml": "model:\n  optimizer:\n    lr: 0.5\n  extra: 1\n",
+                f"{STALE}/.hydra/overrides.yaml": "- model.optimizer.lr=0.5\n",
+            }
+        )
+        ledger_process("run", "--", sys.executable, "app.py")
+        ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
+        tuned, base = (show_json(r["id"])["run"] for r in runs_json())
+        yield TwoRuns(repo, base, tuned)
+
+
+def test_hydra_composed_config_gives_the_first_run_its_lr(
+    two_runs: TwoRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(two_runs.repo.root)
+    base, tuned = two_runs.base, two_runs.tuned
+    first, second = base["summary"], tuned["summary"]
+
     [base_folder], [tuned_folder] = base["run_folders"], tuned["run_folders"]
     assert base_folder.startswith("outputs/")
     assert tuned_folder.startswith("outputs/")
@@ -112,19 +151,10 @@ def test_hydra_multirun_jobs_give_the_params_they_share(hydra_project: TmpRepo) 
     assert run["capture_errors"] == []
 
 
-def test_a_stale_hydra_folder_is_not_this_runs(hydra_project: TmpRepo) -> None:
-    stale = "outputs/2024-05-01/09-00-00"
-    hydra_project.gen(
-        {
-            f"{stale}/.hydra/config.yaml": "model:\n  optimizer:\n    lr: 0.5\n  extra: 1\n",
-            f"{stale}/.hydra/overrides.yaml": "- model.optimizer.lr=0.5\n",
-        }
-    )
+def test_a_stale_hydra_folder_is_not_this_runs(two_runs: TwoRuns) -> None:
+    run = two_runs.base
 
-    ledger_process("run", "--", sys.executable, "app.py")
-
-    run = show_json(runs_json()[0]["id"])["run"]
-    assert stale not in run["run_folders"]
+    assert STALE not in run["run_folders"]
     [folder] = run["run_folders"]
     assert params_of(run)["model.optimizer.lr"] == (0.001, f"{folder}/.hydra/config.yaml")
     assert "model.extra" not in params_of(run)

@@ -7,13 +7,17 @@ give no metrics."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.shared_repo import shared_repo
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -125,9 +129,40 @@ FOLDER_PARAMS = (
 
 @pytest.fixture
 def template(tmp_repo: TmpRepo) -> TmpRepo:
-    tmp_repo.gen({"train.py": TRAIN, "configs/train.yaml": CONFIG, ".gitignore": "logs/\n"})
-    tmp_repo.commit("lightning-hydra project")
-    return tmp_repo
+    return _template(tmp_repo)
+
+
+def _template(repo: TmpRepo) -> TmpRepo:
+    repo.gen({"train.py": TRAIN, "configs/train.yaml": CONFIG, ".gitignore": "logs/\n"})
+    repo.commit("lightning-hydra project")
+    return repo
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Three runs of the template in one repository, as `show --json` gave them."""
+
+    repo: TmpRepo
+    first: dict[str, Any]
+    twin: dict[str, Any]
+    """The same command again."""
+    tuned: dict[str, Any]
+    """Another learning rate and data folder."""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    """Each training imports Lightning: the tests that only compare these runs share them."""
+    with shared_repo(tmp_path_factory) as repo:
+        _template(repo)
+        yield Trained(repo, _run(), _run(), _run("model.optimizer.lr=0.05", "data_dir=data/v2"))
+
+
+@pytest.fixture
+def in_trained(trained: Trained, monkeypatch: pytest.MonkeyPatch) -> Trained:
+    """The shared runs, with their repository as the working directory."""
+    monkeypatch.chdir(trained.repo.root)
+    return trained
 
 
 def _run(*overrides: str) -> dict[str, Any]:
@@ -149,9 +184,8 @@ def _section(diff: str, title: str) -> list[str]:
     return [row for row in rows[: rows.index("") if "" in rows else None] if row.startswith(" * ")]
 
 
-def test_a_twin_of_a_hydra_run_diffs_as_the_same_run(template: TmpRepo) -> None:
-    first = _run()
-    twin = _run()
+def test_a_twin_of_a_hydra_run_diffs_as_the_same_run(in_trained: Trained) -> None:
+    first, twin = in_trained.first, in_trained.twin
 
     [folder], [twin_folder] = first["run_folders"], twin["run_folders"]
     assert folder != twin_folder
@@ -167,9 +201,8 @@ def test_a_twin_of_a_hydra_run_diffs_as_the_same_run(template: TmpRepo) -> None:
     assert ["paths.output_dir", folder, "->", twin_folder] in [row.split() for row in everything.splitlines()]
 
 
-def test_two_hydra_runs_diff_by_what_was_changed(template: TmpRepo) -> None:
-    base = _run()
-    tuned = _run("model.optimizer.lr=0.05", "data_dir=data/v2")
+def test_two_hydra_runs_diff_by_what_was_changed(in_trained: Trained) -> None:
+    base, tuned = in_trained.first, in_trained.tuned
 
     diff = ledger("diff", base["summary"]["id"], tuned["summary"]["id"]).stdout
     changed = [row.split()[1] for row in _section(diff, "params")]

@@ -8,13 +8,17 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
+from tests.shared_repo import shared_repo
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -39,7 +43,7 @@ with SummaryWriter("runs/exp") as fit:
     for step in range(3):
         fit.add_scalar("loss", 1.0 - lr * step, step)
         fit.add_scalar("epoch", step, step)
-time.sleep(1.1)  # the file's name holds the second it was made
+time.sleep(1.01 - time.time() % 1)  # the file's name holds the second it was made: the next one
 with SummaryWriter("runs/exp") as test:  # Lightning's `trainer.test` opens a second file
     test.add_scalar("loss", 0.5 - lr, 3)
     test.add_scalar("epoch", 3, 3)
@@ -89,8 +93,9 @@ L.seed_everything(0, verbose=False)
 
 
 class Model(L.LightningModule):
-    def __init__(self):
+    def __init__(self, lr):
         super().__init__()
+        self.save_hyperparameters()  # the TensorBoard logger then writes hp_metric = -1
         self.layer = torch.nn.Linear(4, 1)
 
     def training_step(self, batch, _):
@@ -104,7 +109,7 @@ class Model(L.LightningModule):
         self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
 
     def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=lr)
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
 
 
 g = torch.Generator().manual_seed(0)
@@ -119,7 +124,7 @@ trainer = L.Trainer(
     enable_model_summary=False,
     accelerator="cpu",
 )
-trainer.fit(Model(), loader, loader)
+trainer.fit(Model(lr), loader, loader)
 """
 
 
@@ -229,14 +234,34 @@ def test_keras_csv_logger_epochs(tmp_repo: TmpRepo) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_lightning_csv_and_tensorboard_loggers(tmp_repo: TmpRepo) -> None:
+@dataclass(frozen=True)
+class LightningRuns:
+    """Two trainings with both of Lightning's loggers, in one repository."""
+
+    repo: TmpRepo
+    first: dict[str, Any]
+    second: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def lightning_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LightningRuns]:
+    """Each training imports Lightning: the tests that read these runs share them."""
+    pytest.importorskip("lightning")
+    pytest.importorskip("tensorboard")
+    with shared_repo(tmp_path_factory) as repo:
+        _project(repo, LIGHTNING)
+        yield LightningRuns(repo, _run("0.05"), _run("0.01"))
+
+
+def test_lightning_csv_and_tensorboard_loggers(
+    lightning_runs: LightningRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A real Lightning run with both loggers: what both wrote is one metric, not two."""
     pytest.importorskip("lightning")
     pytest.importorskip("tensorboard")
-    _project(tmp_repo, LIGHTNING)
+    monkeypatch.chdir(lightning_runs.repo.root)
 
-    first = _run("0.05")
-    second = _run("0.01")
+    first, second = lightning_runs.first, lightning_runs.second
 
     csv_file = "logs/csv/version_0/metrics.csv"
     assert first["metric_sources"]["val_loss"] == csv_file
@@ -254,6 +279,74 @@ def test_lightning_csv_and_tensorboard_loggers(tmp_repo: TmpRepo) -> None:
     assert first["capture_errors"] == []
     done = _reproduce(first["id"])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+LIGHTNING_HP_METRIC = """\
+import torch
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+
+L.seed_everything(0, verbose=False)
+
+
+class Model(L.LightningModule):
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()  # the logger writes hp_metric = -1, then the values logged as it
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("train_loss", loss)
+        return loss
+
+    def validation_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("val_loss", loss)
+        self.log("hp_metric", loss)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+g = torch.Generator().manual_seed(0)
+x = torch.randn(32, 4, generator=g)
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16)
+trainer = L.Trainer(
+    max_epochs=2,
+    logger=TensorBoardLogger("logs", name="tb"),
+    log_every_n_steps=1,
+    enable_checkpointing=False,
+    enable_progress_bar=False,
+    enable_model_summary=False,
+    accelerator="cpu",
+)
+trainer.fit(Model(0.05), loader, loader)
+"""
+
+
+def test_lightnings_hp_metric_placeholder_is_no_metric(
+    lightning_runs: LightningRuns, tmp_repo: TmpRepo
+) -> None:
+    """The trainings with both loggers save their hyperparameters and log no `hp_metric`:
+    their TensorBoard logger wrote its placeholder."""
+    pytest.importorskip("lightning")
+    pytest.importorskip("tensorboard")
+    _project(tmp_repo, LIGHTNING_HP_METRIC)
+
+    placeholder = lightning_runs.first
+    logged = _run()
+
+    assert "val_loss" in placeholder["metrics"]
+    assert "hp_metric" not in placeholder["metrics"]
+    assert "hp_metric" not in placeholder["series"]
+    # A value the user logs as hp_metric is a measurement: kept, without the -1 of step 0.
+    assert logged["series"]["hp_metric"]["steps"] == [1, 3]
+    assert logged["series"]["hp_metric"]["values"] == logged["series"]["val_loss"]["values"]
+    assert logged["metrics"]["hp_metric"] == logged["metrics"]["val_loss"]
+    assert placeholder["capture_errors"] == logged["capture_errors"] == []
 
 
 def test_an_empty_version_beside_a_full_one(tmp_repo: TmpRepo) -> None:
@@ -475,69 +568,3 @@ def test_a_tensorboard_tag_with_other_values_than_the_trainers_stays(tmp_repo: T
     assert run["metrics"]["eval/loss"] == pytest.approx(1.75)
     assert run["series"]["eval/loss"]["steps"] == [2, 4]
     assert "train/loss" not in run["metrics"]  # the same values: still a copy
-
-
-LIGHTNING_HP_METRIC = """\
-import sys
-import torch
-import lightning as L
-from lightning.pytorch.loggers import TensorBoardLogger
-
-L.seed_everything(0, verbose=False)
-
-
-class Model(L.LightningModule):
-    def __init__(self, lr):
-        super().__init__()
-        self.save_hyperparameters()  # the logger then writes hp_metric = -1 unless given one
-        self.layer = torch.nn.Linear(4, 1)
-
-    def training_step(self, batch, _):
-        x, y = batch
-        loss = torch.nn.functional.mse_loss(self.layer(x), y)
-        self.log("train_loss", loss)
-        return loss
-
-    def validation_step(self, batch, _):
-        x, y = batch
-        loss = torch.nn.functional.mse_loss(self.layer(x), y)
-        self.log("val_loss", loss)
-        if sys.argv[1:] == ["hp_metric"]:
-            self.log("hp_metric", loss)
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
-
-
-g = torch.Generator().manual_seed(0)
-x = torch.randn(32, 4, generator=g)
-loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16)
-trainer = L.Trainer(
-    max_epochs=2,
-    logger=TensorBoardLogger("logs", name="tb"),
-    log_every_n_steps=1,
-    enable_checkpointing=False,
-    enable_progress_bar=False,
-    enable_model_summary=False,
-    accelerator="cpu",
-)
-trainer.fit(Model(0.05), loader, loader)
-"""
-
-
-def test_lightnings_hp_metric_placeholder_is_no_metric(tmp_repo: TmpRepo) -> None:
-    pytest.importorskip("lightning")
-    pytest.importorskip("tensorboard")
-    _project(tmp_repo, LIGHTNING_HP_METRIC)
-
-    placeholder = _run()
-    logged = _run("hp_metric")
-
-    assert "val_loss" in placeholder["metrics"]
-    assert "hp_metric" not in placeholder["metrics"]
-    assert "hp_metric" not in placeholder["series"]
-    # A value the user logs as hp_metric is a measurement: kept, without the -1 of step 0.
-    assert logged["series"]["hp_metric"]["steps"] == [1, 3]
-    assert logged["series"]["hp_metric"]["values"] == logged["series"]["val_loss"]["values"]
-    assert logged["metrics"]["hp_metric"] == logged["metrics"]["val_loss"]
-    assert placeholder["capture_errors"] == logged["capture_errors"] == []
