@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.shared_repo import shared_repo
+from tests.projects import building
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -83,9 +81,9 @@ class TwoRuns:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
     """Each run imports Hydra: the tests that only read these runs share them."""
-    with shared_repo(tmp_path_factory) as repo:
+    with building(tmp_path_factory, "hydra-two-runs") as repo:
         _hydra_project(repo)
         repo.gen(
             {
@@ -96,7 +94,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
         ledger_process("run", "--", sys.executable, "app.py")
         ledger_process("run", "--", sys.executable, "app.py", "model.optimizer.lr=0.01")
         tuned, base = (show_json(r["id"])["run"] for r in runs_json())
-        yield TwoRuns(repo, base, tuned)
+        return TwoRuns(repo, base, tuned)
 
 
 def test_hydra_composed_config_gives_the_first_run_its_lr(

@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.shared_repo import shared_repo
+from tests.projects import building
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -151,11 +149,11 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """Each training imports Lightning: the tests that only compare these runs share them."""
-    with shared_repo(tmp_path_factory) as repo:
+    with building(tmp_path_factory, "hydra-lightning") as repo:
         _template(repo)
-        yield Trained(repo, _run(), _run(), _run("model.optimizer.lr=0.05", "data_dir=data/v2"))
+        return Trained(repo, _run(), _run(), _run("model.optimizer.lr=0.05", "data_dir=data/v2"))
 
 
 @pytest.fixture

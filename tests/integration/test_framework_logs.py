@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.shared_repo import shared_repo
+from tests.projects import building
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.integration
@@ -244,13 +242,13 @@ class LightningRuns:
 
 
 @pytest.fixture(scope="module")
-def lightning_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LightningRuns]:
+def lightning_runs(tmp_path_factory: pytest.TempPathFactory) -> LightningRuns:
     """Each training imports Lightning: the tests that read these runs share them."""
     pytest.importorskip("lightning")
     pytest.importorskip("tensorboard")
-    with shared_repo(tmp_path_factory) as repo:
+    with building(tmp_path_factory, "lightning-runs") as repo:
         _project(repo, LIGHTNING)
-        yield LightningRuns(repo, _run("0.05"), _run("0.01"))
+        return LightningRuns(repo, _run("0.05"), _run("0.01"))
 
 
 def test_lightning_csv_and_tensorboard_loggers(
