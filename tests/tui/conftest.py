@@ -21,12 +21,21 @@ if TYPE_CHECKING:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until workers, and the messages they post, have run (workers start workers)."""
+    """Wait until workers, and the messages they post, have run (workers start workers).
+
+    Up to four rounds; two rounds in a row with no worker before or after them end it
+    early: the messages of the last worker ran in the first, the second found no new one.
+    """
+    quiet = 0
     for _ in range(4):
+        busy = bool(pilot.app.workers)
         # An exclusive worker cancelled by a newer one raises here; its successor is awaited next round.
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        quiet = 0 if busy or pilot.app.workers else quiet + 1
+        if quiet == 2:
+            return
 
 
 async def until(pilot: Pilot[None], ready: Callable[[], bool], *, timeout: float = 20.0) -> None:
