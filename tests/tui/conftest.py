@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from tests.tui.snapshot_app import make_app
+from tests.tui.snapshot_app import app_at, seed
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -20,12 +21,21 @@ if TYPE_CHECKING:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until workers, and the messages they post, have run (workers start workers)."""
+    """Wait until workers, and the messages they post, have run (workers start workers).
+
+    Up to four rounds; two rounds in a row with no worker before or after them end it
+    early: the messages of the last worker ran in the first, the second found no new one.
+    """
+    quiet = 0
     for _ in range(4):
+        busy = bool(pilot.app.workers)
         # An exclusive worker cancelled by a newer one raises here; its successor is awaited next round.
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        quiet = 0 if busy or pilot.app.workers else quiet + 1
+        if quiet == 2:
+            return
 
 
 async def until(pilot: Pilot[None], ready: Callable[[], bool], *, timeout: float = 20.0) -> None:
@@ -45,10 +55,39 @@ def ledger_path(tmp_path: Path, migrated_ledger: Callable[[Path], Path]) -> Path
     return migrated_ledger(tmp_path / "ledger" / "ledger.db")
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory, _ledger_template: Path) -> Path:
+    """The six-run ledger, seeded once per session (per xdist worker): a copy of the file
+    costs far less than seeding each test's ledger anew, a commit per write."""
+    from ledger.store.engine import connect
+
+    path = tmp_path_factory.mktemp("seeded-template") / "ledger.db"
+    shutil.copyfile(_ledger_template, path)
+    store = connect(f"sqlite:///{path}", upgrade=True)
+    seed(store)
+    store.close()
+    leftovers = sorted(p.name for p in path.parent.iterdir() if p != path)
+    assert leftovers == [], f"the closed template left {leftovers}: copying the file alone would lose them"
+    return path
+
+
+def place(template: Path, path: Path) -> Path:
+    """A copy of the ledger file `template` at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return path
+
+
 @pytest.fixture
-def app(ledger_path: Path) -> LedgerApp:
+def seeded_path(tmp_path: Path, seeded_template: Path) -> Path:
+    """The test's ledger file: the six seeded runs (`snapshot_app.seed`), a copy of its own."""
+    return place(seeded_template, tmp_path / "ledger" / "ledger.db")
+
+
+@pytest.fixture
+def app(seeded_path: Path) -> LedgerApp:
     """The app on the six-run seeded ledger, with a frozen clock."""
-    return make_app(ledger_path)
+    return app_at(seeded_path)
 
 
 @pytest.fixture

@@ -188,6 +188,11 @@ def make_app(
     return app_on(store, path, root=root)
 
 
+def app_at(path: Path) -> LedgerApp:
+    """The app on the ledger already seeded at `path`, with a frozen clock."""
+    return app_on(connect(f"sqlite:///{path}", upgrade=True), path)
+
+
 def app_on(store: Store, path: Path, *, root: Path | None = None) -> LedgerApp:
     """The app on the ledger at `path` (open as `store`), with a frozen clock."""
     services = Services(

@@ -23,14 +23,19 @@ import pytest
 from ledger.commits import inbox
 from ledger.core import records
 from ledger.core.ids import RunId
+from ledger.core.urls import sqlite_file
 from ledger.store import writes as recorder
 from ledger.store.engine import connect
 from ledger.store.workspace import locate
 from ledger.tui.app import LedgerApp, open_services
 from ledger.tui.widgets.runs_table import RunsTable
-from tests.tui.snapshot_app import RUNS, seed
+from tests.tui.conftest import place
+from tests.tui.snapshot_app import RUNS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from tests.repo import TmpRepo
 
 pytestmark = pytest.mark.tui
@@ -77,16 +82,19 @@ asyncio.run(main())
 """
 
 
-def _seeded(tmp_repo: TmpRepo) -> str:
+def _seeded(tmp_repo: TmpRepo, template: Path) -> str:
+    """The repository's ledger: a copy of the six seeded runs, where `ledger run` would put it."""
     url = locate(tmp_repo.root).url
-    store = connect(url)
-    seed(store)
-    store.close()
+    path = sqlite_file(url)
+    assert path is not None
+    place(template, path)
     return url
 
 
-def test_the_first_page_is_shown_before_sqlalchemy_is_imported(tmp_repo: TmpRepo) -> None:
-    url = _seeded(tmp_repo)
+def test_the_first_page_is_shown_before_sqlalchemy_is_imported(
+    tmp_repo: TmpRepo, seeded_template: Path
+) -> None:
+    url = _seeded(tmp_repo, seeded_template)
     env = {k: v for k, v in os.environ.items() if k != "LEDGER_URL"}
 
     proc = subprocess.run(
@@ -105,8 +113,10 @@ def test_the_first_page_is_shown_before_sqlalchemy_is_imported(tmp_repo: TmpRepo
     assert tagged == [seen["first_row"]]
 
 
-def test_a_ledger_with_hook_events_waiting_is_opened_before_the_app(tmp_repo: TmpRepo, monkeypatch) -> None:
-    _seeded(tmp_repo)
+def test_a_ledger_with_hook_events_waiting_is_opened_before_the_app(
+    tmp_repo: TmpRepo, seeded_template: Path, monkeypatch
+) -> None:
+    _seeded(tmp_repo, seeded_template)
     monkeypatch.chdir(tmp_repo.root)
     monkeypatch.delenv("LEDGER_URL", raising=False)
     quick = open_services("")
@@ -134,14 +144,16 @@ def test_no_ledger_file_opens_nothing(tmp_repo: TmpRepo, monkeypatch) -> None:
 
 
 async def test_a_run_landing_between_the_first_page_and_the_first_poll_is_shown(
-    tmp_repo: TmpRepo, monkeypatch
+    tmp_repo: TmpRepo, migrated_ledger: Callable[[Path], Path], monkeypatch
 ) -> None:
     """The polls' baseline is read with the first page, not after it.
 
     Only finished runs: nothing else (a dead run marked crashed) changes the ledger.
     """
     url = locate(tmp_repo.root).url
-    store = connect(url)
+    path = sqlite_file(url)
+    assert path is not None
+    store = connect(f"sqlite:///{migrated_ledger(path)}")
     for index in range(3):
         run = records.NewRun(
             id=RunId(f"{index:032x}"), source="run", started_at=1e9 + index, status="finished"

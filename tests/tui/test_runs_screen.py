@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, OptionList
 
 from ledger.core import records
@@ -21,7 +22,7 @@ from ledger.tui.screens.sort_picker import SortPicker
 from ledger.tui.widgets.filter_bar import FilterBar
 from ledger.tui.widgets.runs_table import RunsTable
 from tests.tui.conftest import until
-from tests.tui.snapshot_app import BASE, RUNS, SIZE, make_app, make_repo
+from tests.tui.snapshot_app import BASE, RUNS, SIZE, app_at, make_app, make_repo
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,6 +42,16 @@ def runs_screen(app: LedgerApp) -> RunsScreen:
 
 def table(app: LedgerApp) -> RunsTable:
     return app.screen.query_one(RunsTable)
+
+
+def palette_choice(app: LedgerApp) -> str:
+    """The command the palette's enter would run now ("" while it searches)."""
+    if not isinstance(app.screen, CommandPalette):
+        return ""
+    hits = app.screen.query_one(CommandList)
+    if hits.highlighted is None:
+        return ""
+    return str(hits.get_option_at_index(hits.highlighted).prompt)
 
 
 async def test_opens_on_every_run_newest_first(app, wait_for_workers):
@@ -97,8 +108,8 @@ async def test_filter_syntax_error_shows_in_place_and_keeps_the_last_results(app
         assert list(table(app).loaded_keys()) == [RUNS["wider"]]
 
 
-async def test_filter_from_the_command_line(ledger_path, wait_for_workers):
-    app = make_app(ledger_path)
+async def test_filter_from_the_command_line(seeded_path, wait_for_workers):
+    app = app_at(seeded_path)
     app.initial_filter = "tag:baseline"
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_workers(pilot)
@@ -313,12 +324,12 @@ async def test_pages_load_as_the_table_scrolls(ledger_path, wait_for_workers):
         assert table(app).cursor_key == RUNS["baseline"]
 
 
-async def test_no_runs_yet_explains_how_to_start(tmp_path, wait_for_workers):
+async def test_no_runs_yet_explains_how_to_start(ledger_path, wait_for_workers):
     from ledger.store.engine import connect
     from ledger.tui.app import LedgerApp
     from ledger.tui.services import Services
 
-    store = connect(f"sqlite:///{tmp_path / 'ledger.db'}", upgrade=True)
+    store = connect(f"sqlite:///{ledger_path}", upgrade=True)
     app = LedgerApp(Services(store=store, clock=lambda: BASE))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_workers(pilot)
@@ -335,7 +346,7 @@ async def test_every_run_archived_says_how_to_see_them(app, wait_for_workers):
         assert "Every run is archived" in str(app.screen.query_one("#runs-empty").render())
 
 
-async def test_column_chooser_choice_is_saved(app, ledger_path, wait_for_workers):
+async def test_column_chooser_choice_is_saved(app, seeded_path, wait_for_workers):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_workers(pilot)
         await pilot.press("c")
@@ -350,7 +361,7 @@ async def test_column_chooser_choice_is_saved(app, ledger_path, wait_for_workers
         await wait_for_workers(pilot)
 
         assert [c.key for c in table(app).columns] == ["name", "metrics:acc"]
-    saved = (ledger_path.parent / "ui.json").read_text()
+    saved = (seeded_path.parent / "ui.json").read_text()
     assert '"acc"' in saved
 
 
@@ -386,7 +397,7 @@ async def test_command_palette_runs_an_action(app, wait_for_workers):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"show archived")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Show archived" in palette_choice(app))
         await pilot.press("enter")
         await wait_for_workers(pilot)
 

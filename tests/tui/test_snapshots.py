@@ -15,7 +15,7 @@ from ledger.tui.screens.detail import RunDetailScreen
 from ledger.tui.screens.diff import DiffScreen
 from ledger.tui.services import Services
 from tests.tui.conftest import settle, until
-from tests.tui.snapshot_app import BASE, RUNS, SIZE, make_app
+from tests.tui.snapshot_app import BASE, RUNS, SIZE, app_at
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -66,79 +66,79 @@ def diff_ready(pilot: Pilot[None]) -> bool:
     return isinstance(screen, DiffScreen) and screen.diff is not None
 
 
-def test_runs(snap_compare, ledger_path):
-    assert snap_compare(make_app(ledger_path), terminal_size=SIZE, run_before=keys())
+def test_runs(snap_compare, seeded_path):
+    assert snap_compare(app_at(seeded_path), terminal_size=SIZE, run_before=keys())
 
 
-def test_runs_marked_and_sorted(snap_compare, ledger_path):
+def test_runs_marked_and_sorted(snap_compare, seeded_path):
     assert snap_compare(
-        make_app(ledger_path), terminal_size=SIZE, run_before=keys("space", "space", "S", "down")
+        app_at(seeded_path), terminal_size=SIZE, run_before=keys("space", "space", "S", "down")
     )
 
 
-def test_runs_filter_error(snap_compare, ledger_path):
-    assert snap_compare(make_app(ledger_path), terminal_size=SIZE, run_before=keys("slash", *"metrics.acc >"))
+def test_runs_filter_error(snap_compare, seeded_path):
+    assert snap_compare(app_at(seeded_path), terminal_size=SIZE, run_before=keys("slash", *"metrics.acc >"))
 
 
-def test_runs_filtered(snap_compare, ledger_path):
+def test_runs_filtered(snap_compare, seeded_path):
     assert snap_compare(
-        make_app(ledger_path),
+        app_at(seeded_path),
         terminal_size=SIZE,
         run_before=keys("slash", *"tag:best or tag:baseline", "enter"),
     )
 
 
-def test_detail_overview(snap_compare, ledger_path):
+def test_detail_overview(snap_compare, seeded_path):
     def open_run(pilot: Pilot[None]) -> None:
         pilot.app.push_screen(RunDetailScreen(RUNS["baseline"]))
 
     assert snap_compare(
-        make_app(ledger_path), terminal_size=SIZE, run_before=keys(before=open_run, ready=detail_ready)
+        app_at(seeded_path), terminal_size=SIZE, run_before=keys(before=open_run, ready=detail_ready)
     )
 
 
-def test_detail_metrics(snap_compare, ledger_path):
+def test_detail_metrics(snap_compare, seeded_path):
     def open_run(pilot: Pilot[None]) -> None:
         pilot.app.push_screen(RunDetailScreen(RUNS["baseline"]))
 
     assert snap_compare(
-        make_app(ledger_path), terminal_size=SIZE, run_before=keys("3", before=open_run, ready=plots_ready)
+        app_at(seeded_path), terminal_size=SIZE, run_before=keys("3", before=open_run, ready=plots_ready)
     )
 
 
-def test_detail_unreadable_log(snap_compare, ledger_path):
+def test_detail_unreadable_log(snap_compare, seeded_path):
     def open_run(pilot: Pilot[None]) -> None:
         pilot.app.push_screen(RunDetailScreen(RUNS["crashed"]))
 
     assert snap_compare(
-        make_app(ledger_path), terminal_size=SIZE, run_before=keys("7", before=open_run, ready=detail_ready)
+        app_at(seeded_path), terminal_size=SIZE, run_before=keys("7", before=open_run, ready=detail_ready)
     )
 
 
-def test_diff_values(snap_compare, ledger_path):
+def test_diff_values(snap_compare, seeded_path):
     def open_diff(pilot: Pilot[None]) -> None:
         pilot.app.push_screen(DiffScreen([RUNS["baseline"], RUNS["wider"], RUNS["sgd"]]))
 
     assert snap_compare(
-        make_app(ledger_path), terminal_size=SIZE, run_before=keys(before=open_diff, ready=diff_ready)
+        app_at(seeded_path), terminal_size=SIZE, run_before=keys(before=open_diff, ready=diff_ready)
     )
 
 
-def test_diff_curves(snap_compare, ledger_path):
+def test_diff_curves(snap_compare, seeded_path):
     def open_diff(pilot: Pilot[None]) -> None:
         pilot.app.push_screen(DiffScreen([RUNS["baseline"], RUNS["wider"]]))
 
     assert snap_compare(
-        make_app(ledger_path), terminal_size=SIZE, run_before=keys("2", before=open_diff, ready=diff_ready)
+        app_at(seeded_path), terminal_size=SIZE, run_before=keys("2", before=open_diff, ready=diff_ready)
     )
 
 
-def test_help(snap_compare, ledger_path):
-    assert snap_compare(make_app(ledger_path), terminal_size=SIZE, run_before=keys("question_mark"))
+def test_help(snap_compare, seeded_path):
+    assert snap_compare(app_at(seeded_path), terminal_size=SIZE, run_before=keys("question_mark"))
 
 
-def test_delete_confirmation(snap_compare, ledger_path):
-    assert snap_compare(make_app(ledger_path), terminal_size=SIZE, run_before=keys("D"))
+def test_delete_confirmation(snap_compare, seeded_path):
+    assert snap_compare(app_at(seeded_path), terminal_size=SIZE, run_before=keys("D"))
 
 
 def test_no_ledger_yet(snap_compare, tmp_path):
@@ -146,9 +146,9 @@ def test_no_ledger_yet(snap_compare, tmp_path):
     assert snap_compare(app, terminal_size=SIZE, run_before=keys())
 
 
-def test_empty_ledger(snap_compare, tmp_path):
+def test_empty_ledger(snap_compare, ledger_path):
     from ledger.store.engine import connect
 
-    store = connect(f"sqlite:///{tmp_path / 'ledger.db'}", upgrade=True)
+    store = connect(f"sqlite:///{ledger_path}", upgrade=True)
     app = LedgerApp(Services(store=store, clock=lambda: BASE))
     assert snap_compare(app, terminal_size=SIZE, run_before=keys())

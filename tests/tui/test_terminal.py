@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -12,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.store.engine import connect
+from ledger.core.urls import sqlite_file
 from ledger.store.workspace import locate
-from tests.tui.snapshot_app import seed
+from tests.tui.conftest import place
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -100,8 +101,12 @@ def terminal() -> Iterator[Terminal]:
     term.tmux("kill-server")
 
 
+@functools.cache
 def _command() -> list[str]:
-    """`python -m ledger ui` once the CLI has it, else the same dispatch through ledger.cli.ui."""
+    """`python -m ledger ui` once the CLI has it, else the same dispatch through ledger.cli.ui.
+
+    Asked once: the answer is the installation's, the same for every test.
+    """
     helps = subprocess.run(
         [sys.executable, "-m", "ledger", "--help"], capture_output=True, text=True, check=False
     )
@@ -110,12 +115,12 @@ def _command() -> list[str]:
     return [sys.executable, "-c", LAUNCH, "ui"]
 
 
-def test_ledger_ui_in_a_real_terminal(tmp_repo: TmpRepo, terminal: Terminal):
+def test_ledger_ui_in_a_real_terminal(tmp_repo: TmpRepo, terminal: Terminal, seeded_template: Path):
     tmp_repo.gen({"train.py": "print('hi')\n"})
     tmp_repo.commit("first")
-    store = connect(locate(tmp_repo.root).url)
-    seed(store)
-    store.close()
+    ledger_file = sqlite_file(locate(tmp_repo.root).url)
+    assert ledger_file is not None
+    place(seeded_template, ledger_file)
     terminal.start(tmp_repo.root, _command(), {"TERM": "xterm-256color", "COLORTERM": "truecolor"})
 
     first = terminal.wait_for(lambda s: "baseline" in s and "6 runs" in s)

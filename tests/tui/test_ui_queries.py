@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import shutil
 import subprocess
+import uuid
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,27 +18,86 @@ from ledger.read import queries, windows_sqlite
 from ledger.read import windows as ui_queries
 from ledger.store import archive
 from ledger.store import writes as recorder
+from tests.conftest import _pg_admin, _pg_database_url
 from tests.tui.snapshot_app import BASE, RUNS, make_repo, seed, seed_many
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
-@pytest.fixture
-def seeded(store):
-    seed(store)
-    return store
+    from ledger.store.engine import Store
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-def test_list_page_orders_like_ledger_list(seeded):
-    page = ui_queries.list_page(seeded, limit=10)
+@pytest.fixture(scope="session")
+def _pg_seeded_template(_pg_template: str) -> Iterator[str]:
+    """A PostgreSQL database holding the six seeded runs, made once per session (per xdist
+    worker): each test's database is a `CREATE DATABASE ... TEMPLATE` copy of it, where
+    seeding anew took a round trip per write."""
+    from ledger.store.engine import connect
 
-    assert [r.id for r in page.runs] == [r.id for r in queries.list_runs(seeded, limit=10)]
+    name = f"ledger_seeded_{uuid.uuid4().hex[:8]}"
+    with _pg_admin() as admin:
+        admin(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}" STRATEGY FILE_COPY')
+    try:
+        store = connect(_pg_database_url(name), upgrade=True)
+        seed(store)
+        store.close()  # a template must have no connection left when it is copied
+        yield name
+    finally:
+        with _pg_admin() as admin:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _seeded_store(request: pytest.FixtureRequest, folder: Path) -> Iterator[Store]:
+    """A ledger of its own holding the six seeded runs, on the backend of `request.param`."""
+    from ledger.store.engine import connect
+
+    if request.param == "sqlite":
+        path = folder / "ledger.db"
+        shutil.copyfile(request.getfixturevalue("seeded_template"), path)
+        store = connect(f"sqlite:///{path}", upgrade=True)
+        yield store
+        store.close()
+        return
+    template = request.getfixturevalue("_pg_seeded_template")
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    with _pg_admin() as admin:
+        admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    try:
+        store = connect(_pg_database_url(name), upgrade=True)
+        yield store
+        store.close()
+    finally:
+        with _pg_admin() as admin:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The six seeded runs, for a test that changes them."""
+    yield from _seeded_store(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def read_only(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The six seeded runs, shared by the tests of this module that only read them."""
+    yield from _seeded_store(request, tmp_path_factory.mktemp("read-only"))
+
+
+def test_list_page_orders_like_ledger_list(read_only):
+    page = ui_queries.list_page(read_only, limit=10)
+
+    assert [r.id for r in page.runs] == [r.id for r in queries.list_runs(read_only, limit=10)]
     assert page.archived == frozenset()
 
 
-def test_list_page_windows_a_sorted_filtered_result(seeded):
+def test_list_page_windows_a_sorted_filtered_result(read_only):
     where, sort = parse_filter("has:metrics.acc"), [parse_sort("-metrics.acc")]
 
-    first = ui_queries.list_page(seeded, where=where, sort=sort, limit=2, metrics=["acc"])
-    second = ui_queries.list_page(seeded, where=where, sort=sort, offset=2, limit=2, metrics=["acc"])
+    first = ui_queries.list_page(read_only, where=where, sort=sort, limit=2, metrics=["acc"])
+    second = ui_queries.list_page(read_only, where=where, sort=sort, offset=2, limit=2, metrics=["acc"])
 
     assert [r.id for r in first.runs] == [RUNS["wider"], RUNS["baseline"]]
     assert [r.id for r in second.runs] == [RUNS["commit"], RUNS["live"]]
@@ -62,8 +124,8 @@ def test_restoring_an_archived_run(seeded):
     assert ui_queries.count_matching(seeded) == 6
 
 
-def test_count_matching_applies_the_filter(seeded):
-    assert ui_queries.count_matching(seeded, where=parse_filter("metrics.acc > 0.8")) == 2
+def test_count_matching_applies_the_filter(read_only):
+    assert ui_queries.count_matching(read_only, where=parse_filter("metrics.acc > 0.8")) == 2
 
 
 def test_change_marker_moves_when_a_run_lands_or_finishes(seeded):
@@ -80,8 +142,8 @@ def test_change_marker_moves_when_a_run_lands_or_finishes(seeded):
     assert added.newest == BASE + 86400
 
 
-def test_sparklines_squeeze_each_series(seeded):
-    sparks = ui_queries.sparklines(seeded, [RUNS["baseline"], RUNS["crashed"]], "loss", width=5)
+def test_sparklines_squeeze_each_series(read_only):
+    sparks = ui_queries.sparklines(read_only, [RUNS["baseline"], RUNS["crashed"]], "loss", width=5)
 
     assert set(sparks) == {RUNS["baseline"]}
     assert len(sparks[RUNS["baseline"]]) == 5
@@ -106,28 +168,28 @@ def test_downsample(values, width, expected):
         assert (math.isnan(g) and math.isnan(e)) or g == e
 
 
-def test_series_counts(seeded):
-    counts = ui_queries.series_counts(seeded, list(RUNS.values()))
+def test_series_counts(read_only):
+    counts = ui_queries.series_counts(read_only, list(RUNS.values()))
 
     assert counts == {"loss": 4, "acc": 2}
 
 
-def test_key_catalog_walks_distinct_keys(seeded):
-    catalog = ui_queries.key_catalog(seeded)
+def test_key_catalog_walks_distinct_keys(read_only):
+    catalog = ui_queries.key_catalog(read_only)
 
     assert catalog.params == ("batch_size", "lr", "optimizer")
     assert catalog.metrics == ("acc", "loss")
     assert catalog.series == ("acc", "loss")
-    assert ui_queries.key_catalog(seeded, limit=1).params == ("batch_size",)
+    assert ui_queries.key_catalog(read_only, limit=1).params == ("batch_size",)
 
 
-def test_read_log_turns_a_damaged_log_into_a_problem(seeded):
+def test_read_log_turns_a_damaged_log_into_a_problem(read_only):
     assert (
-        ui_queries.read_log(seeded, RUNS["baseline"]).text
+        ui_queries.read_log(read_only, RUNS["baseline"]).text
         == "epoch 1 loss 0.9\nepoch 2 loss 0.7\ndone: acc 0.81\n"
     )
-    assert "cannot be read" in (ui_queries.read_log(seeded, RUNS["crashed"]).problem or "")
-    assert ui_queries.read_log(seeded, RUNS["live"]).problem == "this run has no captured output"
+    assert "cannot be read" in (ui_queries.read_log(read_only, RUNS["crashed"]).problem or "")
+    assert ui_queries.read_log(read_only, RUNS["live"]).problem == "this run has no captured output"
 
 
 def test_reproductions_both_ways(seeded):
@@ -216,10 +278,10 @@ def test_delete_runs_removes_snapshot_refs(tmp_path, store):
 
 
 def test_paging_a_larger_ledger_never_repeats_a_run(store):
-    ids = seed_many(store, 230)
+    ids = seed_many(store, 23)
 
     seen = []
-    for offset in range(0, 230, 100):
-        seen += [r.id for r in ui_queries.list_page(store, offset=offset, limit=100).runs]
+    for offset in range(0, 23, 10):
+        seen += [r.id for r in ui_queries.list_page(store, offset=offset, limit=10).runs]
 
     assert seen == ids[::-1]
