@@ -133,19 +133,19 @@ def _pg_template(worker_id: str) -> Iterator[str]:
 @pytest.fixture
 def pg_migrated_url(_pg_template: str) -> Iterator[str]:
     """The URL of a fresh PostgreSQL database at the schema head, of its own, dropped after."""
-    with _pg_copy(_pg_template) as url:
+    with pg_database_copy(_pg_template) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def pg_migrated_url_for_module(_pg_template: str) -> Iterator[str]:
     """`pg_migrated_url`, one for the whole module: for data written once that its tests only read."""
-    with _pg_copy(_pg_template) as url:
+    with pg_database_copy(_pg_template) as url:
         yield url
 
 
 @contextlib.contextmanager
-def _pg_copy(template: str) -> Iterator[str]:
+def pg_database_copy(template: str) -> Iterator[str]:
     """A copy of `template`, dropped after. Copied through the write-ahead log: the other
     strategy, FILE_COPY, checkpoints the whole server, which takes seconds while other
     tests write."""

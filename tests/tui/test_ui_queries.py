@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import subprocess
-import uuid
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from ledger.core import records
 from ledger.core.filters import parse_filter, parse_sort
@@ -18,7 +19,7 @@ from ledger.read import queries, windows_sqlite
 from ledger.read import windows as ui_queries
 from ledger.store import archive
 from ledger.store import writes as recorder
-from tests.conftest import _pg_admin, _pg_database_url
+from tests.conftest import pg_database_copy
 from tests.tui.snapshot_app import BASE, RUNS, make_repo, seed, seed_many
 
 if TYPE_CHECKING:
@@ -33,45 +34,31 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 @pytest.fixture(scope="session")
 def _pg_seeded_template(_pg_template: str) -> Iterator[str]:
     """A PostgreSQL database holding the six seeded runs, made once per session (per xdist
-    worker): each test's database is a `CREATE DATABASE ... TEMPLATE` copy of it, where
-    seeding anew took a round trip per write."""
+    worker): each test's database is a copy of it, where seeding anew took a round trip
+    per write."""
     from ledger.store.engine import connect
 
-    name = f"ledger_seeded_{uuid.uuid4().hex[:8]}"
-    with _pg_admin() as admin:
-        admin(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}" STRATEGY FILE_COPY')
-    try:
-        store = connect(_pg_database_url(name), upgrade=True)
+    with pg_database_copy(_pg_template) as url:
+        store = connect(url, upgrade=True)
         seed(store)
         store.close()  # a template must have no connection left when it is copied
-        yield name
-    finally:
-        with _pg_admin() as admin:
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield make_url(url).database or ""
 
 
 def _seeded_store(request: pytest.FixtureRequest, folder: Path) -> Iterator[Store]:
     """A ledger of its own holding the six seeded runs, on the backend of `request.param`."""
     from ledger.store.engine import connect
 
-    if request.param == "sqlite":
-        path = folder / "ledger.db"
-        shutil.copyfile(request.getfixturevalue("seeded_template"), path)
-        store = connect(f"sqlite:///{path}", upgrade=True)
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            path = folder / "ledger.db"
+            shutil.copyfile(request.getfixturevalue("seeded_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(pg_database_copy(request.getfixturevalue("_pg_seeded_template")))
+        store = connect(url, upgrade=True)
+        stack.callback(store.close)
         yield store
-        store.close()
-        return
-    template = request.getfixturevalue("_pg_seeded_template")
-    name = f"t_{uuid.uuid4().hex[:20]}"
-    with _pg_admin() as admin:
-        admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
-    try:
-        store = connect(_pg_database_url(name), upgrade=True)
-        yield store
-        store.close()
-    finally:
-        with _pg_admin() as admin:
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=BACKENDS)
