@@ -15,8 +15,9 @@ import os
 import shutil
 import sqlite3
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
 
 BIN = Path(sys.executable).parent
 """The test environment's programs (`ledger`, `dvc`, `pre-commit`), first on PATH."""
+
+
+@dataclass(frozen=True)
+class ShownRun:
+    """A project built once and the run that built it, as `ledger show --json` gave it."""
+
+    repo: TmpRepo
+    shown: dict[str, Any]
+
 
 LEDGER_FILES = ("ledger.db", "ledger.db-wal", "ledger.db-shm")
 """The SQLite ledger in `.git/ledger/`: copied through SQLite, not as files."""

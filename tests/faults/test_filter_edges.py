@@ -7,9 +7,6 @@ answer still fails.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -36,40 +33,15 @@ def edges(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     `list_runs`, which writes nothing."""
     from ledger.store.engine import connect
 
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            path = tmp_path_factory.mktemp("edges") / "ledger.db"
-            shutil.copyfile(request.getfixturevalue("_ledger_template"), path)
-            url = f"sqlite:///{path}"
-        else:
-            url = stack.enter_context(_pg_copy(request.getfixturevalue("_pg_template")))
-        store = connect(url, upgrade=True)
-        stack.callback(store.close)
-        seed_edges(store)
-        yield store
-
-
-@contextlib.contextmanager
-def _pg_copy(template: str) -> Iterator[str]:
-    """A PostgreSQL database of its own copied from the worker's migrated `template`
-    (as `pg_migrated_url` makes one for a test), dropped after."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    from tests.conftest import PG_URL
-
-    assert PG_URL is not None
-    name = f"edges_{uuid.uuid4().hex[:20]}"
-    admin = create_engine(PG_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    if request.param == "sqlite":
+        path = request.getfixturevalue("migrated_ledger")(tmp_path_factory.mktemp("edges") / "ledger.db")
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_migrated_url_for_module")
+    store = connect(url, upgrade=True)
+    seed_edges(store)
+    yield store
+    store.close()
 
 
 def _names(store: Store, text: str) -> set[str]:

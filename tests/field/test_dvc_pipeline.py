@@ -13,7 +13,7 @@ import pytest
 
 from tests.field import pipeline
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.projects import building
+from tests.projects import ShownRun, building
 from tests.repo import DVC
 
 if TYPE_CHECKING:
@@ -34,15 +34,6 @@ def _repro() -> dict[str, Any]:
     return show_json("latest")
 
 
-@dataclass(frozen=True)
-class Reproduced:
-    """The pipeline (lr 0.01) after one `ledger run -- dvc repro`."""
-
-    repo: TmpRepo
-    shown: dict[str, Any]
-    """`ledger show --json` of that run."""
-
-
 @pytest.fixture(scope="session")
 def built(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
     """The pipeline at lr 0.01 as a new clone has it, built once: a test that changes it
@@ -53,11 +44,12 @@ def built(_dvc_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TmpR
 
 
 @pytest.fixture(scope="session")
-def reproduced(built: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Reproduced:
-    """`built` reproduced once, on a copy: most tests ask about that first run."""
+def reproduced(built: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> ShownRun:
+    """`built` (lr 0.01) after one `ledger run -- dvc repro`, made once on a copy: most
+    tests ask about that first run."""
     with building(tmp_path_factory, "pipeline-reproduced", built.root) as repo:
         shown = _repro()
-    return Reproduced(repo, shown)
+    return ShownRun(repo, shown)
 
 
 @dataclass(frozen=True)
@@ -72,7 +64,7 @@ class Swept:
 
 
 @pytest.fixture(scope="session")
-def swept(reproduced: Reproduced, tmp_path_factory: pytest.TempPathFactory) -> Swept:
+def swept(reproduced: ShownRun, tmp_path_factory: pytest.TempPathFactory) -> Swept:
     """The second run made once, on a copy of `reproduced`: the tests that compare the two
     runs only read them."""
     with building(tmp_path_factory, "pipeline-swept", reproduced.repo.root) as repo:
@@ -81,7 +73,7 @@ def swept(reproduced: Reproduced, tmp_path_factory: pytest.TempPathFactory) -> S
     return Swept(repo, reproduced.shown, high)
 
 
-def test_a_key_two_metrics_files_share_keeps_both_values(reproduced: Reproduced) -> None:
+def test_a_key_two_metrics_files_share_keeps_both_values(reproduced: ShownRun) -> None:
     shown = reproduced.shown  # built at lr 0.01
 
     metrics = shown["run"]["summary"]["metrics"]
@@ -93,7 +85,7 @@ def test_a_key_two_metrics_files_share_keeps_both_values(reproduced: Reproduced)
     assert metrics["precision"] == 0.75  # a key one file holds keeps its plain name
 
 
-def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(reproduced: Reproduced) -> None:
+def test_series_are_read_where_dvc_yaml_and_dvclive_put_them(reproduced: ShownRun) -> None:
     shown = reproduced.shown
 
     series = shown["series"]
@@ -124,7 +116,7 @@ def test_params_dvclive_writes_are_the_runs_own(swept: Swept) -> None:
 
 
 def test_a_run_that_does_not_write_dvclives_params_gets_none_of_an_earlier_copy(
-    reproduced: Reproduced, own_copy: Callable[[TmpRepo], TmpRepo]
+    reproduced: ShownRun, own_copy: Callable[[TmpRepo], TmpRepo]
 ) -> None:
     own_copy(reproduced.repo)  # built at lr 0.01; its run left DVCLive's results/train/params.yaml behind
 
@@ -173,7 +165,7 @@ def test_the_repro_commit_links_the_run_and_a_later_code_commit_does_not(
     assert [r["id"] for r in runs_json()] == [run_id]  # neither commit was captured as a run of its own
 
 
-def test_reproduce_dry_run_names_the_pipeline_data(reproduced: Reproduced) -> None:
+def test_reproduce_dry_run_names_the_pipeline_data(reproduced: ShownRun) -> None:
     run_id = reproduced.shown["run"]["summary"]["id"]
 
     plan = ledger_process("reproduce", run_id, "--dry-run", cwd=reproduced.repo.root).stdout

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.projects import building
+from tests.projects import ShownRun, building
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -154,41 +153,25 @@ def project(preprocessed: TmpRepo, own_copy: Callable[[TmpRepo], TmpRepo]) -> Tm
     return own_copy(preprocessed)
 
 
-@dataclass(frozen=True)
-class Trained:
-    """A training run of four epochs at lr 0.05."""
-
-    repo: TmpRepo
-    shown: dict[str, Any]
-    """`ledger show --json` of the run."""
-
-
 @pytest.fixture(scope="session")
-def trained(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """Made once, on a copy of `preprocessed`: read as it is, or run again beside (`own_copy`)."""
+def trained(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> ShownRun:
+    """A training run of four epochs at lr 0.05, made once on a copy of `preprocessed`:
+    read as it is, or run again beside (`own_copy`)."""
     with building(tmp_path_factory, "flag-script-trained", preprocessed.root) as repo:
         shown = _run(repo, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "4")
-    return Trained(repo, shown)
-
-
-@dataclass(frozen=True)
-class SecretRun:
-    """A training run given an API key on its command line."""
-
-    repo: TmpRepo
-    shown: dict[str, Any]
-    """`ledger show --json` of the run."""
+    return ShownRun(repo, shown)
 
 
 @pytest.fixture(scope="session")
-def secret_run(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> SecretRun:
-    """Made once, on a copy of `preprocessed`: the tests of where the key must not be read it."""
+def secret_run(preprocessed: TmpRepo, tmp_path_factory: pytest.TempPathFactory) -> ShownRun:
+    """A training run given an API key on its command line, made once on a copy of
+    `preprocessed`: the tests of where the key must not be read it."""
     with building(tmp_path_factory, "flag-script-secret", preprocessed.root) as repo:
         shown = _run(repo, PY, "-u", "train.py", "--lr", "0.05", "--epochs", "2", "--api-key", SECRET)
-    return SecretRun(repo, shown)
+    return ShownRun(repo, shown)
 
 
-def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(trained: Trained) -> None:
+def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(trained: ShownRun) -> None:
     project, shown = trained.repo, trained.shown  # train.py --lr 0.05 --epochs 4
     run = shown["run"]
     run_id = run["summary"]["id"]
@@ -218,7 +201,7 @@ def test_flags_are_the_params_and_printed_metrics_are_series_from_the_log(traine
 
 
 def test_a_second_run_without_a_seed_gets_its_own_series(
-    trained: Trained, own_copy: Callable[[TmpRepo], TmpRepo]
+    trained: ShownRun, own_copy: Callable[[TmpRepo], TmpRepo]
 ) -> None:
     project = own_copy(trained.repo)
     first = trained.shown
@@ -271,7 +254,7 @@ def test_diff_of_two_learning_rates_shows_only_lr_whatever_launched_them(project
     assert "standalone" not in text
 
 
-def test_an_api_key_on_the_command_line_is_never_stored(secret_run: SecretRun) -> None:
+def test_an_api_key_on_the_command_line_is_never_stored(secret_run: ShownRun) -> None:
     project, shown = secret_run.repo, secret_run.shown
     run_id = shown["run"]["summary"]["id"]
 
@@ -302,7 +285,7 @@ def test_an_api_key_on_the_command_line_is_never_stored(secret_run: SecretRun) -
 
 @pytest.mark.postgres
 def test_an_api_key_never_reaches_a_synced_postgresql_copy(
-    secret_run: SecretRun, own_copy: Callable[[TmpRepo], TmpRepo], pg_url: str
+    secret_run: ShownRun, own_copy: Callable[[TmpRepo], TmpRepo], pg_url: str
 ) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
