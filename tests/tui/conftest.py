@@ -56,13 +56,14 @@ def ledger_path(tmp_path: Path, migrated_ledger: Callable[[Path], Path]) -> Path
 
 
 @pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory, _ledger_template: Path) -> Path:
+def seeded_template(
+    tmp_path_factory: pytest.TempPathFactory, migrated_ledger: Callable[[Path], Path]
+) -> Path:
     """The six-run ledger, seeded once per session (per xdist worker): a copy of the file
     costs far less than seeding each test's ledger anew, a commit per write."""
     from ledger.store.engine import connect
 
-    path = tmp_path_factory.mktemp("seeded-template") / "ledger.db"
-    shutil.copyfile(_ledger_template, path)
+    path = migrated_ledger(tmp_path_factory.mktemp("seeded-template") / "ledger.db")
     store = connect(f"sqlite:///{path}", upgrade=True)
     seed(store)
     store.close()
