@@ -243,6 +243,7 @@ def test_a_server_that_stops_answering_mid_run(
         if wrapped:  # one line from the script's process, one from the wrapper's
             ends = [line for line in err.splitlines() if "did not take the run's end" in line]
             assert len(ends) == 1, err
+            assert "no answer within 1 s" in ends[0], ends  # the wrapper honoured delivery_wait
             err = err.replace(ends[0], "")
         _survived(subprocess.CompletedProcess(argv, proc.returncode, out, err))
         assert done.returncode == 0
