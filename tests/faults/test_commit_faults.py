@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers import ledger, runs_json
-from tests.repo import TmpRepo
+from tests.projects import building, copy_project
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tests.repo import TmpRepo
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -31,35 +33,26 @@ COMMITS = 5
 
 
 @pytest.fixture(scope="session")
-def _initialised_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the worker's initialised repository is made, by the first test that asks for it."""
-    return tmp_path_factory.mktemp("initialised")
+def _initialised(tmp_path_factory: pytest.TempPathFactory) -> TmpRepo:
+    """The repository up to the commit of `ledger init`'s config, made with the hooks off
+    (nothing runs in the background) once per worker: nothing in it names its folder."""
+    with building(tmp_path_factory, "initialised") as repo:
+        repo.gen({"train.py": "print('train')\n", "params.yaml": "lr: 0.1\n"})
+        repo.commit("code")
+        ledger("init")
+        _commit(repo, "hooks config", hooks=False)
+    return repo
 
 
 @pytest.fixture
 def hooked(
-    tmp_repo: TmpRepo, tmp_path: Path, _initialised_folder: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_repo: TmpRepo, tmp_path: Path, _initialised: TmpRepo, monkeypatch: pytest.MonkeyPatch
 ) -> TmpRepo:
-    """`ledger init` done, its config committed, the history in the ledger.
-
-    The repository up to the commit of the config (made with the hooks off: nothing runs
-    in the background) is made once per worker, under the isolated environment of the
-    first test that asks for it, and copied: fixed identities and dates give every test
-    the same commits, and nothing in it names its folder. Each test's own `doctor --fix`
-    then records the history, as the runs it writes name the repository's folder.
-    """
+    """`ledger init` done, its config committed, the history in the ledger: each test's own
+    `doctor --fix` records the history, as the runs it writes name the repository's folder."""
     monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
-    template = _initialised_folder / "repo"
-    if not template.exists():
-        building = TmpRepo(_initialised_folder / "building")
-        subprocess.run(["git", "init", "-q", "-b", "main", str(building.root)], check=True)
-        building.gen({"train.py": "print('train')\n", "params.yaml": "lr: 0.1\n"})
-        building.commit("code")
-        ledger("init", cwd=building.root)
-        _commit(building, "hooks config", hooks=False)
-        building.root.rename(template)
     shutil.rmtree(tmp_repo.root)
-    shutil.copytree(template, tmp_repo.root, symlinks=True)
+    copy_project(_initialised.root, tmp_repo.root)
     monkeypatch.chdir(tmp_repo.root)
     ledger("doctor", "--fix")
     assert ledger("doctor").returncode == 0

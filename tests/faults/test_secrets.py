@@ -19,16 +19,18 @@ import subprocess
 import sys
 import time
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ledger.core.redact import MASK
 from tests.helpers import ledger, ledger_process, runs_json, show_json
-from tests.repo import TmpRepo
+from tests.projects import building
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tests.repo import TmpRepo
 
 PY = sys.executable
 
@@ -239,23 +241,12 @@ def leaks(repo: TmpRepo, shown: dict[str, str]) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
-def _planted_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The worker's planted repository, once a test has made it: {"repo", "shown"}."""
-    return {"folder": tmp_path_factory.mktemp("planted")}
-
-
-@pytest.fixture
-def planted(tmp_repo: TmpRepo, _planted_once: dict[str, Any]) -> tuple[TmpRepo, dict[str, str]]:
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[TmpRepo, dict[str, str]]:
     """The planted repository, its run and its killed run, and what the CLI printed about
-    them; made once per worker, by the first test that asks for it (under that test's
-    isolated environment), and shared: the tests after it only read it."""
-    if "shown" not in _planted_once:
-        folder: Path = _planted_once["folder"]
-        repo = TmpRepo(folder / "repo")
-        subprocess.run(["git", "init", "-q", "-b", "main", str(repo.root)], check=True)
-        _planted_once["shown"] = plant_and_run(repo, folder / "vault.json")
-        _planted_once["repo"] = repo
-    return _planted_once["repo"], _planted_once["shown"]
+    them; made once per worker and shared: the tests only read it."""
+    with building(tmp_path_factory, "planted") as repo:
+        shown = plant_and_run(repo, repo.root.parent / "vault.json")
+    return repo, shown
 
 
 def test_no_planted_secret_is_kept_shown_or_exported(planted: tuple[TmpRepo, dict[str, str]]) -> None:
