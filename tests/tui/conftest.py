@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from ledger.core.urls import sqlite_file
+from ledger.store.workspace import locate
 from tests.tui.snapshot_app import app_at, seed
 
 if TYPE_CHECKING:
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from textual.pilot import Pilot
 
     from ledger.tui.app import LedgerApp
+    from tests.repo import TmpRepo
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -77,6 +80,15 @@ def place(template: Path, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, path)
     return path
+
+
+def repo_ledger(repo: TmpRepo, template: Path) -> str:
+    """A copy of the ledger file `template` where `ledger run` in `repo` keeps its ledger; its URL."""
+    url = locate(repo.root).url
+    path = sqlite_file(url)
+    assert path is not None, url
+    place(template, path)
+    return url
 
 
 @pytest.fixture

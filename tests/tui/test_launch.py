@@ -23,13 +23,11 @@ import pytest
 from ledger.commits import inbox
 from ledger.core import records
 from ledger.core.ids import RunId
-from ledger.core.urls import sqlite_file
 from ledger.store import writes as recorder
 from ledger.store.engine import connect
-from ledger.store.workspace import locate
 from ledger.tui.app import LedgerApp, open_services
 from ledger.tui.widgets.runs_table import RunsTable
-from tests.tui.conftest import place
+from tests.tui.conftest import repo_ledger
 from tests.tui.snapshot_app import RUNS
 
 if TYPE_CHECKING:
@@ -82,19 +80,10 @@ asyncio.run(main())
 """
 
 
-def _seeded(tmp_repo: TmpRepo, template: Path) -> str:
-    """The repository's ledger: a copy of the six seeded runs, where `ledger run` would put it."""
-    url = locate(tmp_repo.root).url
-    path = sqlite_file(url)
-    assert path is not None
-    place(template, path)
-    return url
-
-
 def test_the_first_page_is_shown_before_sqlalchemy_is_imported(
     tmp_repo: TmpRepo, seeded_template: Path
 ) -> None:
-    url = _seeded(tmp_repo, seeded_template)
+    url = repo_ledger(tmp_repo, seeded_template)
     env = {k: v for k, v in os.environ.items() if k != "LEDGER_URL"}
 
     proc = subprocess.run(
@@ -116,7 +105,7 @@ def test_the_first_page_is_shown_before_sqlalchemy_is_imported(
 def test_a_ledger_with_hook_events_waiting_is_opened_before_the_app(
     tmp_repo: TmpRepo, seeded_template: Path, monkeypatch
 ) -> None:
-    _seeded(tmp_repo, seeded_template)
+    repo_ledger(tmp_repo, seeded_template)
     monkeypatch.chdir(tmp_repo.root)
     monkeypatch.delenv("LEDGER_URL", raising=False)
     quick = open_services("")
@@ -144,16 +133,14 @@ def test_no_ledger_file_opens_nothing(tmp_repo: TmpRepo, monkeypatch) -> None:
 
 
 async def test_a_run_landing_between_the_first_page_and_the_first_poll_is_shown(
-    tmp_repo: TmpRepo, migrated_ledger: Callable[[Path], Path], monkeypatch
+    tmp_repo: TmpRepo, tmp_path: Path, migrated_ledger: Callable[[Path], Path], monkeypatch
 ) -> None:
     """The polls' baseline is read with the first page, not after it.
 
     Only finished runs: nothing else (a dead run marked crashed) changes the ledger.
     """
-    url = locate(tmp_repo.root).url
-    path = sqlite_file(url)
-    assert path is not None
-    store = connect(f"sqlite:///{migrated_ledger(path)}")
+    url = repo_ledger(tmp_repo, migrated_ledger(tmp_path / "migrated.db"))
+    store = connect(url)
     for index in range(3):
         run = records.NewRun(
             id=RunId(f"{index:032x}"), source="run", started_at=1e9 + index, status="finished"

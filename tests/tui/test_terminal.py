@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
@@ -13,9 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.core.urls import sqlite_file
-from ledger.store.workspace import locate
-from tests.tui.conftest import place
+from tests.tui.conftest import repo_ledger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -26,15 +23,8 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.tui, pytest.mark.slow]
 
 TMUX = shutil.which("tmux")
-LAUNCH = (
-    "import argparse, sys\n"
-    "from ledger.cli import ui\n"
-    "parser = argparse.ArgumentParser(prog='ledger')\n"
-    "ui.register(parser.add_subparsers())\n"
-    "args = parser.parse_args(sys.argv[1:])\n"
-    "sys.exit(args.func(args))\n"
-)
-"""`ledger ui` exactly as the CLI dispatches it (through `ui.register`)."""
+COMMAND = [sys.executable, "-m", "ledger", "ui"]
+"""`ledger ui` as a user starts it."""
 
 
 class Terminal:
@@ -101,27 +91,11 @@ def terminal() -> Iterator[Terminal]:
     term.tmux("kill-server")
 
 
-@functools.cache
-def _command() -> list[str]:
-    """`python -m ledger ui` once the CLI has it, else the same dispatch through ledger.cli.ui.
-
-    Asked once: the answer is the installation's, the same for every test.
-    """
-    helps = subprocess.run(
-        [sys.executable, "-m", "ledger", "--help"], capture_output=True, text=True, check=False
-    )
-    if " ui " in helps.stdout or "{ui" in helps.stdout or ",ui" in helps.stdout:
-        return [sys.executable, "-m", "ledger", "ui"]
-    return [sys.executable, "-c", LAUNCH, "ui"]
-
-
 def test_ledger_ui_in_a_real_terminal(tmp_repo: TmpRepo, terminal: Terminal, seeded_template: Path):
     tmp_repo.gen({"train.py": "print('hi')\n"})
     tmp_repo.commit("first")
-    ledger_file = sqlite_file(locate(tmp_repo.root).url)
-    assert ledger_file is not None
-    place(seeded_template, ledger_file)
-    terminal.start(tmp_repo.root, _command(), {"TERM": "xterm-256color", "COLORTERM": "truecolor"})
+    repo_ledger(tmp_repo, seeded_template)
+    terminal.start(tmp_repo.root, COMMAND, {"TERM": "xterm-256color", "COLORTERM": "truecolor"})
 
     first = terminal.wait_for(lambda s: "baseline" in s and "6 runs" in s)
     assert "STATUS" in first
@@ -150,7 +124,7 @@ def test_ledger_ui_in_a_real_terminal(tmp_repo: TmpRepo, terminal: Terminal, see
 
 
 def test_ledger_ui_without_a_ledger_explains_how_to_start(tmp_repo: TmpRepo, terminal: Terminal):
-    terminal.start(tmp_repo.root, _command(), {"TERM": "xterm-256color"})
+    terminal.start(tmp_repo.root, COMMAND, {"TERM": "xterm-256color"})
 
     screen = terminal.wait_for(lambda s: "No ledger here yet" in s)
 
