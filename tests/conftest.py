@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.projects import copy_project, isolate
+from tests.projects import copy_project, isolate, place_file
 from tests.repo import DVC, TmpRepo
 
 if TYPE_CHECKING:
@@ -204,12 +205,7 @@ def migrated_ledger(_ledger_template: Path) -> Callable[[Path], Path]:
     """`migrated_ledger(path)` puts a fresh ledger at the schema head at `path`, the file a
     first open would leave there."""
 
-    def place(path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_ledger_template, path)
-        return path
-
-    return place
+    return functools.partial(place_file, _ledger_template)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

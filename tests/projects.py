@@ -104,6 +104,13 @@ def settle(repo: TmpRepo) -> None:
     wait_until(lambda: not any(inbox.glob("*.commit")), "the commits' ingest")
 
 
+def place_file(template: Path, path: Path) -> Path:
+    """A copy of the file `template` (a ledger made once) at `path`, its folders made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return path
+
+
 def copy_project(src: Path, dst: Path) -> TmpRepo:
     """A copy of the repository at `src` (its work tree, git, DVC and ledger) at `dst`.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,6 +10,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from ledger.core.urls import sqlite_file
 from ledger.store.workspace import locate
+from tests.projects import place_file
 from tests.tui.snapshot_app import app_at, seed
 
 if TYPE_CHECKING:
@@ -75,26 +75,19 @@ def seeded_template(
     return path
 
 
-def place(template: Path, path: Path) -> Path:
-    """A copy of the ledger file `template` at `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, path)
-    return path
-
-
 def repo_ledger(repo: TmpRepo, template: Path) -> str:
     """A copy of the ledger file `template` where `ledger run` in `repo` keeps its ledger; its URL."""
     url = locate(repo.root).url
     path = sqlite_file(url)
     assert path is not None, url
-    place(template, path)
+    place_file(template, path)
     return url
 
 
 @pytest.fixture
 def seeded_path(tmp_path: Path, seeded_template: Path) -> Path:
     """The test's ledger file: the six seeded runs (`snapshot_app.seed`), a copy of its own."""
-    return place(seeded_template, tmp_path / "ledger" / "ledger.db")
+    return place_file(seeded_template, tmp_path / "ledger" / "ledger.db")
 
 
 @pytest.fixture
